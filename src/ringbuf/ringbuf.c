@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/* ringbuf: creation, the slow paths of the writer, and the consumer side.
+ * See ringbuf.h for the protocol. */
+#define _GNU_SOURCE
+#include "ringbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PACKET_HEADER REEL_CTF_PACKET_HEADER_SIZE
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+struct reel_rb *reel_rb_create(const struct reel_rb_config *config)
+{
+	if (!is_pow2(config->subbuf_size) || config->subbuf_size < 4096 ||
+	    config->subbuf_size > (1u << 30) || !is_pow2(config->num_subbuf) ||
+	    config->num_subbuf < 2 || config->num_subbuf > (1u << 16)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	uint64_t data_size;
+	if (__builtin_mul_overflow((uint64_t)config->subbuf_size, config->num_subbuf, &data_size) ||
+	    data_size > (1ull << 40)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	uint64_t commit_offset = (sizeof(struct reel_rb_shm) + REEL_CACHELINE - 1) &
+				 ~(uint64_t)(REEL_CACHELINE - 1);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t data_offset = commit_offset + (uint64_t)config->num_subbuf * REEL_CACHELINE;
+	data_offset = (data_offset + page - 1) & ~(page - 1);
+	uint64_t map_size = data_offset + data_size;
+
+	struct reel_rb *rb = calloc(1, sizeof(*rb));
+	if (!rb)
+		return NULL;
+	rb->fd = memfd_create("reel-ringbuf", MFD_CLOEXEC);
+	if (rb->fd < 0)
+		goto fail;
+	if (ftruncate(rb->fd, (off_t)map_size) < 0)
+		goto fail;
+	/* Populated now so that the first events do not take page faults. */
+	void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, rb->fd, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	rb->map_size = map_size;
+	rb->shm = map;
+	rb->commit = (struct reel_rb_commit *)((char *)map + commit_offset);
+	rb->data = (char *)map + data_offset;
+	rb->subbuf_size = config->subbuf_size;
+	rb->num_subbuf = config->num_subbuf;
+	rb->buf_size = data_size;
+	rb->overwrite = config->overwrite;
+	rb->deliver = config->deliver;
+	rb->deliver_arg = config->deliver_arg;
+
+	struct reel_rb_shm *shm = rb->shm;
+	shm->magic = REEL_RB_MAGIC;
+	shm->abi_version = REEL_RB_ABI_VERSION;
+	shm->header_size = sizeof(*shm);
+	shm->subbuf_size = config->subbuf_size;
+	shm->num_subbuf = config->num_subbuf;
+	shm->flags = config->overwrite ? REEL_RB_OVERWRITE : 0;
+	shm->commit_offset = commit_offset;
+	shm->data_offset = data_offset;
+	shm->map_size = map_size;
+	memcpy(shm->trace_uuid, config->trace_uuid, sizeof(shm->trace_uuid));
+	shm->stream_id = config->stream_id;
+	shm->cpu = config->cpu;
+	return rb;
+fail:
+	reel_rb_destroy(rb);
+	return NULL;
+}
+
+void reel_rb_destroy(struct reel_rb *rb)
+{
+	if (!rb)
+		return;
+	if (rb->shm)
+		munmap(rb->shm, rb->map_size);
+	if (rb->fd >= 0)
+		close(rb->fd);
+	free(rb);
+}
+
+/* ---- writer slow paths ------------------------------------------------- */
+
+void reel_rb_count_lost(struct reel_rb *rb, uint64_t *counter)
+{
+	(void)rb;
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t reel_rb_lost_total(const struct reel_rb *rb)
+{
+	const struct reel_rb_shm *shm = rb->shm;
+	return READ_ONCE(shm->lost_full) + READ_ONCE(shm->lost_wrap) + READ_ONCE(shm->lost_big) +
+	       READ_ONCE(shm->lost_nest);
+}
+
+void reel_rb_deliver_slow(struct reel_rb *rb)
+{
+	if (rb->deliver)
+		rb->deliver(rb->deliver_arg);
+}
+
+static struct reel_ctf_packet *packet_at(struct reel_rb *rb, uint64_t begin)
+{
+	return (struct reel_ctf_packet *)(rb->data + (begin & (rb->buf_size - 1)));
+}
+
+/* Fill the opener's part of the packet starting at `begin`. */
+static void open_packet(struct reel_rb *rb, uint64_t begin, uint64_t ts)
+{
+	struct reel_ctf_packet *p = packet_at(rb, begin);
+	p->magic = REEL_CTF_MAGIC;
+	memcpy(p->uuid, rb->shm->trace_uuid, sizeof(p->uuid));
+	p->stream_id = rb->shm->stream_id;
+	p->stream_instance_id = rb->shm->cpu;
+	p->timestamp_begin = ts;
+	p->packet_seq_num = begin / rb->subbuf_size;
+	p->cpu_id = rb->shm->cpu;
+	reel_rb_commit_bytes(rb, begin, PACKET_HEADER);
+}
+
+/* Fill the closer's part of the packet whose content ends at `end` and
+ * commit the padding up to the sub-buffer's end. `lost` was read before the
+ * reservation that closed it, so counts never decrease along a stream. */
+static void close_packet(struct reel_rb *rb, uint64_t end, uint64_t ts, uint64_t lost)
+{
+	uint64_t used = end & (rb->subbuf_size - 1);
+	uint64_t begin = end - used;
+	struct reel_ctf_packet *p = packet_at(rb, begin);
+	p->timestamp_end = ts;
+	p->content_size = used * 8;
+	p->packet_size = used * 8;
+	p->events_discarded = lost;
+	WRITE_ONCE(rb->shm->lost_reported, lost);
+	reel_rb_commit_bytes(rb, begin, rb->subbuf_size - used);
+}
+
+enum { ROOM = 0, ROOM_RETRY = 1 };
+
+/*
+ * Make sure the sub-buffer starting at `begin` may be written: its previous
+ * generation was consumed, or (overwrite mode) is complete and the consumer
+ * is pushed past it. Returns ROOM, ROOM_RETRY when the state changed under
+ * us, or a negative errno after counting the loss.
+ */
+static int make_room(struct reel_rb *rb, uint64_t begin)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	/* Acquire: pairs with the store_release (discard mode) or the CAS
+	 * (overwrite mode) by which the consumer finished reading. */
+	uint64_t consumed = load_acquire(&shm->consumed);
+	if (begin + rb->subbuf_size - consumed <= rb->buf_size)
+		return ROOM;
+	if (!rb->overwrite) {
+		reel_rb_count_lost(rb, &shm->lost_full);
+		return -ENOBUFS;
+	}
+	uint64_t index = (begin / rb->subbuf_size) & (rb->num_subbuf - 1);
+	uint64_t generation = begin / rb->buf_size;
+	/* Acquire: pairs with the release commits of the generation about to
+	 * be overwritten; their writes come before ours. */
+	if (load_acquire(&rb->commit[index].count) != generation * rb->subbuf_size) {
+		reel_rb_count_lost(rb, &shm->lost_wrap);
+		return -EAGAIN;
+	}
+	uint64_t pushed = begin + rb->subbuf_size - rb->buf_size;
+	if (!__atomic_compare_exchange_n(&shm->consumed, &consumed, pushed, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
+		return ROOM_RETRY;
+	return ROOM;
+}
+
+int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload, struct reel_rb_ctx *ret)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	const uint64_t mask = rb->subbuf_size - 1;
+
+	if (payload >= rb->subbuf_size - PACKET_HEADER - REEL_CTF_HEADER_EXTENDED) {
+		reel_rb_count_lost(rb, &shm->lost_big);
+		return -EFBIG;
+	}
+	for (;;) {
+		uint64_t old = READ_ONCE(shm->write.w.offset);
+		uint64_t last = READ_ONCE(shm->write.w.last_ts);
+		uint64_t lost = reel_rb_lost_total(rb);
+		uint64_t ts = reel_clock_read();
+		if (ts < last)
+			ts = last;
+		uint64_t pos = old & mask;
+		uint32_t header;
+
+		if (pos != 0) {
+			/* Another writer may have switched since the fast path. */
+			header = reel_ctf_event_header_size(id, ts, last);
+			if (pos + header + payload < rb->subbuf_size) {
+				if (!reel_rb_cas_write(rb, old, last, old + header + payload, ts))
+					continue;
+				char *dst = rb->data + (old & (rb->buf_size - 1));
+				reel_ctf_event_header_write(dst, header, id, ts);
+				ret->pos = dst + header;
+				ret->begin = old;
+				ret->len = header + (uint32_t)payload;
+				return 0;
+			}
+		}
+		uint64_t begin = pos ? old - pos + rb->subbuf_size : old;
+		int room = make_room(rb, begin);
+		if (room == ROOM_RETRY)
+			continue;
+		if (room < 0)
+			return room;
+		/* The new packet's timestamp_begin is this event's timestamp:
+		 * the compact header fits unless the id does not. */
+		header = reel_ctf_event_header_size(id, ts, ts);
+		uint64_t event = begin + PACKET_HEADER;
+		if (!reel_rb_cas_write(rb, old, last, event + header + payload, ts))
+			continue;
+		if (pos)
+			close_packet(rb, old, ts, lost);
+		open_packet(rb, begin, ts);
+		char *dst = rb->data + (event & (rb->buf_size - 1));
+		reel_ctf_event_header_write(dst, header, id, ts);
+		ret->pos = dst + header;
+		ret->begin = event;
+		ret->len = header + (uint32_t)payload;
+		return 0;
+	}
+}
+
+void reel_rb_switch(struct reel_rb *rb)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	for (;;) {
+		uint64_t old = READ_ONCE(shm->write.w.offset);
+		uint64_t last = READ_ONCE(shm->write.w.last_ts);
+		uint64_t pos = old & (rb->subbuf_size - 1);
+		if (pos == 0)
+			return;
+		uint64_t lost = reel_rb_lost_total(rb);
+		uint64_t ts = reel_clock_read();
+		if (ts < last)
+			ts = last;
+		if (reel_rb_cas_write(rb, old, last, old - pos + rb->subbuf_size, ts)) {
+			close_packet(rb, old, ts, lost);
+			return;
+		}
+	}
+}
+
+int reel_rb_flush_lost(struct reel_rb *rb)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	for (;;) {
+		uint64_t old = READ_ONCE(shm->write.w.offset);
+		uint64_t last = READ_ONCE(shm->write.w.last_ts);
+		uint64_t lost = reel_rb_lost_total(rb);
+		if (lost == READ_ONCE(shm->lost_reported))
+			return 0;
+		if (old & (rb->subbuf_size - 1)) {
+			reel_rb_switch(rb);
+			continue;
+		}
+		uint64_t ts = reel_clock_read();
+		if (ts < last)
+			ts = last;
+		/* Not make_room(): this must not count a loss of its own. */
+		uint64_t consumed = load_acquire(&shm->consumed); /* pairs as in make_room() */
+		if (old + rb->subbuf_size - consumed > rb->buf_size)
+			return -ENOBUFS;
+		if (!reel_rb_cas_write(rb, old, last, old + rb->subbuf_size, ts))
+			continue;
+		open_packet(rb, old, ts);
+		close_packet(rb, old + PACKET_HEADER, ts, lost);
+		return 0;
+	}
+}
+
+/* ---- consumer ---------------------------------------------------------- */
+
+/* A copy that may race with a writer overwriting the source; the caller
+ * detects that case afterwards and discards the copy (a seqlock-style
+ * read), so the race is benign and hidden from ThreadSanitizer. */
+__attribute__((no_sanitize_thread, noinline)) static void copy_racy(void *dst, const void *src,
+								     size_t size)
+{
+	const volatile char *from = src;
+	char *to = dst;
+	for (size_t i = 0; i < size; i++)
+		to[i] = from[i];
+}
+
+int reel_rb_get_packet(struct reel_rb *rb, void *copy_buf, struct reel_rb_packet *ret)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	for (;;) {
+		uint64_t consumed = __atomic_load_n(&shm->consumed, __ATOMIC_ACQUIRE);
+		uint64_t index = (consumed / rb->subbuf_size) & (rb->num_subbuf - 1);
+		uint64_t complete = (consumed / rb->buf_size + 1) * rb->subbuf_size;
+		/* Acquire: pairs with the release of reel_rb_commit_bytes(). */
+		uint64_t count = load_acquire(&rb->commit[index].count);
+		if (count < complete)
+			return -EAGAIN;
+		if (count > complete) {
+			/* Overwritten since: writers pushed `consumed`. */
+			if (rb->overwrite && READ_ONCE(shm->consumed) != consumed)
+				continue;
+			store_release(&shm->consumed, consumed + rb->subbuf_size);
+			return -EBADMSG;
+		}
+		const struct reel_ctf_packet *p = packet_at(rb, consumed);
+		uint64_t bits = p->packet_size;
+		if (bits % 8 || bits / 8 < PACKET_HEADER || bits / 8 >= rb->subbuf_size ||
+		    p->content_size != bits || p->magic != REEL_CTF_MAGIC) {
+			/* Not written by a writer of this protocol. */
+			if (!rb->overwrite)
+				store_release(&shm->consumed, consumed + rb->subbuf_size);
+			else if (!__atomic_compare_exchange_n(&shm->consumed, &consumed,
+							      consumed + rb->subbuf_size, false,
+							      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+				continue;
+			return -EBADMSG;
+		}
+		ret->size = (uint32_t)(bits / 8);
+		ret->begin = consumed;
+		if (!rb->overwrite) {
+			ret->data = (const char *)p;
+			ret->copied = false;
+			return 0;
+		}
+		/* Overwrite mode: copy, then claim the sub-buffer. If a writer
+		 * pushed `consumed` meanwhile, the copy may be torn: drop it. */
+		copy_racy(copy_buf, p, ret->size);
+		if (!__atomic_compare_exchange_n(&shm->consumed, &consumed, consumed + rb->subbuf_size,
+						 false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			continue;
+		ret->data = copy_buf;
+		ret->copied = true;
+		return 0;
+	}
+}
+
+void reel_rb_put_packet(struct reel_rb *rb, const struct reel_rb_packet *packet)
+{
+	if (packet->copied)
+		return; /* claimed in reel_rb_get_packet() */
+	/* Release: pairs with the load_acquire in make_room(); our reads of
+	 * the packet come before writers reuse it. */
+	store_release(&rb->shm->consumed, packet->begin + rb->subbuf_size);
+}
+
+bool reel_rb_is_drained(struct reel_rb *rb)
+{
+	return READ_ONCE(rb->shm->consumed) == READ_ONCE(rb->shm->write.w.offset);
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ringbuf: one stream's lock-free ring buffer of sub-buffers in shared
+ * memory. Owns the write/commit/consume protocol and the in-place CTF packet
+ * header and context; calls only src/ctf/packet.h and src/common.
+ *
+ * Layout of the memfd (offsets, never pointers; see doc/ringbuf.md):
+ *   struct reel_rb_shm | commit counters, one cache line each | data
+ *
+ * Positions are 64-bit byte counts that only grow. Sub-buffer k of
+ * generation g covers positions [(g*N + k)*S, (g*N + k + 1)*S). Its commit
+ * counter counts bytes committed into it since creation, so generation g is
+ * complete exactly when the counter reaches (g + 1)*S.
+ *
+ * Writers: any thread, any CPU, signal handlers included. A reservation is
+ * one 16-byte compare-and-swap on {write position, last timestamp}: the
+ * clock is read inside the loop and never goes backwards in buffer order,
+ * which keeps the compact event header exact. No lock, no system call.
+ *
+ * Reader: one consumer thread (or process) at a time.
+ */
+#ifndef REEL_RINGBUF_H
+#define REEL_RINGBUF_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/clock.h"
+#include "../common/compiler.h"
+#include "../ctf/packet.h"
+
+#define REEL_RB_MAGIC 0x5245454cu /* "REEL" */
+#define REEL_RB_ABI_VERSION 1u
+
+#define REEL_RB_OVERWRITE 0x1u
+
+struct reel_rb_shm {
+	/* Identity, written once at creation and checked by whoever maps it. */
+	uint32_t magic;
+	uint32_t abi_version;
+	uint32_t header_size; /* sizeof(struct reel_rb_shm) */
+	uint32_t subbuf_size;
+	uint32_t num_subbuf;
+	uint32_t flags;
+	uint64_t commit_offset; /* from the start of the mapping */
+	uint64_t data_offset;
+	uint64_t map_size;
+	uint8_t trace_uuid[16];
+	uint32_t stream_id;
+	uint32_t cpu;
+
+	/* Writer-hot: changed by every reservation, as one 16-byte unit. */
+	union {
+		unsigned __int128 pair;
+		struct {
+			uint64_t offset;  /* next byte to reserve */
+			uint64_t last_ts; /* timestamp of the last reservation */
+		} w;
+	} write REEL_ALIGN_CACHELINE;
+
+	/* Events dropped, by cause; written rarely. */
+	uint64_t lost_full REEL_ALIGN_CACHELINE; /* discard mode: no free sub-buffer */
+	uint64_t lost_wrap;  /* overwrite mode: oldest sub-buffer still being written */
+	uint64_t lost_big;   /* larger than a sub-buffer */
+	uint64_t lost_nest;  /* tracing nested too deeply (signal handlers) */
+	uint64_t lost_reported; /* total last written into a packet context */
+
+	/* Consumer-hot. */
+	uint64_t consumed REEL_ALIGN_CACHELINE; /* start of the oldest unread sub-buffer */
+};
+
+struct reel_rb_commit {
+	uint64_t count;
+} REEL_ALIGN_CACHELINE;
+
+_Static_assert(offsetof(struct reel_rb_shm, write) % REEL_CACHELINE == 0, "writer line");
+_Static_assert(offsetof(struct reel_rb_shm, consumed) % REEL_CACHELINE == 0, "consumer line");
+_Static_assert(offsetof(struct reel_rb_shm, consumed) - offsetof(struct reel_rb_shm, write) >=
+		       2 * REEL_CACHELINE,
+	       "writer and consumer fields on separate cache lines");
+_Static_assert(sizeof(struct reel_rb_commit) == REEL_CACHELINE, "one commit counter per line");
+
+/* Called by the writer that completes a sub-buffer (rare path). */
+typedef void (*reel_rb_deliver_fn)(void *arg);
+
+/* The process-local handle. Geometry is copied out of shared memory once
+ * validated, and only these copies are used to compute addresses. */
+struct reel_rb {
+	struct reel_rb_shm *shm;
+	struct reel_rb_commit *commit;
+	char *data;
+	uint64_t subbuf_size; /* S, a power of two */
+	uint64_t buf_size;    /* N*S */
+	uint32_t num_subbuf;  /* N, a power of two */
+	bool overwrite;
+	int fd;
+	size_t map_size;
+	reel_rb_deliver_fn deliver;
+	void *deliver_arg;
+};
+
+struct reel_rb_config {
+	uint32_t subbuf_size; /* power of two, >= 4096 */
+	uint32_t num_subbuf;  /* power of two, >= 2 */
+	bool overwrite;
+	uint8_t trace_uuid[16];
+	uint32_t stream_id;
+	uint32_t cpu; /* stream_instance_id and cpu_id of its packets */
+	reel_rb_deliver_fn deliver;
+	void *deliver_arg;
+};
+
+/* Create a ring buffer in a new memfd. Returns NULL and sets errno. */
+struct reel_rb *reel_rb_create(const struct reel_rb_config *config) REEL_HIDDEN;
+/* Unmap and close; accepts NULL. No writer may use it any more. */
+void reel_rb_destroy(struct reel_rb *rb) REEL_HIDDEN;
+
+/* ---- writer ---------------------------------------------------------- */
+
+struct reel_rb_ctx {
+	char *pos;      /* where the payload goes */
+	uint64_t begin; /* position of the event header */
+	uint32_t len;   /* header + payload */
+};
+
+int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload,
+			 struct reel_rb_ctx *ret) REEL_HIDDEN;
+void reel_rb_count_lost(struct reel_rb *rb, uint64_t *counter) REEL_HIDDEN;
+
+static inline bool reel_rb_cas_write(struct reel_rb *rb, uint64_t old_offset, uint64_t old_ts,
+				     uint64_t new_offset, uint64_t new_ts)
+{
+	unsigned __int128 expected = ((unsigned __int128)old_ts << 64) | old_offset;
+	unsigned __int128 desired = ((unsigned __int128)new_ts << 64) | new_offset;
+	/* __sync, not __atomic: GCC inlines cmpxchg16b only for the former. A
+	 * full barrier, which the reservation does not need but gets free. */
+	return __sync_bool_compare_and_swap(&rb->shm->write.pair, expected, desired);
+}
+
+/*
+ * Reserve room for an event of `payload` bytes with id `id`, stamp it with
+ * the clock and write its header. Returns 0, or -ENOBUFS (full, discard
+ * mode), -EAGAIN (overwrite mode, oldest sub-buffer busy) or -EFBIG (larger
+ * than a sub-buffer); every failure is counted in the buffer.
+ */
+static inline int reel_rb_reserve(struct reel_rb *rb, uint32_t id, size_t payload,
+				  struct reel_rb_ctx *ret)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	const uint64_t mask = rb->subbuf_size - 1;
+	uint64_t old, last, ts, pos;
+	uint32_t header;
+
+	do {
+		old = READ_ONCE(shm->write.w.offset);
+		last = READ_ONCE(shm->write.w.last_ts);
+		ts = reel_clock_read();
+		if (unlikely(ts < last))
+			ts = last;
+		pos = old & mask;
+		header = reel_ctf_event_header_size(id, ts, last);
+		/* Closed packet, or the event does not fit: slow path. A packet
+		 * is never filled to its last byte, so that a position on a
+		 * sub-buffer boundary always means "no open packet". */
+		if (unlikely(pos == 0 || payload >= rb->subbuf_size ||
+			     pos + header + payload >= rb->subbuf_size))
+			return reel_rb_reserve_slow(rb, id, payload, ret);
+	} while (unlikely(!reel_rb_cas_write(rb, old, last, old + header + payload, ts)));
+
+	char *dst = rb->data + (old & (rb->buf_size - 1));
+	reel_ctf_event_header_write(dst, header, id, ts);
+	ret->pos = dst + header;
+	ret->begin = old;
+	ret->len = header + (uint32_t)payload;
+	return 0;
+}
+
+void reel_rb_deliver_slow(struct reel_rb *rb) REEL_HIDDEN;
+
+/* Account `len` bytes at position `begin` as written. */
+static inline void reel_rb_commit_bytes(struct reel_rb *rb, uint64_t begin, uint64_t len)
+{
+	uint64_t index = (begin / rb->subbuf_size) & (rb->num_subbuf - 1);
+	/* Release: pairs with the consumer's load_acquire of the counter in
+	 * reel_rb_get_packet(), which then sees the bytes written. */
+	uint64_t count = __atomic_add_fetch(&rb->commit[index].count, len, __ATOMIC_RELEASE);
+	if (unlikely((count & (rb->subbuf_size - 1)) == 0))
+		reel_rb_deliver_slow(rb);
+}
+
+static inline void reel_rb_commit(struct reel_rb *rb, const struct reel_rb_ctx *ctx)
+{
+	reel_rb_commit_bytes(rb, ctx->begin, ctx->len);
+}
+
+/* Close the open packet, if any, so that the consumer can read it (switch
+ * timer, flush at stop). Any thread. */
+void reel_rb_switch(struct reel_rb *rb) REEL_HIDDEN;
+
+/* When events were dropped since the last packet was closed, write an
+ * empty packet that carries the final count. For the final flush, after
+ * reel_rb_switch() and once the consumer has made room. Returns 0, or
+ * -ENOBUFS when no sub-buffer is free yet. */
+int reel_rb_flush_lost(struct reel_rb *rb) REEL_HIDDEN;
+
+/* Events dropped so far, all causes. */
+uint64_t reel_rb_lost_total(const struct reel_rb *rb) REEL_HIDDEN;
+
+/* ---- consumer ---------------------------------------------------------- */
+
+struct reel_rb_packet {
+	const char *data; /* the packet, `size` bytes, valid until put */
+	uint32_t size;
+	uint64_t begin;   /* its position */
+	bool copied;      /* data is the caller's copy buffer */
+};
+
+/*
+ * Get the oldest complete packet. In overwrite mode the packet is copied
+ * into `copy_buf` (subbuf_size bytes) and checked afterwards not to have
+ * been overwritten meanwhile; in discard mode `data` points into the
+ * buffer. Returns 0, -EAGAIN when the oldest sub-buffer is not complete
+ * (or nothing was written), or -EBADMSG when the packet's context is
+ * malformed (the packet is then skipped, as if put).
+ */
+int reel_rb_get_packet(struct reel_rb *rb, void *copy_buf, struct reel_rb_packet *ret) REEL_HIDDEN;
+
+/* Release a packet from reel_rb_get_packet() so writers may reuse it. */
+void reel_rb_put_packet(struct reel_rb *rb, const struct reel_rb_packet *packet) REEL_HIDDEN;
+
+/* True when every reserved byte has been committed and consumed. */
+bool reel_rb_is_drained(struct reel_rb *rb) REEL_HIDDEN;
+
+#endif

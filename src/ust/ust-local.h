@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the files of libreel-ust; nothing outside src/ust uses it. */
+#ifndef REEL_UST_LOCAL_H
+#define REEL_UST_LOCAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <reel/abi.h>
+
+#include "../common/compiler.h"
+#include "../common/strbuf.h"
+#include "../ringbuf/ringbuf.h"
+
+/* One channel: a ring buffer per possible CPU. */
+struct reel_channel {
+	struct reel_rb **streams;
+	uint32_t nr_streams;
+};
+
+/* The channel writers record into; NULL while tracing is off. Published
+ * with release by standalone.c, read with acquire by reel_event_reserve().
+ * A channel, once published, stays mapped until the process exits: a
+ * writer preempted inside a reservation may still use it. */
+extern struct reel_channel *reel_ust_channel REEL_HIDDEN;
+
+/* ---- registry.c ---- */
+
+/* Enable the registered events matching `globs` (comma-separated
+ * "provider:event" patterns; NULL for all), and those registered later. */
+void reel_registry_enable(const char *globs) REEL_HIDDEN;
+/* Disable every event, now and for events registered later. */
+void reel_registry_disable(void) REEL_HIDDEN;
+/* Append to `out` the metadata of the events registered since `*cursor`
+ * and advance it. Returns 0 or -ENOMEM. */
+int reel_registry_metadata(struct reel_strbuf *out, size_t *cursor) REEL_HIDDEN;
+/* fork() handling: hold the registry lock across fork. */
+void reel_registry_lock(void) REEL_HIDDEN;
+void reel_registry_unlock(void) REEL_HIDDEN;
+
+#endif
