@@ -132,11 +132,18 @@ static void open_packet(struct reel_rb *rb, uint64_t begin, uint64_t ts)
 
 /* Fill the closer's part of the packet whose content ends at `end` and
  * commit the padding up to the sub-buffer's end. `lost` was read before the
- * reservation that closed it, so counts never decrease along a stream. */
+ * reservation that closed it, so counts never decrease along a stream.
+ *
+ * The stream's first packet always says 0: readers take its count as the
+ * base that later counts are compared with, and would otherwise report
+ * "some" discarded events rather than how many. Its losses are carried by
+ * the next packet (an empty one at stop if need be). */
 static void close_packet(struct reel_rb *rb, uint64_t end, uint64_t ts, uint64_t lost)
 {
 	uint64_t used = end & (rb->subbuf_size - 1);
 	uint64_t begin = end - used;
+	if (begin < rb->subbuf_size)
+		lost = 0;
 	struct reel_ctf_packet *p = packet_at(rb, begin);
 	p->timestamp_end = ts;
 	p->content_size = used * 8;
@@ -319,13 +326,20 @@ int reel_rb_get_packet(struct reel_rb *rb, void *copy_buf, struct reel_rb_packet
 			return -EBADMSG;
 		}
 		const struct reel_ctf_packet *p = packet_at(rb, consumed);
-		uint64_t bits = p->packet_size;
+		struct reel_ctf_packet hdr;
+		if (rb->overwrite)
+			copy_racy(&hdr, p, sizeof(hdr));
+		else
+			memcpy(&hdr, p, sizeof(hdr));
+		uint64_t bits = hdr.packet_size;
 		if (bits % 8 || bits / 8 < PACKET_HEADER || bits / 8 >= rb->subbuf_size ||
-		    p->content_size != bits || p->magic != REEL_CTF_MAGIC) {
-			/* Not written by a writer of this protocol. */
+		    hdr.content_size != bits || hdr.magic != REEL_CTF_MAGIC) {
+			/* Not written by a writer of this protocol, or (overwrite
+			 * mode) being overwritten as we read it. */
 			if (!rb->overwrite)
 				store_release(&shm->consumed, consumed + rb->subbuf_size);
-			else if (!__atomic_compare_exchange_n(&shm->consumed, &consumed,
+			else if (READ_ONCE(shm->consumed) != consumed ||
+				 !__atomic_compare_exchange_n(&shm->consumed, &consumed,
 							      consumed + rb->subbuf_size, false,
 							      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 				continue;

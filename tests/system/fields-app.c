@@ -1,0 +1,157 @@
+/*
+ * End-to-end test application. Modes (first argument):
+ *   fields        one event of each field kind, edge values; then one
+ *                 event pinned to each CPU, printing "cpu N" lines
+ *   burst N       N events as fast as possible ("seq" events)
+ *   big SIZE      a string event of SIZE bytes, then one "seq" event
+ *   nest DEPTH    DEPTH nested reservations (as from signal handlers)
+ *   fork          parent and child both trace; only the parent records
+ *   quiet         one event, then wait until stdin closes
+ *   api DIR N     start tracing into DIR in code, N events, stop
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <reel/reel.h>
+
+#include "fields-tp.h"
+
+static void emit_fields(void)
+{
+	reel_tracepoint(fields, integers, INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN, UINT8_MAX,
+			UINT16_MAX, UINT32_MAX, UINT64_MAX);
+	reel_tracepoint(fields, integers, INT8_MAX, INT16_MAX, INT32_MAX, INT64_MAX, 0, 1, 2, 3);
+	reel_tracepoint(fields, integers, -1, -2, -3, -4, 5, 6, 0xdeadbeef, 1234567890123456789ull);
+	reel_tracepoint(fields, floats, 1.5f, -2.25);
+	reel_tracepoint(fields, floats, 0.0f, 1e300);
+	reel_tracepoint(fields, floats, -0.125f, 3.141592653589793);
+	reel_tracepoint(fields, strings, "", "hello, world", "caf\xc3\xa9 \"quoted\" back\\slash");
+	reel_tracepoint(fields, strings, NULL, "x", "line1\nline2\ttab");
+	static const int32_t a[3] = { -1, 0, INT32_MAX };
+	static const uint8_t seq[5] = { 1, 2, 3, 254, 255 };
+	static const int64_t seq64[2] = { INT64_MIN, INT64_MAX };
+	reel_tracepoint(fields, arrays, a, seq, 5, seq64, 2);
+	reel_tracepoint(fields, arrays, a, seq, 0, seq64, 0);
+	reel_tracepoint(fields, enums, 0, 1);
+	reel_tracepoint(fields, enums, 7, -5);
+	reel_tracepoint(fields, enums, 42, 9);
+	reel_tracepoint(fields, empty);
+}
+
+static void emit_on_each_cpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	for (long cpu = 0; cpu < n && cpu < 64; cpu++) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET((int)cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) != 0)
+			continue;
+		sched_yield();
+		reel_tracepoint(fields, cpu, (int32_t)cpu);
+		printf("cpu %ld\n", cpu);
+	}
+}
+
+/* Nested reservations, as signal handlers interrupting tracing make them:
+ * DEPTH events reserved one inside the other, committed innermost first.
+ * The tracer accepts a bounded depth and counts the rest as discarded. */
+static void nest(int depth)
+{
+	struct reel_event_ctx ctx[16];
+	int reserved[16];
+	if (depth > 16)
+		depth = 16;
+	for (int i = 0; i < depth; i++) {
+		reserved[i] = reel_event_reserve(&ctx[i], &reel__event_fields___seq, 8) == 0;
+		if (reserved[i]) {
+			uint64_t value = 100 + (uint64_t)i;
+			memcpy(ctx[i].pos, &value, 8);
+		}
+	}
+	for (int i = depth - 1; i >= 0; i--)
+		if (reserved[i])
+			reel_event_commit(&ctx[i]);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: fields-app MODE [ARGS]\n");
+		return 2;
+	}
+	const char *mode = argv[1];
+	if (strcmp(mode, "fields") == 0) {
+		emit_fields();
+		emit_on_each_cpu();
+	} else if (strcmp(mode, "burst") == 0 && argc > 2) {
+		uint64_t n = strtoull(argv[2], NULL, 0);
+		for (uint64_t i = 0; i < n; i++)
+			reel_tracepoint(fields, seq, i);
+		printf("emitted %llu\n", (unsigned long long)n);
+	} else if (strcmp(mode, "big") == 0 && argc > 2) {
+		size_t size = strtoull(argv[2], NULL, 0);
+		char *text = malloc(size + 1);
+		if (!text)
+			return 1;
+		memset(text, 'x', size);
+		text[size] = '\0';
+		reel_tracepoint(fields, big, text);
+		reel_tracepoint(fields, seq, 1);
+		free(text);
+	} else if (strcmp(mode, "nest") == 0 && argc > 2) {
+		nest(atoi(argv[2]));
+	} else if (strcmp(mode, "fork") == 0) {
+		reel_tracepoint(fields, seq, 1);
+		pid_t child = fork();
+		if (child == 0) {
+			for (int i = 0; i < 100000; i++)
+				reel_tracepoint(fields, seq, 1000000 + (uint64_t)i);
+			_exit(0);
+		}
+		int status;
+		waitpid(child, &status, 0);
+		reel_tracepoint(fields, seq, 2);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			return 1;
+	} else if (strcmp(mode, "quiet") == 0) {
+		reel_tracepoint(fields, seq, 7);
+		printf("ready\n");
+		fflush(stdout);
+		char buf[16];
+		while (read(0, buf, sizeof(buf)) > 0)
+			;
+	} else if (strcmp(mode, "api") == 0 && argc > 3) {
+		struct reel_output_config config = { .struct_size = sizeof(config),
+						     .path = argv[2] };
+		int err = reel_output_start(&config);
+		if (err) {
+			fprintf(stderr, "reel_output_start: %s\n", strerror(-err));
+			return 1;
+		}
+		if (reel_output_start(&config) != -EBUSY)
+			return 1;
+		int n = atoi(argv[3]);
+		for (int i = 0; i < n; i++)
+			reel_tracepoint(fields, seq, (uint64_t)i);
+		err = reel_output_stop();
+		if (err) {
+			fprintf(stderr, "reel_output_stop: %s\n", strerror(-err));
+			return 1;
+		}
+		reel_tracepoint(fields, seq, 999999); /* after stop: not recorded */
+		printf("%s\n", reel_output_path());
+	} else {
+		fprintf(stderr, "fields-app: bad mode %s\n", mode);
+		return 2;
+	}
+	return 0;
+}
