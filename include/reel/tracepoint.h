@@ -113,6 +113,11 @@ enum reel_loglevel {
 #define REEL__IS_SIGNED(type) ((type)-1 < (type)1)
 /* True for integer types: a cast of 0.5 truncates to 0 only for them. */
 #define REEL__IS_INTEGER(type) ((type)0.5 == (type)0)
+#ifdef __cplusplus
+#define REEL__IS_FLOAT(type) (!REEL__IS_INTEGER(type) && (sizeof(type) == 4 || sizeof(type) == 8))
+#else
+#define REEL__IS_FLOAT(type) _Generic((type)0, float : 1, double : 1, default : 0)
+#endif
 
 /* Walker helpers, one pair per pass. */
 #define REEL__EACH_A_DESC(kind, ...) REEL__DESC_##kind(__VA_ARGS__) REEL__NEXT_##kind(B, DESC)
@@ -156,8 +161,7 @@ enum reel_loglevel {
 			    "field '" #name "': an integer type of 8 to 64 bits is required");
 #define REEL__CHECK_INT(type, name, expr, base) REEL__CHECK_INTEGER_TYPE(type, name)
 #define REEL__CHECK_FLOAT(type, name, expr)                                        \
-	REEL__STATIC_ASSERT(!REEL__IS_INTEGER(type) &&                            \
-				    (sizeof(type) == 4 || sizeof(type) == 8),      \
+	REEL__STATIC_ASSERT(REEL__IS_FLOAT(type),                                  \
 			    "field '" #name "': float or double is required");
 #define REEL__CHECK_STRING(name, expr)
 #define REEL__CHECK_ARRAY(type, name, ptr, len)                                    \
@@ -212,6 +216,12 @@ enum reel_loglevel {
 #define REEL__LABEL_LABEL(label, first, last) { label, (int64_t)(first), (int64_t)(last) },
 
 #define REEL__HIDDEN_WEAK __attribute__((weak, visibility("hidden")))
+/* Constants at namespace scope have internal linkage in C++ unless extern. */
+#ifdef __cplusplus
+#define REEL__CONST extern const
+#else
+#define REEL__CONST const
+#endif
 
 /* ---- definitions ------------------------------------------------------- */
 
@@ -221,11 +231,11 @@ enum reel_loglevel {
  * and reel_enum_range(label, first, last).
  */
 #define REEL_ENUM(provider, enum_name, labels)                                   \
-	REEL__HIDDEN_WEAK const struct reel_enum_label                           \
+	REEL__HIDDEN_WEAK REEL__CONST struct reel_enum_label                           \
 		reel__enum_labels_##provider##___##enum_name[] = {               \
 			REEL__EACH(LABEL, labels){ NULL, 0, 0 }                  \
 		};                                                               \
-	REEL__HIDDEN_WEAK const struct reel_enum_desc reel__enum_##provider##___##enum_name = { \
+	REEL__HIDDEN_WEAK REEL__CONST struct reel_enum_desc reel__enum_##provider##___##enum_name = { \
 		#provider "_" #enum_name,                                        \
 		reel__enum_labels_##provider##___##enum_name,                    \
 		sizeof(reel__enum_labels_##provider##___##enum_name) /           \
@@ -241,7 +251,7 @@ enum reel_loglevel {
  */
 #define REEL_EVENT(provider, event, loglevel, args, fields)                       \
 	REEL__EACH(CHECK, fields)                                                  \
-	REEL__HIDDEN_WEAK const struct reel_field_desc                             \
+	REEL__HIDDEN_WEAK REEL__CONST struct reel_field_desc                             \
 		reel__fields_##provider##___##event[] = {                          \
 			REEL__EACH(DESC, fields){ NULL, 0, 0, 0, 0, 0, NULL }      \
 		};                                                                 \
@@ -295,7 +305,9 @@ enum reel_loglevel {
 	REEL__UNLIKELY(__atomic_load_n(&reel__event_##provider##___##event.enabled, \
 				       __ATOMIC_ACQUIRE))
 
-/* Emit provider:event with the arguments of its REEL_EVENT declaration. */
+/* Emit provider:event with the arguments of its REEL_EVENT declaration.
+ * (An event without arguments is called as reel_tracepoint(p, e), which ISO
+ * C before C23 flags under -pedantic; GCC and Clang accept it otherwise.) */
 #define reel_tracepoint(provider, event, ...)                              \
 	do {                                                               \
 		REEL__STRICT_BEGIN                                         \

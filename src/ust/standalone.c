@@ -44,8 +44,9 @@
 #define TRACER_PATCHLEVEL 0
 
 struct session {
-	struct reel_channel channel;
+	struct reel_channel *channel; /* published to writers; retired at stop */
 	int *stream_fds;
+	uint32_t nr_stream_fds;
 	int metadata_fd;
 	char dir[PATH_MAX];
 	uint8_t uuid[16];
@@ -65,9 +66,13 @@ struct session {
 	bool stopping;
 };
 
+/* Channels of stopped sessions: writers preempted inside a reservation may
+ * still hold one, so they stay mapped for the life of the process. */
 static pthread_mutex_t session_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct reel_channel *retired; /* guarded by session_mutex */
 static struct session *active;     /* guarded by session_mutex */
 static char last_dir[PATH_MAX];     /* guarded by session_mutex */
+static struct session *parent_session; /* in a fork child: not ours to stop */
 
 static uint64_t monotonic_ns(void)
 {
@@ -253,8 +258,8 @@ static int append_metadata(struct session *s)
 static unsigned int drain(struct session *s)
 {
 	unsigned int packets = 0;
-	for (uint32_t i = 0; i < s->channel.nr_streams; i++) {
-		struct reel_rb *rb = s->channel.streams[i];
+	for (uint32_t i = 0; i < s->channel->nr_streams; i++) {
+		struct reel_rb *rb = s->channel->streams[i];
 		struct reel_rb_packet packet;
 		int err;
 		while ((err = reel_rb_get_packet(rb, s->copy_buf, &packet)) != -EAGAIN) {
@@ -282,18 +287,18 @@ static void final_flush(struct session *s)
 	uint64_t deadline = monotonic_ns() + STOP_DEADLINE_NS;
 	for (;;) {
 		bool done = true;
-		for (uint32_t i = 0; i < s->channel.nr_streams; i++) {
-			struct reel_rb *rb = s->channel.streams[i];
+		for (uint32_t i = 0; i < s->channel->nr_streams; i++) {
+			struct reel_rb *rb = s->channel->streams[i];
 			reel_rb_switch(rb);
 			if (reel_rb_flush_lost(rb) < 0)
 				done = false;
 		}
 		append_metadata(s);
 		drain(s);
-		for (uint32_t i = 0; i < s->channel.nr_streams; i++)
-			if (!reel_rb_is_drained(s->channel.streams[i]) ||
-			    reel_rb_lost_total(s->channel.streams[i]) !=
-				    READ_ONCE(s->channel.streams[i]->shm->lost_reported))
+		for (uint32_t i = 0; i < s->channel->nr_streams; i++)
+			if (!reel_rb_is_drained(s->channel->streams[i]) ||
+			    reel_rb_lost_total(s->channel->streams[i]) !=
+				    READ_ONCE(s->channel->streams[i]->shm->lost_reported))
 				done = false;
 		if (done)
 			break;
@@ -323,8 +328,8 @@ static void *consumer_main(void *arg)
 			continue;
 		uint64_t now = monotonic_ns();
 		if (now >= next_switch) {
-			for (uint32_t i = 0; i < s->channel.nr_streams; i++)
-				reel_rb_switch(s->channel.streams[i]);
+			for (uint32_t i = 0; i < s->channel->nr_streams; i++)
+				reel_rb_switch(s->channel->streams[i]);
 			next_switch = now + s->switch_timer_ns;
 			continue;
 		}
@@ -345,7 +350,7 @@ static void session_free(struct session *s)
 {
 	if (!s)
 		return;
-	for (uint32_t i = 0; s->stream_fds && i < s->channel.nr_streams; i++)
+	for (uint32_t i = 0; s->stream_fds && i < s->nr_stream_fds; i++)
 		if (s->stream_fds[i] >= 0)
 			close(s->stream_fds[i]);
 	if (s->metadata_fd >= 0)
@@ -353,11 +358,12 @@ static void session_free(struct session *s)
 	free(s->stream_fds);
 	free(s->copy_buf);
 	reel_strbuf_free(&s->metadata);
-	/* Buffers are unmapped only when they were never published. */
-	if (s->channel.streams && load_acquire(&reel_ust_channel) != &s->channel) {
-		for (uint32_t i = 0; i < s->channel.nr_streams; i++)
-			reel_rb_destroy(s->channel.streams[i]);
-		free(s->channel.streams);
+	/* A channel here was never published (a failed start). */
+	if (s->channel) {
+		for (uint32_t i = 0; s->channel->streams && i < s->channel->nr_streams; i++)
+			reel_rb_destroy(s->channel->streams[i]);
+		free(s->channel->streams);
+		free(s->channel);
 	}
 	free(s);
 }
@@ -403,20 +409,24 @@ static int start_locked(const struct reel_output_config *config)
 	};
 	memcpy(rbc.trace_uuid, s->uuid, sizeof(s->uuid));
 	int nr_cpus = get_nprocs_conf();
-	s->channel.nr_streams = nr_cpus > 0 ? (uint32_t)nr_cpus : 1;
-	s->channel.streams = calloc(s->channel.nr_streams, sizeof(*s->channel.streams));
-	s->stream_fds = malloc(s->channel.nr_streams * sizeof(*s->stream_fds));
 	err = -ENOMEM;
-	if (!s->channel.streams || !s->stream_fds)
+	if (!(s->channel = calloc(1, sizeof(*s->channel))))
 		goto fail;
-	for (uint32_t i = 0; i < s->channel.nr_streams; i++)
+	s->channel->nr_streams = nr_cpus > 0 ? (uint32_t)nr_cpus : 1;
+	s->channel->streams = calloc(s->channel->nr_streams, sizeof(*s->channel->streams));
+	s->stream_fds = malloc(s->channel->nr_streams * sizeof(*s->stream_fds));
+	err = -ENOMEM;
+	if (!s->channel->streams || !s->stream_fds)
+		goto fail;
+	s->nr_stream_fds = s->channel->nr_streams;
+	for (uint32_t i = 0; i < s->nr_stream_fds; i++)
 		s->stream_fds[i] = -1;
 	if (rbc.overwrite && !(s->copy_buf = malloc(rbc.subbuf_size)))
 		goto fail;
-	for (uint32_t i = 0; i < s->channel.nr_streams; i++) {
+	for (uint32_t i = 0; i < s->channel->nr_streams; i++) {
 		rbc.cpu = i;
-		s->channel.streams[i] = reel_rb_create(&rbc);
-		if (!s->channel.streams[i]) {
+		s->channel->streams[i] = reel_rb_create(&rbc);
+		if (!s->channel->streams[i]) {
 			err = -errno;
 			goto fail;
 		}
@@ -440,7 +450,7 @@ static int start_locked(const struct reel_output_config *config)
 	pthread_setname_np(s->consumer, "reel-consumer");
 
 	/* Release: pairs with the load_acquire in reel_event_reserve(). */
-	store_release(&reel_ust_channel, &s->channel);
+	store_release(&reel_ust_channel, s->channel);
 	reel_registry_enable(config->events);
 	active = s;
 	snprintf(last_dir, sizeof(last_dir), "%s", s->dir);
@@ -448,7 +458,7 @@ static int start_locked(const struct reel_output_config *config)
 fail:
 	reel_debug("cannot start tracing into %s: %s", config->path, strerror(-err));
 	if (s->dir[0]) {
-		for (uint32_t i = 0; s->stream_fds && i < s->channel.nr_streams; i++) {
+		for (uint32_t i = 0; i < s->nr_stream_fds; i++) {
 			char path[PATH_MAX + 64];
 			snprintf(path, sizeof(path), "%s/channel0_%u", s->dir, i);
 			unlink(path);
@@ -480,11 +490,13 @@ int reel_output_stop(void)
 	__atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
 	wake_consumer(s);
 	pthread_join(s->consumer, NULL);
-	/* Writers that saw the channel before this keep a valid pointer: it
-	 * stays mapped (see reel_ust_channel). */
 	store_release(&reel_ust_channel, NULL);
 	int err = s->io_error ? -EIO : 0;
-	s->channel.streams = NULL; /* intentionally kept mapped */
+	/* Writers that saw the channel before this keep a valid pointer: it
+	 * stays mapped (see reel_ust_channel). */
+	s->channel->retired_next = retired;
+	retired = s->channel;
+	s->channel = NULL;
 	session_free(s);
 	pthread_mutex_unlock(&session_mutex);
 	return err;
@@ -538,6 +550,7 @@ static void atfork_child(void)
 	reel_registry_unlock();
 	pthread_mutex_unlock(&session_mutex);
 	store_release(&reel_ust_channel, NULL);
+	parent_session = active;
 	active = NULL;
 	reel_registry_disable();
 }

@@ -17,6 +17,7 @@
 struct reel_channel {
 	struct reel_rb **streams;
 	uint32_t nr_streams;
+	struct reel_channel *retired_next; /* once its session stopped */
 };
 
 /* The channel writers record into; NULL while tracing is off. Published

@@ -1,0 +1,73 @@
+# Reel: the two commands of the README, and a few more.
+#   make demo    build, run the demo application traced, print its trace
+#   make check   every test suite: ASan+UBSan build, then ThreadSanitizer
+#   make bench   Reel beside LTTng-UST, release build
+# Missing Debian packages are installed with apt-get (as root, or sudo).
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+RELEASE_BUILD ?= build-release
+
+CHECK_PACKAGES = meson ninja-build gcc g++ pkg-config babeltrace2 python3-bt2 python3-pytest
+BENCH_PACKAGES = $(CHECK_PACKAGES) lttng-tools liblttng-ust-dev
+
+ASAN_MESON = -Db_sanitize=address,undefined -Db_lundef=false
+TSAN_MESON = -Db_sanitize=thread -Db_lundef=false
+
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build demo check check-asan check-tsan bench deps deps-bench clean
+
+all: build
+
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing missing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(CHECK_PACKAGES))
+
+deps-bench:
+	$(call install_missing,$(BENCH_PACKAGES))
+
+# $(1): build directory, $(2): meson options
+define meson_build
+	@[ -f $(1)/build.ninja ] || meson setup $(1) $(2)
+	ninja -C $(1)
+endef
+
+build: deps
+	$(call meson_build,$(BUILD),)
+
+demo: build
+	@out=$$(mktemp -d /tmp/reel-demo.XXXXXX) && \
+	echo "== REEL_OUTPUT=$$out ./$(BUILD)/examples/reel-demo 8" && \
+	REEL_OUTPUT=$$out ./$(BUILD)/examples/reel-demo 8 && \
+	echo "== trace written to:" && find $$out -type f | sort && \
+	echo "== babeltrace2 $$out" && babeltrace2 $$out; \
+	status=$$?; rm -rf $$out; exit $$status
+
+check: deps check-asan check-tsan
+
+check-asan:
+	$(call meson_build,$(ASAN_BUILD),$(ASAN_MESON))
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite system
+
+check-tsan:
+	$(call meson_build,$(TSAN_BUILD),$(TSAN_MESON))
+	TSAN_OPTIONS=halt_on_error=1 meson test -C $(TSAN_BUILD) --print-errorlogs --suite stress
+
+bench: deps-bench
+	$(call meson_build,$(RELEASE_BUILD),--buildtype=release)
+	bash bench/run.sh $(RELEASE_BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)
