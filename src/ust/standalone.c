@@ -46,6 +46,7 @@
 struct session {
 	struct reel_channel *channel; /* published to writers; retired at stop */
 	int *stream_fds;
+	uint64_t *stream_sizes; /* bytes of whole packets in each file */
 	uint32_t nr_stream_fds;
 	int metadata_fd;
 	char dir[PATH_MAX];
@@ -267,12 +268,20 @@ static unsigned int drain(struct session *s)
 				reel_debug("stream %u: skipped a malformed packet", i);
 				continue;
 			}
-			if (write_all(s->stream_fds[i], packet.data, packet.size) < 0) {
-				/* The packet is lost; its sequence number leaves a
-				 * gap that readers report. Tracing goes on. */
+			int werr = write_all(s->stream_fds[i], packet.data, packet.size);
+			if (!werr) {
+				s->stream_sizes[i] += packet.size;
+			} else {
+				/* The packet is lost, and what was written of it cut
+				 * off, so that the file holds whole packets only; the
+				 * sequence gap shows the loss. Tracing goes on. */
 				if (!s->io_error)
-					reel_debug("%s: writing the trace: %s", s->dir, strerror(errno));
+					reel_debug("%s: writing the trace: %s", s->dir, strerror(-werr));
 				s->io_error = true;
+				if (ftruncate(s->stream_fds[i], (off_t)s->stream_sizes[i]) < 0 ||
+				    lseek(s->stream_fds[i], (off_t)s->stream_sizes[i], SEEK_SET) < 0)
+					reel_debug("%s: cannot cut a partial packet: %s", s->dir,
+						   strerror(errno));
 			}
 			reel_rb_put_packet(rb, &packet);
 			packets++;
@@ -356,6 +365,7 @@ static void session_free(struct session *s)
 	if (s->metadata_fd >= 0)
 		close(s->metadata_fd);
 	free(s->stream_fds);
+	free(s->stream_sizes);
 	free(s->copy_buf);
 	reel_strbuf_free(&s->metadata);
 	/* A channel here was never published (a failed start). */
@@ -415,8 +425,9 @@ static int start_locked(const struct reel_output_config *config)
 	s->channel->nr_streams = nr_cpus > 0 ? (uint32_t)nr_cpus : 1;
 	s->channel->streams = calloc(s->channel->nr_streams, sizeof(*s->channel->streams));
 	s->stream_fds = malloc(s->channel->nr_streams * sizeof(*s->stream_fds));
+	s->stream_sizes = calloc(s->channel->nr_streams, sizeof(*s->stream_sizes));
 	err = -ENOMEM;
-	if (!s->channel->streams || !s->stream_fds)
+	if (!s->channel->streams || !s->stream_fds || !s->stream_sizes)
 		goto fail;
 	s->nr_stream_fds = s->channel->nr_streams;
 	for (uint32_t i = 0; i < s->nr_stream_fds; i++)
