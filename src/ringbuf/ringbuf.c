@@ -56,6 +56,8 @@ struct reel_rb *reel_rb_create(const struct reel_rb_config *config)
 	rb->subbuf_size = config->subbuf_size;
 	rb->num_subbuf = config->num_subbuf;
 	rb->buf_size = data_size;
+	rb->subbuf_shift = (uint32_t)__builtin_ctzll(config->subbuf_size);
+	rb->buf_shift = (uint32_t)__builtin_ctzll(data_size);
 	rb->overwrite = config->overwrite;
 	rb->deliver = config->deliver;
 	rb->deliver_arg = config->deliver_arg;
@@ -125,7 +127,7 @@ static void open_packet(struct reel_rb *rb, uint64_t begin, uint64_t ts)
 	p->stream_id = rb->shm->stream_id;
 	p->stream_instance_id = rb->shm->cpu;
 	p->timestamp_begin = ts;
-	p->packet_seq_num = begin / rb->subbuf_size;
+	p->packet_seq_num = begin >> rb->subbuf_shift;
 	p->cpu_id = rb->shm->cpu;
 	reel_rb_commit_bytes(rb, begin, PACKET_HEADER);
 }
@@ -173,8 +175,8 @@ static int make_room(struct reel_rb *rb, uint64_t begin)
 		reel_rb_count_lost(rb, &shm->lost_full);
 		return -ENOBUFS;
 	}
-	uint64_t index = (begin / rb->subbuf_size) & (rb->num_subbuf - 1);
-	uint64_t generation = begin / rb->buf_size;
+	uint64_t index = (begin >> rb->subbuf_shift) & (rb->num_subbuf - 1);
+	uint64_t generation = begin >> rb->buf_shift;
 	/* Acquire: pairs with the release commits of the generation about to
 	 * be overwritten; their writes come before ours. */
 	if (load_acquire(&rb->commit[index].count) != generation * rb->subbuf_size) {
@@ -312,8 +314,8 @@ int reel_rb_get_packet(struct reel_rb *rb, void *copy_buf, struct reel_rb_packet
 	struct reel_rb_shm *shm = rb->shm;
 	for (;;) {
 		uint64_t consumed = __atomic_load_n(&shm->consumed, __ATOMIC_ACQUIRE);
-		uint64_t index = (consumed / rb->subbuf_size) & (rb->num_subbuf - 1);
-		uint64_t complete = (consumed / rb->buf_size + 1) * rb->subbuf_size;
+		uint64_t index = (consumed >> rb->subbuf_shift) & (rb->num_subbuf - 1);
+		uint64_t complete = ((consumed >> rb->buf_shift) + 1) * rb->subbuf_size;
 		/* Acquire: pairs with the release of reel_rb_commit_bytes(). */
 		uint64_t count = load_acquire(&rb->commit[index].count);
 		if (count < complete)

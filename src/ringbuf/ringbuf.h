@@ -93,6 +93,8 @@ struct reel_rb {
 	char *data;
 	uint64_t subbuf_size; /* S, a power of two */
 	uint64_t buf_size;    /* N*S */
+	uint32_t subbuf_shift; /* log2(S): positions are divided by shifting */
+	uint32_t buf_shift;    /* log2(N*S) */
 	uint32_t num_subbuf;  /* N, a power of two */
 	bool overwrite;
 	int fd;
@@ -182,7 +184,7 @@ void reel_rb_deliver_slow(struct reel_rb *rb) REEL_HIDDEN;
 /* Account `len` bytes at position `begin` as written. */
 static inline void reel_rb_commit_bytes(struct reel_rb *rb, uint64_t begin, uint64_t len)
 {
-	uint64_t index = (begin / rb->subbuf_size) & (rb->num_subbuf - 1);
+	uint64_t index = (begin >> rb->subbuf_shift) & (rb->num_subbuf - 1);
 	/* Release: pairs with the consumer's load_acquire of the counter in
 	 * reel_rb_get_packet(), which then sees the bytes written. */
 	uint64_t count = __atomic_add_fetch(&rb->commit[index].count, len, __ATOMIC_RELEASE);
