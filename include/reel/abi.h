@@ -73,9 +73,16 @@ struct reel_event_ctx {
 
 /*
  * Make `desc` known to the tracer, which may then enable it. Called from the
- * constructors that REEL_EVENT generates; idempotent. Thread-safe.
+ * constructor that REEL_EVENT generates in each translation unit, with that
+ * unit's own field list: if it differs from the description's, the event is
+ * defined inconsistently and stays disabled. Idempotent. Thread-safe.
  */
-REEL_API void reel_event_register(struct reel_event_desc *desc);
+REEL_API void reel_event_register(struct reel_event_desc *desc, const struct reel_field_desc *fields,
+				  size_t nr_fields);
+
+/* Forget `desc` (its library is being unloaded): it is disabled and no
+ * longer referenced. Its metadata stays in traces that recorded it. */
+REEL_API void reel_event_unregister(struct reel_event_desc *desc);
 
 /*
  * Reserve room for an event of `desc` with `payload_size` bytes of fields

@@ -15,7 +15,8 @@
  *
  * A provider header may be included by any number of translation units: the
  * event descriptions are hidden weak symbols (one per shared object) and
- * register themselves with libreel-ust from a constructor. A disabled event
+ * register themselves with libreel-ust from a constructor (and unregister
+ * from a destructor, so that a provider library can be unloaded). A disabled event
  * costs one load and one predicted branch at the call site.
  *
  * Arguments are checked as function arguments, and the usual silent C
@@ -204,7 +205,8 @@ enum reel_loglevel {
 	} while (0);
 #define REEL__WRITE_INT(type, name, expr, base) REEL__PUT(&reel__v_##name, sizeof(type))
 #define REEL__WRITE_FLOAT(type, name, expr) REEL__PUT(&reel__v_##name, sizeof(type))
-#define REEL__WRITE_STRING(name, expr) REEL__PUT(reel__v_##name, reel__n_##name)
+#define REEL__WRITE_STRING(name, expr) \
+	reel__ctx.pos = reel__put_string(reel__ctx.pos, reel__v_##name, reel__n_##name);
 #define REEL__WRITE_ARRAY(type, name, ptr, len) \
 	REEL__PUT(reel__v_##name, sizeof(type) * (size_t)(len))
 #define REEL__WRITE_SEQUENCE(type, name, ptr, len_expr) \
@@ -212,6 +214,20 @@ enum reel_loglevel {
 	REEL__PUT(reel__v_##name, sizeof(type) * (size_t)reel__n_##name)
 #define REEL__WRITE_ENUM(provider, enum_name, type, name, expr) \
 	REEL__PUT(&reel__v_##name, sizeof(type))
+
+/* Copy a string measured before the reservation. Should another thread
+ * change it meanwhile, the record keeps the measured length and its final
+ * NUL (an early NUL becomes '#' padding, as LTTng does), so that readers
+ * never lose their place in the stream. */
+static inline char *reel__put_string(char *dst, const char *src, size_t n)
+{
+	memcpy(dst, src, n - 1);
+	char *nul = (char *)memchr(dst, 0, n - 1);
+	if (REEL__UNLIKELY(nul != NULL))
+		memset(nul, '#', n - 1 - (size_t)(nul - dst));
+	dst[n - 1] = '\0';
+	return dst + n;
+}
 
 #define REEL__LABEL_LABEL(label, first, last) { label, (int64_t)(first), (int64_t)(last) },
 
@@ -251,10 +267,9 @@ enum reel_loglevel {
  */
 #define REEL_EVENT(provider, event, loglevel, args, fields)                       \
 	REEL__EACH(CHECK, fields)                                                  \
-	REEL__HIDDEN_WEAK REEL__CONST struct reel_field_desc                             \
-		reel__fields_##provider##___##event[] = {                          \
-			REEL__EACH(DESC, fields){ NULL, 0, 0, 0, 0, 0, NULL }      \
-		};                                                                 \
+	static const struct reel_field_desc reel__fields_##provider##___##event[] = { \
+		REEL__EACH(DESC, fields){ NULL, 0, 0, 0, 0, 0, NULL }              \
+	};                                                                         \
 	REEL__HIDDEN_WEAK struct reel_event_desc reel__event_##provider##___##event = { \
 		sizeof(struct reel_event_desc),                                    \
 		#provider,                                                         \
@@ -267,10 +282,22 @@ enum reel_loglevel {
 		0,                                                                 \
 		NULL,                                                              \
 	};                                                                         \
+	/* Each translation unit registers the shared description with its own \
+	 * field list, so that two different definitions of one event are      \
+	 * caught rather than recorded with the wrong layout. */               \
 	static void __attribute__((constructor, used))                             \
 	reel__register_##provider##___##event(void)                                \
 	{                                                                          \
-		reel_event_register(&reel__event_##provider##___##event);          \
+		reel_event_register(&reel__event_##provider##___##event,           \
+				    reel__fields_##provider##___##event,           \
+				    sizeof(reel__fields_##provider##___##event) /  \
+						    sizeof(reel__fields_##provider##___##event[0]) - \
+					    1);                                    \
+	}                                                                          \
+	static void __attribute__((destructor, used))                              \
+	reel__unregister_##provider##___##event(void)                              \
+	{                                                                          \
+		reel_event_unregister(&reel__event_##provider##___##event);        \
 	}                                                                          \
 	static void __attribute__((noinline, unused))                              \
 	reel__probe_##provider##___##event args                                    \

@@ -45,8 +45,10 @@ struct reel_rb *reel_rb_create(const struct reel_rb_config *config)
 		goto fail;
 	if (ftruncate(rb->fd, (off_t)map_size) < 0)
 		goto fail;
-	/* Populated now so that the first events do not take page faults. */
-	void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, rb->fd, 0);
+	/* Populated now so that the first events do not take page faults,
+	 * unless that would commit a lot of memory at once. */
+	int populate = map_size <= (64u << 20) ? MAP_POPULATE : 0;
+	void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED | populate, rb->fd, 0);
 	if (map == MAP_FAILED)
 		goto fail;
 	rb->map_size = map_size;
@@ -100,11 +102,28 @@ void reel_rb_count_lost(struct reel_rb *rb, uint64_t *counter)
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
-uint64_t reel_rb_lost_total(const struct reel_rb *rb)
+static uint64_t lost_since_creation(const struct reel_rb_shm *shm)
 {
-	const struct reel_rb_shm *shm = rb->shm;
 	return READ_ONCE(shm->lost_full) + READ_ONCE(shm->lost_wrap) + READ_ONCE(shm->lost_big) +
 	       READ_ONCE(shm->lost_nest);
+}
+
+uint64_t reel_rb_lost_total(const struct reel_rb *rb)
+{
+	return lost_since_creation(rb->shm) - READ_ONCE(rb->shm->lost_base);
+}
+
+int reel_rb_rebase(struct reel_rb *rb, const uint8_t trace_uuid[16])
+{
+	struct reel_rb_shm *shm = rb->shm;
+	uint64_t offset = READ_ONCE(shm->write.w.offset);
+	if (offset & (rb->subbuf_size - 1) || READ_ONCE(shm->consumed) != offset)
+		return -EBUSY;
+	WRITE_ONCE(shm->base_offset, offset);
+	WRITE_ONCE(shm->lost_base, lost_since_creation(shm));
+	WRITE_ONCE(shm->lost_reported, 0);
+	memcpy(shm->trace_uuid, trace_uuid, sizeof(shm->trace_uuid));
+	return 0;
 }
 
 void reel_rb_deliver_slow(struct reel_rb *rb)
@@ -144,14 +163,19 @@ static void close_packet(struct reel_rb *rb, uint64_t end, uint64_t ts, uint64_t
 {
 	uint64_t used = end & (rb->subbuf_size - 1);
 	uint64_t begin = end - used;
-	if (begin < rb->subbuf_size)
+	if (begin == READ_ONCE(rb->shm->base_offset))
 		lost = 0;
 	struct reel_ctf_packet *p = packet_at(rb, begin);
 	p->timestamp_end = ts;
 	p->content_size = used * 8;
 	p->packet_size = used * 8;
 	p->events_discarded = lost;
-	WRITE_ONCE(rb->shm->lost_reported, lost);
+	/* Closers of different packets may get here in any order. */
+	uint64_t reported = READ_ONCE(rb->shm->lost_reported);
+	while (reported < lost && !__atomic_compare_exchange_n(&rb->shm->lost_reported, &reported,
+							       lost, false, __ATOMIC_RELAXED,
+							       __ATOMIC_RELAXED))
+		;
 	reel_rb_commit_bytes(rb, begin, rb->subbuf_size - used);
 }
 
@@ -163,14 +187,19 @@ enum { ROOM = 0, ROOM_RETRY = 1 };
  * is pushed past it. Returns ROOM, ROOM_RETRY when the state changed under
  * us, or a negative errno after counting the loss.
  */
-static int make_room(struct reel_rb *rb, uint64_t begin)
+static int make_room(struct reel_rb *rb, uint64_t old, uint64_t begin)
 {
 	struct reel_rb_shm *shm = rb->shm;
 	/* Acquire: pairs with the store_release (discard mode) or the CAS
 	 * (overwrite mode) by which the consumer finished reading. */
 	uint64_t consumed = load_acquire(&shm->consumed);
-	if (begin + rb->subbuf_size - consumed <= rb->buf_size)
+	if ((int64_t)(begin + rb->subbuf_size - consumed) <= (int64_t)rb->buf_size)
 		return ROOM;
+	/* A writer delayed since it read the position (preempted, or
+	 * interrupted by a signal handler that traced) must not count a loss
+	 * against a buffer that has moved on. */
+	if (load_acquire(&shm->write.w.offset) != old)
+		return ROOM_RETRY;
 	if (!rb->overwrite) {
 		reel_rb_count_lost(rb, &shm->lost_full);
 		return -ENOBUFS;
@@ -200,7 +229,9 @@ int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload, struct
 		return -EFBIG;
 	}
 	for (;;) {
-		uint64_t old = READ_ONCE(shm->write.w.offset);
+		/* Acquire: loss totals read after this are at least what
+		 * the closer of the packet before saw. */
+		uint64_t old = load_acquire(&shm->write.w.offset);
 		uint64_t last = READ_ONCE(shm->write.w.last_ts);
 		uint64_t lost = reel_rb_lost_total(rb);
 		uint64_t ts = reel_clock_read();
@@ -224,7 +255,7 @@ int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload, struct
 			}
 		}
 		uint64_t begin = pos ? old - pos + rb->subbuf_size : old;
-		int room = make_room(rb, begin);
+		int room = make_room(rb, old, begin);
 		if (room == ROOM_RETRY)
 			continue;
 		if (room < 0)
@@ -251,7 +282,9 @@ void reel_rb_switch(struct reel_rb *rb)
 {
 	struct reel_rb_shm *shm = rb->shm;
 	for (;;) {
-		uint64_t old = READ_ONCE(shm->write.w.offset);
+		/* Acquire: loss totals read after this are at least what
+		 * the closer of the packet before saw. */
+		uint64_t old = load_acquire(&shm->write.w.offset);
 		uint64_t last = READ_ONCE(shm->write.w.last_ts);
 		uint64_t pos = old & (rb->subbuf_size - 1);
 		if (pos == 0)
@@ -271,7 +304,9 @@ int reel_rb_flush_lost(struct reel_rb *rb)
 {
 	struct reel_rb_shm *shm = rb->shm;
 	for (;;) {
-		uint64_t old = READ_ONCE(shm->write.w.offset);
+		/* Acquire: loss totals read after this are at least what
+		 * the closer of the packet before saw. */
+		uint64_t old = load_acquire(&shm->write.w.offset);
 		uint64_t last = READ_ONCE(shm->write.w.last_ts);
 		uint64_t lost = reel_rb_lost_total(rb);
 		if (lost == READ_ONCE(shm->lost_reported))
@@ -285,7 +320,7 @@ int reel_rb_flush_lost(struct reel_rb *rb)
 			ts = last;
 		/* Not make_room(): this must not count a loss of its own. */
 		uint64_t consumed = load_acquire(&shm->consumed); /* pairs as in make_room() */
-		if (old + rb->subbuf_size - consumed > rb->buf_size)
+		if ((int64_t)(old + rb->subbuf_size - consumed) > (int64_t)rb->buf_size)
 			return -ENOBUFS;
 		if (!reel_rb_cas_write(rb, old, last, old + rb->subbuf_size, ts))
 			continue;

@@ -65,7 +65,11 @@ struct reel_rb_shm {
 	uint64_t lost_wrap;  /* overwrite mode: oldest sub-buffer still being written */
 	uint64_t lost_big;   /* larger than a sub-buffer */
 	uint64_t lost_nest;  /* tracing nested too deeply (signal handlers) */
-	uint64_t lost_reported; /* total last written into a packet context */
+	uint64_t lost_reported; /* highest count written into a packet context */
+	/* Where the current trace began (reel_rb_rebase()): its first packet
+	 * and the loss total at that point, which its packets count from. */
+	uint64_t base_offset;
+	uint64_t lost_base;
 
 	/* Consumer-hot. */
 	uint64_t consumed REEL_ALIGN_CACHELINE; /* start of the oldest unread sub-buffer */
@@ -207,8 +211,13 @@ void reel_rb_switch(struct reel_rb *rb) REEL_HIDDEN;
  * -ENOBUFS when no sub-buffer is free yet. */
 int reel_rb_flush_lost(struct reel_rb *rb) REEL_HIDDEN;
 
-/* Events dropped so far, all causes. */
+/* Events dropped since the trace began (reel_rb_rebase()), all causes. */
 uint64_t reel_rb_lost_total(const struct reel_rb *rb) REEL_HIDDEN;
+
+/* Start a new trace, `trace_uuid`, in a drained buffer: its next packet is
+ * the first of a stream again (sequence numbers go on; loss counts start
+ * from 0). Returns 0, or -EBUSY when the buffer is not drained. */
+int reel_rb_rebase(struct reel_rb *rb, const uint8_t trace_uuid[16]) REEL_HIDDEN;
 
 /* ---- consumer ---------------------------------------------------------- */
 

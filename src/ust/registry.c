@@ -17,7 +17,7 @@
 
 struct registered_event {
 	struct reel_event_desc *desc;
-	bool primary; /* first description of its id: the one in metadata */
+	bool conflict; /* defined differently in two places: never enabled */
 };
 
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -26,6 +26,9 @@ static size_t nr_events, cap_events;
 static uint32_t next_id;
 static bool tracing_on;
 static char *enable_globs; /* NULL: all */
+/* TSDL declarations of every event ever registered, in id order; kept
+ * when a provider is unloaded, since traces may hold its events. */
+static struct reel_strbuf declarations;
 
 static bool name_matches(const struct reel_event_desc *desc, const char *globs)
 {
@@ -71,23 +74,79 @@ static bool field_is_valid(const struct reel_field_desc *f)
 	}
 }
 
-static bool desc_is_valid(const struct reel_event_desc *desc)
+/* Enumeration labels must be ranges the container type can hold. */
+static bool enum_is_valid(const struct reel_field_desc *f)
 {
-	if (desc->struct_size < sizeof(struct reel_event_desc) || !desc->provider || !desc->name ||
-	    (desc->nr_fields && !desc->fields))
-		return false;
-	for (size_t i = 0; i < desc->nr_fields; i++)
-		if (!desc->fields[i].name || !field_is_valid(&desc->fields[i]))
+	const struct reel_enum_desc *e = f->enum_desc;
+	for (size_t i = 0; i < e->nr_labels; i++) {
+		const struct reel_enum_label *l = &e->labels[i];
+		if (!l->label)
 			return false;
+		if (f->is_signed) {
+			int64_t max = f->size_bits == 64 ? INT64_MAX :
+							   (int64_t)((1ull << (f->size_bits - 1)) - 1);
+			if (l->first > l->last || l->first < -max - 1 || l->last > max)
+				return false;
+		} else {
+			uint64_t max = f->size_bits == 64 ? UINT64_MAX : (1ull << f->size_bits) - 1;
+			if ((uint64_t)l->first > (uint64_t)l->last || (uint64_t)l->last > max)
+				return false;
+		}
+	}
 	return true;
 }
 
-static bool same_layout(const struct reel_event_desc *a, const struct reel_event_desc *b)
+/* The names a field takes in the metadata: `_name`, and for a sequence
+ * also `__name_length`. */
+static void emitted_names(const struct reel_field_desc *f, char ret[2][300])
 {
-	if (a->nr_fields != b->nr_fields)
+	snprintf(ret[0], sizeof(ret[0]), "_%s", f->name);
+	if (f->kind == REEL_FIELD_SEQUENCE)
+		snprintf(ret[1], sizeof(ret[1]), "__%s_length", f->name);
+	else
+		ret[1][0] = '\0';
+}
+
+static bool names_are_unique(const struct reel_field_desc *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char a[2][300];
+		emitted_names(&fields[i], a);
+		if (a[1][0] && strcmp(a[0], a[1]) == 0)
+			return false;
+		for (size_t j = i + 1; j < n; j++) {
+			char b[2][300];
+			emitted_names(&fields[j], b);
+			for (int x = 0; x < 2; x++)
+				for (int y = 0; y < 2; y++)
+					if (a[x][0] && b[y][0] && strcmp(a[x], b[y]) == 0)
+						return false;
+		}
+	}
+	return true;
+}
+
+static bool desc_is_valid(const struct reel_event_desc *desc)
+{
+	if (desc->struct_size < sizeof(struct reel_event_desc) || !desc->provider || !desc->name ||
+	    (desc->nr_fields && !desc->fields) || strlen(desc->provider) + strlen(desc->name) > 256)
 		return false;
-	for (size_t i = 0; i < a->nr_fields; i++) {
-		const struct reel_field_desc *x = &a->fields[i], *y = &b->fields[i];
+	for (size_t i = 0; i < desc->nr_fields; i++) {
+		const struct reel_field_desc *f = &desc->fields[i];
+		if (!f->name || strlen(f->name) > 256 || !field_is_valid(f) ||
+		    (f->kind == REEL_FIELD_ENUM && !enum_is_valid(f)))
+			return false;
+	}
+	return names_are_unique(desc->fields, desc->nr_fields);
+}
+
+static bool same_layout(const struct reel_field_desc *a, size_t nr_a,
+			const struct reel_field_desc *b, size_t nr_b)
+{
+	if (nr_a != nr_b)
+		return false;
+	for (size_t i = 0; i < nr_a; i++) {
+		const struct reel_field_desc *x = &a[i], *y = &b[i];
 		if (strcmp(x->name, y->name) || x->kind != y->kind || x->size_bits != y->size_bits ||
 		    x->is_signed != y->is_signed || x->length != y->length)
 			return false;
@@ -95,7 +154,8 @@ static bool same_layout(const struct reel_event_desc *a, const struct reel_event
 	return true;
 }
 
-void reel_event_register(struct reel_event_desc *desc)
+void reel_event_register(struct reel_event_desc *desc, const struct reel_field_desc *fields,
+			 size_t nr_fields)
 {
 	if (!desc_is_valid(desc)) {
 		reel_debug("ignoring malformed event description %s:%s",
@@ -105,13 +165,26 @@ void reel_event_register(struct reel_event_desc *desc)
 	pthread_mutex_lock(&registry_mutex);
 	struct registered_event *same_name = NULL;
 	for (size_t i = 0; i < nr_events; i++) {
-		if (events[i].desc == desc)
-			goto out; /* registered by another translation unit */
+		if (events[i].desc == desc) {
+			/* Registered by another translation unit: both must
+			 * have defined the event alike. */
+			if (!events[i].conflict &&
+			    !same_layout(desc->fields, desc->nr_fields, fields, nr_fields)) {
+				reel_debug("event %s:%s is defined differently in two places; "
+					   "it stays disabled",
+					   desc->provider, desc->name);
+				events[i].conflict = true;
+				__atomic_store_n(&desc->enabled, 0, __ATOMIC_RELAXED);
+			}
+			goto out;
+		}
 		if (!same_name && strcmp(events[i].desc->provider, desc->provider) == 0 &&
 		    strcmp(events[i].desc->name, desc->name) == 0)
 			same_name = &events[i];
 	}
-	if (same_name && !same_layout(same_name->desc, desc)) {
+	bool conflict = !same_layout(desc->fields, desc->nr_fields, fields, nr_fields);
+	if (same_name && !same_layout(same_name->desc->fields, same_name->desc->nr_fields,
+				      desc->fields, desc->nr_fields)) {
 		reel_debug("event %s:%s is defined twice with different fields; the second "
 			   "definition stays disabled",
 			   desc->provider, desc->name);
@@ -125,11 +198,37 @@ void reel_event_register(struct reel_event_desc *desc)
 		events = grown;
 		cap_events = cap;
 	}
-	desc->id = same_name ? same_name->desc->id : next_id++;
-	events[nr_events++] = (struct registered_event){ desc, same_name == NULL };
-	if (tracing_on && name_matches(desc, enable_globs))
+	if (same_name) {
+		desc->id = same_name->desc->id;
+	} else {
+		desc->id = next_id;
+		size_t before = declarations.len;
+		if (reel_ctf_metadata_event(&declarations, desc) != 0) {
+			declarations.len = before; /* out of memory: not registered */
+			declarations.failed = false;
+			if (declarations.data)
+				declarations.data[before] = '\0';
+			goto out;
+		}
+		next_id++;
+	}
+	events[nr_events++] = (struct registered_event){ desc, conflict };
+	if (tracing_on && !conflict && name_matches(desc, enable_globs))
 		__atomic_store_n(&desc->enabled, 1, __ATOMIC_RELEASE);
 out:
+	pthread_mutex_unlock(&registry_mutex);
+}
+
+void reel_event_unregister(struct reel_event_desc *desc)
+{
+	pthread_mutex_lock(&registry_mutex);
+	for (size_t i = 0; i < nr_events; i++) {
+		if (events[i].desc == desc) {
+			__atomic_store_n(&desc->enabled, 0, __ATOMIC_RELAXED);
+			events[i] = events[--nr_events];
+			break;
+		}
+	}
 	pthread_mutex_unlock(&registry_mutex);
 }
 
@@ -141,7 +240,8 @@ void reel_registry_enable(const char *globs)
 	tracing_on = true;
 	for (size_t i = 0; i < nr_events; i++)
 		__atomic_store_n(&events[i].desc->enabled,
-				 name_matches(events[i].desc, enable_globs) ? 1 : 0, __ATOMIC_RELEASE);
+				 !events[i].conflict && name_matches(events[i].desc, enable_globs),
+				 __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&registry_mutex);
 }
 
@@ -158,9 +258,10 @@ int reel_registry_metadata(struct reel_strbuf *out, size_t *cursor)
 {
 	int err = 0;
 	pthread_mutex_lock(&registry_mutex);
-	for (; *cursor < nr_events && !err; ++*cursor)
-		if (events[*cursor].primary)
-			err = reel_ctf_metadata_event(out, events[*cursor].desc);
+	if (*cursor < declarations.len)
+		err = reel_strbuf_printf(out, "%s", declarations.data + *cursor);
+	if (!err)
+		*cursor = declarations.len;
 	pthread_mutex_unlock(&registry_mutex);
 	return err;
 }

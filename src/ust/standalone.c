@@ -61,9 +61,9 @@ struct session {
 	pid_t pid;
 	bool io_error;
 
+	uint64_t packets_unwritten; /* lost to write errors */
+
 	pthread_t consumer;
-	uint32_t wake_word; /* futex: bumped by writers completing packets */
-	uint32_t sleeping;  /* the consumer waits on wake_word */
 	bool stopping;
 };
 
@@ -87,28 +87,33 @@ static uint64_t monotonic_ns(void)
 /* Called by the writer that completes a sub-buffer, in any context,
  * signal handlers included: one atomic, and a system call only when the
  * consumer sleeps. */
+/* Called by the writer that completes a sub-buffer, in any context,
+ * signal handlers included: one atomic, and a system call only when the
+ * consumer sleeps. The wake state lives in the channel, which outlives its
+ * session: a writer may get here after the session stopped. */
 static void wake_consumer(void *arg)
 {
-	struct session *s = arg;
+	struct reel_channel *c = arg;
 	int saved = errno;
 	/* Seq-cst with the consumer's store to `sleeping` then load of
-	 * `wake_word`: one of the two sides sees the other. */
-	__atomic_fetch_add(&s->wake_word, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST))
-		syscall(SYS_futex, &s->wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	 * `wake_word` in wait_for_work(): one side sees the other. */
+	__atomic_fetch_add(&c->wake_word, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->sleeping, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &c->wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	errno = saved;
 }
 
 static void wait_for_work(struct session *s, uint32_t seen, uint64_t timeout_ns)
 {
-	__atomic_store_n(&s->sleeping, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&s->wake_word, __ATOMIC_SEQ_CST) == seen &&
+	struct reel_channel *c = s->channel;
+	__atomic_store_n(&c->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->wake_word, __ATOMIC_SEQ_CST) == seen &&
 	    !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
 		struct timespec ts = { (time_t)(timeout_ns / 1000000000u),
 				       (long)(timeout_ns % 1000000000u) };
-		syscall(SYS_futex, &s->wake_word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+		syscall(SYS_futex, &c->wake_word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
 	}
-	__atomic_store_n(&s->sleeping, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->sleeping, 0, __ATOMIC_RELAXED);
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -278,6 +283,7 @@ static unsigned int drain(struct session *s)
 				if (!s->io_error)
 					reel_debug("%s: writing the trace: %s", s->dir, strerror(-werr));
 				s->io_error = true;
+				s->packets_unwritten++;
 				if (ftruncate(s->stream_fds[i], (off_t)s->stream_sizes[i]) < 0 ||
 				    lseek(s->stream_fds[i], (off_t)s->stream_sizes[i], SEEK_SET) < 0)
 					reel_debug("%s: cannot cut a partial packet: %s", s->dir,
@@ -331,25 +337,102 @@ static void *consumer_main(void *arg)
 	uint64_t next_switch = s->switch_timer_ns ? monotonic_ns() + s->switch_timer_ns : UINT64_MAX;
 
 	while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
-		uint32_t seen = __atomic_load_n(&s->wake_word, __ATOMIC_SEQ_CST);
+		uint32_t seen = __atomic_load_n(&s->channel->wake_word, __ATOMIC_SEQ_CST);
 		append_metadata(s);
-		if (drain(s))
-			continue;
+		unsigned int drained = drain(s);
 		uint64_t now = monotonic_ns();
 		if (now >= next_switch) {
+			/* Even under load: a quiet CPU's packet must not wait
+			 * for a busy one's. */
 			for (uint32_t i = 0; i < s->channel->nr_streams; i++)
 				reel_rb_switch(s->channel->streams[i]);
 			next_switch = now + s->switch_timer_ns;
 			continue;
 		}
+		if (drained)
+			continue;
 		uint64_t timeout = next_switch - now < IDLE_WAIT_NS ? next_switch - now : IDLE_WAIT_NS;
 		wait_for_work(s, seen, timeout);
 	}
 	final_flush(s);
+	if (s->packets_unwritten)
+		reel_debug("%s: %llu packets could not be written", s->dir,
+			   (unsigned long long)s->packets_unwritten);
 	/* The frequency is now measured over the whole session. */
 	err = write_metadata(s);
 	if (err)
 		reel_debug("%s: writing metadata: %s", s->dir, strerror(-err));
+	return NULL;
+}
+
+/* ---- channels ---------------------------------------------------------- */
+
+static void channel_destroy(struct reel_channel *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; c->streams && i < c->nr_streams; i++)
+		reel_rb_destroy(c->streams[i]);
+	free(c->streams);
+	free(c);
+}
+
+/* A stopped channel of this geometry, made ready for trace `uuid`, so that
+ * start/stop cycles do not pile up buffers; NULL when there is none. */
+static struct reel_channel *channel_reuse(const struct reel_rb_config *rbc, uint32_t nr_streams,
+					  const uint8_t uuid[16])
+{
+	for (struct reel_channel **p = &retired; *p; p = &(*p)->retired_next) {
+		struct reel_channel *c = *p;
+		if (c->subbuf_size != rbc->subbuf_size || c->num_subbuf != rbc->num_subbuf ||
+		    c->overwrite != rbc->overwrite || c->nr_streams != nr_streams)
+			continue;
+		/* Events that writers preempted across the stop recorded after
+		 * the final flush belong to no trace: drop them. */
+		char *copy = c->overwrite ? malloc(c->subbuf_size) : NULL;
+		bool ready = !c->overwrite || copy;
+		for (uint32_t i = 0; i < c->nr_streams && ready; i++) {
+			struct reel_rb_packet packet;
+			reel_rb_switch(c->streams[i]);
+			while (reel_rb_get_packet(c->streams[i], copy, &packet) != -EAGAIN)
+				reel_rb_put_packet(c->streams[i], &packet);
+			ready = reel_rb_rebase(c->streams[i], uuid) == 0;
+		}
+		free(copy);
+		if (!ready)
+			continue; /* a late writer left data in it: keep it aside */
+		*p = c->retired_next;
+		c->retired_next = NULL;
+		return c;
+	}
+	return NULL;
+}
+
+static struct reel_channel *channel_new(struct reel_rb_config *rbc, uint32_t nr_streams)
+{
+	struct reel_channel *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->nr_streams = nr_streams;
+	c->subbuf_size = rbc->subbuf_size;
+	c->num_subbuf = rbc->num_subbuf;
+	c->overwrite = rbc->overwrite;
+	c->streams = calloc(nr_streams, sizeof(*c->streams));
+	if (!c->streams)
+		goto fail;
+	rbc->deliver = wake_consumer;
+	rbc->deliver_arg = c;
+	for (uint32_t i = 0; i < nr_streams; i++) {
+		rbc->cpu = i;
+		c->streams[i] = reel_rb_create(rbc);
+		if (!c->streams[i])
+			goto fail;
+	}
+	return c;
+fail:;
+	int err = errno;
+	channel_destroy(c);
+	errno = err;
 	return NULL;
 }
 
@@ -369,12 +452,7 @@ static void session_free(struct session *s)
 	free(s->copy_buf);
 	reel_strbuf_free(&s->metadata);
 	/* A channel here was never published (a failed start). */
-	if (s->channel) {
-		for (uint32_t i = 0; s->channel->streams && i < s->channel->nr_streams; i++)
-			reel_rb_destroy(s->channel->streams[i]);
-		free(s->channel->streams);
-		free(s->channel);
-	}
+	channel_destroy(s->channel);
 	free(s);
 }
 
@@ -406,7 +484,16 @@ static int start_locked(const struct reel_output_config *config)
 		if (*p == '/' || *p == ' ')
 			*p = '_';
 
-	err = make_trace_dir(s, config->path);
+	/* Absolute, since the application may change directory. */
+	char root[PATH_MAX];
+	int n = config->path[0] == '/' || !getcwd(root, sizeof(root)) ?
+			snprintf(root, sizeof(root), "%s", config->path) :
+			snprintf(root + strlen(root), sizeof(root) - strlen(root), "/%s",
+				 config->path);
+	err = -ENAMETOOLONG;
+	if (n < 0 || strlen(root) >= sizeof(root) - 1)
+		goto fail;
+	err = make_trace_dir(s, root);
 	if (err)
 		goto fail;
 
@@ -414,33 +501,26 @@ static int start_locked(const struct reel_output_config *config)
 		.subbuf_size = config->subbuf_size ? config->subbuf_size : DEFAULT_SUBBUF_SIZE,
 		.num_subbuf = config->num_subbuf ? config->num_subbuf : DEFAULT_NUM_SUBBUF,
 		.overwrite = config->overwrite != 0,
-		.deliver = wake_consumer,
-		.deliver_arg = s,
 	};
 	memcpy(rbc.trace_uuid, s->uuid, sizeof(s->uuid));
 	int nr_cpus = get_nprocs_conf();
-	err = -ENOMEM;
-	if (!(s->channel = calloc(1, sizeof(*s->channel))))
+	uint32_t nr_streams = nr_cpus > 0 ? (uint32_t)nr_cpus : 1;
+	s->channel = channel_reuse(&rbc, nr_streams, s->uuid);
+	if (!s->channel && !(s->channel = channel_new(&rbc, nr_streams))) {
+		err = -errno;
 		goto fail;
-	s->channel->nr_streams = nr_cpus > 0 ? (uint32_t)nr_cpus : 1;
-	s->channel->streams = calloc(s->channel->nr_streams, sizeof(*s->channel->streams));
-	s->stream_fds = malloc(s->channel->nr_streams * sizeof(*s->stream_fds));
-	s->stream_sizes = calloc(s->channel->nr_streams, sizeof(*s->stream_sizes));
+	}
+	s->stream_fds = malloc(nr_streams * sizeof(*s->stream_fds));
+	s->stream_sizes = calloc(nr_streams, sizeof(*s->stream_sizes));
 	err = -ENOMEM;
-	if (!s->channel->streams || !s->stream_fds || !s->stream_sizes)
+	if (!s->stream_fds || !s->stream_sizes)
 		goto fail;
-	s->nr_stream_fds = s->channel->nr_streams;
-	for (uint32_t i = 0; i < s->nr_stream_fds; i++)
+	s->nr_stream_fds = nr_streams;
+	for (uint32_t i = 0; i < nr_streams; i++)
 		s->stream_fds[i] = -1;
 	if (rbc.overwrite && !(s->copy_buf = malloc(rbc.subbuf_size)))
 		goto fail;
-	for (uint32_t i = 0; i < s->channel->nr_streams; i++) {
-		rbc.cpu = i;
-		s->channel->streams[i] = reel_rb_create(&rbc);
-		if (!s->channel->streams[i]) {
-			err = -errno;
-			goto fail;
-		}
+	for (uint32_t i = 0; i < nr_streams; i++) {
 		char file[32];
 		snprintf(file, sizeof(file), "channel0_%u", i);
 		s->stream_fds[i] = open_in_dir(s, file);
@@ -498,10 +578,12 @@ int reel_output_stop(void)
 	}
 	active = NULL;
 	reel_registry_disable();
-	__atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
-	wake_consumer(s);
-	pthread_join(s->consumer, NULL);
+	/* No reservation starts after this; those in flight complete during
+	 * the consumer's final flush, which waits for them. */
 	store_release(&reel_ust_channel, NULL);
+	__atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
+	wake_consumer(s->channel);
+	pthread_join(s->consumer, NULL);
 	int err = s->io_error ? -EIO : 0;
 	/* Writers that saw the channel before this keep a valid pointer: it
 	 * stays mapped (see reel_ust_channel). */
@@ -531,15 +613,16 @@ static uint32_t env_size(const char *name, uint32_t fallback)
 	char *end;
 	errno = 0;
 	unsigned long long n = strtoull(v, &end, 0);
+	unsigned int shift = 0;
 	if (*end == 'k' || *end == 'K')
-		n <<= 10, end++;
+		shift = 10, end++;
 	else if (*end == 'm' || *end == 'M')
-		n <<= 20, end++;
-	if (errno || *end || n > UINT32_MAX) {
+		shift = 20, end++;
+	if (errno || *end || *v == '-' || n > (UINT32_MAX >> shift)) {
 		reel_debug("ignoring %s=%s", name, v);
 		return fallback;
 	}
-	return (uint32_t)n;
+	return (uint32_t)(n << shift);
 }
 
 static void atfork_prepare(void)

@@ -13,10 +13,19 @@
 #include "../common/strbuf.h"
 #include "../ringbuf/ringbuf.h"
 
-/* One channel: a ring buffer per possible CPU. */
+/* One channel: a ring buffer per possible CPU. Never freed once published
+ * (see reel_ust_channel); a later session with the same geometry reuses a
+ * stopped one. */
 struct reel_channel {
 	struct reel_rb **streams;
 	uint32_t nr_streams;
+	uint32_t subbuf_size;
+	uint32_t num_subbuf;
+	bool overwrite;
+	/* Consumer wake-up: bumped by writers completing a packet; a futex
+	 * the consumer sleeps on while `sleeping`. */
+	uint32_t wake_word;
+	uint32_t sleeping;
 	struct reel_channel *retired_next; /* once its session stopped */
 };
 
@@ -34,7 +43,8 @@ void reel_registry_enable(const char *globs) REEL_HIDDEN;
 /* Disable every event, now and for events registered later. */
 void reel_registry_disable(void) REEL_HIDDEN;
 /* Append to `out` the metadata of the events registered since `*cursor`
- * and advance it. Returns 0 or -ENOMEM. */
+ * (a byte offset into the registry's declarations; start at 0) and advance
+ * it. Returns 0 or -ENOMEM. */
 int reel_registry_metadata(struct reel_strbuf *out, size_t *cursor) REEL_HIDDEN;
 /* fork() handling: hold the registry lock across fork. */
 void reel_registry_lock(void) REEL_HIDDEN;
