@@ -8,21 +8,89 @@
  *   fork          parent and child both trace; only the parent records
  *   quiet         one event, then wait until stdin closes
  *   api DIR N     start tracing into DIR in code, N events, stop
+ *   extra         events defined inconsistently or malformed (none is
+ *                 recorded), then one "seq" event
+ *   plugin PATH   load a provider library, trace through it, unload it
+ *   chdir         change to / first, then trace (relative REEL_OUTPUT)
+ *   strings N     N string events while another thread rewrites the string
+ *   cycles DIR N  N start/stop cycles while two threads trace; prints the
+ *                 open descriptors and shared memory before and after
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
+#include <dlfcn.h>
 #include <float.h>
+#include <pthread.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <reel/reel.h>
 
 #include "fields-tp.h"
+
+/* Also defined, differently, in fields-extra.c. */
+REEL_EVENT(extra, conflict, REEL_LOGLEVEL_INFO,
+	(int32_t v),
+	reel_field_integer(int32_t, v, v))
+
+void extra_emit(void);
+
+static volatile int stop_threads;
+
+static char shared_text[4096];
+static void *rewrite_text(void *arg)
+{
+	(void)arg;
+	for (unsigned long i = 0; !stop_threads; i++) {
+		if (i & 1) {
+			memset(shared_text, 'y', sizeof(shared_text) - 1);
+		} else {
+			memset(shared_text, 0, sizeof(shared_text));
+			memcpy(shared_text, "short", 5);
+		}
+	}
+	return NULL;
+}
+
+static void *trace_forever(void *arg)
+{
+	(void)arg;
+	for (uint64_t i = 0; !stop_threads; i++)
+		reel_tracepoint(fields, seq, i);
+	return NULL;
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static long shmem_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "RssShmem:", 9) == 0)
+			kb = atol(line + 9);
+	if (f)
+		fclose(f);
+	return kb;
+}
 
 static void emit_fields(void)
 {
@@ -149,6 +217,55 @@ int main(int argc, char **argv)
 		}
 		reel_tracepoint(fields, seq, 999999); /* after stop: not recorded */
 		printf("%s\n", reel_output_path());
+	} else if (strcmp(mode, "extra") == 0) {
+		reel_tracepoint(extra, conflict, 1);
+		extra_emit();
+		reel_tracepoint(fields, seq, 1);
+	} else if (strcmp(mode, "plugin") == 0 && argc > 2) {
+		void *lib = dlopen(argv[2], RTLD_NOW);
+		if (!lib) {
+			fprintf(stderr, "%s\n", dlerror());
+			return 1;
+		}
+		void (*run)(void) = (void (*)(void))dlsym(lib, "plugin_run");
+		if (!run)
+			return 1;
+		run();
+		dlclose(lib);
+		reel_tracepoint(fields, seq, 5);
+	} else if (strcmp(mode, "chdir") == 0) {
+		if (chdir("/") != 0)
+			return 1;
+		reel_tracepoint(fields, seq, 3);
+	} else if (strcmp(mode, "strings") == 0 && argc > 2) {
+		pthread_t writer;
+		memcpy(shared_text, "short", 5);
+		pthread_create(&writer, NULL, rewrite_text, NULL);
+		long n = atol(argv[2]);
+		for (long i = 0; i < n; i++)
+			reel_tracepoint(fields, big, shared_text);
+		stop_threads = 1;
+		pthread_join(writer, NULL);
+	} else if (strcmp(mode, "cycles") == 0 && argc > 3) {
+		pthread_t threads[2];
+		for (int i = 0; i < 2; i++)
+			pthread_create(&threads[i], NULL, trace_forever, NULL);
+		struct reel_output_config config = { .struct_size = sizeof(config),
+						     .path = argv[2],
+						     .subbuf_size = 64 * 1024 };
+		int cycles = atoi(argv[3]);
+		for (int c = 0; c < cycles; c++) {
+			if (reel_output_start(&config) != 0)
+				return 1;
+			struct timespec pause = { 0, 2000000 };
+			nanosleep(&pause, NULL);
+			reel_output_stop();
+			if (c == 0 || c == cycles - 1)
+				printf("cycle %d fds %d shmem %ld\n", c, count_fds(), shmem_kb());
+		}
+		stop_threads = 1;
+		for (int i = 0; i < 2; i++)
+			pthread_join(threads[i], NULL);
 	} else {
 		fprintf(stderr, "fields-app: bad mode %s\n", mode);
 		return 2;

@@ -20,6 +20,7 @@ import pytest
 BUILD = Path(os.environ.get("REEL_BUILD_DIR", "build")).resolve()
 APP = BUILD / "tests" / "fields-app"
 CXX_APP = BUILD / "tests" / "cxx-app"
+PLUGIN = BUILD / "tests" / "libreel-test-plugin.so"
 
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
 bt2 = pytest.importorskip("bt2")
@@ -351,3 +352,57 @@ def test_monotonic_clock_source(tmp_path):
     t = Trace(root)
     assert t.env["clock_source"] == "monotonic"
     assert before - 5_000_000 <= t.events[0]["ns"] <= after + 5_000_000
+
+
+# --- definitions the tracer must refuse or survive -------------------------
+
+def test_inconsistent_and_malformed_events_not_recorded(tmp_path):
+    root, proc = traced(["extra"], tmp_path, {"REEL_DEBUG": "1"})
+    t = Trace(root)
+    assert [e["name"] for e in t.events] == ["fields:seq"]
+    assert "extra:conflict is defined differently in two places" in proc.stderr
+    for name in ("bad_enum", "bad_container", "bad_names"):
+        assert f"ignoring malformed event description extra:{name}" in proc.stderr
+    assert t.discarded_events == []
+
+
+def test_provider_library_unloaded(tmp_path):
+    """Events of a library unloaded before the trace ends stay readable."""
+    root, _ = traced(["plugin", PLUGIN], tmp_path)
+    t = Trace(root)
+    assert t.named("plugin:hello") == [dict(n=i, **{"from": "plugin"}) for i in range(3)]
+    assert t.named("fields:seq") == [dict(n=5)]
+
+
+def test_relative_output_survives_chdir(tmp_path):
+    proc = run(["chdir"], tmp_path, {"REEL_OUTPUT": "rel"})
+    t = Trace(tmp_path / "rel")
+    assert t.named("fields:seq") == [dict(n=3)]
+
+
+def test_string_rewritten_while_traced(tmp_path):
+    """Another thread rewrites a string as it is recorded: every record
+    keeps its length and terminator, and the trace decodes to the end."""
+    n = 20000
+    root, _ = traced(["strings", n], tmp_path, {"REEL_SUBBUF_SIZE": "1M",
+                                                "REEL_NUM_SUBBUF": "16"})
+    lines, err = babeltrace_text(root)
+    t = Trace(root)
+    texts = [f["text"] for f in t.named("fields:big")]
+    assert len(texts) + sum(t.discarded_events) == n
+    assert len(lines) == len(texts)
+    for text in texts:
+        assert set(text) <= {"s", "h", "o", "r", "t", "y", "#"}
+
+
+def test_start_stop_cycles_bounded(tmp_path):
+    """Tracing started and stopped over and over while threads trace: every
+    trace is complete and readable, and no descriptor or buffer piles up."""
+    proc = run(["cycles", tmp_path / "cycles", 30], tmp_path)
+    first, last = [line.split() for line in proc.stdout.splitlines()]
+    assert first[3] == last[3], proc.stdout      # descriptors
+    assert first[5] == last[5], proc.stdout      # shared memory
+    dirs = trace_dirs(tmp_path / "cycles")
+    assert len(dirs) == 30
+    for d in dirs:
+        babeltrace_text(d)
