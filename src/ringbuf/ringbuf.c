@@ -246,11 +246,7 @@ int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload, struct
 			if (pos + header + payload < rb->subbuf_size) {
 				if (!reel_rb_cas_write(rb, old, last, old + header + payload, ts))
 					continue;
-				char *dst = rb->data + (old & (rb->buf_size - 1));
-				reel_ctf_event_header_write(dst, header, id, ts);
-				ret->pos = dst + header;
-				ret->begin = old;
-				ret->len = header + (uint32_t)payload;
+				reel_rb_place_event(rb, old, header, id, ts, payload, ret);
 				return 0;
 			}
 		}
@@ -269,11 +265,7 @@ int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload, struct
 		if (pos)
 			close_packet(rb, old, ts, lost);
 		open_packet(rb, begin, ts);
-		char *dst = rb->data + (event & (rb->buf_size - 1));
-		reel_ctf_event_header_write(dst, header, id, ts);
-		ret->pos = dst + header;
-		ret->begin = event;
-		ret->len = header + (uint32_t)payload;
+		reel_rb_place_event(rb, event, header, id, ts, payload, ret);
 		return 0;
 	}
 }

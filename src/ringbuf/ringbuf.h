@@ -145,6 +145,19 @@ static inline bool reel_rb_cas_write(struct reel_rb *rb, uint64_t old_offset, ui
 	return __sync_bool_compare_and_swap(&rb->shm->write.pair, expected, desired);
 }
 
+/* Write the header of an event reserved at `begin` and say where its
+ * payload goes. */
+static inline void reel_rb_place_event(struct reel_rb *rb, uint64_t begin, uint32_t header,
+				       uint32_t id, uint64_t ts, size_t payload,
+				       struct reel_rb_ctx *ret)
+{
+	char *dst = rb->data + (begin & (rb->buf_size - 1));
+	reel_ctf_event_header_write(dst, header, id, ts);
+	ret->pos = dst + header;
+	ret->begin = begin;
+	ret->len = header + (uint32_t)payload;
+}
+
 /*
  * Reserve room for an event of `payload` bytes with id `id`, stamp it with
  * the clock and write its header. Returns 0, or -ENOBUFS (full, discard
@@ -175,11 +188,7 @@ static inline int reel_rb_reserve(struct reel_rb *rb, uint32_t id, size_t payloa
 			return reel_rb_reserve_slow(rb, id, payload, ret);
 	} while (unlikely(!reel_rb_cas_write(rb, old, last, old + header + payload, ts)));
 
-	char *dst = rb->data + (old & (rb->buf_size - 1));
-	reel_ctf_event_header_write(dst, header, id, ts);
-	ret->pos = dst + header;
-	ret->begin = old;
-	ret->len = header + (uint32_t)payload;
+	reel_rb_place_event(rb, old, header, id, ts, payload, ret);
 	return 0;
 }
 
