@@ -74,6 +74,7 @@ static struct reel_channel *retired; /* guarded by session_mutex */
 static struct session *active;     /* guarded by session_mutex */
 static char last_dir[PATH_MAX];     /* guarded by session_mutex */
 static struct session *parent_session; /* in a fork child: not ours to stop */
+static struct reel_channel *parent_channels; /* in a fork child: the parent's */
 
 static uint64_t monotonic_ns(void)
 {
@@ -646,6 +647,8 @@ static void atfork_child(void)
 	store_release(&reel_ust_channel, NULL);
 	parent_session = active;
 	active = NULL;
+	parent_channels = retired; /* shared with the parent: never reused here */
+	retired = NULL;
 	reel_registry_disable();
 }
 

@@ -187,6 +187,22 @@ int main(int argc, char **argv)
 		}
 		int status;
 		waitpid(child, &status, 0);
+		/* A second child starts tracing of its own, into its own
+		 * buffers: the parent's trace must not see its events. */
+		child = fork();
+		if (child == 0) {
+			struct reel_output_config config = { .struct_size = sizeof(config),
+							     .path = "child-trace" };
+			if (reel_output_start(&config) != 0)
+				_exit(1);
+			for (int i = 0; i < 1000; i++)
+				reel_tracepoint(fields, seq, 2000000 + (uint64_t)i);
+			exit(0);
+		}
+		int status2;
+		waitpid(child, &status2, 0);
+		if (!WIFEXITED(status2) || WEXITSTATUS(status2) != 0)
+			return 1;
 		reel_tracepoint(fields, seq, 2);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			return 1;

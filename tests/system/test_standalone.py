@@ -306,10 +306,14 @@ def test_api_start_stop(tmp_path):
 
 
 def test_fork_child_untraced(tmp_path):
+    """A child runs untraced unless it starts tracing itself, into buffers
+    of its own: the parent's trace holds only the parent's events."""
     root, _ = traced(["fork"], tmp_path)
     t = Trace(root)
     assert [f["n"] for f in t.named("fields:seq")] == [1, 2]
     assert t.discarded_events == []
+    child = Trace(tmp_path / "child-trace")
+    assert [f["n"] for f in child.named("fields:seq")] == [2000000 + i for i in range(1000)]
 
 
 def test_switch_timer_flushes_quiet_stream(tmp_path):
