@@ -6,13 +6,20 @@
  * (REEL_OUTPUT for Reel, an lttng session for LTTng); bench/run.sh does it.
  *
  *   tracebench MODE [-n EVENTS] [-r REPS] [-w WARMUP] [-c CPU[,CPU]]
- *                   [-s SECONDS] [-R RATE]
+ *                   [-k CHUNK] [-p PAUSE_MS] [-s SECONDS] [-R RATE]
+ *
+ * -n events per repetition (per thread), -r repetitions (the median is
+ * printed), -w warm-up events, -c the CPU(s) of the emitting thread(s),
+ * -k/-p time events in chunks of CHUNK with PAUSE_MS between them (see
+ * "timed chunks" below), -s/-R duration and pace of "sustained".
  *
  * Modes:
  *   one_int       ns per event, one int32 field          (tracing on)
  *   four_u64_str  ns per event, four uint64 + a string   (tracing on)
  *   disabled      ns per call of a disabled one_int       (tracing off)
  *   scaling       event rate of two threads on two CPUs / one thread
+ *   baseline      the same, for a loop that only reads the clock and
+ *                 stores 8 bytes (no tracer): the machine's ceiling
  *   sustained     emit one_int for SECONDS, paced at RATE events/s (0: as
  *                 fast as possible), then report what was emitted
  *
@@ -31,6 +38,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 #if defined(USE_REEL)
 #include <reel/reel.h>
@@ -58,6 +68,8 @@ struct options {
 	uint64_t warmup;
 	unsigned reps;
 	int cpu[2];
+	uint64_t chunk; /* events per timed chunk; 0: all at once */
+	double pause_ms; /* between chunks */
 	double seconds;
 	double rate;
 };
@@ -102,6 +114,30 @@ static __attribute__((noinline)) void loop_four(uint64_t n)
 		TP_FOUR(i, i + 1, i + 2, i + 3, bench_string);
 }
 
+/* Baseline of workload d: what any tracer must do at least, without a
+ * consumer: read the clock and store 8 bytes in a buffer of this thread,
+ * sequentially. How this scales from one CPU to two is the machine's own
+ * ceiling for d. */
+#define BASELINE_WORDS (4u << 20) /* 32 MiB */
+static __thread uint64_t *baseline_buf;
+
+static __attribute__((noinline)) void loop_baseline(uint64_t n)
+{
+	if (!baseline_buf) {
+		baseline_buf = calloc(BASELINE_WORDS, sizeof(*baseline_buf));
+		if (!baseline_buf)
+			die("out of memory");
+		memset(baseline_buf, 1, BASELINE_WORDS * sizeof(*baseline_buf));
+	}
+	for (uint64_t i = 0; i < n; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+		baseline_buf[i & (BASELINE_WORDS - 1)] = __rdtsc();
+#else
+		baseline_buf[i & (BASELINE_WORDS - 1)] = now_ns();
+#endif
+	}
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -114,21 +150,122 @@ static double median(double *v, unsigned n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* ---- timed chunks ----------------------------------------------------------
+ *
+ * Per-event costs are measured in chunks of events small enough to fit in
+ * the tracer's buffers, with a pause between chunks long enough for its
+ * consumer to write them out: what is timed is the tracer's own cost of
+ * recording an event, not the disk's bandwidth (workload "sustained" is
+ * about that), and no event is discarded, so no run is sped up by taking
+ * the discard path. Threads start each chunk together (a barrier), so in
+ * the two-thread case they do compete for the whole chunk.
+ */
+
+struct team;
+
+struct worker {
+	pthread_t thread;
+	struct team *team;
+	int cpu;
+	uint64_t start_ns, end_ns;
+	double busy_ns; /* summed over chunks: this thread's own time */
+};
+
+struct team {
+	unsigned nr;
+	void (*loop)(uint64_t);
+	uint64_t warmup;
+	uint64_t n; /* events of the next chunk, per thread; 0: quit */
+	pthread_barrier_t go, done;
+	struct worker w[2];
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct team *t = w->team;
+	pin_self(w->cpu);
+	t->loop(t->warmup);
+	for (;;) {
+		pthread_barrier_wait(&t->go);
+		uint64_t n = t->n;
+		if (!n)
+			break;
+		w->start_ns = now_ns();
+		t->loop(n);
+		w->end_ns = now_ns();
+		w->busy_ns += (double)(w->end_ns - w->start_ns);
+		pthread_barrier_wait(&t->done);
+	}
+	free(baseline_buf);
+	baseline_buf = NULL;
+	return NULL;
+}
+
+static void pause_ms(double ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms * 1e6) % 1000000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void team_start(struct team *t, unsigned nr, const int *cpus, void (*loop)(uint64_t),
+		       const struct options *o)
+{
+	*t = (struct team){ .nr = nr, .loop = loop, .warmup = o->warmup };
+	pthread_barrier_init(&t->go, NULL, nr + 1);
+	pthread_barrier_init(&t->done, NULL, nr + 1);
+	for (unsigned i = 0; i < nr; i++) {
+		t->w[i] = (struct worker){ .team = t, .cpu = cpus[i] };
+		if (pthread_create(&t->w[i].thread, NULL, worker_main, &t->w[i]))
+			die("pthread_create failed");
+	}
+}
+
+static void team_stop(struct team *t)
+{
+	t->n = 0;
+	pthread_barrier_wait(&t->go);
+	for (unsigned i = 0; i < t->nr; i++)
+		pthread_join(t->w[i].thread, NULL);
+	pthread_barrier_destroy(&t->go);
+	pthread_barrier_destroy(&t->done);
+}
+
+/* Emit `events` per thread in chunks; returns the nanoseconds spent
+ * emitting, summed over chunks, each from the first thread's start to the
+ * last thread's end. Pauses before each chunk (so after the warm-up too). */
+static double team_run(struct team *t, const struct options *o, uint64_t events)
+{
+	double total = 0;
+	for (uint64_t left = events; left;) {
+		pause_ms(o->pause_ms);
+		t->n = o->chunk && o->chunk < left ? o->chunk : left;
+		left -= t->n;
+		pthread_barrier_wait(&t->go);
+		pthread_barrier_wait(&t->done);
+		uint64_t begin = UINT64_MAX, end = 0;
+		for (unsigned i = 0; i < t->nr; i++) {
+			begin = t->w[i].start_ns < begin ? t->w[i].start_ns : begin;
+			end = t->w[i].end_ns > end ? t->w[i].end_ns : end;
+		}
+		total += (double)(end - begin);
+	}
+	return total;
+}
+
 /* ---- per-event cost ------------------------------------------------------ */
 
-static void run_per_event(const struct options *o, void (*loop)(uint64_t), bool want_enabled)
+static void run_per_event(const struct options *o, void (*loop)(uint64_t))
 {
-	if (!!TP_ENABLED() != want_enabled)
-		die(want_enabled ? "tracepoint is disabled: no active tracing session" :
-				   "tracepoint is enabled: a tracing session is active");
-	pin_self(o->cpu[0]);
-	loop(o->warmup);
+	struct team t;
+	team_start(&t, 1, o->cpu, loop, o);
 	double ns[64] = { 0 };
-	for (unsigned r = 0; r < o->reps; r++) {
-		uint64_t t0 = now_ns();
-		loop(o->events);
-		ns[r] = (double)(now_ns() - t0) / (double)o->events;
-	}
+	for (unsigned r = 0; r < o->reps; r++)
+		ns[r] = team_run(&t, o, o->events) / (double)o->events;
+	team_stop(&t);
 	double lo = ns[0], hi = ns[0];
 	for (unsigned r = 1; r < o->reps; r++) {
 		lo = ns[r] < lo ? ns[r] : lo;
@@ -142,67 +279,35 @@ static void run_per_event(const struct options *o, void (*loop)(uint64_t), bool 
 
 /* ---- scaling ------------------------------------------------------------- */
 
-struct worker {
-	pthread_t thread;
-	int cpu;
-	uint64_t warmup, events;
-	pthread_barrier_t *start;
-	uint64_t end_ns;
-};
-
-static void *worker_main(void *arg)
+static void run_scaling(const struct options *o, void (*loop)(uint64_t))
 {
-	struct worker *w = arg;
-	pin_self(w->cpu);
-	loop_one_int(w->warmup);
-	pthread_barrier_wait(w->start);
-	loop_one_int(w->events);
-	w->end_ns = now_ns();
-	return NULL;
-}
-
-/* Events per second of `nr` threads, each emitting o->events on its own
- * CPU, from the common start to the last thread's end. */
-static double run_threads(const struct options *o, unsigned nr)
-{
-	struct worker w[2];
-	pthread_barrier_t start;
-	pthread_barrier_init(&start, NULL, nr + 1);
-	for (unsigned i = 0; i < nr; i++) {
-		w[i] = (struct worker){ .cpu = o->cpu[nr == 1 ? 0 : i],
-					.warmup = o->warmup / 4,
-					.events = o->events,
-					.start = &start };
-		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]))
-			die("pthread_create failed");
-	}
-	pthread_barrier_wait(&start);
-	uint64_t t0 = now_ns(), t1 = 0;
-	for (unsigned i = 0; i < nr; i++) {
-		pthread_join(w[i].thread, NULL);
-		t1 = w[i].end_ns > t1 ? w[i].end_ns : t1;
-	}
-	pthread_barrier_destroy(&start);
-	return (double)nr * (double)o->events / ((double)(t1 - t0) / 1e9);
-}
-
-static void run_scaling(const struct options *o)
-{
-	if (!TP_ENABLED())
-		die("tracepoint is disabled: no active tracing session");
 	if (o->cpu[0] == o->cpu[1])
 		die("scaling needs two different CPUs (-c A,B)");
-	double r1[64] = { 0 }, r2[64] = { 0 };
+	struct team one, two;
+	team_start(&one, 1, o->cpu, loop, o);
+	team_start(&two, 2, o->cpu, loop, o);
+	double r1[64] = { 0 }, r2[64] = { 0 }, own[64] = { 0 }, each[2][64] = { { 0 } };
 	/* Alternate so that a slow phase of the machine hits both alike. */
 	for (unsigned r = 0; r < o->reps; r++) {
-		r1[r] = run_threads(o, 1);
-		r2[r] = run_threads(o, 2);
+		r1[r] = (double)o->events / (team_run(&one, o, o->events) / 1e9);
+		two.w[0].busy_ns = two.w[1].busy_ns = 0;
+		r2[r] = 2.0 * (double)o->events / (team_run(&two, o, o->events) / 1e9);
+		/* Diagnostic: each thread's rate over its own running time,
+		 * summed; higher than rate2 when the threads did not run
+		 * exactly together (start skew, preemption). */
+		each[0][r] = (double)o->events / (two.w[0].busy_ns / 1e9);
+		each[1][r] = (double)o->events / (two.w[1].busy_ns / 1e9);
+		own[r] = each[0][r] + each[1][r];
 	}
-	double m1 = median(r1, o->reps), m2 = median(r2, o->reps);
-	uint64_t emitted = (uint64_t)o->reps * (3 * o->events + 3 * (o->warmup / 4));
-	printf("result tracer=%s mode=scaling rate1=%.0f rate2=%.0f scaling=%.3f cpus=%d,%d "
-	       "reps=%u emitted=%" PRIu64 "\n",
-	       TRACER, m1, m2, m2 / m1, o->cpu[0], o->cpu[1], o->reps, emitted);
+	team_stop(&one);
+	team_stop(&two);
+	double m1 = median(r1, o->reps), m2 = median(r2, o->reps), mo = median(own, o->reps);
+	uint64_t emitted = 3 * (o->warmup + (uint64_t)o->reps * o->events);
+	double e0 = median(each[0], o->reps), e1 = median(each[1], o->reps);
+	printf("result tracer=%s mode=%s rate1=%.0f rate2=%.0f scaling=%.3f "
+	       "rate2_own=%.0f rate2_each=%.0f,%.0f cpus=%d,%d reps=%u emitted=%" PRIu64 "\n",
+	       TRACER, o->mode, m1, m2, m2 / m1, mo, e0, e1, o->cpu[0], o->cpu[1], o->reps,
+	       emitted);
 }
 
 /* ---- sustained throughput -------------------------------------------------- */
@@ -218,17 +323,18 @@ static inline void cpu_relax(void)
 
 static void run_sustained(const struct options *o)
 {
-	if (!TP_ENABLED())
-		die("tracepoint is disabled: no active tracing session");
 	pin_self(o->cpu[0]);
 	uint64_t i = 0;
 	uint64_t t0 = now_ns(), t = t0;
 	uint64_t deadline = t0 + (uint64_t)(o->seconds * 1e9);
 	double ns_per_burst = o->rate > 0 ? 1e9 * BURST / o->rate : 0;
+	uint64_t longest = 0; /* the slowest burst: stalls show here */
 	for (uint64_t k = 1; t < deadline; k++) {
+		uint64_t b0 = t;
 		for (unsigned j = 0; j < BURST; j++, i++)
 			TP_ONE_INT((int32_t)i);
 		t = now_ns();
+		longest = t - b0 > longest ? t - b0 : longest;
 		if (ns_per_burst > 0) {
 			uint64_t next = t0 + (uint64_t)(ns_per_burst * (double)k);
 			while (t < next) {
@@ -248,17 +354,17 @@ static void run_sustained(const struct options *o)
 	drain = (double)(now_ns() - s0) / 1e9;
 #endif
 	printf("result tracer=%s mode=sustained emitted=%" PRIu64 " seconds=%.6f rate=%.0f "
-	       "target=%.0f drain_s=%.6f\n",
-	       TRACER, i, secs, (double)i / secs, o->rate, drain);
+	       "target=%.0f drain_s=%.6f longest_burst_us=%.1f burst=%u\n",
+	       TRACER, i, secs, (double)i / secs, o->rate, drain, (double)longest / 1e3, BURST);
 }
 
 /* ---- main ------------------------------------------------------------------ */
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tracebench one_int|four_u64_str|disabled|scaling|sustained\n"
+	fprintf(stderr, "usage: tracebench one_int|four_u64_str|disabled|scaling|baseline|sustained\n"
 			"         [-n EVENTS] [-r REPS] [-w WARMUP] [-c CPU[,CPU]]\n"
-			"         [-s SECONDS] [-R RATE]\n");
+			"         [-k CHUNK] [-p PAUSE_MS] [-s SECONDS] [-R RATE]\n");
 	exit(2);
 }
 
@@ -280,6 +386,8 @@ int main(int argc, char **argv)
 		.warmup = 1000000,
 		.reps = 5,
 		.cpu = { nproc > 1 ? (int)nproc - 1 : 0, 0 },
+		.chunk = 0,
+		.pause_ms = 0,
 		.seconds = 2,
 		.rate = 0,
 	};
@@ -288,7 +396,7 @@ int main(int argc, char **argv)
 	o.mode = argv[1];
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "n:r:w:c:s:R:")) != -1) {
+	while ((c = getopt(argc, argv, "n:r:w:c:k:p:s:R:")) != -1) {
 		switch (c) {
 		case 'n': o.events = parse_u64(optarg); break;
 		case 'r': o.reps = (unsigned)parse_u64(optarg); break;
@@ -297,6 +405,8 @@ int main(int argc, char **argv)
 			if (sscanf(optarg, "%d,%d", &o.cpu[0], &o.cpu[1]) < 1)
 				usage();
 			break;
+		case 'k': o.chunk = parse_u64(optarg); break;
+		case 'p': o.pause_ms = strtod(optarg, NULL); break;
 		case 's': o.seconds = strtod(optarg, NULL); break;
 		case 'R': o.rate = (double)parse_u64(optarg); break;
 		default: usage();
@@ -305,14 +415,27 @@ int main(int argc, char **argv)
 	if (o.reps < 1 || o.reps > 64 || o.events < 1 || optind != argc)
 		usage();
 
-	if (strcmp(o.mode, "one_int") == 0)
-		run_per_event(&o, loop_one_int, true);
+	static const char *const modes[] = { "one_int", "four_u64_str", "disabled", "scaling",
+					     "baseline", "sustained" };
+	bool known = false;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		known = known || strcmp(o.mode, modes[i]) == 0;
+	if (!known)
+		usage();
+	/* A measurement in the wrong tracer state must fail, never pass for a
+	 * fast tracer. The baseline does not trace. */
+	bool disabled = strcmp(o.mode, "disabled") == 0;
+	if (strcmp(o.mode, "baseline") != 0 && !!TP_ENABLED() == disabled)
+		die(disabled ? "tracepoint is enabled: a tracing session is active" :
+			       "tracepoint is disabled: no active tracing session");
+	if (strcmp(o.mode, "baseline") == 0)
+		run_scaling(&o, loop_baseline);
+	else if (strcmp(o.mode, "one_int") == 0 || strcmp(o.mode, "disabled") == 0)
+		run_per_event(&o, loop_one_int);
 	else if (strcmp(o.mode, "four_u64_str") == 0)
-		run_per_event(&o, loop_four, true);
-	else if (strcmp(o.mode, "disabled") == 0)
-		run_per_event(&o, loop_one_int, false);
+		run_per_event(&o, loop_four);
 	else if (strcmp(o.mode, "scaling") == 0)
-		run_scaling(&o);
+		run_scaling(&o, loop_one_int);
 	else if (strcmp(o.mode, "sustained") == 0)
 		run_sustained(&o);
 	else
