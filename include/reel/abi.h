@@ -67,7 +67,7 @@ struct reel_event_desc {
 struct reel_event_ctx {
 	char *pos;
 	void *priv_stream;
-	uint64_t priv_offset;
+	uint64_t *priv_commit;
 	uint32_t priv_len;
 };
 

@@ -194,15 +194,26 @@ static inline int reel_rb_reserve(struct reel_rb *rb, uint32_t id, size_t payloa
 
 void reel_rb_deliver_slow(struct reel_rb *rb) REEL_HIDDEN;
 
+/* The commit counter of the sub-buffer holding position `begin`. */
+static inline uint64_t *reel_rb_commit_counter(struct reel_rb *rb, uint64_t begin)
+{
+	return &rb->commit[(begin >> rb->subbuf_shift) & (rb->num_subbuf - 1)].count;
+}
+
+/* Account `len` bytes as written in the sub-buffer of `counter`. */
+static inline void reel_rb_commit_to(struct reel_rb *rb, uint64_t *counter, uint64_t len)
+{
+	/* Release: pairs with the consumer's load_acquire of the counter in
+	 * reel_rb_get_packet(), which then sees the bytes written. */
+	uint64_t count = __atomic_add_fetch(counter, len, __ATOMIC_RELEASE);
+	if (unlikely((count & (rb->subbuf_size - 1)) == 0))
+		reel_rb_deliver_slow(rb);
+}
+
 /* Account `len` bytes at position `begin` as written. */
 static inline void reel_rb_commit_bytes(struct reel_rb *rb, uint64_t begin, uint64_t len)
 {
-	uint64_t index = (begin >> rb->subbuf_shift) & (rb->num_subbuf - 1);
-	/* Release: pairs with the consumer's load_acquire of the counter in
-	 * reel_rb_get_packet(), which then sees the bytes written. */
-	uint64_t count = __atomic_add_fetch(&rb->commit[index].count, len, __ATOMIC_RELEASE);
-	if (unlikely((count & (rb->subbuf_size - 1)) == 0))
-		reel_rb_deliver_slow(rb);
+	reel_rb_commit_to(rb, reel_rb_commit_counter(rb, begin), len);
 }
 
 static inline void reel_rb_commit(struct reel_rb *rb, const struct reel_rb_ctx *ctx)

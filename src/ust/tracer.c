@@ -57,13 +57,13 @@ int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_desc 
 	}
 	ctx->pos = rctx.pos;
 	ctx->priv_stream = rb;
-	ctx->priv_offset = rctx.begin;
+	ctx->priv_commit = reel_rb_commit_counter(rb, rctx.begin);
 	ctx->priv_len = rctx.len;
 	return 0;
 }
 
 void reel_event_commit(struct reel_event_ctx *ctx)
 {
-	reel_rb_commit_bytes(ctx->priv_stream, ctx->priv_offset, ctx->priv_len);
+	reel_rb_commit_to(ctx->priv_stream, ctx->priv_commit, ctx->priv_len);
 	nesting--;
 }
