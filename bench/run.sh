@@ -417,6 +417,10 @@ emit four_u64_str "$(get ns_per_event "$tmp/b.reel")" "$(get ns_per_event "$tmp/
 emit disabled "$(get ns_per_event "$tmp/c.reel")" "$(get ns_per_event "$tmp/c.lttng")" ns/event lower
 if ((nproc >= 2)); then
 	emit scaling_2threads "$(get scaling "$tmp/d.reel")" "$(get scaling "$tmp/d.lttng")" x higher
+	# The same over each thread's CPU time: the writers' own scalability,
+	# without the time the tracer's consumer took from them.
+	emit scaling_2threads_cpu "$(get scaling_cpu "$tmp/d.reel")" \
+		"$(get scaling_cpu "$tmp/d.lttng")" x higher
 fi
 for e in max paced; do
 	emit "sustained_${e}_recorded" \

@@ -169,6 +169,7 @@ struct worker {
 	int cpu;
 	uint64_t start_ns, end_ns;
 	double busy_ns; /* summed over chunks: this thread's own time */
+	double cpu_ns;  /* summed over chunks: this thread's CPU time */
 };
 
 struct team {
@@ -179,6 +180,16 @@ struct team {
 	pthread_barrier_t go, done;
 	struct worker w[2];
 };
+
+/* CPU time of the calling thread: unlike wall time, it leaves out the time
+ * the thread was preempted (on a two-CPU machine, by the tracer's own
+ * consumer, which must run somewhere). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *worker_main(void *arg)
 {
@@ -191,10 +202,12 @@ static void *worker_main(void *arg)
 		uint64_t n = t->n;
 		if (!n)
 			break;
+		uint64_t cpu0 = thread_cpu_ns();
 		w->start_ns = now_ns();
 		t->loop(n);
 		w->end_ns = now_ns();
 		w->busy_ns += (double)(w->end_ns - w->start_ns);
+		w->cpu_ns += (double)(thread_cpu_ns() - cpu0);
 		pthread_barrier_wait(&t->done);
 	}
 	free(baseline_buf);
@@ -287,10 +300,14 @@ static void run_scaling(const struct options *o, void (*loop)(uint64_t))
 	team_start(&one, 1, o->cpu, loop, o);
 	team_start(&two, 2, o->cpu, loop, o);
 	double r1[64] = { 0 }, r2[64] = { 0 }, own[64] = { 0 }, each[2][64] = { { 0 } };
+	double c1[64] = { 0 }, c2[64] = { 0 };
 	/* Alternate so that a slow phase of the machine hits both alike. */
 	for (unsigned r = 0; r < o->reps; r++) {
+		one.w[0].cpu_ns = 0;
 		r1[r] = (double)o->events / (team_run(&one, o, o->events) / 1e9);
+		c1[r] = (double)o->events / (one.w[0].cpu_ns / 1e9);
 		two.w[0].busy_ns = two.w[1].busy_ns = 0;
+		two.w[0].cpu_ns = two.w[1].cpu_ns = 0;
 		r2[r] = 2.0 * (double)o->events / (team_run(&two, o, o->events) / 1e9);
 		/* Diagnostic: each thread's rate over its own running time,
 		 * summed; higher than rate2 when the threads did not run
@@ -298,16 +315,21 @@ static void run_scaling(const struct options *o, void (*loop)(uint64_t))
 		each[0][r] = (double)o->events / (two.w[0].busy_ns / 1e9);
 		each[1][r] = (double)o->events / (two.w[1].busy_ns / 1e9);
 		own[r] = each[0][r] + each[1][r];
+		/* Writer scalability alone: rates over each thread's CPU time. */
+		c2[r] = (double)o->events / (two.w[0].cpu_ns / 1e9) +
+			(double)o->events / (two.w[1].cpu_ns / 1e9);
 	}
 	team_stop(&one);
 	team_stop(&two);
 	double m1 = median(r1, o->reps), m2 = median(r2, o->reps), mo = median(own, o->reps);
 	uint64_t emitted = 3 * (o->warmup + (uint64_t)o->reps * o->events);
 	double e0 = median(each[0], o->reps), e1 = median(each[1], o->reps);
+	double mc1 = median(c1, o->reps), mc2 = median(c2, o->reps);
 	printf("result tracer=%s mode=%s rate1=%.0f rate2=%.0f scaling=%.3f "
-	       "rate2_own=%.0f rate2_each=%.0f,%.0f cpus=%d,%d reps=%u emitted=%" PRIu64 "\n",
-	       TRACER, o->mode, m1, m2, m2 / m1, mo, e0, e1, o->cpu[0], o->cpu[1], o->reps,
-	       emitted);
+	       "rate2_own=%.0f rate2_each=%.0f,%.0f scaling_cpu=%.3f cpus=%d,%d reps=%u "
+	       "emitted=%" PRIu64 "\n",
+	       TRACER, o->mode, m1, m2, m2 / m1, mo, e0, e1, mc2 / mc1, o->cpu[0], o->cpu[1],
+	       o->reps, emitted);
 }
 
 /* ---- sustained throughput -------------------------------------------------- */
