@@ -198,15 +198,15 @@ enum reel_loglevel {
 
 /* Serialization: fields are packed (byte-aligned, native byte order), as
  * the metadata declares them. */
-#define REEL__PUT(ptr, len)                    \
-	do {                                   \
-		memcpy(reel__ctx.pos, ptr, len); \
-		reel__ctx.pos += (len);          \
+#define REEL__PUT(ptr, len)                \
+	do {                               \
+		memcpy(reel__pos, ptr, len); \
+		reel__pos += (len);          \
 	} while (0);
 #define REEL__WRITE_INT(type, name, expr, base) REEL__PUT(&reel__v_##name, sizeof(type))
 #define REEL__WRITE_FLOAT(type, name, expr) REEL__PUT(&reel__v_##name, sizeof(type))
 #define REEL__WRITE_STRING(name, expr) \
-	reel__ctx.pos = reel__put_string(reel__ctx.pos, reel__v_##name, reel__n_##name);
+	reel__pos = reel__put_string(reel__pos, reel__v_##name, reel__n_##name);
 #define REEL__WRITE_ARRAY(type, name, ptr, len) \
 	REEL__PUT(reel__v_##name, sizeof(type) * (size_t)(len))
 #define REEL__WRITE_SEQUENCE(type, name, ptr, len_expr) \
@@ -304,12 +304,14 @@ static inline char *reel__put_string(char *dst, const char *src, size_t n)
 	{                                                                          \
 		REEL__EACH(LOCAL, fields)                                          \
 		struct reel_event_ctx reel__ctx;                                   \
-		if (reel_event_reserve(&reel__ctx,                                 \
-				       &reel__event_##provider##___##event,       \
-				       (size_t)0 REEL__EACH(SIZE, fields)) != 0)  \
+		if (reel__event_reserve(&reel__ctx,                                \
+					&reel__event_##provider##___##event,      \
+					(size_t)0 REEL__EACH(SIZE, fields)) != 0) \
 			return;                                                    \
+		char *reel__pos = reel__ctx.pos; /* a register, not the context */ \
 		REEL__EACH(WRITE, fields)                                          \
-		reel_event_commit(&reel__ctx);                                     \
+		(void)reel__pos;                                                   \
+		reel__event_commit(&reel__ctx);                                    \
 	}
 
 /* Wrong argument types are errors at a tracepoint call, in C as in C++. */

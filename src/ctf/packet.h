@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <reel/abi.h>
+
 #define REEL_CTF_MAGIC 0xC1FC1FC1u
 
 /* Packet header followed by packet context. */
@@ -36,37 +38,14 @@ struct reel_ctf_packet {
 #define REEL_CTF_PACKET_HEADER_SIZE ((uint32_t)sizeof(struct reel_ctf_packet))
 _Static_assert(sizeof(struct reel_ctf_packet) == 84, "packet header layout");
 
-/*
- * Event header, as LTTng's "compact" one: a 5-bit id with a 27-bit
- * timestamp (4 bytes), or id 31 followed by a 32-bit id and a 64-bit
- * timestamp (13 bytes). The compact form is valid when the timestamp's bits
- * above the low 27 equal those of the previous event of the packet (or of
- * the packet's timestamp_begin): readers rebuild the full value from them.
- */
-#define REEL_CTF_COMPACT_ID_MAX 30u
-#define REEL_CTF_EXTENDED_ID 31u
-#define REEL_CTF_COMPACT_TS_BITS 27
-#define REEL_CTF_HEADER_COMPACT 4u
-#define REEL_CTF_HEADER_EXTENDED 13u
-
-static inline uint32_t reel_ctf_event_header_size(uint32_t id, uint64_t ts, uint64_t prev_ts)
-{
-	return (id <= REEL_CTF_COMPACT_ID_MAX && ((ts ^ prev_ts) >> REEL_CTF_COMPACT_TS_BITS) == 0) ?
-		       REEL_CTF_HEADER_COMPACT :
-		       REEL_CTF_HEADER_EXTENDED;
-}
-
-static inline void reel_ctf_event_header_write(char *dst, uint32_t header_size, uint32_t id,
-					       uint64_t ts)
-{
-	if (header_size == REEL_CTF_HEADER_COMPACT) {
-		uint32_t word = id | (uint32_t)(ts << 5);
-		memcpy(dst, &word, 4);
-	} else {
-		dst[0] = (char)REEL_CTF_EXTENDED_ID;
-		memcpy(dst + 1, &id, 4);
-		memcpy(dst + 5, &ts, 8);
-	}
-}
+/* Event headers: encoded by the inline fast path of <reel/abi.h>, which
+ * applications compile; these names are the CTF writer's. */
+#define REEL_CTF_COMPACT_ID_MAX REEL__COMPACT_ID_MAX
+#define REEL_CTF_EXTENDED_ID REEL__EXTENDED_ID
+#define REEL_CTF_COMPACT_TS_BITS REEL__COMPACT_TS_BITS
+#define REEL_CTF_HEADER_COMPACT REEL__HEADER_COMPACT
+#define REEL_CTF_HEADER_EXTENDED REEL__HEADER_EXTENDED
+#define reel_ctf_event_header_size reel__event_header_size
+#define reel_ctf_event_header_write reel__event_header_write
 
 #endif

@@ -60,6 +60,17 @@ struct reel_rb *reel_rb_create(const struct reel_rb_config *config)
 	rb->buf_size = data_size;
 	rb->subbuf_shift = (uint32_t)__builtin_ctzll(config->subbuf_size);
 	rb->buf_shift = (uint32_t)__builtin_ctzll(data_size);
+	rb->view = (struct reel_stream_view){
+		.write = &rb->shm->write.pair,
+		.data = rb->data,
+		.commit = (char *)rb->commit,
+		.stream = rb,
+		.subbuf_size = rb->subbuf_size,
+		.buf_mask = data_size - 1,
+		.subbuf_shift = rb->subbuf_shift,
+		.index_mask = rb->num_subbuf - 1,
+		.clock_tsc = reel_clock_is_tsc,
+	};
 	rb->overwrite = config->overwrite;
 	rb->deliver = config->deliver;
 	rb->deliver_arg = config->deliver_arg;
@@ -104,8 +115,7 @@ void reel_rb_count_lost(struct reel_rb *rb, uint64_t *counter)
 
 static uint64_t lost_since_creation(const struct reel_rb_shm *shm)
 {
-	return READ_ONCE(shm->lost_full) + READ_ONCE(shm->lost_wrap) + READ_ONCE(shm->lost_big) +
-	       READ_ONCE(shm->lost_nest);
+	return READ_ONCE(shm->lost_full) + READ_ONCE(shm->lost_wrap) + READ_ONCE(shm->lost_big);
 }
 
 uint64_t reel_rb_lost_total(const struct reel_rb *rb)
@@ -130,6 +140,11 @@ void reel_rb_deliver_slow(struct reel_rb *rb)
 {
 	if (rb->deliver)
 		rb->deliver(rb->deliver_arg);
+}
+
+void reel_event_deliver(void *stream)
+{
+	reel_rb_deliver_slow(stream);
 }
 
 static struct reel_ctf_packet *packet_at(struct reel_rb *rb, uint64_t begin)
@@ -219,7 +234,8 @@ static int make_room(struct reel_rb *rb, uint64_t old, uint64_t begin)
 	return ROOM;
 }
 
-int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload, struct reel_rb_ctx *ret)
+int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload,
+			 struct reel_event_ctx *ret)
 {
 	struct reel_rb_shm *shm = rb->shm;
 	const uint64_t mask = rb->subbuf_size - 1;

@@ -64,7 +64,6 @@ struct reel_rb_shm {
 	uint64_t lost_full REEL_ALIGN_CACHELINE; /* discard mode: no free sub-buffer */
 	uint64_t lost_wrap;  /* overwrite mode: oldest sub-buffer still being written */
 	uint64_t lost_big;   /* larger than a sub-buffer */
-	uint64_t lost_nest;  /* tracing nested too deeply (signal handlers) */
 	uint64_t lost_reported; /* highest count written into a packet context */
 	/* Where the current trace began (reel_rb_rebase()): its first packet
 	 * and the loss total at that point, which its packets count from. */
@@ -92,6 +91,7 @@ typedef void (*reel_rb_deliver_fn)(void *arg);
 /* The process-local handle. Geometry is copied out of shared memory once
  * validated, and only these copies are used to compute addresses. */
 struct reel_rb {
+	struct reel_stream_view view; /* what the inline fast path uses */
 	struct reel_rb_shm *shm;
 	struct reel_rb_commit *commit;
 	char *data;
@@ -125,37 +125,37 @@ void reel_rb_destroy(struct reel_rb *rb) REEL_HIDDEN;
 
 /* ---- writer ---------------------------------------------------------- */
 
-struct reel_rb_ctx {
-	char *pos;      /* where the payload goes */
-	uint64_t begin; /* position of the event header */
-	uint32_t len;   /* header + payload */
-};
-
+/* A reservation: struct reel_event_ctx of <reel/abi.h>, whose inline fast
+ * path (reel__stream_reserve(), on rb->view) is the writer's fast path. */
 int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload,
-			 struct reel_rb_ctx *ret) REEL_HIDDEN;
+			 struct reel_event_ctx *ret) REEL_HIDDEN;
 void reel_rb_count_lost(struct reel_rb *rb, uint64_t *counter) REEL_HIDDEN;
 
 static inline bool reel_rb_cas_write(struct reel_rb *rb, uint64_t old_offset, uint64_t old_ts,
 				     uint64_t new_offset, uint64_t new_ts)
 {
-	unsigned __int128 expected = ((unsigned __int128)old_ts << 64) | old_offset;
-	unsigned __int128 desired = ((unsigned __int128)new_ts << 64) | new_offset;
-	/* __sync, not __atomic: GCC inlines cmpxchg16b only for the former. A
-	 * full barrier, which the reservation does not need but gets free. */
-	return __sync_bool_compare_and_swap(&rb->shm->write.pair, expected, desired);
+	return reel__cas16(&rb->shm->write.pair, old_offset, old_ts, new_offset, new_ts);
+}
+
+/* The commit counter of the sub-buffer holding position `begin`. */
+static inline uint64_t *reel_rb_commit_counter(struct reel_rb *rb, uint64_t begin)
+{
+	return &rb->commit[(begin >> rb->subbuf_shift) & (rb->num_subbuf - 1)].count;
 }
 
 /* Write the header of an event reserved at `begin` and say where its
  * payload goes. */
 static inline void reel_rb_place_event(struct reel_rb *rb, uint64_t begin, uint32_t header,
 				       uint32_t id, uint64_t ts, size_t payload,
-				       struct reel_rb_ctx *ret)
+				       struct reel_event_ctx *ret)
 {
 	char *dst = rb->data + (begin & (rb->buf_size - 1));
 	reel_ctf_event_header_write(dst, header, id, ts);
 	ret->pos = dst + header;
-	ret->begin = begin;
-	ret->len = header + (uint32_t)payload;
+	ret->priv_stream = rb;
+	ret->priv_commit = reel_rb_commit_counter(rb, begin);
+	ret->priv_mask = rb->subbuf_size - 1;
+	ret->priv_len = header + (uint32_t)payload;
 }
 
 /*
@@ -165,60 +165,31 @@ static inline void reel_rb_place_event(struct reel_rb *rb, uint64_t begin, uint3
  * than a sub-buffer); every failure is counted in the buffer.
  */
 static inline int reel_rb_reserve(struct reel_rb *rb, uint32_t id, size_t payload,
-				  struct reel_rb_ctx *ret)
+				  struct reel_event_ctx *ret)
 {
-	struct reel_rb_shm *shm = rb->shm;
-	const uint64_t mask = rb->subbuf_size - 1;
-	uint64_t old, last, ts, pos;
-	uint32_t header;
-
-	do {
-		old = READ_ONCE(shm->write.w.offset);
-		last = READ_ONCE(shm->write.w.last_ts);
-		ts = reel_clock_read();
-		if (unlikely(ts < last))
-			ts = last;
-		pos = old & mask;
-		header = reel_ctf_event_header_size(id, ts, last);
-		/* Closed packet, or the event does not fit: slow path. A packet
-		 * is never filled to its last byte, so that a position on a
-		 * sub-buffer boundary always means "no open packet". */
-		if (unlikely(pos == 0 || payload >= rb->subbuf_size ||
-			     pos + header + payload >= rb->subbuf_size))
-			return reel_rb_reserve_slow(rb, id, payload, ret);
-	} while (unlikely(!reel_rb_cas_write(rb, old, last, old + header + payload, ts)));
-
-	reel_rb_place_event(rb, old, header, id, ts, payload, ret);
-	return 0;
+	if (likely(reel__stream_reserve(&rb->view, id, payload, reel__tsc(), ret) == 0))
+		return 0;
+	return reel_rb_reserve_slow(rb, id, payload, ret);
 }
 
 void reel_rb_deliver_slow(struct reel_rb *rb) REEL_HIDDEN;
 
-/* The commit counter of the sub-buffer holding position `begin`. */
-static inline uint64_t *reel_rb_commit_counter(struct reel_rb *rb, uint64_t begin)
-{
-	return &rb->commit[(begin >> rb->subbuf_shift) & (rb->num_subbuf - 1)].count;
-}
-
-/* Account `len` bytes as written in the sub-buffer of `counter`. */
-static inline void reel_rb_commit_to(struct reel_rb *rb, uint64_t *counter, uint64_t len)
+/* Account `len` bytes at position `begin` as written (packet headers and
+ * padding, which the ring buffer writes itself). */
+static inline void reel_rb_commit_bytes(struct reel_rb *rb, uint64_t begin, uint64_t len)
 {
 	/* Release: pairs with the consumer's load_acquire of the counter in
 	 * reel_rb_get_packet(), which then sees the bytes written. */
-	uint64_t count = __atomic_add_fetch(counter, len, __ATOMIC_RELEASE);
+	uint64_t count = __atomic_add_fetch(reel_rb_commit_counter(rb, begin), len,
+					    __ATOMIC_RELEASE);
 	if (unlikely((count & (rb->subbuf_size - 1)) == 0))
 		reel_rb_deliver_slow(rb);
 }
 
-/* Account `len` bytes at position `begin` as written. */
-static inline void reel_rb_commit_bytes(struct reel_rb *rb, uint64_t begin, uint64_t len)
+/* Publish an event reserved by reel_rb_reserve(). */
+static inline void reel_rb_commit(struct reel_event_ctx *ctx)
 {
-	reel_rb_commit_to(rb, reel_rb_commit_counter(rb, begin), len);
-}
-
-static inline void reel_rb_commit(struct reel_rb *rb, const struct reel_rb_ctx *ctx)
-{
-	reel_rb_commit_bytes(rb, ctx->begin, ctx->len);
+	reel__event_commit(ctx);
 }
 
 /* Close the open packet, if any, so that the consumer can read it (switch

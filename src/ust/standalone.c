@@ -375,6 +375,7 @@ static void channel_destroy(struct reel_channel *c)
 	for (uint32_t i = 0; c->streams && i < c->nr_streams; i++)
 		reel_rb_destroy(c->streams[i]);
 	free(c->streams);
+	free(c->views);
 	free(c);
 }
 
@@ -419,7 +420,8 @@ static struct reel_channel *channel_new(struct reel_rb_config *rbc, uint32_t nr_
 	c->num_subbuf = rbc->num_subbuf;
 	c->overwrite = rbc->overwrite;
 	c->streams = calloc(nr_streams, sizeof(*c->streams));
-	if (!c->streams)
+	c->views = calloc(nr_streams, sizeof(*c->views));
+	if (!c->streams || !c->views)
 		goto fail;
 	rbc->deliver = wake_consumer;
 	rbc->deliver_arg = c;
@@ -428,7 +430,10 @@ static struct reel_channel *channel_new(struct reel_rb_config *rbc, uint32_t nr_
 		c->streams[i] = reel_rb_create(rbc);
 		if (!c->streams[i])
 			goto fail;
+		c->views[i] = c->streams[i]->view;
 	}
+	c->view.nr_streams = nr_streams;
+	c->view.streams = c->views;
 	return c;
 fail:;
 	int err = errno;
@@ -541,8 +546,7 @@ static int start_locked(const struct reel_output_config *config)
 		goto fail;
 	pthread_setname_np(s->consumer, "reel-consumer");
 
-	/* Release: pairs with the load_acquire in reel_event_reserve(). */
-	store_release(&reel_ust_channel, s->channel);
+	reel_ust_publish(s->channel);
 	reel_registry_enable(config->events);
 	active = s;
 	snprintf(last_dir, sizeof(last_dir), "%s", s->dir);
@@ -581,7 +585,7 @@ int reel_output_stop(void)
 	reel_registry_disable();
 	/* No reservation starts after this; those in flight complete during
 	 * the consumer's final flush, which waits for them. */
-	store_release(&reel_ust_channel, NULL);
+	reel_ust_publish(NULL);
 	__atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
 	wake_consumer(s->channel);
 	pthread_join(s->consumer, NULL);
@@ -644,7 +648,7 @@ static void atfork_child(void)
 {
 	reel_registry_unlock();
 	pthread_mutex_unlock(&session_mutex);
-	store_release(&reel_ust_channel, NULL);
+	reel_ust_publish(NULL);
 	parent_session = active;
 	active = NULL;
 	parent_channels = retired; /* shared with the parent: never reused here */

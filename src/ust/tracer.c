@@ -1,35 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tracer: the entry points that tracepoint probes call. Picks the calling
- * CPU's buffer and guards against runaway nesting; the ring buffer does the
- * rest.
+ * tracer: what tracepoint probes call into. The common case runs inline in
+ * the probe (<reel/abi.h>, on the published channel view); this is the
+ * rest: the ring buffer's slow path (opening and closing packets, full
+ * buffers, drops) and the wake-up of the consumer.
+ *
+ * Nesting (a signal handler that traces while the thread it interrupted is
+ * inside a reservation) needs nothing here: the reservation is one atomic
+ * step, the interrupting event lands after the interrupted one, and the
+ * sub-buffer completes when both have committed.
  */
 #define _GNU_SOURCE
 #include <sched.h>
-#include <sys/rseq.h>
 
 #include "ust-local.h"
 
-/* Signal handlers may trace while the thread they interrupt is inside a
- * reservation; deeper nesting than this is a loop, and is dropped. */
-#define MAX_NESTING 4
-
 struct reel_channel *reel_ust_channel;
+struct reel_channel_view *reel_ust_view;
 
-static __thread int nesting __attribute__((tls_model("initial-exec")));
-
-/* The CPU the thread runs on: glibc's rseq area holds it, kept current by
- * the kernel, a plain load away. */
-static inline uint32_t current_cpu(void)
+static uint32_t current_cpu(void)
 {
-	if (likely(__rseq_size > 0)) {
-		const struct rseq *rs =
-			(const struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
-		int32_t cpu = (int32_t)READ_ONCE(rs->cpu_id);
-		if (likely(cpu >= 0))
-			return (uint32_t)cpu;
-	}
-	int cpu = sched_getcpu();
+	int32_t cpu = reel__rseq_cpu();
+	if (likely(cpu >= 0))
+		return (uint32_t)cpu;
+	cpu = sched_getcpu();
 	return cpu < 0 ? 0 : (uint32_t)cpu;
 }
 
@@ -45,25 +39,10 @@ int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_desc 
 	struct reel_rb *rb = channel->streams[likely(cpu < channel->nr_streams) ?
 						      cpu :
 						      cpu % channel->nr_streams];
-	if (unlikely(nesting >= MAX_NESTING)) {
-		reel_rb_count_lost(rb, &rb->shm->lost_nest);
-		return -1;
-	}
-	nesting++;
-	struct reel_rb_ctx rctx;
-	if (unlikely(reel_rb_reserve(rb, desc->id, payload_size, &rctx) != 0)) {
-		nesting--;
-		return -1;
-	}
-	ctx->pos = rctx.pos;
-	ctx->priv_stream = rb;
-	ctx->priv_commit = reel_rb_commit_counter(rb, rctx.begin);
-	ctx->priv_len = rctx.len;
-	return 0;
+	return reel_rb_reserve(rb, desc->id, payload_size, ctx) == 0 ? 0 : -1;
 }
 
 void reel_event_commit(struct reel_event_ctx *ctx)
 {
-	reel_rb_commit_to(ctx->priv_stream, ctx->priv_commit, ctx->priv_len);
-	nesting--;
+	reel__event_commit(ctx);
 }

@@ -19,6 +19,8 @@
 struct reel_channel {
 	struct reel_rb **streams;
 	uint32_t nr_streams;
+	struct reel_channel_view view;    /* published in reel_ust_view */
+	struct reel_stream_view *views;   /* view.streams */
 	uint32_t subbuf_size;
 	uint32_t num_subbuf;
 	bool overwrite;
@@ -34,6 +36,15 @@ struct reel_channel {
  * A channel, once published, stays mapped until the process exits: a
  * writer preempted inside a reservation may still use it. */
 extern struct reel_channel *reel_ust_channel REEL_HIDDEN;
+
+/* Publish `channel` (or NULL) to writers: the probes' inline fast path
+ * reads reel_ust_view, the library's slow path reel_ust_channel. */
+static inline void reel_ust_publish(struct reel_channel *channel)
+{
+	/* Release: pairs with the acquire loads of both pointers. */
+	store_release(&reel_ust_channel, channel);
+	store_release(&reel_ust_view, channel ? &channel->view : NULL);
+}
 
 /* ---- registry.c ---- */
 

@@ -57,11 +57,11 @@ static void emit(unsigned int thread, uint64_t seq)
 	struct reel_rb *rb = buffers[(unsigned int)(cpu < 0 ? 0 : cpu) % NR_BUFFERS];
 	if (thread != SIGNAL_THREAD && (seq & 7) == 0)
 		rb = buffers[(thread + seq / 8) % NR_BUFFERS]; /* as if migrated */
-	struct reel_rb_ctx ctx;
+	struct reel_event_ctx ctx;
 	if (reel_rb_reserve(rb, 1, sizeof(struct payload), &ctx) == 0) {
 		struct payload p = { thread, thread ^ (uint32_t)seq, seq };
 		memcpy(ctx.pos, &p, sizeof(p));
-		reel_rb_commit(rb, &ctx);
+		reel_rb_commit(&ctx);
 	}
 }
 

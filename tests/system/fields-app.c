@@ -130,8 +130,7 @@ static void emit_on_each_cpu(void)
 }
 
 /* Nested reservations, as signal handlers interrupting tracing make them:
- * DEPTH events reserved one inside the other, committed innermost first.
- * The tracer accepts a bounded depth and counts the rest as discarded. */
+ * DEPTH events reserved one inside the other, committed innermost first. */
 static void nest(int depth)
 {
 	struct reel_event_ctx ctx[16];

@@ -46,7 +46,7 @@ static uint32_t sizer(uint32_t id, const char *payload)
 
 static int emit(struct reel_rb *rb, uint32_t id, uint64_t counter)
 {
-	struct reel_rb_ctx ctx;
+	struct reel_event_ctx ctx;
 	uint32_t len = sizer(id, NULL);
 	int err = reel_rb_reserve(rb, id, len, &ctx);
 	if (err)
@@ -54,7 +54,7 @@ static int emit(struct reel_rb *rb, uint32_t id, uint64_t counter)
 	memcpy(ctx.pos, &counter, 8);
 	if (len == 16)
 		memset(ctx.pos + 8, 0x5a, 8);
-	reel_rb_commit(rb, &ctx);
+	reel_rb_commit(&ctx);
 	return 0;
 }
 
@@ -231,7 +231,7 @@ static void test_overwrite_consumed(void)
 static void test_too_big(void)
 {
 	struct reel_rb *rb = make_rb(2, false);
-	struct reel_rb_ctx ctx;
+	struct reel_event_ctx ctx;
 	uint32_t max = SUBBUF - REEL_CTF_PACKET_HEADER_SIZE - REEL_CTF_HEADER_EXTENDED - 1;
 	CHECK(reel_rb_reserve(rb, 1, SUBBUF, &ctx) == -EFBIG);
 	CHECK(reel_rb_reserve(rb, 1, (size_t)1 << 40, &ctx) == -EFBIG);
@@ -239,7 +239,7 @@ static void test_too_big(void)
 	CHECK(rb->shm->lost_big == 3);
 	CHECK(reel_rb_reserve(rb, 1, max, &ctx) == 0);
 	memset(ctx.pos, 1, max);
-	reel_rb_commit(rb, &ctx);
+	reel_rb_commit(&ctx);
 	/* That event filled its packet: the next one opens another. */
 	CHECK(emit(rb, 2, 5) == 0);
 	reel_rb_switch(rb);
@@ -274,12 +274,12 @@ static void test_nested_signal(void)
 	sigaction(SIGUSR1, &sa, NULL);
 
 	for (uint64_t i = 0; i < 500; i++) {
-		struct reel_rb_ctx ctx;
+		struct reel_event_ctx ctx;
 		CHECK(reel_rb_reserve(rb, 1, 16, &ctx) == 0);
 		memcpy(ctx.pos, &i, 8);
 		raise(SIGUSR1); /* nested event lands after ours */
 		memset(ctx.pos + 8, 0x5a, 8);
-		reel_rb_commit(rb, &ctx);
+		reel_rb_commit(&ctx);
 		drain(rb, c);
 	}
 	reel_rb_switch(rb);
@@ -322,13 +322,13 @@ static void test_headers(void)
 static void test_uncommitted(void)
 {
 	struct reel_rb *rb = make_rb(4, false);
-	struct reel_rb_ctx ctx;
+	struct reel_event_ctx ctx;
 	CHECK(reel_rb_reserve(rb, 2, 8, &ctx) == 0);
 	reel_rb_switch(rb);
 	struct reel_rb_packet p;
 	CHECK(reel_rb_get_packet(rb, NULL, &p) == -EAGAIN);
 	memset(ctx.pos, 0, 8);
-	reel_rb_commit(rb, &ctx);
+	reel_rb_commit(&ctx);
 	CHECK(reel_rb_get_packet(rb, NULL, &p) == 0);
 	reel_rb_put_packet(rb, &p);
 	reel_rb_destroy(rb);
@@ -340,7 +340,7 @@ static void test_only_losses(void)
 {
 	struct reel_rb *rb = make_rb(2, false);
 	struct collected *c = new_collected();
-	struct reel_rb_ctx ctx;
+	struct reel_event_ctx ctx;
 	for (int i = 0; i < 5; i++)
 		CHECK(reel_rb_reserve(rb, 1, SUBBUF, &ctx) == -EFBIG);
 	for (int round = 0; round < 3; round++) {
