@@ -14,7 +14,6 @@
 #include <string.h>
 #if defined(__x86_64__)
 #include <sys/rseq.h>
-#include <x86intrin.h>
 #endif
 
 #ifdef __cplusplus
@@ -211,7 +210,7 @@ static inline int32_t reel__rseq_cpu(void)
 static inline uint64_t reel__tsc(void)
 {
 #if defined(__x86_64__)
-	return __rdtsc();
+	return __builtin_ia32_rdtsc();
 #else
 	return 0;
 #endif

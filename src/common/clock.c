@@ -105,18 +105,17 @@ static void clock_uuid(char uuid[37])
 	}
 }
 
-int reel_clock_describe(const struct reel_clock_sample *since, struct reel_clock_desc *ret)
+int reel_clock_describe(const struct reel_clock_sample *since, uint64_t min_ns,
+			struct reel_clock_desc *ret)
 {
 	struct reel_clock_desc desc = { 0 };
 	uint64_t freq = 1000000000u;
 
 	if (reel_clock_is_tsc) {
-		/* At least 20 ms between the two samples: the frequency is then
-		 * known to better than one part per million. */
 		struct reel_clock_sample now;
 		reel_clock_sample(&now);
-		if (now.raw_ns < since->raw_ns + 20000000u) {
-			uint64_t wait = since->raw_ns + 20000000u - now.raw_ns;
+		if (now.raw_ns < since->raw_ns + min_ns) {
+			uint64_t wait = since->raw_ns + min_ns - now.raw_ns;
 			struct timespec ts = { 0, (long)wait };
 			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 				;

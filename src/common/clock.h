@@ -51,16 +51,22 @@ static inline uint64_t reel_clock_read(void)
 /*
  * Describe the clock. For the TSC, the frequency is measured against
  * CLOCK_MONOTONIC_RAW (an exact linear function of the TSC when the TSC is
- * the kernel's clocksource) between `since_ticks`/`since_raw_ns`, taken by
- * reel_clock_sample(), and now; the longer the interval, the more exact.
- * Returns 0 or a negative errno.
+ * the kernel's clocksource) between `since`, taken by reel_clock_sample(),
+ * and now, after waiting until at least `min_ns` separate them; the longer
+ * the interval, the more exact. Returns 0 or a negative errno.
  */
+/* Measuring the TSC frequency over this long gives it to better than one
+ * part per million; over REEL_CLOCK_QUICK_NS, to some tens. */
+#define REEL_CLOCK_CALIBRATION_NS 20000000u
+#define REEL_CLOCK_QUICK_NS 1000000u
+
 struct reel_clock_sample {
 	uint64_t ticks;
 	uint64_t raw_ns;
 };
 void reel_clock_sample(struct reel_clock_sample *ret) REEL_HIDDEN;
-int reel_clock_describe(const struct reel_clock_sample *since, struct reel_clock_desc *ret)
+int reel_clock_describe(const struct reel_clock_sample *since, uint64_t min_ns,
+			struct reel_clock_desc *ret)
 	REEL_HIDDEN;
 
 #endif

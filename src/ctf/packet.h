@@ -38,6 +38,20 @@ struct reel_ctf_packet {
 #define REEL_CTF_PACKET_HEADER_SIZE ((uint32_t)sizeof(struct reel_ctf_packet))
 _Static_assert(sizeof(struct reel_ctf_packet) == 84, "packet header layout");
 
+/* An empty packet standing for packet `seq` of the stream of `like` (a
+ * packet read later), stamped at its beginning: written before a stream's
+ * first packet when older ones were overwritten before they could be
+ * read, so that readers see the gap and report the lost packets. */
+static inline void reel_ctf_packet_placeholder(struct reel_ctf_packet *ret,
+					       const struct reel_ctf_packet *like, uint64_t seq)
+{
+	*ret = *like;
+	ret->packet_seq_num = seq;
+	ret->timestamp_end = ret->timestamp_begin;
+	ret->content_size = ret->packet_size = (uint64_t)sizeof(*ret) * 8;
+	ret->events_discarded = 0;
+}
+
 /* Event headers: encoded by the inline fast path of <reel/abi.h>, which
  * applications compile; these names are the CTF writer's. */
 #define REEL_CTF_COMPACT_ID_MAX REEL__COMPACT_ID_MAX

@@ -47,6 +47,7 @@ struct session {
 	struct reel_channel *channel; /* published to writers; retired at stop */
 	int *stream_fds;
 	uint64_t *stream_sizes; /* bytes of whole packets in each file */
+	bool *stream_started;   /* a packet was written to the file */
 	uint32_t nr_stream_fds;
 	int metadata_fd;
 	char dir[PATH_MAX];
@@ -191,10 +192,10 @@ static int open_in_dir(struct session *s, const char *name)
 /* The whole metadata: header with the clock as now calibrated, and every
  * event registered so far. Written to a new file renamed into place, so a
  * reader never sees a partial one. */
-static int write_metadata(struct session *s)
+static int write_metadata(struct session *s, uint64_t calibration_ns)
 {
 	struct reel_clock_desc clock;
-	int err = reel_clock_describe(&s->clock_start, &clock);
+	int err = reel_clock_describe(&s->clock_start, calibration_ns, &clock);
 	if (err)
 		return err;
 	char vpid[16];
@@ -254,11 +255,47 @@ static int write_metadata(struct session *s)
 /* Append the events registered since the metadata was last written. */
 static int append_metadata(struct session *s)
 {
+	if (s->metadata_fd < 0)
+		return 0; /* not written yet: it will hold everything */
 	size_t before = s->metadata.len;
 	int err = reel_registry_metadata(&s->metadata, &s->metadata_cursor);
 	if (err || s->metadata.len == before)
 		return err;
 	return write_all(s->metadata_fd, s->metadata.data + before, s->metadata.len - before);
+}
+
+/* Append whole packets to stream file `i`; on failure the file is cut
+ * back to its last whole packet. */
+static int write_packets(struct session *s, uint32_t i, const char *data, size_t size)
+{
+	int err = write_all(s->stream_fds[i], data, size);
+	if (!err) {
+		s->stream_sizes[i] += size;
+		return 0;
+	}
+	if (!s->io_error)
+		reel_debug("%s: writing the trace: %s", s->dir, strerror(-err));
+	s->io_error = true;
+	if (ftruncate(s->stream_fds[i], (off_t)s->stream_sizes[i]) < 0 ||
+	    lseek(s->stream_fds[i], (off_t)s->stream_sizes[i], SEEK_SET) < 0)
+		reel_debug("%s: cannot cut a partial packet: %s", s->dir, strerror(errno));
+	return err;
+}
+
+/* Before a stream's first packet: if older ones were overwritten (or lost)
+ * before they could be read, a placeholder for the first of them, so that
+ * readers measure the gap and report it. */
+static void mark_leading_loss(struct session *s, uint32_t i, const struct reel_rb_packet *packet)
+{
+	struct reel_rb *rb = s->channel->streams[i];
+	uint64_t first = READ_ONCE(rb->shm->base_offset) >> rb->subbuf_shift;
+	struct reel_ctf_packet real, placeholder;
+	memcpy(&real, packet->data, sizeof(real));
+	s->stream_started[i] = true;
+	if (real.packet_seq_num <= first)
+		return;
+	reel_ctf_packet_placeholder(&placeholder, &real, first);
+	write_packets(s, i, (const char *)&placeholder, sizeof(placeholder));
 }
 
 /* Write every complete packet of every stream. Returns how many. */
@@ -274,22 +311,12 @@ static unsigned int drain(struct session *s)
 				reel_debug("stream %u: skipped a malformed packet", i);
 				continue;
 			}
-			int werr = write_all(s->stream_fds[i], packet.data, packet.size);
-			if (!werr) {
-				s->stream_sizes[i] += packet.size;
-			} else {
-				/* The packet is lost, and what was written of it cut
-				 * off, so that the file holds whole packets only; the
-				 * sequence gap shows the loss. Tracing goes on. */
-				if (!s->io_error)
-					reel_debug("%s: writing the trace: %s", s->dir, strerror(-werr));
-				s->io_error = true;
+			if (!s->stream_started[i])
+				mark_leading_loss(s, i, &packet);
+			/* A packet that cannot be written is lost; its sequence
+			 * number leaves a gap that readers report. */
+			if (write_packets(s, i, packet.data, packet.size) < 0)
 				s->packets_unwritten++;
-				if (ftruncate(s->stream_fds[i], (off_t)s->stream_sizes[i]) < 0 ||
-				    lseek(s->stream_fds[i], (off_t)s->stream_sizes[i], SEEK_SET) < 0)
-					reel_debug("%s: cannot cut a partial packet: %s", s->dir,
-						   strerror(errno));
-			}
 			reel_rb_put_packet(rb, &packet);
 			packets++;
 		}
@@ -332,13 +359,25 @@ static void final_flush(struct session *s)
 static void *consumer_main(void *arg)
 {
 	struct session *s = arg;
-	int err = write_metadata(s);
+	int err;
+	uint64_t next_switch = s->switch_timer_ns ? monotonic_ns() + s->switch_timer_ns : UINT64_MAX;
+	/* The metadata is written at once with the clock's frequency measured
+	 * quickly (so that a filling disk still gets it), again once measured
+	 * well, and at stop, measured over the whole session. */
+	err = write_metadata(s, REEL_CLOCK_QUICK_NS);
 	if (err)
 		reel_debug("%s: writing metadata: %s", s->dir, strerror(-err));
-	uint64_t next_switch = s->switch_timer_ns ? monotonic_ns() + s->switch_timer_ns : UINT64_MAX;
+	uint64_t metadata_at = monotonic_ns() + REEL_CLOCK_CALIBRATION_NS;
+	bool metadata_written = false;
 
 	while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
 		uint32_t seen = __atomic_load_n(&s->channel->wake_word, __ATOMIC_SEQ_CST);
+		if (!metadata_written && monotonic_ns() >= metadata_at) {
+			err = write_metadata(s, REEL_CLOCK_CALIBRATION_NS);
+			if (err)
+				reel_debug("%s: writing metadata: %s", s->dir, strerror(-err));
+			metadata_written = true;
+		}
 		append_metadata(s);
 		unsigned int drained = drain(s);
 		uint64_t now = monotonic_ns();
@@ -352,15 +391,17 @@ static void *consumer_main(void *arg)
 		}
 		if (drained)
 			continue;
-		uint64_t timeout = next_switch - now < IDLE_WAIT_NS ? next_switch - now : IDLE_WAIT_NS;
-		wait_for_work(s, seen, timeout);
+		uint64_t wake_at = !metadata_written && metadata_at < next_switch ? metadata_at :
+										     next_switch;
+		uint64_t timeout = wake_at > now ? wake_at - now : 0;
+		wait_for_work(s, seen, timeout < IDLE_WAIT_NS ? timeout : IDLE_WAIT_NS);
 	}
 	final_flush(s);
 	if (s->packets_unwritten)
 		reel_debug("%s: %llu packets could not be written", s->dir,
 			   (unsigned long long)s->packets_unwritten);
 	/* The frequency is now measured over the whole session. */
-	err = write_metadata(s);
+	err = write_metadata(s, REEL_CLOCK_CALIBRATION_NS);
 	if (err)
 		reel_debug("%s: writing metadata: %s", s->dir, strerror(-err));
 	return NULL;
@@ -455,6 +496,7 @@ static void session_free(struct session *s)
 		close(s->metadata_fd);
 	free(s->stream_fds);
 	free(s->stream_sizes);
+	free(s->stream_started);
 	free(s->copy_buf);
 	reel_strbuf_free(&s->metadata);
 	/* A channel here was never published (a failed start). */
@@ -518,8 +560,9 @@ static int start_locked(const struct reel_output_config *config)
 	}
 	s->stream_fds = malloc(nr_streams * sizeof(*s->stream_fds));
 	s->stream_sizes = calloc(nr_streams, sizeof(*s->stream_sizes));
+	s->stream_started = calloc(nr_streams, sizeof(*s->stream_started));
 	err = -ENOMEM;
-	if (!s->stream_fds || !s->stream_sizes)
+	if (!s->stream_fds || !s->stream_sizes || !s->stream_started)
 		goto fail;
 	s->nr_stream_fds = nr_streams;
 	for (uint32_t i = 0; i < nr_streams; i++)

@@ -202,12 +202,12 @@ def test_discard_counts_exact(tmp_path):
     assert seqs == sorted(seqs) and seqs[0] == 0
     # The babeltrace2 CLI warns with the exact count.
     _, err = babeltrace_text(root)
-    counts = [int(c) for c in re.findall(r"Tracer discarded (\d+) events", err)]
+    counts = [int(c) for c in re.findall(r"Tracer discarded (\d+) events?\b", err)]
     assert sum(counts) == discarded
 
 
 def test_overwrite_keeps_newest(tmp_path):
-    n = 1_000_000
+    n = 300_000
     root, _ = traced(["burst", n], tmp_path, {"REEL_SUBBUF_SIZE": "4k",
                                               "REEL_NUM_SUBBUF": "4",
                                               "REEL_OVERWRITE": "1"})
