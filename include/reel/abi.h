@@ -259,6 +259,17 @@ static inline int reel__stream_reserve(const struct reel_stream_view *s, uint32_
 	return 0;
 }
 
+/* The rest, out of the probe's way. The context comes back by value, so
+ * that the probe's own never has its address taken and lives in
+ * registers. */
+__attribute__((noinline, cold, unused)) static struct reel_event_ctx
+reel__event_reserve_slow(const struct reel_event_desc *desc, size_t payload, int *ret_err)
+{
+	struct reel_event_ctx ctx;
+	*ret_err = reel_event_reserve(&ctx, desc, payload);
+	return ctx;
+}
+
 /* What a probe calls: the fast path inline, the rest in the library. */
 static inline int reel__event_reserve(struct reel_event_ctx *ctx,
 				      const struct reel_event_desc *desc, size_t payload)
@@ -273,11 +284,8 @@ static inline int reel__event_reserve(struct reel_event_ctx *ctx,
 	    __builtin_expect(
 		    reel__stream_reserve(&ch->streams[cpu], desc->id, payload, now, ctx) == 0, 1))
 		return 0;
-	/* A context of its own for the call, so that the probe's never has
-	 * its address taken and lives in registers. */
-	struct reel_event_ctx slow;
-	int err = reel_event_reserve(&slow, desc, payload);
-	*ctx = slow;
+	int err;
+	*ctx = reel__event_reserve_slow(desc, payload, &err);
 	return err;
 }
 
