@@ -9,11 +9,18 @@
 #ifndef REEL_ABI_H
 #define REEL_ABI_H
 
+/* The inline code below is Reel's, not the application's: its warnings
+ * under the application's own flags are not the application's concern. */
+#pragma GCC system_header
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <sys/rseq.h>
+#if defined(__x86_64__) && defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h> /* glibc 2.35 and later */
+#define REEL__HAVE_RSEQ 1
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -94,8 +101,14 @@ struct reel_stream_view {
 	uint32_t clock_tsc;    /* timestamps are TSC cycles, else CLOCK_MONOTONIC ns */
 };
 
+/* Bumped with any change to the layouts above or to the protocol the
+ * inline code follows; a probe built for another version takes the
+ * library's path for everything. */
+#define REEL__VIEW_ABI 1
+
 struct reel_channel_view {
-	uint32_t nr_streams; /* one per possible CPU */
+	uint32_t abi_version; /* REEL__VIEW_ABI */
+	uint32_t nr_streams;  /* one per possible CPU */
 	struct reel_stream_view *streams;
 };
 
@@ -195,7 +208,7 @@ static inline int reel__cas16(void *p, uint64_t old_lo, uint64_t old_hi, uint64_
  * when the kernel does not keep it there for this thread. */
 static inline int32_t reel__rseq_cpu(void)
 {
-#if defined(__x86_64__)
+#if defined(REEL__HAVE_RSEQ)
 	if (__builtin_expect(__rseq_size > 0, 1)) {
 		const struct rseq *rs =
 			(const struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
@@ -266,8 +279,23 @@ __attribute__((noinline, cold, unused)) static struct reel_event_ctx
 reel__event_reserve_slow(const struct reel_event_desc *desc, size_t payload, int *ret_err)
 {
 	struct reel_event_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
 	*ret_err = reel_event_reserve(&ctx, desc, payload);
 	return ctx;
+}
+
+/* Copy a string measured before the reservation. Should another thread
+ * change it meanwhile, the record keeps the measured length and its final
+ * NUL (an early NUL becomes '#' padding, as LTTng does), so that readers
+ * never lose their place in the stream. */
+static inline char *reel__put_string(char *dst, const char *src, size_t n)
+{
+	memcpy(dst, src, n - 1);
+	char *nul = (char *)memchr(dst, 0, n - 1);
+	if (__builtin_expect(nul != NULL, 0))
+		memset(nul, '#', n - 1 - (size_t)(nul - dst));
+	dst[n - 1] = '\0';
+	return dst + n;
 }
 
 /* What a probe calls: the fast path inline, the rest in the library. */
@@ -281,6 +309,7 @@ static inline int reel__event_reserve(struct reel_event_ctx *ctx,
 		return -1;
 	int32_t cpu = reel__rseq_cpu();
 	if (__builtin_expect(cpu >= 0 && (uint32_t)cpu < ch->nr_streams, 1) &&
+	    __builtin_expect(ch->abi_version == REEL__VIEW_ABI, 1) &&
 	    __builtin_expect(
 		    reel__stream_reserve(&ch->streams[cpu], desc->id, payload, now, ctx) == 0, 1))
 		return 0;

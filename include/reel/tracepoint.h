@@ -26,6 +26,7 @@
 #ifndef REEL_TRACEPOINT_H
 #define REEL_TRACEPOINT_H
 
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -215,23 +216,23 @@ enum reel_loglevel {
 #define REEL__WRITE_ENUM(provider, enum_name, type, name, expr) \
 	REEL__PUT(&reel__v_##name, sizeof(type))
 
-/* Copy a string measured before the reservation. Should another thread
- * change it meanwhile, the record keeps the measured length and its final
- * NUL (an early NUL becomes '#' padding, as LTTng does), so that readers
- * never lose their place in the stream. */
-static inline char *reel__put_string(char *dst, const char *src, size_t n)
-{
-	memcpy(dst, src, n - 1);
-	char *nul = (char *)memchr(dst, 0, n - 1);
-	if (REEL__UNLIKELY(nul != NULL))
-		memset(nul, '#', n - 1 - (size_t)(nul - dst));
-	dst[n - 1] = '\0';
-	return dst + n;
-}
-
 #define REEL__LABEL_LABEL(label, first, last) { label, (int64_t)(first), (int64_t)(last) },
 
 #define REEL__HIDDEN_WEAK __attribute__((weak, visibility("hidden")))
+
+/* The definitions are written to compile as C and as C++: C casts, which
+ * C++ projects often warn about, and declarations after statements, which
+ * some C projects do. Not the application's code, not its warnings. */
+#ifdef __cplusplus
+#define REEL__DEFS_BEGIN                                              \
+	_Pragma("GCC diagnostic push")                                \
+	_Pragma("GCC diagnostic ignored \"-Wold-style-cast\"")
+#else
+#define REEL__DEFS_BEGIN                                              \
+	_Pragma("GCC diagnostic push")                                \
+	_Pragma("GCC diagnostic ignored \"-Wdeclaration-after-statement\"")
+#endif
+#define REEL__DEFS_END _Pragma("GCC diagnostic pop")
 /* Constants at namespace scope have internal linkage in C++ unless extern. */
 #ifdef __cplusplus
 #define REEL__CONST extern const
@@ -247,6 +248,7 @@ static inline char *reel__put_string(char *dst, const char *src, size_t n)
  * and reel_enum_range(label, first, last).
  */
 #define REEL_ENUM(provider, enum_name, labels)                                   \
+	REEL__DEFS_BEGIN                                                         \
 	REEL__HIDDEN_WEAK REEL__CONST struct reel_enum_label                           \
 		reel__enum_labels_##provider##___##enum_name[] = {               \
 			REEL__EACH(LABEL, labels){ NULL, 0, 0 }                  \
@@ -257,7 +259,8 @@ static inline char *reel__put_string(char *dst, const char *src, size_t n)
 		sizeof(reel__enum_labels_##provider##___##enum_name) /           \
 				sizeof(reel__enum_labels_##provider##___##enum_name[0]) - \
 			1,                                                       \
-	};
+	};                                                                       \
+	REEL__DEFS_END
 
 /*
  * REEL_EVENT(provider, event, loglevel, (args), fields): define event
@@ -266,6 +269,7 @@ static inline char *reel__put_string(char *dst, const char *src, size_t n)
  * reel_field_*() whose expressions may use the arguments.
  */
 #define REEL_EVENT(provider, event, loglevel, args, fields)                       \
+	REEL__DEFS_BEGIN                                                           \
 	REEL__EACH(CHECK, fields)                                                  \
 	static const struct reel_field_desc reel__fields_##provider##___##event[] = { \
 		REEL__EACH(DESC, fields){ NULL, 0, 0, 0, 0, 0, NULL }              \
@@ -312,16 +316,28 @@ static inline char *reel__put_string(char *dst, const char *src, size_t n)
 		REEL__EACH(WRITE, fields)                                          \
 		(void)reel__pos;                                                   \
 		reel__event_commit(&reel__ctx);                                    \
-	}
+	}                                                                          \
+	REEL__DEFS_END
 
 /* Wrong argument types are errors at a tracepoint call, in C as in C++. */
 #define REEL__STRICT_BEGIN                                                     \
 	_Pragma("GCC diagnostic push")                                         \
 	_Pragma("GCC diagnostic error \"-Wfloat-conversion\"")                 \
+	REEL__STRICT_CLANG                                                     \
 	REEL__STRICT_C
 #define REEL__STRICT_END _Pragma("GCC diagnostic pop")
-#ifdef __cplusplus
+#if defined(__clang__)
+#define REEL__STRICT_CLANG _Pragma("GCC diagnostic error \"-Wliteral-conversion\"")
+#else
+#define REEL__STRICT_CLANG
+#endif
+#if defined(__cplusplus)
 #define REEL__STRICT_C
+#elif defined(__clang__)
+#define REEL__STRICT_C                                                         \
+	_Pragma("GCC diagnostic error \"-Wint-conversion\"")                   \
+	_Pragma("GCC diagnostic error \"-Wincompatible-pointer-types\"")       \
+	_Pragma("GCC diagnostic error \"-Wincompatible-pointer-types-discards-qualifiers\"")
 #else
 #define REEL__STRICT_C                                                         \
 	_Pragma("GCC diagnostic error \"-Wint-conversion\"")                   \

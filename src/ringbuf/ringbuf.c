@@ -161,7 +161,7 @@ static void open_packet(struct reel_rb *rb, uint64_t begin, uint64_t ts)
 	p->stream_id = rb->shm->stream_id;
 	p->stream_instance_id = rb->shm->cpu;
 	p->timestamp_begin = ts;
-	p->packet_seq_num = begin >> rb->subbuf_shift;
+	p->packet_seq_num = (begin >> rb->subbuf_shift) + 1; /* 0 is for a placeholder */
 	p->cpu_id = rb->shm->cpu;
 	reel_rb_commit_bytes(rb, begin, PACKET_HEADER);
 }

@@ -13,9 +13,11 @@
  * complete exactly when the counter reaches (g + 1)*S.
  *
  * Writers: any thread, any CPU, signal handlers included. A reservation is
- * one 16-byte compare-and-swap on {write position, last timestamp}: the
- * clock is read inside the loop and never goes backwards in buffer order,
- * which keeps the compact event header exact. No lock, no system call.
+ * one 16-byte compare-and-swap on {write position, last timestamp}: a
+ * timestamp is never below the last one, so it never goes backwards in
+ * buffer order, which keeps the compact event header exact. No lock, no
+ * system call. The common case is inlined in applications' probes
+ * (reel__stream_reserve() in <reel/abi.h>).
  *
  * Reader: one consumer thread (or process) at a time.
  */

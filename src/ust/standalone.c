@@ -224,31 +224,42 @@ static int write_metadata(struct session *s, uint64_t calibration_ns)
 					     .nr_env = REEL_ARRAY_SIZE(env) };
 	memcpy(trace.uuid, s->uuid, sizeof(trace.uuid));
 
-	reel_strbuf_reset(&s->metadata);
-	s->metadata_cursor = 0;
-	err = reel_ctf_metadata_header(&s->metadata, &trace);
+	/* Built aside: if it cannot be written, the file in place and what
+	 * is still to be appended to it stay as they were. */
+	struct reel_strbuf text = { 0 };
+	size_t cursor = 0;
+	err = reel_ctf_metadata_header(&text, &trace);
 	if (!err)
-		err = reel_registry_metadata(&s->metadata, &s->metadata_cursor);
-	if (err)
+		err = reel_registry_metadata(&text, &cursor);
+	if (err) {
+		reel_strbuf_free(&text);
 		return err;
+	}
 
-	int fd = open_in_dir(s, "metadata.new");
-	if (fd < 0)
+	/* A dot-file until complete: readers take other files for streams. */
+	int fd = open_in_dir(s, ".metadata.tmp");
+	if (fd < 0) {
+		reel_strbuf_free(&text);
 		return fd;
-	err = write_all(fd, s->metadata.data, s->metadata.len);
+	}
+	err = write_all(fd, text.data, text.len);
 	char from[PATH_MAX + 64], to[PATH_MAX + 64];
-	snprintf(from, sizeof(from), "%s/metadata.new", s->dir);
+	snprintf(from, sizeof(from), "%s/.metadata.tmp", s->dir);
 	snprintf(to, sizeof(to), "%s/metadata", s->dir);
 	if (!err && rename(from, to) < 0)
 		err = -errno;
 	if (err) {
 		close(fd);
 		unlink(from);
+		reel_strbuf_free(&text);
 		return err;
 	}
 	if (s->metadata_fd >= 0)
 		close(s->metadata_fd);
 	s->metadata_fd = fd; /* now names `metadata`; later events are appended */
+	reel_strbuf_free(&s->metadata);
+	s->metadata = text;
+	s->metadata_cursor = cursor;
 	return 0;
 }
 
@@ -288,13 +299,16 @@ static int write_packets(struct session *s, uint32_t i, const char *data, size_t
 static void mark_leading_loss(struct session *s, uint32_t i, const struct reel_rb_packet *packet)
 {
 	struct reel_rb *rb = s->channel->streams[i];
-	uint64_t first = READ_ONCE(rb->shm->base_offset) >> rb->subbuf_shift;
+	/* Sequence numbers count from 1: the placeholder takes the number
+	 * just below the trace's first packet, so the gap after it is
+	 * exactly the number of packets lost. */
+	uint64_t below_first = READ_ONCE(rb->shm->base_offset) >> rb->subbuf_shift;
 	struct reel_ctf_packet real, placeholder;
 	memcpy(&real, packet->data, sizeof(real));
 	s->stream_started[i] = true;
-	if (real.packet_seq_num <= first)
+	if (real.packet_seq_num <= below_first + 1)
 		return;
-	reel_ctf_packet_placeholder(&placeholder, &real, first);
+	reel_ctf_packet_placeholder(&placeholder, &real, below_first);
 	write_packets(s, i, (const char *)&placeholder, sizeof(placeholder));
 }
 
@@ -473,6 +487,7 @@ static struct reel_channel *channel_new(struct reel_rb_config *rbc, uint32_t nr_
 			goto fail;
 		c->views[i] = c->streams[i]->view;
 	}
+	c->view.abi_version = REEL__VIEW_ABI;
 	c->view.nr_streams = nr_streams;
 	c->view.streams = c->views;
 	return c;

@@ -105,7 +105,7 @@ static void check_event(const struct walked_event *ev, void *arg)
 }
 
 static uint64_t packets_read, lost_packets;
-static uint64_t next_seq_num[NR_BUFFERS];
+static uint64_t next_seq_num[NR_BUFFERS] = { 1, 1, 1, 1 }; /* numbers count from 1 */
 
 static unsigned int drain_all(char *copy)
 {

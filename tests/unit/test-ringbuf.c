@@ -120,7 +120,7 @@ static void test_basic(void)
 	reel_rb_switch(rb);
 	reel_rb_switch(rb); /* a second switch finds nothing open */
 	drain(rb, c);
-	CHECK(c->packets == 1 && c->seqs[0] == 0 && c->discarded[0] == 0);
+	CHECK(c->packets == 1 && c->seqs[0] == 1 && c->discarded[0] == 0);
 	CHECK(c->n == 10);
 	for (unsigned int i = 0; i < 10; i++)
 		CHECK(c->counters[i] == i && c->ids[i] == 1 && c->header_sizes[i] == 4);
@@ -146,7 +146,7 @@ static void test_wrap(void)
 		CHECK(c->counters[i] == i);
 	CHECK(c->packets > 8); /* wrapped around the 4 sub-buffers */
 	for (unsigned int i = 0; i < c->packets; i++)
-		CHECK(c->seqs[i] == i && c->discarded[i] == 0);
+		CHECK(c->seqs[i] == i + 1 && c->discarded[i] == 0);
 	CHECK(reel_rb_lost_total(rb) == 0);
 	reel_rb_destroy(rb);
 	free(c);
@@ -200,7 +200,7 @@ static void test_overwrite(void)
 	reel_rb_switch(rb);
 	drain(rb, c);
 	CHECK(c->packets >= 3 && c->packets <= 4);
-	CHECK(c->seqs[0] > 0); /* older packets were overwritten */
+	CHECK(c->seqs[0] > 1); /* older packets were overwritten */
 	for (unsigned int i = 1; i < c->packets; i++)
 		CHECK(c->seqs[i] == c->seqs[i - 1] + 1);
 	CHECK(c->counters[c->n - 1] == emitted - 1);
@@ -223,7 +223,7 @@ static void test_overwrite_consumed(void)
 	drain(rb, c);
 	CHECK(c->n == 3000);
 	for (unsigned int i = 0; i < c->packets; i++)
-		CHECK(c->seqs[i] == i);
+		CHECK(c->seqs[i] == i + 1);
 	reel_rb_destroy(rb);
 	free(c);
 }
@@ -249,7 +249,7 @@ static void test_too_big(void)
 	CHECK(packet_header(p.data).events_discarded == 0); /* the base */
 	reel_rb_put_packet(rb, &p);
 	CHECK(reel_rb_get_packet(rb, NULL, &p) == 0);
-	CHECK(packet_header(p.data).packet_seq_num == 1);
+	CHECK(packet_header(p.data).packet_seq_num == 2);
 	CHECK(packet_header(p.data).events_discarded == 3);
 	reel_rb_put_packet(rb, &p);
 	CHECK(reel_rb_flush_lost(rb) == 0);
