@@ -6,6 +6,7 @@ CLI and its Python bindings) and compared with what was emitted.
 Run with Debian's Python: /usr/bin/python3 -m pytest tests/system.
 REEL_BUILD_DIR names the meson build directory (default: build).
 """
+import json
 import math
 import os
 import re
@@ -432,3 +433,37 @@ def test_start_stop_cycles_bounded(tmp_path):
     assert len(dirs) == 30
     for d in dirs:
         babeltrace_text(d)
+
+
+# --- installation ------------------------------------------------------------
+
+def test_install_and_tutorial(tmp_path):
+    """`meson install` gives the headers, the library and a pkg-config file
+    with which the README's tutorial application builds and traces."""
+    dest = tmp_path / "dest"
+    subprocess.run(["meson", "install", "-C", str(BUILD), "--destdir", str(dest),
+                    "--no-rebuild", "--quiet"], check=True, capture_output=True)
+    options = {o["name"]: o["value"] for o in json.loads(subprocess.run(
+        ["meson", "introspect", "--buildoptions", str(BUILD)], check=True,
+        capture_output=True, text=True).stdout)}
+    root = dest / options["prefix"].lstrip("/")
+    libdir = root / options["libdir"]
+    for header in ("tracepoint.h", "abi.h", "reel.h"):
+        assert (root / "include" / "reel" / header).is_file()
+    assert (libdir / "libreel-ust.so.1").exists()
+    env = dict(os.environ, PKG_CONFIG_PATH=str(libdir / "pkgconfig"),
+               PKG_CONFIG_SYSROOT_DIR=str(dest))
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "reel-ust"], env=env,
+                           check=True, capture_output=True, text=True).stdout.split()
+    sanitize = options.get("b_sanitize", "none")
+    if sanitize != "none":  # the library was built with sanitizers
+        flags.append(f"-fsanitize={sanitize}")
+    tutorial = Path(__file__).parent / "tutorial"
+    subprocess.run(["cc", "-o", str(tmp_path / "myapp"), str(tutorial / "myapp.c")] + flags,
+                   check=True)
+    subprocess.run([str(tmp_path / "myapp")], check=True, cwd=tmp_path,
+                   env=dict(os.environ, REEL_OUTPUT="mytrace", LD_LIBRARY_PATH=str(libdir)))
+    t = Trace(tmp_path / "mytrace")
+    assert t.named("myapp:request") == [
+        dict(id=i, path="/index.html", status=(200, ["OK"]), seconds=0.0012)
+        for i in range(1000, 1003)]
