@@ -15,6 +15,8 @@
  *   strings N     N string events while another thread rewrites the string
  *   cycles DIR N  N start/stop cycles while two threads trace; prints the
  *                 open descriptors and shared memory before and after
+ *   threads T N   T threads emit N "thread_seq" events each, moving
+ *                 themselves from CPU to CPU as they go
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,6 +66,23 @@ static void *trace_forever(void *arg)
 	(void)arg;
 	for (uint64_t i = 0; !stop_threads; i++)
 		reel_tracepoint(fields, seq, i);
+	return NULL;
+}
+
+static long events_per_thread;
+static void *emit_migrating(void *arg)
+{
+	uint32_t thread = (uint32_t)(uintptr_t)arg;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	for (long i = 0; i < events_per_thread; i++) {
+		if (i % 1000 == 0 && cpus > 1) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET((int)((thread + (unsigned long)i / 1000) % (unsigned long)cpus), &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		reel_tracepoint(fields, thread_seq, thread, (uint64_t)i);
+	}
 	return NULL;
 }
 
@@ -261,6 +280,16 @@ int main(int argc, char **argv)
 			reel_tracepoint(fields, big, shared_text);
 		stop_threads = 1;
 		pthread_join(writer, NULL);
+	} else if (strcmp(mode, "threads") == 0 && argc > 3) {
+		int nr = atoi(argv[2]);
+		pthread_t threads[64];
+		events_per_thread = atol(argv[3]);
+		if (nr < 1 || nr > 64)
+			return 2;
+		for (int i = 0; i < nr; i++)
+			pthread_create(&threads[i], NULL, emit_migrating, (void *)(uintptr_t)i);
+		for (int i = 0; i < nr; i++)
+			pthread_join(threads[i], NULL);
 	} else if (strcmp(mode, "cycles") == 0 && argc > 3) {
 		pthread_t threads[2];
 		for (int i = 0; i < 2; i++)

@@ -55,6 +55,11 @@ REEL_EVENT(fields, seq, REEL_LOGLEVEL_INFO,
 	(uint64_t n),
 	reel_field_integer(uint64_t, n, n))
 
+REEL_EVENT(fields, thread_seq, REEL_LOGLEVEL_INFO,
+	(uint32_t thread, uint64_t n),
+	reel_field_integer(uint32_t, thread, thread)
+	reel_field_integer(uint64_t, n, n))
+
 REEL_EVENT(fields, big, REEL_LOGLEVEL_INFO,
 	(const char *text),
 	reel_field_string(text, text))

@@ -240,6 +240,26 @@ def test_overwrite_keeps_newest(tmp_path):
     assert lost > 0 and sum(t.discarded_packets) == lost
 
 
+def test_threads_migrating_exact(tmp_path):
+    """Threads that keep moving between CPUs, more threads than CPUs, small
+    buffers: every event recorded is intact and in its thread's order
+    within its stream, and recorded + discarded is exactly what was
+    emitted."""
+    threads, n = 8, 40000
+    root, _ = traced(["threads", threads, n], tmp_path,
+                     {"REEL_SUBBUF_SIZE": "16k", "REEL_NUM_SUBBUF": "4"})
+    t = Trace(root)
+    events = [e for e in t.events if e["name"] == "fields:thread_seq"]
+    last = {}
+    for e in events:
+        key = (e["fields"]["thread"], e["cpu_id"])
+        assert e["fields"]["n"] > last.get(key, -1)
+        last[key] = e["fields"]["n"]
+    assert {e["fields"]["thread"] for e in events} <= set(range(threads))
+    assert len(events) + sum(t.discarded_events) == threads * n
+    assert t.discarded_packets == []
+
+
 def test_event_larger_than_subbuffer(tmp_path):
     root, _ = traced(["big", 600_000], tmp_path)
     t = Trace(root)
