@@ -107,9 +107,8 @@ void reel_rb_destroy(struct reel_rb *rb)
 
 /* ---- writer slow paths ------------------------------------------------- */
 
-void reel_rb_count_lost(struct reel_rb *rb, uint64_t *counter)
+static void count_lost(uint64_t *counter)
 {
-	(void)rb;
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
@@ -216,7 +215,7 @@ static int make_room(struct reel_rb *rb, uint64_t old, uint64_t begin)
 	if (load_acquire(&shm->write.w.offset) != old)
 		return ROOM_RETRY;
 	if (!rb->overwrite) {
-		reel_rb_count_lost(rb, &shm->lost_full);
+		count_lost(&shm->lost_full);
 		return -ENOBUFS;
 	}
 	uint64_t index = (begin >> rb->subbuf_shift) & (rb->num_subbuf - 1);
@@ -224,7 +223,7 @@ static int make_room(struct reel_rb *rb, uint64_t old, uint64_t begin)
 	/* Acquire: pairs with the release commits of the generation about to
 	 * be overwritten; their writes come before ours. */
 	if (load_acquire(&rb->commit[index].count) != generation * rb->subbuf_size) {
-		reel_rb_count_lost(rb, &shm->lost_wrap);
+		count_lost(&shm->lost_wrap);
 		return -EAGAIN;
 	}
 	uint64_t pushed = begin + rb->subbuf_size - rb->buf_size;
@@ -241,7 +240,7 @@ int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload,
 	const uint64_t mask = rb->subbuf_size - 1;
 
 	if (payload >= rb->subbuf_size - PACKET_HEADER - REEL_CTF_HEADER_EXTENDED) {
-		reel_rb_count_lost(rb, &shm->lost_big);
+		count_lost(&shm->lost_big);
 		return -EFBIG;
 	}
 	for (;;) {
@@ -257,7 +256,9 @@ int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload,
 		uint32_t header;
 
 		if (pos != 0) {
-			/* Another writer may have switched since the fast path. */
+			/* Another writer may have switched since the fast path,
+			 * or the clock is CLOCK_MONOTONIC, which the inline
+			 * fast path leaves to this one. */
 			header = reel_ctf_event_header_size(id, ts, last);
 			if (pos + header + payload < rb->subbuf_size) {
 				if (!reel_rb_cas_write(rb, old, last, old + header + payload, ts))

@@ -131,7 +131,6 @@ void reel_rb_destroy(struct reel_rb *rb) REEL_HIDDEN;
  * path (reel__stream_reserve(), on rb->view) is the writer's fast path. */
 int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload,
 			 struct reel_event_ctx *ret) REEL_HIDDEN;
-void reel_rb_count_lost(struct reel_rb *rb, uint64_t *counter) REEL_HIDDEN;
 
 static inline bool reel_rb_cas_write(struct reel_rb *rb, uint64_t old_offset, uint64_t old_ts,
 				     uint64_t new_offset, uint64_t new_ts)

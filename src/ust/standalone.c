@@ -430,7 +430,7 @@ static void channel_destroy(struct reel_channel *c)
 	for (uint32_t i = 0; c->streams && i < c->nr_streams; i++)
 		reel_rb_destroy(c->streams[i]);
 	free(c->streams);
-	free(c->views);
+	free(c->view.streams);
 	free(c);
 }
 
@@ -475,8 +475,8 @@ static struct reel_channel *channel_new(struct reel_rb_config *rbc, uint32_t nr_
 	c->num_subbuf = rbc->num_subbuf;
 	c->overwrite = rbc->overwrite;
 	c->streams = calloc(nr_streams, sizeof(*c->streams));
-	c->views = calloc(nr_streams, sizeof(*c->views));
-	if (!c->streams || !c->views)
+	c->view.streams = calloc(nr_streams, sizeof(*c->view.streams));
+	if (!c->streams || !c->view.streams)
 		goto fail;
 	rbc->deliver = wake_consumer;
 	rbc->deliver_arg = c;
@@ -485,11 +485,10 @@ static struct reel_channel *channel_new(struct reel_rb_config *rbc, uint32_t nr_
 		c->streams[i] = reel_rb_create(rbc);
 		if (!c->streams[i])
 			goto fail;
-		c->views[i] = c->streams[i]->view;
+		c->view.streams[i] = c->streams[i]->view;
 	}
 	c->view.abi_version = REEL__VIEW_ABI;
 	c->view.nr_streams = nr_streams;
-	c->view.streams = c->views;
 	return c;
 fail:;
 	int err = errno;
@@ -649,7 +648,7 @@ int reel_output_stop(void)
 	pthread_join(s->consumer, NULL);
 	int err = s->io_error ? -EIO : 0;
 	/* Writers that saw the channel before this keep a valid pointer: it
-	 * stays mapped (see reel_ust_channel). */
+	 * stays mapped (see reel_ust_publish()). */
 	s->channel->retired_next = retired;
 	retired = s->channel;
 	s->channel = NULL;

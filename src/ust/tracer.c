@@ -15,7 +15,6 @@
 
 #include "ust-local.h"
 
-struct reel_channel *reel_ust_channel;
 struct reel_channel_view *reel_ust_view;
 
 static uint32_t current_cpu(void)
@@ -30,11 +29,12 @@ static uint32_t current_cpu(void)
 int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_desc *desc,
 		       size_t payload_size)
 {
-	/* Acquire: pairs with the store_release that publishes the channel
-	 * after its buffers are initialized. */
-	struct reel_channel *channel = load_acquire(&reel_ust_channel);
-	if (unlikely(!channel))
+	/* Acquire: pairs with the store_release of reel_ust_publish(), after
+	 * which the channel's buffers are initialized. */
+	struct reel_channel_view *view = load_acquire(&reel_ust_view);
+	if (unlikely(!view))
 		return -1;
+	struct reel_channel *channel = reel_ust_channel_of(view);
 	uint32_t cpu = current_cpu();
 	struct reel_rb *rb = channel->streams[likely(cpu < channel->nr_streams) ?
 						      cpu :

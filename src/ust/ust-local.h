@@ -14,13 +14,12 @@
 #include "../ringbuf/ringbuf.h"
 
 /* One channel: a ring buffer per possible CPU. Never freed once published
- * (see reel_ust_channel); a later session with the same geometry reuses a
- * stopped one. */
+ * (see reel_ust_publish()); a later session with the same geometry reuses
+ * a stopped one. */
 struct reel_channel {
 	struct reel_rb **streams;
 	uint32_t nr_streams;
-	struct reel_channel_view view;    /* published in reel_ust_view */
-	struct reel_stream_view *views;   /* view.streams */
+	struct reel_channel_view view; /* published in reel_ust_view */
 	uint32_t subbuf_size;
 	uint32_t num_subbuf;
 	bool overwrite;
@@ -31,19 +30,20 @@ struct reel_channel {
 	struct reel_channel *retired_next; /* once its session stopped */
 };
 
-/* The channel writers record into; NULL while tracing is off. Published
- * with release by standalone.c, read with acquire by reel_event_reserve().
- * A channel, once published, stays mapped until the process exits: a
- * writer preempted inside a reservation may still use it. */
-extern struct reel_channel *reel_ust_channel REEL_HIDDEN;
-
-/* Publish `channel` (or NULL) to writers: the probes' inline fast path
- * reads reel_ust_view, the library's slow path reel_ust_channel. */
+/* Publish `channel` (or NULL: tracing off) to writers, through its view
+ * (reel_ust_view), which the probes' inline fast path and the library's
+ * slow path both read. A channel, once published, stays mapped until the
+ * process exits: a writer preempted inside a reservation may still use it. */
 static inline void reel_ust_publish(struct reel_channel *channel)
 {
-	/* Release: pairs with the acquire loads of both pointers. */
-	store_release(&reel_ust_channel, channel);
+	/* Release: pairs with the acquire loads of reel_ust_view. */
 	store_release(&reel_ust_view, channel ? &channel->view : NULL);
+}
+
+/* The channel a published view belongs to. */
+static inline struct reel_channel *reel_ust_channel_of(struct reel_channel_view *view)
+{
+	return (struct reel_channel *)((char *)view - offsetof(struct reel_channel, view));
 }
 
 /* ---- registry.c ---- */
