@@ -21,7 +21,8 @@ static int parse_digits(const char *s, uint64_t *ret, const char **end)
 		return -EINVAL;
 	uint64_t v = 0;
 	for (; isdigit((unsigned char)*s); s++) {
-		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
 			return -ERANGE;
 	}
 	*ret = v;
@@ -88,8 +89,8 @@ int cli_parse_duration_us(const char *s, uint64_t max, uint64_t *ret)
 		const char *suffix;
 		uint64_t us;
 	} units[] = {
-		{ "", 1 }, { "us", 1 }, { "ms", 1000 }, { "s", 1000000 },
-		{ "m", 60000000 }, { "h", 3600000000ull },
+		{"", 1},	{"us", 1},	 {"ms", 1000},
+		{"s", 1000000}, {"m", 60000000}, {"h", 3600000000ull},
 	};
 	uint64_t v;
 	const char *end;
@@ -183,25 +184,30 @@ int cli_bad_option(const char *cmd, int c, int argc, char **argv, const struct o
 
 	if (c == ':') {
 		if (is_long)
-			return cli_usage_error(cmd, "option '%.*s' requires an argument", (int)name_len, arg);
+			return cli_usage_error(cmd, "option '%.*s' requires an argument",
+					       (int)name_len, arg);
 		return cli_usage_error(cmd, "option '-%c' requires an argument", optopt);
 	}
 	if (c == '?' && is_long && arg[name_len] == '=') {
 		/* "--json=x": a known option that takes no argument? */
 		for (const struct option *o = longopts; o->name; o++) {
-			if (strlen(o->name) == name_len - 2 && strncmp(o->name, arg + 2, name_len - 2) == 0 &&
+			if (strlen(o->name) == name_len - 2 &&
+			    strncmp(o->name, arg + 2, name_len - 2) == 0 &&
 			    o->has_arg == no_argument)
-				return cli_usage_error(cmd, "option '--%s' takes no argument", o->name);
+				return cli_usage_error(cmd, "option '--%s' takes no argument",
+						       o->name);
 		}
 	}
 	if (c == '?' && !is_long && optopt > 0 && optopt < 0x100)
 		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
 	if (is_long)
-		return cli_usage_error(cmd, "unknown or ambiguous option '%.*s'", (int)name_len, arg);
+		return cli_usage_error(cmd, "unknown or ambiguous option '%.*s'", (int)name_len,
+				       arg);
 	return cli_usage_error(cmd, "unknown option '%s'", arg);
 }
 
 int cli_kernel_unavailable(const char *cmd)
 {
-	return cli_error(cmd, "the kernel domain is not available in this build; use -u (--userspace)");
+	return cli_error(cmd,
+			 "the kernel domain is not available in this build; use -u (--userspace)");
 }

@@ -14,8 +14,11 @@ enum {
 	CLI_OPT_FIRST_LOCAL, /* commands number their own long-only options from here */
 };
 
-#define CLI_HELP_OPTIONS                                                                           \
-	{ "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, CLI_OPT_JSON }
+#define CLI_HELP_OPTIONS                                \
+	{"help", no_argument, NULL, 'h'},               \
+	{                                               \
+		"json", no_argument, NULL, CLI_OPT_JSON \
+	}
 
 /*
  * Values. Each returns 0 and writes *ret, or a negative errno: -EINVAL for

@@ -58,9 +58,9 @@ static char *absolute_path(const char *dir)
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
+		{"output", required_argument, NULL, 'o'},
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
 	const char *output = NULL;
 	int c;
@@ -103,7 +103,8 @@ static int run(int argc, char **argv)
 
 	char *abs_output = NULL;
 	if (output && !(abs_output = absolute_path(output)))
-		return cli_error(CMD, "cannot make '%s' an absolute path: %s", output, strerror(errno));
+		return cli_error(CMD, "cannot make '%s' an absolute path: %s", output,
+				 strerror(errno));
 
 	struct reel_ctl *ctl = NULL;
 	struct reel_session_list *list = NULL;
@@ -123,12 +124,14 @@ static int run(int argc, char **argv)
 	/* The daemon chose the default output: ask it where. */
 	err = reel_ctl_list_sessions(ctl, &list);
 	if (err) {
-		status = cli_ctl_error(CMD, ctl, err, "session '%s' created, but cannot list it", name);
+		status = cli_ctl_error(CMD, ctl, err, "session '%s' created, but cannot list it",
+				       name);
 		goto out;
 	}
 	const struct reel_session_status *s = cli_find_session(list, name);
 	if (!s) {
-		status = cli_error(CMD, "session '%s' created, but the daemon does not list it", name);
+		status = cli_error(CMD, "session '%s' created, but the daemon does not list it",
+				   name);
 		goto out;
 	}
 	if (cli_json) {

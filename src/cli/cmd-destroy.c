@@ -45,9 +45,9 @@ static void print_json(char **names, size_t nr)
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
+		{"all", no_argument, NULL, 'a'},
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
 	bool all = false;
 	int c;
@@ -96,7 +96,8 @@ static int run(int argc, char **argv)
 		for (size_t i = 0; i < nr; i++)
 			names[i] = list->sessions[i].name;
 	} else {
-		if ((status = cli_session_name(CMD, ctl, optind < argc ? argv[optind] : NULL, &one)))
+		if ((status =
+			     cli_session_name(CMD, ctl, optind < argc ? argv[optind] : NULL, &one)))
 			goto out;
 		names = &one;
 		nr = 1;
@@ -104,7 +105,8 @@ static int run(int argc, char **argv)
 	for (; done < nr; done++) {
 		int err = reel_ctl_destroy(ctl, names[done]);
 		if (err) {
-			status = cli_ctl_error(CMD, ctl, err, "cannot destroy session '%s'", names[done]);
+			status = cli_ctl_error(CMD, ctl, err, "cannot destroy session '%s'",
+					       names[done]);
 			break;
 		}
 		if (!cli_json)

@@ -13,7 +13,7 @@
 #include "daemon.h"
 #include "output.h"
 
-#define CMD "disable-event"
+#define CMD		"disable-event"
 #define DEFAULT_CHANNEL "channel0"
 
 static void help(void)
@@ -37,13 +37,13 @@ static void help(void)
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "userspace", no_argument, NULL, 'u' },
-		{ "kernel", no_argument, NULL, 'k' },
-		{ "session", required_argument, NULL, 's' },
-		{ "channel", required_argument, NULL, 'c' },
-		{ "all", no_argument, NULL, 'a' },
+		{"userspace", no_argument, NULL, 'u'},
+		{"kernel", no_argument, NULL, 'k'},
+		{"session", required_argument, NULL, 's'},
+		{"channel", required_argument, NULL, 'c'},
+		{"all", no_argument, NULL, 'a'},
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
 	bool userspace = false, kernel = false, all = false;
 	const char *session = NULL, *channel = NULL;
@@ -86,14 +86,16 @@ static int run(int argc, char **argv)
 	if (all && optind < argc)
 		return cli_usage_error(CMD, "-a disables every rule: give no pattern with it");
 	if (!all && optind == argc)
-		return cli_usage_error(CMD, "no event pattern: give PATTERN[,PATTERN...], or -a for every rule");
+		return cli_usage_error(
+			CMD, "no event pattern: give PATTERN[,PATTERN...], or -a for every rule");
 	if (argc - optind > 1)
-		return cli_usage_error(CMD, "unexpected argument '%s' (several patterns are separated by commas)",
-				       argv[optind + 1]);
+		return cli_usage_error(
+			CMD, "unexpected argument '%s' (several patterns are separated by commas)",
+			argv[optind + 1]);
 
 	/* libreel-ctl: the pattern "*" removes every rule of the channel. */
 	char star[] = "*";
-	char *all_pattern[] = { star };
+	char *all_pattern[] = {star};
 	char **patterns = all_pattern;
 	size_t nr = 1;
 	if (!all && (err = cli_split_list(CMD, "event pattern", argv[optind], &patterns, &nr)))
@@ -110,8 +112,10 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < nr; i++) {
 		err = reel_ctl_disable_event(ctl, sname, channel, patterns[i]);
 		if (err) {
-			status = cli_ctl_error(CMD, ctl, err, "cannot disable '%s' in channel '%s' of session '%s'",
-					       patterns[i], chname, sname);
+			status =
+				cli_ctl_error(CMD, ctl, err,
+					      "cannot disable '%s' in channel '%s' of session '%s'",
+					      patterns[i], chname, sname);
 			goto out;
 		}
 		if (cli_json)

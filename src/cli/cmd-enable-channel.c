@@ -16,7 +16,7 @@
 #define CMD "enable-channel"
 
 #define MIN_SUBBUF_SIZE 4096u
-#define MAX_POW2_U32 0x80000000u
+#define MAX_POW2_U32	0x80000000u
 
 enum {
 	OPT_SUBBUF_SIZE = CLI_OPT_FIRST_LOCAL,
@@ -60,12 +60,15 @@ static void help(void)
 static int parse_pow2(const char *opt, const char *text, uint32_t min, bool size, uint32_t *ret)
 {
 	uint64_t v;
-	int err = size ? cli_parse_size(text, MAX_POW2_U32, &v) : cli_parse_uint(text, MAX_POW2_U32, &v);
+	int err = size ? cli_parse_size(text, MAX_POW2_U32, &v)
+		       : cli_parse_uint(text, MAX_POW2_U32, &v);
 	if (err == -EINVAL)
 		return cli_usage_error(CMD, "%s: '%s' is not a %s", opt, text,
-				       size ? "size (a number with an optional k, M or G suffix)" : "number");
+				       size ? "size (a number with an optional k, M or G suffix)"
+					    : "number");
 	if (err == -ERANGE || v < min)
-		return cli_usage_error(CMD, "%s: '%s' is out of range (%u to %u)", opt, text, min, MAX_POW2_U32);
+		return cli_usage_error(CMD, "%s: '%s' is out of range (%u to %u)", opt, text, min,
+				       MAX_POW2_U32);
 	if (v & (v - 1))
 		return cli_usage_error(CMD, "%s: '%s' is not a power of two", opt, text);
 	*ret = (uint32_t)v;
@@ -75,20 +78,20 @@ static int parse_pow2(const char *opt, const char *text, uint32_t min, bool size
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "userspace", no_argument, NULL, 'u' },
-		{ "kernel", no_argument, NULL, 'k' },
-		{ "session", required_argument, NULL, 's' },
-		{ "subbuf-size", required_argument, NULL, OPT_SUBBUF_SIZE },
-		{ "num-subbuf", required_argument, NULL, OPT_NUM_SUBBUF },
-		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
-		{ "discard", no_argument, NULL, OPT_DISCARD },
-		{ "buffers-uid", no_argument, NULL, OPT_BUFFERS_UID },
-		{ "buffers-pid", no_argument, NULL, OPT_BUFFERS_PID },
-		{ "switch-timer", required_argument, NULL, OPT_SWITCH_TIMER },
+		{"userspace", no_argument, NULL, 'u'},
+		{"kernel", no_argument, NULL, 'k'},
+		{"session", required_argument, NULL, 's'},
+		{"subbuf-size", required_argument, NULL, OPT_SUBBUF_SIZE},
+		{"num-subbuf", required_argument, NULL, OPT_NUM_SUBBUF},
+		{"overwrite", no_argument, NULL, OPT_OVERWRITE},
+		{"discard", no_argument, NULL, OPT_DISCARD},
+		{"buffers-uid", no_argument, NULL, OPT_BUFFERS_UID},
+		{"buffers-pid", no_argument, NULL, OPT_BUFFERS_PID},
+		{"switch-timer", required_argument, NULL, OPT_SWITCH_TIMER},
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
-	struct reel_channel_config config = { .struct_size = sizeof(config) };
+	struct reel_channel_config config = {.struct_size = sizeof(config)};
 	bool userspace = false, kernel = false, discard = false, uid = false, pid = false;
 	const char *session = NULL;
 	uint64_t v;
@@ -107,11 +110,13 @@ static int run(int argc, char **argv)
 			session = optarg;
 			break;
 		case OPT_SUBBUF_SIZE:
-			if ((err = parse_pow2("--subbuf-size", optarg, MIN_SUBBUF_SIZE, true, &config.subbuf_size)))
+			if ((err = parse_pow2("--subbuf-size", optarg, MIN_SUBBUF_SIZE, true,
+					      &config.subbuf_size)))
 				return err;
 			break;
 		case OPT_NUM_SUBBUF:
-			if ((err = parse_pow2("--num-subbuf", optarg, 2, false, &config.num_subbuf)))
+			if ((err = parse_pow2("--num-subbuf", optarg, 2, false,
+					      &config.num_subbuf)))
 				return err;
 			break;
 		case OPT_OVERWRITE:
@@ -129,11 +134,15 @@ static int run(int argc, char **argv)
 		case OPT_SWITCH_TIMER:
 			err = cli_parse_duration_us(optarg, UINT32_MAX, &v);
 			if (err == -EINVAL)
-				return cli_usage_error(CMD, "--switch-timer: '%s' is not a duration "
-						       "(microseconds, or a number with us, ms, s, m or h)", optarg);
+				return cli_usage_error(
+					CMD,
+					"--switch-timer: '%s' is not a duration "
+					"(microseconds, or a number with us, ms, s, m or h)",
+					optarg);
 			if (err)
-				return cli_usage_error(CMD, "--switch-timer: '%s' is too long (at most %u us)",
-						       optarg, UINT32_MAX);
+				return cli_usage_error(
+					CMD, "--switch-timer: '%s' is too long (at most %u us)",
+					optarg, UINT32_MAX);
 			config.switch_timer_us = (uint32_t)v;
 			break;
 		case 'h':
@@ -175,7 +184,8 @@ static int run(int argc, char **argv)
 	config.session = sname;
 	err = reel_ctl_enable_channel(ctl, &config);
 	if (err) {
-		status = cli_ctl_error(CMD, ctl, err, "cannot enable channel '%s' in session '%s'", name, sname);
+		status = cli_ctl_error(CMD, ctl, err, "cannot enable channel '%s' in session '%s'",
+				       name, sname);
 		goto out;
 	}
 	if (!cli_json) {
@@ -185,13 +195,15 @@ static int run(int argc, char **argv)
 	/* The channel as the daemon made it, defaults filled in. */
 	err = reel_ctl_list_sessions(ctl, &list);
 	if (err) {
-		status = cli_ctl_error(CMD, ctl, err, "channel '%s' enabled, but cannot list it", name);
+		status = cli_ctl_error(CMD, ctl, err, "channel '%s' enabled, but cannot list it",
+				       name);
 		goto out;
 	}
 	const struct reel_session_status *s = cli_find_session(list, sname);
 	const struct reel_channel_status *ch = s ? cli_find_channel(s, name) : NULL;
 	if (!ch) {
-		status = cli_error(CMD, "channel '%s' enabled, but the daemon does not list it", name);
+		status = cli_error(CMD, "channel '%s' enabled, but the daemon does not list it",
+				   name);
 		goto out;
 	}
 	struct cli_json_writer w;

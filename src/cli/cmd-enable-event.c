@@ -13,7 +13,7 @@
 #include "daemon.h"
 #include "output.h"
 
-#define CMD "enable-event"
+#define CMD		"enable-event"
 #define DEFAULT_CHANNEL "channel0"
 
 enum {
@@ -63,15 +63,15 @@ static const char *match_name(uint32_t match)
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "userspace", no_argument, NULL, 'u' },
-		{ "kernel", no_argument, NULL, 'k' },
-		{ "session", required_argument, NULL, 's' },
-		{ "channel", required_argument, NULL, 'c' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "loglevel", required_argument, NULL, OPT_LOGLEVEL },
-		{ "loglevel-only", required_argument, NULL, OPT_LOGLEVEL_ONLY },
+		{"userspace", no_argument, NULL, 'u'},
+		{"kernel", no_argument, NULL, 'k'},
+		{"session", required_argument, NULL, 's'},
+		{"channel", required_argument, NULL, 'c'},
+		{"all", no_argument, NULL, 'a'},
+		{"loglevel", required_argument, NULL, OPT_LOGLEVEL},
+		{"loglevel-only", required_argument, NULL, OPT_LOGLEVEL_ONLY},
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
 	bool userspace = false, kernel = false, all = false;
 	const char *session = NULL, *channel = NULL;
@@ -103,11 +103,15 @@ static int run(int argc, char **argv)
 		case OPT_LOGLEVEL_ONLY: {
 			uint32_t m = c == OPT_LOGLEVEL ? REEL_LOGLEVEL_RANGE : REEL_LOGLEVEL_SINGLE;
 			if (match != REEL_LOGLEVEL_ALL && match != m)
-				return cli_usage_error(CMD, "--loglevel and --loglevel-only exclude each other");
+				return cli_usage_error(
+					CMD, "--loglevel and --loglevel-only exclude each other");
 			if (cli_parse_loglevel(optarg, &loglevel))
-				return cli_usage_error(CMD, "%s: unknown log level '%s' (0 to 14, or a name "
-						       "such as INFO or TRACE_DEBUG_LINE)",
-						       c == OPT_LOGLEVEL ? "--loglevel" : "--loglevel-only", optarg);
+				return cli_usage_error(
+					CMD,
+					"%s: unknown log level '%s' (0 to 14, or a name "
+					"such as INFO or TRACE_DEBUG_LINE)",
+					c == OPT_LOGLEVEL ? "--loglevel" : "--loglevel-only",
+					optarg);
 			match = m;
 			break;
 		}
@@ -128,13 +132,15 @@ static int run(int argc, char **argv)
 	if (all && optind < argc)
 		return cli_usage_error(CMD, "-a enables every event: give no pattern with it");
 	if (!all && optind == argc)
-		return cli_usage_error(CMD, "no event pattern: give PATTERN[,PATTERN...], or -a for every event");
+		return cli_usage_error(
+			CMD, "no event pattern: give PATTERN[,PATTERN...], or -a for every event");
 	if (argc - optind > 1)
-		return cli_usage_error(CMD, "unexpected argument '%s' (several patterns are separated by commas)",
-				       argv[optind + 1]);
+		return cli_usage_error(
+			CMD, "unexpected argument '%s' (several patterns are separated by commas)",
+			argv[optind + 1]);
 
 	char star[] = "*";
-	char *all_pattern[] = { star };
+	char *all_pattern[] = {star};
 	char **patterns = all_pattern;
 	size_t nr = 1;
 	if (!all && (err = cli_split_list(CMD, "event pattern", argv[optind], &patterns, &nr)))
@@ -159,7 +165,8 @@ static int run(int argc, char **argv)
 		};
 		err = reel_ctl_enable_event(ctl, &rule);
 		if (err) {
-			status = cli_ctl_error(CMD, ctl, err, "cannot enable '%s' in channel '%s' of session '%s'",
+			status = cli_ctl_error(CMD, ctl, err,
+					       "cannot enable '%s' in channel '%s' of session '%s'",
 					       patterns[i], chname, sname);
 			goto out;
 		}

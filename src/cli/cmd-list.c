@@ -46,7 +46,8 @@ static int list_sessions(struct reel_ctl *ctl)
 		cli_json_begin_array(&w, "sessions");
 		for (size_t i = 0; i < list->nr_sessions; i++) {
 			const struct reel_session_status *s = &list->sessions[i];
-			bool current = list->current && s->name && strcmp(list->current, s->name) == 0;
+			bool current =
+				list->current && s->name && strcmp(list->current, s->name) == 0;
 			cli_json_session(&w, NULL, s, current);
 		}
 		cli_json_end_array(&w);
@@ -59,10 +60,11 @@ static int list_sessions(struct reel_ctl *ctl)
 		printf("Available recording sessions:\n");
 		for (size_t i = 0; i < list->nr_sessions; i++) {
 			const struct reel_session_status *s = &list->sessions[i];
-			bool current = list->current && s->name && strcmp(list->current, s->name) == 0;
+			bool current =
+				list->current && s->name && strcmp(list->current, s->name) == 0;
 			printf("  %zu) %s (%s) [%s]%s\n", i + 1, s->name ? s->name : "?",
-			       s->output ? s->output : "no output", s->active ? "active" : "inactive",
-			       current ? " (current)" : "");
+			       s->output ? s->output : "no output",
+			       s->active ? "active" : "inactive", current ? " (current)" : "");
 		}
 		printf("\nUse `reel list SESSION` for more details\n");
 	}
@@ -117,7 +119,8 @@ static int list_apps(struct reel_ctl *ctl)
 				cli_json_begin_object(&w, NULL);
 				cli_json_string(&w, "name", a->events[e].name);
 				cli_json_int(&w, "loglevel", a->events[e].loglevel);
-				cli_json_string(&w, "loglevel_name", cli_loglevel_name(a->events[e].loglevel));
+				cli_json_string(&w, "loglevel_name",
+						cli_loglevel_name(a->events[e].loglevel));
 				cli_json_end_object(&w);
 			}
 			cli_json_end_array(&w);
@@ -136,8 +139,8 @@ static int list_apps(struct reel_ctl *ctl)
 			for (size_t e = 0; e < a->nr_events; e++) {
 				const char *lname = cli_loglevel_name(a->events[e].loglevel);
 				printf("      %s (loglevel: %s (%d)) (type: tracepoint)\n",
-				       a->events[e].name ? a->events[e].name : "?", lname ? lname : "?",
-				       a->events[e].loglevel);
+				       a->events[e].name ? a->events[e].name : "?",
+				       lname ? lname : "?", a->events[e].loglevel);
 			}
 			printf("\n");
 		}
@@ -149,10 +152,10 @@ static int list_apps(struct reel_ctl *ctl)
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "userspace", no_argument, NULL, 'u' },
-		{ "kernel", no_argument, NULL, 'k' },
+		{"userspace", no_argument, NULL, 'u'},
+		{"kernel", no_argument, NULL, 'k'},
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
 	bool userspace = false, kernel = false;
 	int c;

@@ -27,7 +27,7 @@ static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 0;

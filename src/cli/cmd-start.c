@@ -20,7 +20,8 @@ static void help(void)
 	       "those that start later write their enabled events to the trace.\n"
 	       "\n"
 	       "  SESSION                the session; default: the current session\n"
-	       "      --json             print {\"session\": SESSION, \"active\":  applications running now and those that start later write their enabled events to the trace.}\n"
+	       "      --json             print {\"session\": SESSION, \"active\":  applications "
+	       "running now and those that start later write their enabled events to the trace.}\n"
 	       "  -h, --help             this text\n");
 }
 
@@ -28,7 +29,7 @@ static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 0;

@@ -34,7 +34,8 @@ static void print_status(const struct reel_session_status *s)
 	printf("    Trace output: %s\n", s->output ? s->output : "(none)");
 	printf("    Applications: %u\n\n", s->nr_apps);
 	if (!s->nr_channels) {
-		printf("No channel: `reel enable-channel -u` or `reel enable-event -u` adds one.\n");
+		printf("No channel: `reel enable-channel -u` or `reel enable-event -u` adds "
+		       "one.\n");
 		return;
 	}
 	printf("%-16s %12s %14s %12s %12s  %s\n", "Channel", "Packets", "Written", "Discarded",
@@ -59,7 +60,7 @@ static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_HELP_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 0;
@@ -77,8 +78,9 @@ static int run(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage_error(CMD, "unexpected argument '%s' (`reel list SESSION` shows any session)",
-				       argv[optind]);
+		return cli_usage_error(
+			CMD, "unexpected argument '%s' (`reel list SESSION` shows any session)",
+			argv[optind]);
 
 	struct reel_ctl *ctl = NULL;
 	struct reel_session_list *list = NULL;
@@ -91,8 +93,9 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	if (!list->current) {
-		status = cli_error(CMD, "no current session: create one with `reel create`, or choose one "
-				   "with `reel set-session`");
+		status = cli_error(
+			CMD, "no current session: create one with `reel create`, or choose one "
+			     "with `reel set-session`");
 		goto out;
 	}
 	const struct reel_session_status *s = cli_find_session(list, list->current);

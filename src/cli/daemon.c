@@ -26,10 +26,16 @@ int cli_connect(const char *cmd, unsigned int flags, struct reel_ctl **ret)
 	}
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		if (flags & REEL_CTL_SPAWN)
-			return cli_error(cmd, "no session daemon is running in %s and none could be started "
-					 "(is reeld installed? start one with `reeld --daemonize`)", rundir);
-		return cli_error(cmd, "no session daemon is running in %s "
-				 "(start one with `reeld --daemonize`, or `reel create` starts one)", rundir);
+			return cli_error(
+				cmd,
+				"no session daemon is running in %s and none could be started "
+				"(is reeld installed? start one with `reeld --daemonize`)",
+				rundir);
+		return cli_error(
+			cmd,
+			"no session daemon is running in %s "
+			"(start one with `reeld --daemonize`, or `reel create` starts one)",
+			rundir);
 	}
 	if (err == -EACCES || err == -EPERM)
 		return cli_error(cmd, "not allowed to reach the session daemon in %s: %s", rundir,
@@ -62,7 +68,9 @@ int cli_session_name(const char *cmd, struct reel_ctl *ctl, const char *name, ch
 			return cli_ctl_error(cmd, ctl, err, "cannot list the sessions");
 		if (!list->current) {
 			reel_session_list_free(list);
-			return cli_error(cmd, "no current session: name one, or create one with `reel create`");
+			return cli_error(
+				cmd,
+				"no current session: name one, or create one with `reel create`");
 		}
 		copy = strdup(list->current);
 		reel_session_list_free(list);
@@ -96,7 +104,8 @@ const char *cli_buffers_name(uint32_t buffers)
 	return buffers == REEL_BUFFERS_PID ? "pid" : "uid";
 }
 
-void cli_json_channel(struct cli_json_writer *w, const char *key, const struct reel_channel_status *c)
+void cli_json_channel(struct cli_json_writer *w, const char *key,
+		      const struct reel_channel_status *c)
 {
 	cli_json_begin_object(w, key);
 	cli_json_string(w, "name", c->name);
@@ -146,7 +155,8 @@ void cli_print_session(const struct reel_session_status *s, bool current)
 	printf("    Applications: %u\n", s->nr_apps);
 	printf("\n=== Domain: User space ===\n\n");
 	if (!s->nr_channels) {
-		printf("No channel: `reel enable-channel -u` or `reel enable-event -u` adds one.\n");
+		printf("No channel: `reel enable-channel -u` or `reel enable-event -u` adds "
+		       "one.\n");
 		return;
 	}
 	printf("Channels:\n-------------\n");
@@ -166,7 +176,8 @@ void cli_print_session(const struct reel_session_status *s, bool current)
 		printf("\n    Statistics:\n");
 		printf("      Packets written:  %llu\n", (unsigned long long)c->packets_written);
 		cli_format_bytes(buf, sizeof(buf), (double)c->bytes_written);
-		printf("      Bytes written:    %llu (%s)\n", (unsigned long long)c->bytes_written, buf);
+		printf("      Bytes written:    %llu (%s)\n", (unsigned long long)c->bytes_written,
+		       buf);
 		printf("      Discarded events: %llu\n", (unsigned long long)c->events_discarded);
 		printf("      Write rate:       %.2f MB/s\n", c->bytes_per_second / 1e6);
 		printf("\n    Recording event rules:\n");

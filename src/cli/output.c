@@ -10,7 +10,7 @@
 
 void cli_json_init(struct cli_json_writer *w, FILE *out)
 {
-	*w = (struct cli_json_writer){ .out = out };
+	*w = (struct cli_json_writer){.out = out};
 }
 
 /* Length of the valid UTF-8 sequence at `s`, or 0 if it is not one. */
@@ -181,7 +181,7 @@ void cli_json_finish(struct cli_json_writer *w)
 
 void cli_format_bytes(char *buf, size_t size, double bytes)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
 	if (!(bytes >= 1024.0)) {
 		snprintf(buf, size, "%.0f B", isfinite(bytes) && bytes > 0 ? bytes : 0.0);
 		return;
