@@ -75,7 +75,7 @@ static int run(int argc, char **argv)
 
 	struct reel_ctl *ctl = NULL;
 	struct reel_session_list *list = NULL;
-	char *one = NULL;
+	char *single[1] = {NULL}; /* the one session named, or the current one */
 	char **names = NULL;
 	size_t nr = 0, done = 0;
 	int status = cli_connect(CMD, 0, &ctl);
@@ -96,10 +96,10 @@ static int run(int argc, char **argv)
 		for (size_t i = 0; i < nr; i++)
 			names[i] = list->sessions[i].name;
 	} else {
-		if ((status =
-			     cli_session_name(CMD, ctl, optind < argc ? argv[optind] : NULL, &one)))
+		if ((status = cli_session_name(CMD, ctl, optind < argc ? argv[optind] : NULL,
+					       &single[0])))
 			goto out;
-		names = &one;
+		names = single;
 		nr = 1;
 	}
 	for (; done < nr; done++) {
@@ -119,9 +119,9 @@ static int run(int argc, char **argv)
 	else if (all && nr == 0)
 		printf("No session found, nothing to do.\n");
 out:
-	if (names != &one)
+	if (names != single)
 		free(names);
-	free(one);
+	free(single[0]);
 	if (list)
 		reel_session_list_free(list);
 	reel_ctl_close(ctl);

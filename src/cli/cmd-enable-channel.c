@@ -107,6 +107,8 @@ static int run(int argc, char **argv)
 			kernel = true;
 			break;
 		case 's':
+			if (!*optarg)
+				return cli_usage_error(CMD, "the session name is empty");
 			session = optarg;
 			break;
 		case OPT_SUBBUF_SIZE:

@@ -232,6 +232,8 @@ def test_empty_names(env):
     usage_error(["enable-channel", "-u"], env, "no channel name")
     usage_error(["set-session"], env, "no session name")
     usage_error(["destroy", "-a", "x"], env, "-a")
+    for cmd in ("enable-channel", "enable-event", "disable-event"):
+        usage_error([cmd, "-u", "-s", "", "x"], env, "session name is empty")
 
 
 # ---- no daemon --------------------------------------------------------------
