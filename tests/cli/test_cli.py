@@ -9,8 +9,10 @@ REEL_BUILD_DIR names the meson build directory (default: build).
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,14 +38,15 @@ NO_SPAWN = [
 @pytest.fixture
 def env(tmp_path):
     """An environment with no daemon: a private, empty run directory and
-    home (so that nothing of the user's is touched)."""
-    rundir = tmp_path / "run"
-    rundir.mkdir()
+    home (so that nothing of the user's is touched). The run directory is
+    short: socket paths must fit in sun_path."""
+    rundir = tempfile.mkdtemp(prefix="reel-cli-", dir="/tmp")
     home = tmp_path / "home"
     home.mkdir()
     e = {k: v for k, v in os.environ.items() if not k.startswith("REEL_")}
-    e.update({"REEL_RUNDIR": str(rundir), "HOME": str(home)})
-    return e
+    e.update({"REEL_RUNDIR": rundir, "HOME": str(home)})
+    yield e
+    shutil.rmtree(rundir, ignore_errors=True)
 
 
 def reel(args, env, cwd=None):
