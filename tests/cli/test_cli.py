@@ -389,8 +389,7 @@ def test_daemon_json_and_current_session(daemon, tmp_path):
     assert auto["output"].startswith(env["HOME"])
 
     ls = js(["list"], env)
-    assert [s["name"] for s in ls["sessions"]] == ["a", "b", auto["session"]] or \
-        sorted(s["name"] for s in ls["sessions"]) == sorted(["a", "b", auto["session"]])
+    assert sorted(s["name"] for s in ls["sessions"]) == sorted(["a", "b", auto["session"]])
     assert ls["current"] == auto["session"]
 
     assert js(["set-session", "a"], env) == {"session": "a"}
@@ -402,7 +401,9 @@ def test_daemon_json_and_current_session(daemon, tmp_path):
         {"pattern": "x:y", "loglevel_match": "single", "loglevel": 3, "loglevel_name": "TRACE_ERR"}]}
     dis = js(["disable-event", "-u", "-c", "c1", "-a"], env)
     assert dis == {"session": "a", "channel": "c1", "all": True, "patterns": ["*"]}
+    ok(["enable-event", "-u", "-s", "b", "-a"], env)
     assert js(["start", "b"], env) == {"session": "b", "active": True}
+    assert js(["list", "b"], env)["active"] is True
     assert js(["list"], env)["current"] == "a"
 
     apps = js(["list", "-u"], env)
