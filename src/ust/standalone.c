@@ -603,8 +603,7 @@ static int start_locked(const struct reel_output_config *config)
 		goto fail;
 	pthread_setname_np(s->consumer, "reel-consumer");
 
-	reel_ust_publish(s->channel);
-	reel_registry_enable(config->events);
+	reel_registry_enable(config->events, &s->channel->view);
 	active = s;
 	snprintf(last_dir, sizeof(last_dir), "%s", s->dir);
 	return 0;
@@ -639,16 +638,15 @@ int reel_output_stop(void)
 		return -ENOENT;
 	}
 	active = NULL;
-	reel_registry_disable();
 	/* No reservation starts after this; those in flight complete during
 	 * the consumer's final flush, which waits for them. */
-	reel_ust_publish(NULL);
+	reel_registry_disable();
 	__atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
 	wake_consumer(s->channel);
 	pthread_join(s->consumer, NULL);
 	int err = s->io_error ? -EIO : 0;
 	/* Writers that saw the channel before this keep a valid pointer: it
-	 * stays mapped (see reel_ust_publish()). */
+	 * stays mapped (see struct reel_channel). */
 	s->channel->retired_next = retired;
 	retired = s->channel;
 	s->channel = NULL;
@@ -705,7 +703,6 @@ static void atfork_child(void)
 {
 	reel_registry_unlock();
 	pthread_mutex_unlock(&session_mutex);
-	reel_ust_publish(NULL);
 	parent_session = active;
 	active = NULL;
 	parent_channels = retired; /* shared with the parent: never reused here */
