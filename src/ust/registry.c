@@ -70,93 +70,6 @@ static bool name_matches(const struct reel_event_desc *desc, const char *globs)
 	return false;
 }
 
-static bool field_is_valid(const struct reel_field_desc *f)
-{
-	bool int_size = f->size_bits == 8 || f->size_bits == 16 || f->size_bits == 32 ||
-			f->size_bits == 64;
-	switch (f->kind) {
-	case REEL_FIELD_INTEGER:
-	case REEL_FIELD_SEQUENCE:
-		return int_size;
-	case REEL_FIELD_ARRAY:
-		return int_size && f->length > 0;
-	case REEL_FIELD_ENUM:
-		return int_size && f->enum_desc && f->enum_desc->labels;
-	case REEL_FIELD_FLOAT:
-		return f->size_bits == 32 || f->size_bits == 64;
-	case REEL_FIELD_STRING:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Enumeration labels must be ranges the container type can hold. */
-static bool enum_is_valid(const struct reel_field_desc *f)
-{
-	const struct reel_enum_desc *e = f->enum_desc;
-	for (size_t i = 0; i < e->nr_labels; i++) {
-		const struct reel_enum_label *l = &e->labels[i];
-		if (!l->label)
-			return false;
-		if (f->is_signed) {
-			int64_t max = f->size_bits == 64 ? INT64_MAX :
-							   (int64_t)((1ull << (f->size_bits - 1)) - 1);
-			if (l->first > l->last || l->first < -max - 1 || l->last > max)
-				return false;
-		} else {
-			uint64_t max = f->size_bits == 64 ? UINT64_MAX : (1ull << f->size_bits) - 1;
-			if ((uint64_t)l->first > (uint64_t)l->last || (uint64_t)l->last > max)
-				return false;
-		}
-	}
-	return true;
-}
-
-/* The names a field takes in the metadata: `_name`, and for a sequence
- * also `__name_length`. */
-static void emitted_names(const struct reel_field_desc *f, char ret[2][300])
-{
-	snprintf(ret[0], sizeof(ret[0]), "_%s", f->name);
-	if (f->kind == REEL_FIELD_SEQUENCE)
-		snprintf(ret[1], sizeof(ret[1]), "__%s_length", f->name);
-	else
-		ret[1][0] = '\0';
-}
-
-static bool names_are_unique(const struct reel_field_desc *fields, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char a[2][300];
-		emitted_names(&fields[i], a);
-		if (a[1][0] && strcmp(a[0], a[1]) == 0)
-			return false;
-		for (size_t j = i + 1; j < n; j++) {
-			char b[2][300];
-			emitted_names(&fields[j], b);
-			for (int x = 0; x < 2; x++)
-				for (int y = 0; y < 2; y++)
-					if (a[x][0] && b[y][0] && strcmp(a[x], b[y]) == 0)
-						return false;
-		}
-	}
-	return true;
-}
-
-static bool desc_is_valid(const struct reel_event_desc *desc)
-{
-	if (desc->struct_size < sizeof(struct reel_event_desc) || !desc->provider || !desc->name ||
-	    (desc->nr_fields && !desc->fields) || strlen(desc->provider) + strlen(desc->name) > 256)
-		return false;
-	for (size_t i = 0; i < desc->nr_fields; i++) {
-		const struct reel_field_desc *f = &desc->fields[i];
-		if (!f->name || strlen(f->name) > 256 || !field_is_valid(f) ||
-		    (f->kind == REEL_FIELD_ENUM && !enum_is_valid(f)))
-			return false;
-	}
-	return names_are_unique(desc->fields, desc->nr_fields);
-}
-
 static bool same_layout(const struct reel_field_desc *a, size_t nr_a,
 			const struct reel_field_desc *b, size_t nr_b)
 {
@@ -229,7 +142,7 @@ static void apply_locked(struct registered_event *e)
 void reel_event_register(struct reel_event_desc *desc, const struct reel_field_desc *fields,
 			 size_t nr_fields)
 {
-	if (!desc_is_valid(desc)) {
+	if (!reel_ctf_event_is_valid(desc)) {
 		reel_debug("ignoring malformed event description %s:%s",
 			   desc->provider ? desc->provider : "?", desc->name ? desc->name : "?");
 		return;
