@@ -92,6 +92,18 @@ void reel_msg_put_mark(struct reel_msg *m, uint16_t tag)
 	reel_msg_put(m, tag, NULL, 0);
 }
 
+void reel_msg_append(struct reel_msg *m, const struct reel_msg *other)
+{
+	if (other->failed) {
+		m->failed = true;
+		return;
+	}
+	if (!other->len || !reserve(m, other->len))
+		return;
+	memcpy(m->buf + m->len, other->buf, other->len);
+	m->len += other->len;
+}
+
 void reel_msg_put_fd(struct reel_msg *m, int fd)
 {
 	if (m->nr_fds >= REEL_MSG_MAX_FDS) {

@@ -52,6 +52,8 @@ void reel_msg_put_i64(struct reel_msg *m, uint16_t tag, int64_t v) REEL_HIDDEN;
 void reel_msg_put_str(struct reel_msg *m, uint16_t tag, const char *s) REEL_HIDDEN;
 /* A marker: a field with no value. */
 void reel_msg_put_mark(struct reel_msg *m, uint16_t tag) REEL_HIDDEN;
+/* Append the fields of `other`. */
+void reel_msg_append(struct reel_msg *m, const struct reel_msg *other) REEL_HIDDEN;
 /* Attach a descriptor, sent with the message (the message does not own it). */
 void reel_msg_put_fd(struct reel_msg *m, int fd) REEL_HIDDEN;
 
