@@ -101,14 +101,17 @@ int reel_ctf_metadata_header(struct reel_strbuf *out, const struct reel_ctf_trac
 			   "\t\t\tuint64_clock_monotonic_t timestamp;\n"
 			   "\t\t} extended;\n"
 			   "\t} v;\n"
-			   "};\n\n"
-			   "stream {\n"
-			   "\tid = 0;\n"
-			   "\tevent.header := struct event_header_compact;\n"
-			   "\tpacket.context := struct packet_context;\n"
 			   "};\n\n",
 			   clock->uuid, clock->source, clock->freq, clock->offset_s, clock->offset,
 			   REEL_CTF_COMPACT_ID_MAX, REEL_CTF_EXTENDED_ID);
+	for (uint32_t id = 0; id < (trace->nr_streams ? trace->nr_streams : 1); id++)
+		reel_strbuf_printf(out,
+				   "stream {\n"
+				   "\tid = %" PRIu32 ";\n"
+				   "\tevent.header := struct event_header_compact;\n"
+				   "\tpacket.context := struct packet_context;\n"
+				   "};\n\n",
+				   id);
 	return out->failed ? -ENOMEM : 0;
 }
 
@@ -149,14 +152,20 @@ static void enum_type(struct reel_strbuf *out, const struct reel_field_desc *f)
 
 int reel_ctf_metadata_event(struct reel_strbuf *out, const struct reel_event_desc *event)
 {
+	return reel_ctf_metadata_event_in(out, event, event->id, 0);
+}
+
+int reel_ctf_metadata_event_in(struct reel_strbuf *out, const struct reel_event_desc *event,
+			       uint32_t id, uint32_t stream_id)
+{
 	reel_strbuf_printf(out, "event {\n\tname = \"");
 	reel_strbuf_escaped(out, event->provider);
 	reel_strbuf_printf(out, ":");
 	reel_strbuf_escaped(out, event->name);
 	reel_strbuf_printf(out,
-			   "\";\n\tid = %" PRIu32 ";\n\tstream_id = 0;\n\tloglevel = %d;\n"
+			   "\";\n\tid = %" PRIu32 ";\n\tstream_id = %" PRIu32 ";\n\tloglevel = %d;\n"
 			   "\tfields := struct {\n",
-			   event->id, event->loglevel);
+			   id, stream_id, event->loglevel);
 	for (size_t i = 0; i < event->nr_fields; i++) {
 		const struct reel_field_desc *f = &event->fields[i];
 		reel_strbuf_printf(out, "\t\t");
@@ -195,4 +204,91 @@ int reel_ctf_metadata_event(struct reel_strbuf *out, const struct reel_event_des
 	}
 	reel_strbuf_printf(out, "\t};\n};\n\n");
 	return out->failed ? -ENOMEM : 0;
+}
+
+static bool field_is_valid(const struct reel_field_desc *f)
+{
+	bool int_size = f->size_bits == 8 || f->size_bits == 16 || f->size_bits == 32 ||
+			f->size_bits == 64;
+	switch (f->kind) {
+	case REEL_FIELD_INTEGER:
+	case REEL_FIELD_SEQUENCE:
+		return int_size;
+	case REEL_FIELD_ARRAY:
+		return int_size && f->length > 0;
+	case REEL_FIELD_ENUM:
+		return int_size && f->enum_desc && f->enum_desc->labels;
+	case REEL_FIELD_FLOAT:
+		return f->size_bits == 32 || f->size_bits == 64;
+	case REEL_FIELD_STRING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Enumeration labels must be ranges the container type can hold. */
+static bool enum_is_valid(const struct reel_field_desc *f)
+{
+	const struct reel_enum_desc *e = f->enum_desc;
+	for (size_t i = 0; i < e->nr_labels; i++) {
+		const struct reel_enum_label *l = &e->labels[i];
+		if (!l->label)
+			return false;
+		if (f->is_signed) {
+			int64_t max = f->size_bits == 64 ? INT64_MAX :
+							   (int64_t)((1ull << (f->size_bits - 1)) - 1);
+			if (l->first > l->last || l->first < -max - 1 || l->last > max)
+				return false;
+		} else {
+			uint64_t max = f->size_bits == 64 ? UINT64_MAX : (1ull << f->size_bits) - 1;
+			if ((uint64_t)l->first > (uint64_t)l->last || (uint64_t)l->last > max)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* The names a field takes in the metadata: `_name`, and for a sequence
+ * also `__name_length`. */
+static void emitted_names(const struct reel_field_desc *f, char ret[2][300])
+{
+	snprintf(ret[0], sizeof(ret[0]), "_%s", f->name);
+	if (f->kind == REEL_FIELD_SEQUENCE)
+		snprintf(ret[1], sizeof(ret[1]), "__%s_length", f->name);
+	else
+		ret[1][0] = '\0';
+}
+
+static bool names_are_unique(const struct reel_field_desc *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char a[2][300];
+		emitted_names(&fields[i], a);
+		if (a[1][0] && strcmp(a[0], a[1]) == 0)
+			return false;
+		for (size_t j = i + 1; j < n; j++) {
+			char b[2][300];
+			emitted_names(&fields[j], b);
+			for (int x = 0; x < 2; x++)
+				for (int y = 0; y < 2; y++)
+					if (a[x][0] && b[y][0] && strcmp(a[x], b[y]) == 0)
+						return false;
+		}
+	}
+	return true;
+}
+
+bool reel_ctf_event_is_valid(const struct reel_event_desc *desc)
+{
+	if (desc->struct_size < sizeof(struct reel_event_desc) || !desc->provider || !desc->name ||
+	    (desc->nr_fields && !desc->fields) || strlen(desc->provider) + strlen(desc->name) > 256)
+		return false;
+	for (size_t i = 0; i < desc->nr_fields; i++) {
+		const struct reel_field_desc *f = &desc->fields[i];
+		if (!f->name || strlen(f->name) > 256 || !field_is_valid(f) ||
+		    (f->kind == REEL_FIELD_ENUM && !enum_is_valid(f)))
+			return false;
+	}
+	return names_are_unique(desc->fields, desc->nr_fields);
 }

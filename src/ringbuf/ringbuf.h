@@ -34,9 +34,10 @@
 #include "../ctf/packet.h"
 
 #define REEL_RB_MAGIC 0x5245454cu /* "REEL" */
-#define REEL_RB_ABI_VERSION 1u
+#define REEL_RB_ABI_VERSION 2u
 
 #define REEL_RB_OVERWRITE 0x1u
+#define REEL_RB_CLOCK_MONOTONIC 0x2u /* timestamps are CLOCK_MONOTONIC ns, not TSC cycles */
 
 struct reel_rb_shm {
 	/* Identity, written once at creation and checked by whoever maps it. */
@@ -71,6 +72,9 @@ struct reel_rb_shm {
 	 * and the loss total at that point, which its packets count from. */
 	uint64_t base_offset;
 	uint64_t lost_base;
+	/* Set by the consumer to stop tracing into the buffer: no new packet
+	 * opens (reservations fail, uncounted) until it is cleared. */
+	uint32_t closed;
 
 	/* Consumer-hot. */
 	uint64_t consumed REEL_ALIGN_CACHELINE; /* start of the oldest unread sub-buffer */
@@ -122,6 +126,14 @@ struct reel_rb_config {
 
 /* Create a ring buffer in a new memfd. Returns NULL and sets errno. */
 struct reel_rb *reel_rb_create(const struct reel_rb_config *config) REEL_HIDDEN;
+/* Map the ring buffer another process created (memfd `fd`, which it
+ * takes), after checking its header. Returns NULL and sets errno (EPROTO:
+ * not a ring buffer of this version or of another clock). */
+struct reel_rb *reel_rb_map(int fd, reel_rb_deliver_fn deliver, void *deliver_arg) REEL_HIDDEN;
+
+/* Stop (`closed` true) or resume tracing into the buffer; see shm->closed. */
+void reel_rb_set_closed(struct reel_rb *rb, bool closed) REEL_HIDDEN;
+
 /* Unmap and close; accepts NULL. No writer may use it any more. */
 void reel_rb_destroy(struct reel_rb *rb) REEL_HIDDEN;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tracer: what tracepoint probes call into. The common case runs inline in
- * the probe (<reel/abi.h>, on the published channel view); this is the
+ * the probe (<reel/abi.h>, on the channel view of each target); this is the
  * rest: the ring buffer's slow path (opening and closing packets, full
  * buffers, drops) and the wake-up of the consumer.
  *
@@ -15,8 +15,6 @@
 
 #include "ust-local.h"
 
-struct reel_channel_view *reel_ust_view;
-
 static uint32_t current_cpu(void)
 {
 	int32_t cpu = reel__rseq_cpu();
@@ -26,20 +24,17 @@ static uint32_t current_cpu(void)
 	return cpu < 0 ? 0 : (uint32_t)cpu;
 }
 
-int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_desc *desc,
+int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_target *target,
 		       size_t payload_size)
 {
-	/* Acquire: pairs with the store_release of reel_ust_publish(), after
-	 * which the channel's buffers are initialized. */
-	struct reel_channel_view *view = load_acquire(&reel_ust_view);
-	if (unlikely(!view))
-		return -1;
-	struct reel_channel *channel = reel_ust_channel_of(view);
+	/* The probe's acquire of the target list covers the channel, which
+	 * was complete before any list naming it was published. */
+	struct reel_channel *channel = reel_ust_channel_of(target->view);
 	uint32_t cpu = current_cpu();
 	struct reel_rb *rb = channel->streams[likely(cpu < channel->nr_streams) ?
 						      cpu :
 						      cpu % channel->nr_streams];
-	return reel_rb_reserve(rb, desc->id, payload_size, ctx) == 0 ? 0 : -1;
+	return reel_rb_reserve(rb, target->id, payload_size, ctx) == 0 ? 0 : -1;
 }
 
 void reel_event_commit(struct reel_event_ctx *ctx)

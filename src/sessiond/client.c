@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client: the control requests of libreel-ctl (src/common/protocol.h),
+ * checked and carried out on the daemon's sessions. Every request gets one
+ * reply: a status (0 or a negative errno), a message when it failed, and
+ * the data asked for. Main thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/protocol.h"
+#include "sessiond.h"
+
+#define MAX_PATTERN 1024
+
+/* What a request may carry, parsed and checked once. */
+struct request {
+	const char *session, *output, *channel, *pattern;
+	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
+	uint64_t loglevel_match;
+	int64_t loglevel;
+};
+
+static int parse(struct reel_msg *m, struct request *r)
+{
+	struct reel_msg_iter it;
+	struct reel_msg_field f;
+	int e;
+	memset(r, 0, sizeof(*r));
+	reel_msg_iter_init(&it, m);
+	while ((e = reel_msg_next(&it, &f)) > 0) {
+		switch (f.tag) {
+		case REEL_TAG_SESSION: e = reel_msg_str(&f, &r->session); break;
+		case REEL_TAG_OUTPUT: e = reel_msg_str(&f, &r->output); break;
+		case REEL_TAG_CHANNEL: e = reel_msg_str(&f, &r->channel); break;
+		case REEL_TAG_PATTERN: e = reel_msg_str(&f, &r->pattern); break;
+		case REEL_TAG_SUBBUF_SIZE: e = reel_msg_u64(&f, &r->subbuf_size); break;
+		case REEL_TAG_NUM_SUBBUF: e = reel_msg_u64(&f, &r->num_subbuf); break;
+		case REEL_TAG_OVERWRITE: e = reel_msg_u64(&f, &r->overwrite); break;
+		case REEL_TAG_BUFFERS: e = reel_msg_u64(&f, &r->buffers); break;
+		case REEL_TAG_SWITCH_TIMER: e = reel_msg_u64(&f, &r->switch_timer); break;
+		case REEL_TAG_LOGLEVEL_MATCH: e = reel_msg_u64(&f, &r->loglevel_match); break;
+		case REEL_TAG_LOGLEVEL: e = reel_msg_i64(&f, &r->loglevel); break;
+		default: e = 0; break;
+		}
+		if (e < 0)
+			return e;
+	}
+	if (e < 0)
+		return e;
+	if (r->subbuf_size > UINT32_MAX || r->num_subbuf > UINT32_MAX ||
+	    r->switch_timer > UINT32_MAX || r->buffers > REEL_BUFFERS_PID ||
+	    r->loglevel_match > REEL_LOGLEVEL_SINGLE || r->loglevel < 0 || r->loglevel > 14)
+		return -EINVAL;
+	return 0;
+}
+
+/* The session a request names, or the current one. */
+static struct session *target(uid_t uid, const struct request *r, char *err, size_t size)
+{
+	const char *name = r->session ? r->session : reeld.current[0] ? reeld.current : NULL;
+	if (!name) {
+		snprintf(err, size, "no session given and no current session (create one first)");
+		return NULL;
+	}
+	struct session *s = session_find(uid, name);
+	if (!s)
+		snprintf(err, size, "session '%s' not found", name);
+	return s;
+}
+
+static struct channel *channel_or_default(struct session *s, const char *name, bool create,
+					  int *ret_err, char *err, size_t size)
+{
+	const char *n = name ? name : "channel0";
+	struct channel *ch = session_channel(s, n);
+	if (ch || !create) {
+		if (!ch) {
+			snprintf(err, size, "channel '%s' not found in session '%s'", n, s->name);
+			*ret_err = -ENOENT;
+		}
+		return ch;
+	}
+	struct reel_channel_config c = { .struct_size = sizeof(c), .name = n };
+	*ret_err = session_add_channel(s, &c, err, size);
+	return *ret_err ? NULL : session_channel(s, n);
+}
+
+static int enable_event(struct session *s, const struct request *r, char *err, size_t size)
+{
+	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
+		snprintf(err, size, "an event pattern is required");
+		return -EINVAL;
+	}
+	int e = 0;
+	struct channel *ch = channel_or_default(s, r->channel, true, &e, err, size);
+	if (!ch)
+		return e;
+	for (size_t i = 0; i < ch->nr_rules; i++) {
+		struct rule *x = &ch->rules[i];
+		if (strcmp(x->pattern, r->pattern) == 0 && x->loglevel_match == r->loglevel_match &&
+		    x->loglevel == r->loglevel) {
+			snprintf(err, size, "event rule '%s' is already enabled in channel '%s'",
+				 r->pattern, ch->name);
+			return -EEXIST;
+		}
+	}
+	struct rule *grown = realloc(ch->rules, (ch->nr_rules + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	ch->rules = grown;
+	struct rule *x = &ch->rules[ch->nr_rules];
+	x->pattern = strdup(r->pattern);
+	if (!x->pattern)
+		return -ENOMEM;
+	x->loglevel_match = (uint32_t)r->loglevel_match;
+	x->loglevel = (int32_t)r->loglevel;
+	ch->nr_rules++;
+	enablement_update();
+	return 0;
+}
+
+static int disable_event(struct session *s, const struct request *r, char *err, size_t size)
+{
+	int e = 0;
+	struct channel *ch = channel_or_default(s, r->channel, false, &e, err, size);
+	if (!ch)
+		return e;
+	bool all = r->pattern && strcmp(r->pattern, "*") == 0;
+	size_t kept = 0, removed = 0;
+	for (size_t i = 0; i < ch->nr_rules; i++) {
+		if (all || (r->pattern && strcmp(ch->rules[i].pattern, r->pattern) == 0)) {
+			free(ch->rules[i].pattern);
+			removed++;
+		} else {
+			ch->rules[kept++] = ch->rules[i];
+		}
+	}
+	ch->nr_rules = kept;
+	if (!removed && !all) {
+		snprintf(err, size, "no enabled event rule '%s' in channel '%s'",
+			 r->pattern ? r->pattern : "", ch->name);
+		return -ENOENT;
+	}
+	enablement_update();
+	return 0;
+}
+
+static uint32_t apps_tracing(const struct session *s)
+{
+	uint32_t n = 0;
+	if (!s->active)
+		return 0;
+	for (const struct app *a = reeld.apps; a; a = a->next) {
+		bool in = false;
+		for (uint32_t i = 0; i < a->nr_events && !in; i++)
+			if (a->events[i] && a->events[i]->nr_sent)
+				in = true;
+		n += in;
+	}
+	return n;
+}
+
+static void describe_session(struct reel_msg *m, struct session *s)
+{
+	reel_msg_put_str(m, REEL_TAG_SESSION, s->name);
+	reel_msg_put_str(m, REEL_TAG_OUTPUT, s->output);
+	reel_msg_put_u64(m, REEL_TAG_ACTIVE, s->active);
+	reel_msg_put_u64(m, REEL_TAG_NR_APPS, apps_tracing(s));
+	pthread_mutex_lock(&s->lock);
+	uint64_t now = monotonic_ns(), total = 0;
+	for (uint32_t c = 0; c < s->nr_channels; c++) {
+		struct channel *ch = s->channels[c];
+		uint64_t packets = 0, bytes = 0, discarded = 0;
+		for (struct trace *t = s->traces; t; t = t->next) {
+			struct bufset *b = c < t->nr_bufsets ? t->bufsets[c] : NULL;
+			for (uint32_t k = 0; b && k < b->nr_streams; k++) {
+				packets += b->files[k].packets;
+				bytes += b->files[k].bytes;
+				discarded += reel_rb_lost_total(b->streams[k]);
+			}
+		}
+		total += bytes;
+		reel_msg_put_str(m, REEL_TAG_CHANNEL, ch->name);
+		reel_msg_put_u64(m, REEL_TAG_SUBBUF_SIZE, ch->config.subbuf_size);
+		reel_msg_put_u64(m, REEL_TAG_NUM_SUBBUF, ch->config.num_subbuf);
+		reel_msg_put_u64(m, REEL_TAG_OVERWRITE, ch->config.overwrite);
+		reel_msg_put_u64(m, REEL_TAG_BUFFERS, ch->config.buffers);
+		reel_msg_put_u64(m, REEL_TAG_SWITCH_TIMER, ch->config.switch_timer_us);
+		reel_msg_put_u64(m, REEL_TAG_PACKETS, packets);
+		reel_msg_put_u64(m, REEL_TAG_BYTES, bytes);
+		reel_msg_put_u64(m, REEL_TAG_DISCARDED, discarded);
+		for (size_t r = 0; r < ch->nr_rules; r++) {
+			char text[MAX_PATTERN + 64];
+			const struct rule *x = &ch->rules[r];
+			if (x->loglevel_match == REEL_LOGLEVEL_RANGE)
+				snprintf(text, sizeof(text), "%s (loglevel <= %d)", x->pattern, x->loglevel);
+			else if (x->loglevel_match == REEL_LOGLEVEL_SINGLE)
+				snprintf(text, sizeof(text), "%s (loglevel == %d)", x->pattern, x->loglevel);
+			else
+				snprintf(text, sizeof(text), "%s", x->pattern);
+			reel_msg_put_str(m, REEL_TAG_RULE, text);
+		}
+	}
+	/* Write rate since the previous look (at least a second apart). */
+	if (!s->rate_at_ns) {
+		s->rate_at_ns = now;
+		s->rate_bytes = total;
+	} else if (now - s->rate_at_ns >= 1000000000ull || !s->active) {
+		s->rate = (double)(total - s->rate_bytes) * 1e9 / (double)(now - s->rate_at_ns);
+		s->rate_at_ns = now;
+		s->rate_bytes = total;
+	}
+	pthread_mutex_unlock(&s->lock);
+	uint64_t rate = (uint64_t)s->rate;
+	reel_msg_put_u64(m, REEL_TAG_RATE, rate);
+}
+
+static void list_apps(struct reel_msg *m, uid_t uid)
+{
+	for (struct app *a = reeld.apps; a; a = a->next) {
+		if (!a->hello || (uid != 0 && a->uid != uid))
+			continue;
+		reel_msg_put_i64(m, REEL_TAG_APP_PID, a->pid);
+		reel_msg_put_u64(m, REEL_TAG_UID, a->uid);
+		reel_msg_put_str(m, REEL_TAG_PROCNAME, a->procname);
+		for (uint32_t i = 0; i < a->nr_events; i++) {
+			if (!a->events[i])
+				continue;
+			reel_msg_put_str(m, REEL_TAG_NAME, a->events[i]->full_name);
+			reel_msg_put_i64(m, REEL_TAG_LOGLEVEL, a->events[i]->desc.loglevel);
+		}
+	}
+}
+
+int client_handle(int sock, uid_t uid, struct reel_msg *req)
+{
+	struct reel_msg reply;
+	reel_msg_init(&reply, REEL_CTL_REPLY);
+	struct reel_msg data;
+	reel_msg_init(&data, 0);
+	char err[512] = "";
+	struct request r;
+	struct session *s = NULL;
+	int status = parse(req, &r);
+	if (status) {
+		snprintf(err, sizeof(err), "malformed request");
+		goto reply;
+	}
+	switch (req->type) {
+	case REEL_CTL_CREATE:
+		status = session_create(uid, r.session, r.output, &s, err, sizeof(err));
+		if (!status) {
+			reel_msg_put_str(&data, REEL_TAG_SESSION, s->name);
+			reel_msg_put_str(&data, REEL_TAG_OUTPUT, s->output);
+		}
+		break;
+	case REEL_CTL_SET_SESSION:
+		if ((s = target(uid, &r, err, sizeof(err))))
+			snprintf(reeld.current, sizeof(reeld.current), "%s", s->name);
+		else
+			status = -ENOENT;
+		break;
+	case REEL_CTL_START:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else
+			status = session_start(s, err, sizeof(err));
+		break;
+	case REEL_CTL_STOP:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else if ((status = session_stop(s)) == -EALREADY)
+			snprintf(err, sizeof(err), "session '%s' is already stopped", s->name);
+		break;
+	case REEL_CTL_DESTROY:
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+		} else {
+			reel_msg_put_str(&data, REEL_TAG_SESSION, s->name);
+			reel_msg_put_str(&data, REEL_TAG_OUTPUT, s->output);
+			session_destroy(s);
+		}
+		break;
+	case REEL_CTL_ENABLE_CHANNEL: {
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+			break;
+		}
+		struct reel_channel_config c = {
+			.struct_size = sizeof(c),
+			.name = r.channel,
+			.subbuf_size = (uint32_t)r.subbuf_size,
+			.num_subbuf = (uint32_t)r.num_subbuf,
+			.overwrite = r.overwrite != 0,
+			.buffers = (uint32_t)r.buffers,
+			.switch_timer_us = (uint32_t)r.switch_timer,
+		};
+		status = session_add_channel(s, &c, err, sizeof(err));
+		break;
+	}
+	case REEL_CTL_ENABLE_EVENT:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else
+			status = enable_event(s, &r, err, sizeof(err));
+		break;
+	case REEL_CTL_DISABLE_EVENT:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else
+			status = disable_event(s, &r, err, sizeof(err));
+		break;
+	case REEL_CTL_LIST_SESSIONS:
+		if (reeld.current[0] && session_find(uid, reeld.current))
+			reel_msg_put_str(&data, REEL_TAG_CURRENT, reeld.current);
+		for (s = reeld.sessions; s; s = s->next)
+			if (uid == 0 || s->uid == uid)
+				describe_session(&data, s);
+		break;
+	case REEL_CTL_LIST_APPS:
+		list_apps(&data, uid);
+		break;
+	default:
+		status = -EOPNOTSUPP;
+		snprintf(err, sizeof(err), "unknown request %u", req->type);
+		break;
+	}
+reply:
+	reel_msg_put_i64(&reply, REEL_TAG_STATUS, status);
+	if (status)
+		reel_msg_put_str(&reply, REEL_TAG_ERROR, err[0] ? err : strerror(-status));
+	if (!status)
+		reel_msg_append(&reply, &data); /* the data follow the status */
+	int e = reel_msg_send(sock, &reply);
+	reel_msg_free(&reply);
+	reel_msg_free(&data);
+	return e;
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * consumer: one thread per started session. Moves complete packets from
+ * every buffer of the session's traces to their stream files as they are,
+ * keeps each trace's metadata up to date with the event classes the main
+ * thread adds, closes quiet packets on each channel's switch timer, and on
+ * request (stop) flushes everything. Applications wake it through the
+ * session's eventfd when they complete a sub-buffer.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/fileio.h"
+#include "../common/log.h"
+#include "../ctf/metadata.h"
+#include "sessiond.h"
+
+#define IDLE_WAIT_MS 100
+#define FLUSH_DEADLINE_NS 1000000000ull
+#define TRACER_MAJOR 0
+#define TRACER_MINOR 1
+#define TRACER_PATCHLEVEL 0
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- metadata ------------------------------------------------------------ */
+
+static int metadata_header(struct session *s, struct trace *t, struct reel_strbuf *out)
+{
+	struct reel_clock_desc clock;
+	int err = reel_clock_describe(&reeld.clock_start, REEL_CLOCK_QUICK_NS, &clock);
+	if (err)
+		return err;
+	char hostname[256] = "";
+	gethostname(hostname, sizeof(hostname) - 1);
+	struct reel_ctf_env_entry env[16];
+	unsigned int n = 0;
+	env[n++] = (struct reel_ctf_env_entry){ "hostname", hostname, 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "domain", "ust", 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_name", "reel", 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_major", NULL, TRACER_MAJOR };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_minor", NULL, TRACER_MINOR };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_patchlevel", NULL, TRACER_PATCHLEVEL };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_buffering_scheme",
+						t->per_pid ? "pid" : "uid", 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_buffering_id", NULL, (int64_t)t->owner };
+	env[n++] = (struct reel_ctf_env_entry){ "architecture_bit_width", NULL, 64 };
+	env[n++] = (struct reel_ctf_env_entry){ "trace_name", s->name, 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "trace_creation_datetime", t->datetime, 0 };
+	if (t->per_pid) {
+		env[n++] = (struct reel_ctf_env_entry){ "procname", t->procname, 0 };
+		env[n++] = (struct reel_ctf_env_entry){ "vpid", NULL, (int64_t)t->owner };
+	}
+	env[n++] = (struct reel_ctf_env_entry){ "clock_source", clock.source, 0 };
+	struct reel_ctf_trace_desc desc = { .clock = &clock, .env = env, .nr_env = n,
+					    .nr_streams = t->nr_bufsets };
+	memcpy(desc.uuid, t->uuid, sizeof(desc.uuid));
+	return reel_ctf_metadata_header(out, &desc);
+}
+
+/* The whole metadata, written aside and renamed into place. */
+static int metadata_rewrite(struct session *s, struct trace *t)
+{
+	struct reel_strbuf text = { 0 };
+	int err = metadata_header(s, t, &text);
+	for (uint32_t i = 0; !err && i < t->nr_bufsets; i++)
+		for (uint32_t k = 0; k < t->bufsets[i]->nr_classes; k++)
+			err = reel_strbuf_printf(&text, "%s", t->bufsets[i]->classes[k].declaration);
+	char from[PATH_MAX + 32], to[PATH_MAX + 32];
+	snprintf(from, sizeof(from), "%s/.metadata.tmp", t->dir);
+	snprintf(to, sizeof(to), "%s/metadata", t->dir);
+	int fd = -1;
+	if (!err) {
+		fd = open(from, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+		err = fd < 0 ? -errno : reel_write_all(fd, text.data, text.len);
+	}
+	if (!err && rename(from, to) < 0)
+		err = -errno;
+	reel_strbuf_free(&text);
+	if (err) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(from);
+		}
+		return err;
+	}
+	if (t->metadata_fd >= 0)
+		close(t->metadata_fd);
+	t->metadata_fd = fd;
+	for (uint32_t i = 0; i < t->nr_bufsets; i++)
+		for (uint32_t k = 0; k < t->bufsets[i]->nr_classes; k++)
+			t->bufsets[i]->classes[k].written = true;
+	t->metadata_dirty = false;
+	return 0;
+}
+
+/* Append the event classes added since the metadata was written. */
+static int metadata_update(struct session *s, struct trace *t)
+{
+	if (!t->metadata_dirty)
+		return 0;
+	if (t->metadata_fd < 0)
+		return metadata_rewrite(s, t);
+	for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+		struct bufset *b = t->bufsets[i];
+		for (uint32_t k = 0; k < b->nr_classes; k++) {
+			if (b->classes[k].written)
+				continue;
+			int err = reel_write_all(t->metadata_fd, b->classes[k].declaration,
+						 strlen(b->classes[k].declaration));
+			if (err)
+				return err;
+			b->classes[k].written = true;
+		}
+	}
+	t->metadata_dirty = false;
+	return 0;
+}
+
+/* ---- the thread ------------------------------------------------------------ */
+
+static unsigned int drain_all(struct session *s)
+{
+	unsigned int packets = 0;
+	for (struct trace *t = s->traces; t; t = t->next) {
+		int err = metadata_update(s, t);
+		if (err)
+			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
+		for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+			struct bufset *b = t->bufsets[i];
+			for (uint32_t k = 0; k < b->nr_streams; k++)
+				packets += reel_stream_file_drain(b->streams[k], &b->files[k],
+								  b->copy_buf);
+		}
+	}
+	return packets;
+}
+
+/* Close every open packet and write everything, waiting for reservations
+ * in flight to be committed, up to a deadline: an application stopped or
+ * killed inside a reservation never completes its packet. */
+static void final_flush(struct session *s)
+{
+	uint64_t deadline = monotonic_ns() + FLUSH_DEADLINE_NS;
+	for (;;) {
+		bool done = true;
+		drain_all(s);
+		for (struct trace *t = s->traces; t; t = t->next)
+			for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+				struct bufset *b = t->bufsets[i];
+				for (uint32_t k = 0; k < b->nr_streams; k++)
+					if (!reel_stream_file_flush(b->streams[k], &b->files[k],
+								    b->copy_buf))
+						done = false;
+			}
+		if (done)
+			break;
+		if (monotonic_ns() > deadline) {
+			reel_debug("session %s: some packets were still being written at stop", s->name);
+			break;
+		}
+		pthread_mutex_unlock(&s->lock);
+		struct timespec pause = { 0, 1000000 };
+		nanosleep(&pause, NULL);
+		pthread_mutex_lock(&s->lock);
+	}
+	/* The clock's frequency is now measured over a longer time. */
+	for (struct trace *t = s->traces; t; t = t->next) {
+		int err = metadata_rewrite(s, t);
+		if (err)
+			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
+	}
+}
+
+static void switch_channel(struct session *s, uint32_t index)
+{
+	for (struct trace *t = s->traces; t; t = t->next)
+		if (index < t->nr_bufsets)
+			for (uint32_t k = 0; k < t->bufsets[index]->nr_streams; k++)
+				reel_rb_switch(t->bufsets[index]->streams[k]);
+}
+
+static void *consumer_main(void *arg)
+{
+	struct session *s = arg;
+	uint64_t next_switch[MAX_CHANNELS];
+	uint64_t now = monotonic_ns();
+	for (uint32_t i = 0; i < MAX_CHANNELS; i++)
+		next_switch[i] = now;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		drain_all(s);
+		if (s->flush_request != s->flush_done) {
+			final_flush(s);
+			s->flush_done = s->flush_request;
+			pthread_cond_broadcast(&s->flushed);
+		}
+		if (s->quit)
+			break;
+		/* Quiet streams' packets close on their channel's timer. */
+		now = monotonic_ns();
+		uint64_t wake = now + IDLE_WAIT_MS * 1000000ull;
+		for (uint32_t i = 0; i < s->nr_channels; i++) {
+			uint64_t period = (uint64_t)s->channels[i]->config.switch_timer_us * 1000;
+			if (!period || !s->active)
+				continue;
+			if (now >= next_switch[i]) {
+				switch_channel(s, i);
+				next_switch[i] = now + period;
+			}
+			if (next_switch[i] < wake)
+				wake = next_switch[i];
+		}
+		pthread_mutex_unlock(&s->lock);
+		struct pollfd p = { s->wake_fd, POLLIN, 0 };
+		int ms = (int)((wake - now + 999999) / 1000000);
+		if (poll(&p, 1, ms) > 0) {
+			uint64_t count;
+			if (read(s->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+				reel_debug("session %s: wake-up: %s", s->name, strerror(errno));
+		}
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void wake(struct session *s)
+{
+	uint64_t one = 1;
+	if (write(s->wake_fd, &one, sizeof(one)) < 0)
+		reel_debug("session %s: cannot wake the consumer", s->name);
+}
+
+int consumer_start(struct session *s)
+{
+	int err = -pthread_create(&s->consumer, NULL, consumer_main, s);
+	if (err)
+		return err;
+	pthread_setname_np(s->consumer, "reeld-consumer");
+	s->consumer_running = true;
+	return 0;
+}
+
+void consumer_flush(struct session *s)
+{
+	if (!s->consumer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	uint64_t ticket = ++s->flush_request;
+	wake(s);
+	while (s->flush_done < ticket)
+		pthread_cond_wait(&s->flushed, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void consumer_join(struct session *s)
+{
+	if (!s->consumer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->quit = true;
+	wake(s);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->consumer, NULL);
+	s->consumer_running = false;
+}
