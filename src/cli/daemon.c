@@ -29,7 +29,7 @@ int cli_connect(const char *cmd, unsigned int flags, struct reel_ctl **ret)
 			return cli_error(
 				cmd,
 				"no session daemon is running in %s and none could be started "
-				"(is reeld installed? start one with `reeld --daemonize`)",
+				"(reeld is looked for in $PATH, or at $REEL_SESSIOND_PATH)",
 				rundir);
 		return cli_error(
 			cmd,
@@ -37,6 +37,11 @@ int cli_connect(const char *cmd, unsigned int flags, struct reel_ctl **ret)
 			"(start one with `reeld --daemonize`, or `reel create` starts one)",
 			rundir);
 	}
+	if (err == -ECHILD && (flags & REEL_CTL_SPAWN))
+		return cli_error(cmd,
+				 "no session daemon is running in %s and the one started failed "
+				 "(run `reeld --verbose` to see why)",
+				 rundir);
 	if (err == -EACCES || err == -EPERM)
 		return cli_error(cmd, "not allowed to reach the session daemon in %s: %s", rundir,
 				 strerror(-err));

@@ -21,6 +21,7 @@ import pytest
 BUILD = Path(os.environ.get("REEL_BUILD_DIR", "build")).resolve()
 REEL = BUILD / "src" / "cli" / "reel"
 REELD = BUILD / "src" / "sessiond" / "reeld"
+APP = BUILD / "tests" / "fields-app"
 
 COMMANDS = ["create", "enable-channel", "enable-event", "disable-event", "start",
             "stop", "destroy", "set-session", "list", "status"]
@@ -258,6 +259,21 @@ def test_no_daemon(args, env):
     assert not any(Path(env["REEL_RUNDIR"]).iterdir())
 
 
+def test_create_cannot_start_a_daemon(env, tmp_path):
+    """create starts a daemon when none runs; when it cannot, it says so."""
+    e = dict(env, REEL_SESSIOND_PATH=str(tmp_path / "no-such-reeld"))
+    p = reel(["create", "demo"], e)
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr == (f"reel create: no session daemon is running in {env['REEL_RUNDIR']} "
+                        "and none could be started (reeld is looked for in $PATH, or at "
+                        "$REEL_SESSIOND_PATH)\n")
+    e = dict(env, REEL_SESSIOND_PATH="/bin/false")
+    p = reel(["create", "demo"], e)
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.startswith(f"reel create: no session daemon is running in "
+                               f"{env['REEL_RUNDIR']} and the one started failed")
+
+
 def test_valid_values_reach_the_daemon(env):
     """Accepted spellings of sizes, durations and log levels get past the
     parser (to the missing daemon: exit 1, not 2)."""
@@ -313,6 +329,26 @@ def daemon(env, tmp_path):
         log.close()
 
 
+def stop_daemon(rundir):
+    """Stop the daemon whose pid file is in rundir (one `create` started)."""
+    pidfile = Path(rundir) / "reeld.pid"
+    if not pidfile.exists():
+        return
+    pid = int(pidfile.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
 def ok(args, env, cwd=None):
     p = reel(args, env, cwd)
     assert p.returncode == 0, (args, p.stdout, p.stderr)
@@ -330,7 +366,7 @@ def test_daemon_session_lifecycle(daemon, tmp_path):
     text = ok(["create", "demo", "-o", out], env)
     assert text == f"Session demo created.\nTraces will be output to {out}\n"
     text = ok(["enable-channel", "-u", "big", "--subbuf-size", "64k", "--num-subbuf", "8",
-               "--overwrite", "--buffers-pid", "--switch-timer", "100ms"], env)
+               "--overwrite", "--buffers-uid", "--switch-timer", "100ms"], env)
     assert text == "UST channel big enabled for session demo\n"
     text = ok(["enable-event", "-u", "-c", "big", "myapp:*,other:ev", "--loglevel", "INFO"], env)
     assert text.splitlines() == [
@@ -346,7 +382,7 @@ def test_daemon_session_lifecycle(daemon, tmp_path):
     assert set(chans) == {"big", "channel0"}
     big = chans["big"]
     assert (big["subbuf_size"], big["num_subbuf"], big["overwrite"], big["buffers"],
-            big["switch_timer_us"]) == (65536, 8, True, "pid", 100000)
+            big["switch_timer_us"]) == (65536, 8, True, "uid", 100000)
     assert len(big["rules"]) == 2
     assert any(r.startswith("myapp:*") for r in big["rules"])
     assert len(chans["channel0"]["rules"]) == 1
@@ -396,6 +432,11 @@ def test_daemon_json_and_current_session(daemon, tmp_path):
     ch = js(["enable-channel", "-u", "c1"], env)
     assert ch["session"] == "a" and ch["channel"]["name"] == "c1"
     assert ch["channel"]["subbuf_size"] > 0 and ch["channel"]["num_subbuf"] >= 2
+    # The daemon's refusal, in its words, after the command's.
+    p = reel(["enable-channel", "-u", "c2", "--buffers-pid"], env)
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.startswith("reel enable-channel: cannot enable channel 'c2' in session 'a': ")
+    assert len(p.stderr.splitlines()) == 1
     ev = js(["enable-event", "-u", "-c", "c1", "x:y", "--loglevel-only", "3"], env)
     assert ev == {"session": "a", "channel": "c1", "rules": [
         {"pattern": "x:y", "loglevel_match": "single", "loglevel": 3, "loglevel_name": "TRACE_ERR"}]}
@@ -425,3 +466,53 @@ def test_daemon_json_and_current_session(daemon, tmp_path):
     assert js(["list"], env) == {"sessions": [], "current": None}
     p = reel(["status"], env)
     assert p.returncode == 1 and "no current session" in p.stderr
+
+
+def test_create_starts_a_daemon(env, tmp_path):
+    if not REELD.exists():
+        pytest.skip("reeld is not built")
+    e = dict(env, REEL_SESSIOND_PATH=str(REELD))
+    try:
+        out = js(["create", "demo", "-o", tmp_path / "t"], e)
+        assert out == {"session": "demo", "output": str(tmp_path / "t")}
+        assert (Path(env["REEL_RUNDIR"]) / "reeld.pid").exists()
+        # The next commands find it, without starting another.
+        assert js(["list"], env)["current"] == "demo"
+        assert ok(["destroy"], env) == "Session demo destroyed\n"
+    finally:
+        stop_daemon(env["REEL_RUNDIR"])
+
+
+def test_daemon_list_apps(daemon, tmp_path):
+    """`reel list -u` and `reel status` show a live application."""
+    env = daemon
+    if not APP.exists():
+        pytest.skip("fields-app is not built")
+    ok(["create", "demo", "-o", tmp_path / "t"], env)
+    ok(["enable-event", "-u", "fields:*"], env)
+    ok(["start"], env)
+    app = subprocess.Popen([str(APP), "quiet"], env=env, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout.readline() == "ready\n"
+        deadline = time.monotonic() + 10
+        while True:
+            apps = js(["list", "-u"], env)["apps"]
+            mine = [a for a in apps if a["pid"] == app.pid]
+            if mine:
+                break
+            assert time.monotonic() < deadline, apps
+            time.sleep(0.05)
+        a = mine[0]
+        assert a["procname"] == "fields-app" and a["uid"] == os.getuid()
+        events = {ev["name"]: ev for ev in a["events"]}
+        assert events["fields:seq"]["loglevel"] == 6
+        assert events["fields:seq"]["loglevel_name"] == "TRACE_INFO"
+        text = ok(["list", "-u"], env)
+        assert f"PID: {app.pid} - Name: fields-app\n" in text
+        assert "      fields:seq (loglevel: TRACE_INFO (6)) (type: tracepoint)\n" in text
+        assert js(["status"], env)["apps"] >= 1
+    finally:
+        app.stdin.close()
+        app.wait(timeout=30)
+    ok(["destroy"], env)
