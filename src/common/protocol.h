@@ -20,6 +20,8 @@ enum {
 	REEL_APP_STREAM = 20,       /* CHANNEL_KEY, CPU, NR_STREAMS; fds: memfd, wake eventfd */
 	REEL_APP_TARGETS = 21,      /* ID then (CHANNEL_KEY, TARGET_ID)* , repeated */
 	REEL_APP_CHANNEL_DROP = 22, /* CHANNEL_KEY */
+	REEL_APP_ACK = 23,          /* SEQ: the app's message SEQ is handled, its
+				     * enablement sent */
 
 	/* client -> daemon; each gets one REEL_CTL_REPLY */
 	REEL_CTL_CREATE = 40,
@@ -55,6 +57,7 @@ enum {
 	REEL_TAG_CPU,
 	REEL_TAG_NR_STREAMS,
 	REEL_TAG_TARGET_ID,
+	REEL_TAG_SEQ,
 
 	REEL_TAG_STATUS = 40,
 	REEL_TAG_ERROR,

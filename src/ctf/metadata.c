@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "packet.h"
 
@@ -291,4 +292,48 @@ bool reel_ctf_event_is_valid(const struct reel_event_desc *desc)
 			return false;
 	}
 	return names_are_unique(desc->fields, desc->nr_fields);
+}
+
+int reel_ctf_payload_size(const struct reel_field_desc *fields, size_t nr_fields,
+			  const char *payload, size_t avail, size_t *ret)
+{
+	size_t pos = 0;
+	for (size_t i = 0; i < nr_fields; i++) {
+		const struct reel_field_desc *f = &fields[i];
+		size_t bytes = f->size_bits / 8, n;
+		switch (f->kind) {
+		case REEL_FIELD_INTEGER:
+		case REEL_FIELD_ENUM:
+		case REEL_FIELD_FLOAT:
+			n = bytes;
+			break;
+		case REEL_FIELD_STRING: {
+			const char *nul = memchr(payload + pos, '\0', avail - pos);
+			if (!nul)
+				return -EBADMSG;
+			n = (size_t)(nul - (payload + pos)) + 1;
+			break;
+		}
+		case REEL_FIELD_ARRAY:
+			n = (size_t)f->length * bytes;
+			break;
+		case REEL_FIELD_SEQUENCE: {
+			uint32_t len;
+			if (avail - pos < sizeof(len))
+				return -EBADMSG;
+			memcpy(&len, payload + pos, sizeof(len));
+			pos += sizeof(len);
+			if (__builtin_mul_overflow((size_t)len, bytes, &n))
+				return -EBADMSG;
+			break;
+		}
+		default:
+			return -EBADMSG;
+		}
+		if (n > avail - pos)
+			return -EBADMSG;
+		pos += n;
+	}
+	*ret = pos;
+	return 0;
 }

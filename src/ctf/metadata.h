@@ -45,6 +45,12 @@ int reel_ctf_metadata_event_in(struct reel_strbuf *out, const struct reel_event_
  * ranges, names (length, uniqueness once prefixed). */
 bool reel_ctf_event_is_valid(const struct reel_event_desc *event) REEL_HIDDEN;
 
+/* The size of an event payload of these fields recorded at `payload`
+ * (`avail` bytes there), as the probes of <reel/tracepoint.h> lay it out.
+ * Returns 0, or -EBADMSG when it does not fit in `avail`. */
+int reel_ctf_payload_size(const struct reel_field_desc *fields, size_t nr_fields,
+			  const char *payload, size_t avail, size_t *ret) REEL_HIDDEN;
+
 /* Text form of a UUID. */
 void reel_ctf_uuid_string(const uint8_t uuid[16], char ret[37]) REEL_HIDDEN;
 

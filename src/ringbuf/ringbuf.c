@@ -507,3 +507,86 @@ bool reel_rb_is_drained(struct reel_rb *rb)
 {
 	return READ_ONCE(rb->shm->consumed) == READ_ONCE(rb->shm->write.w.offset);
 }
+
+bool reel_rb_is_stalled(struct reel_rb *rb)
+{
+	uint64_t consumed = READ_ONCE(rb->shm->consumed);
+	uint64_t index = (consumed >> rb->subbuf_shift) & (rb->num_subbuf - 1);
+	uint64_t complete = ((consumed >> rb->buf_shift) + 1) * rb->subbuf_size;
+	return load_acquire(&rb->commit[index].count) < complete &&
+	       load_acquire(&rb->shm->write.w.offset) >= consumed + rb->subbuf_size;
+}
+
+/* Rebuild the timestamp of a compact header from the previous one, as
+ * readers do. */
+static uint64_t compact_ts(uint64_t prev, uint32_t low)
+{
+	const uint64_t mask = (1ull << REEL_CTF_COMPACT_TS_BITS) - 1;
+	uint64_t ts = (prev & ~mask) | low;
+	return ts < prev ? ts + mask + 1 : ts;
+}
+
+int reel_rb_repair(struct reel_rb *rb, reel_rb_event_size_fn event_size, void *arg)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	uint64_t consumed = READ_ONCE(shm->consumed);
+	uint64_t index = (consumed >> rb->subbuf_shift) & (rb->num_subbuf - 1);
+	uint64_t complete = ((consumed >> rb->buf_shift) + 1) * rb->subbuf_size;
+	uint64_t count = load_acquire(&rb->commit[index].count);
+	uint64_t offset = load_acquire(&shm->write.w.offset);
+	if (count >= complete || offset == consumed)
+		return 0;
+	if (offset < consumed + rb->subbuf_size) {
+		reel_rb_switch(rb); /* commits the padding */
+		count = load_acquire(&rb->commit[index].count);
+		if (count >= complete)
+			return 0;
+	}
+	struct reel_ctf_packet *p = packet_at(rb, consumed);
+	const char *base = (const char *)p;
+	bool header_ok = p->magic == REEL_CTF_MAGIC &&
+			 p->packet_seq_num == (consumed >> rb->subbuf_shift) + 1 &&
+			 p->stream_id == shm->stream_id;
+	uint64_t end = p->content_size / 8;
+	bool sizes_ok = p->content_size == p->packet_size && p->content_size % 8 == 0 &&
+			end >= PACKET_HEADER && end < rb->subbuf_size;
+	if (!header_ok) {
+		p->magic = 0;
+	} else {
+		/* Without the closer's sizes, the events tell where it ends. */
+		if (!sizes_ok)
+			end = rb->subbuf_size - 1;
+		uint64_t pos = PACKET_HEADER, ts = p->timestamp_begin;
+		while (pos + REEL_CTF_HEADER_COMPACT <= end) {
+			uint32_t word, id, header;
+			uint64_t next_ts;
+			memcpy(&word, base + pos, sizeof(word));
+			if ((word & 31u) == REEL_CTF_EXTENDED_ID) {
+				if (pos + REEL_CTF_HEADER_EXTENDED > end)
+					break;
+				memcpy(&id, base + pos + 1, sizeof(id));
+				memcpy(&next_ts, base + pos + 5, sizeof(next_ts));
+				header = REEL_CTF_HEADER_EXTENDED;
+			} else {
+				id = word & 31u;
+				next_ts = compact_ts(ts, word >> 5);
+				header = REEL_CTF_HEADER_COMPACT;
+			}
+			size_t payload;
+			if (next_ts < ts || event_size(arg, id, base + pos + header,
+						      end - pos - header, &payload) < 0 ||
+			    payload > end - pos - header)
+				break;
+			pos += header + payload;
+			ts = next_ts;
+		}
+		p->content_size = p->packet_size = pos * 8;
+		if (!sizes_ok) {
+			p->timestamp_end = ts;
+			p->events_discarded = READ_ONCE(shm->lost_reported);
+		}
+	}
+	/* Release: the consumer's acquire of the count sees the patch. */
+	__atomic_fetch_add(&rb->commit[index].count, complete - count, __ATOMIC_RELEASE);
+	return 1;
+}

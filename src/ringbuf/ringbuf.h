@@ -245,6 +245,30 @@ int reel_rb_get_packet(struct reel_rb *rb, void *copy_buf, struct reel_rb_packet
 /* Release a packet from reel_rb_get_packet() so writers may reuse it. */
 void reel_rb_put_packet(struct reel_rb *rb, const struct reel_rb_packet *packet) REEL_HIDDEN;
 
+/* True when the oldest unread sub-buffer is closed (writers moved past it)
+ * but not completely committed: a writer is inside a reservation there,
+ * or died inside one. */
+bool reel_rb_is_stalled(struct reel_rb *rb) REEL_HIDDEN;
+
+/* The payload size of event `id` found at `payload` (`avail` bytes there);
+ * returns 0, or a negative errno when it does not parse. */
+typedef int (*reel_rb_event_size_fn)(void *arg, uint32_t id, const char *payload, size_t avail,
+				     size_t *ret_size);
+
+/*
+ * Repair the oldest unread sub-buffer after a writer died inside a
+ * reservation (its process was killed), which leaves its commit count
+ * short forever: close the packet if it is open, walk its events with
+ * `event_size`, cut the packet before the first event that does not parse
+ * (the dead writer's, or what followed it), and complete the count so that
+ * the consumer takes what was committed. A packet whose header the dead
+ * writer never wrote is marked malformed (the consumer skips it). Only for
+ * a buffer where a writer died: a live writer still inside its reservation
+ * would later commit into a reused sub-buffer. Consumer thread. Returns 1
+ * when a packet was repaired, 0 when none needed it.
+ */
+int reel_rb_repair(struct reel_rb *rb, reel_rb_event_size_fn event_size, void *arg) REEL_HIDDEN;
+
 /* True when every reserved byte has been committed and consumed. */
 bool reel_rb_is_drained(struct reel_rb *rb) REEL_HIDDEN;
 

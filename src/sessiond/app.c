@@ -283,9 +283,16 @@ static int handle_events(struct app *a, struct reel_msg *m)
 	struct reel_msg_iter it;
 	struct reel_msg_field f;
 	int r;
-	bool changed = false;
+	bool changed = false, has_seq = false;
+	uint64_t seq = 0;
 	reel_msg_iter_init(&it, m);
 	while ((r = reel_msg_next(&it, &f)) > 0) {
+		if (f.tag == REEL_TAG_SEQ && !has_seq) {
+			if (reel_msg_u64(&f, &seq) < 0)
+				return -EBADMSG;
+			has_seq = true;
+			continue;
+		}
 		if (f.tag != REEL_TAG_EVENT)
 			return -EBADMSG;
 		struct app_event *e;
@@ -316,8 +323,18 @@ static int handle_events(struct app *a, struct reel_msg *m)
 		a->events[id] = e;
 		changed = true;
 	}
+	if (r < 0)
+		return r;
 	if (changed)
 		enablement_update();
+	if (!has_seq)
+		return 0;
+	/* After the enablement: the application may now go on. */
+	struct reel_msg ack;
+	reel_msg_init(&ack, REEL_APP_ACK);
+	reel_msg_put_u64(&ack, REEL_TAG_SEQ, seq);
+	r = reel_msg_send(a->sock, &ack);
+	reel_msg_free(&ack);
 	return r;
 }
 

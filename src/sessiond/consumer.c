@@ -23,6 +23,9 @@
 #include "sessiond.h"
 
 #define IDLE_WAIT_MS 100
+/* A sub-buffer left incomplete this long after an application died is
+ * taken to hold that application's unfinished event. */
+#define STALL_NS 500000000ull
 #define FLUSH_DEADLINE_NS 1000000000ull
 #define TRACER_MAJOR 0
 #define TRACER_MINOR 1
@@ -129,6 +132,51 @@ static int metadata_update(struct session *s, struct trace *t)
 	return 0;
 }
 
+/* ---- streams left incomplete by dead applications ---------------------- */
+
+static int class_event_size(void *arg, uint32_t id, const char *payload, size_t avail,
+			    size_t *ret)
+{
+	struct bufset *b = arg;
+	if (id >= b->nr_classes)
+		return -EBADMSG;
+	return reel_ctf_payload_size(b->classes[id].layout, b->classes[id].nr_fields, payload,
+				     avail, ret);
+}
+
+static void repair(struct bufset *b, uint32_t k)
+{
+	if (reel_rb_repair(b->streams[k], class_event_size, b) > 0)
+		reel_debug("stream %s_%u: repaired a packet left incomplete by a dead application",
+			   b->channel->name, k);
+	b->stall_since[k] = 0;
+}
+
+/* Repair streams stalled for long after an application died. */
+static void check_stalls(struct session *s, uint64_t now)
+{
+	if (!__atomic_load_n(&reeld.app_deaths, __ATOMIC_RELAXED))
+		return;
+	for (struct trace *t = s->traces; t; t = t->next)
+		for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+			struct bufset *b = t->bufsets[i];
+			for (uint32_t k = 0; k < b->nr_streams; k++) {
+				struct reel_rb *rb = b->streams[k];
+				if (!reel_rb_is_stalled(rb)) {
+					b->stall_since[k] = 0;
+					continue;
+				}
+				uint64_t at = READ_ONCE(rb->shm->consumed);
+				if (!b->stall_since[k] || b->stall_at[k] != at) {
+					b->stall_since[k] = now;
+					b->stall_at[k] = at;
+				} else if (now - b->stall_since[k] > STALL_NS) {
+					repair(b, k);
+				}
+			}
+		}
+}
+
 /* ---- the thread ------------------------------------------------------------ */
 
 static unsigned int drain_all(struct session *s)
@@ -154,6 +202,7 @@ static unsigned int drain_all(struct session *s)
 static void final_flush(struct session *s)
 {
 	uint64_t deadline = monotonic_ns() + FLUSH_DEADLINE_NS;
+	bool repaired = false;
 	for (;;) {
 		bool done = true;
 		drain_all(s);
@@ -168,6 +217,16 @@ static void final_flush(struct session *s)
 		if (done)
 			break;
 		if (monotonic_ns() > deadline) {
+			/* After an application died, what it left unfinished
+			 * is repaired; otherwise a writer is suspended. */
+			if (__atomic_load_n(&reeld.app_deaths, __ATOMIC_RELAXED) && !repaired) {
+				for (struct trace *t = s->traces; t; t = t->next)
+					for (uint32_t i = 0; i < t->nr_bufsets; i++)
+						for (uint32_t k = 0; k < t->bufsets[i]->nr_streams; k++)
+							repair(t->bufsets[i], k);
+				repaired = true;
+				continue;
+			}
 			reel_debug("session %s: some packets were still being written at stop", s->name);
 			break;
 		}
@@ -212,6 +271,7 @@ static void *consumer_main(void *arg)
 			break;
 		/* Quiet streams' packets close on their channel's timer. */
 		now = monotonic_ns();
+		check_stalls(s, now);
 		uint64_t wake = now + IDLE_WAIT_MS * 1000000ull;
 		for (uint32_t i = 0; i < s->nr_channels; i++) {
 			uint64_t period = (uint64_t)s->channels[i]->config.switch_timer_us * 1000;

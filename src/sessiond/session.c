@@ -199,10 +199,13 @@ static void bufset_free(struct bufset *b)
 		free((char *)b->classes[i].full_name);
 		free(b->classes[i].signature);
 		free(b->classes[i].declaration);
+		free(b->classes[i].layout);
 	}
 	free(b->classes);
 	free(b->streams);
 	free(b->files);
+	free(b->stall_since);
+	free(b->stall_at);
 	free(b->copy_buf);
 	free(b);
 }
@@ -218,7 +221,9 @@ static struct bufset *bufset_new(struct trace *t, struct channel *ch)
 	b->key = ++reeld.next_key;
 	b->streams = calloc(b->nr_streams, sizeof(*b->streams));
 	b->files = malloc(b->nr_streams * sizeof(*b->files));
-	if (!b->streams || !b->files)
+	b->stall_since = calloc(b->nr_streams, sizeof(*b->stall_since));
+	b->stall_at = calloc(b->nr_streams, sizeof(*b->stall_at));
+	if (!b->streams || !b->files || !b->stall_since || !b->stall_at)
 		goto fail;
 	for (uint32_t i = 0; i < b->nr_streams; i++)
 		reel_stream_file_init(&b->files[i]);
@@ -355,6 +360,19 @@ static int class_get(struct bufset *b, const struct app_event *e, uint32_t *ret)
 		return -ENOMEM;
 	}
 	c->declaration = text.data;
+	c->nr_fields = e->desc.nr_fields;
+	c->layout = calloc(c->nr_fields ? c->nr_fields : 1, sizeof(*c->layout));
+	if (!c->layout) {
+		free((char *)c->full_name);
+		free(c->signature);
+		free(c->declaration);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->nr_fields; i++) {
+		c->layout[i] = e->desc.fields[i];
+		c->layout[i].name = NULL;
+		c->layout[i].enum_desc = NULL;
+	}
 	b->nr_classes++;
 	*ret = c->id;
 	return 0;
@@ -483,6 +501,8 @@ void enablement_update(void)
 /* An application left: its per-process traces are complete. */
 void app_forget(struct app *a)
 {
+	if (a->nr_mapped)
+		__atomic_fetch_add(&reeld.app_deaths, 1, __ATOMIC_RELAXED);
 	for (struct session *s = reeld.sessions; s; s = s->next) {
 		if (!s->nr_channels || s->channels[0]->config.buffers != REEL_BUFFERS_PID)
 			continue;

@@ -72,6 +72,9 @@ struct event_class {
 	uint32_t id;
 	bool written;      /* in the metadata file */
 	char *declaration; /* its TSDL */
+	/* Its layout (kinds and sizes only), to walk a packet to repair. */
+	struct reel_field_desc *layout;
+	size_t nr_fields;
 };
 
 /* One channel's buffers in one trace: a ring buffer per CPU, the files
@@ -85,6 +88,8 @@ struct bufset {
 	char *copy_buf;
 	struct event_class *classes;
 	uint32_t nr_classes;
+	/* Per stream: since when its oldest sub-buffer is stalled, and where. */
+	uint64_t *stall_since, *stall_at;
 };
 
 /* One CTF trace of a session: per user (ust/uid/<uid>/64-bit) or per
@@ -136,6 +141,8 @@ struct daemon {
 	char current[MAX_NAME]; /* current session */
 	struct reel_clock_sample clock_start; /* the daemon's: calibrates every trace's clock */
 	uint64_t next_key;
+	uint32_t app_deaths; /* applications gone while tracing: they may have
+			      * left reservations uncommitted */
 };
 
 extern struct daemon reeld;

@@ -35,6 +35,7 @@
 
 #define RETRY_MS 200
 #define MAX_STREAMS 8192u
+#define DEFAULT_REGISTER_TIMEOUT_MS 3000
 
 /* A channel of the daemon's, known by its key. Channels are never freed:
  * a writer preempted inside a reservation may still hold one. */
@@ -48,7 +49,61 @@ struct daemon_channel {
 };
 
 static struct daemon_channel *channels; /* control thread only */
-static int notify_fd = -1;
+static int notify_fd = -1; /* eventfd: events with new ids registered */
+
+/* Registration is synchronous, as LTTng-UST's: the constructor that
+ * registers an event waits until the daemon has sent its enablement, so
+ * that a short-lived application's first events are recorded. Requests
+ * are numbered; the daemon acknowledges each number once handled. */
+static pthread_mutex_t sync_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t sync_requested, sync_acked; /* guarded by sync_mutex */
+static bool sync_connected;  /* hello and first events acknowledged */
+static bool sync_first_done; /* the first attempt to connect is over */
+static int register_timeout_ms = DEFAULT_REGISTER_TIMEOUT_MS;
+
+static void sync_deadline(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += register_timeout_ms / 1000;
+	ts->tv_nsec += (long)(register_timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void sync_update(bool connected, bool first_done, uint64_t acked)
+{
+	pthread_mutex_lock(&sync_mutex);
+	sync_connected = connected;
+	sync_first_done |= first_done;
+	if (acked > sync_acked)
+		sync_acked = acked;
+	pthread_cond_broadcast(&sync_cond);
+	pthread_mutex_unlock(&sync_mutex);
+}
+
+void reel_control_sync(void)
+{
+	if (notify_fd < 0 || register_timeout_ms == 0)
+		return;
+	pthread_mutex_lock(&sync_mutex);
+	if (!sync_connected) {
+		pthread_mutex_unlock(&sync_mutex);
+		return;
+	}
+	uint64_t want = ++sync_requested;
+	uint64_t one = 1;
+	if (write(notify_fd, &one, sizeof(one)) < 0)
+		want = 0;
+	struct timespec deadline;
+	sync_deadline(&deadline);
+	while (sync_connected && sync_acked < want)
+		if (pthread_cond_timedwait(&sync_cond, &sync_mutex, &deadline) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&sync_mutex);
+}
 
 /* Wake the daemon's consumer: a writer completed a sub-buffer. Any
  * context, signal handlers included. */
@@ -109,14 +164,16 @@ static int describe_event(const struct reel_event_desc *desc, void *arg)
 	return m->failed ? -E2BIG : 0;
 }
 
-/* Send the events registered since `*next_id`. */
-static int send_events(int sock, uint32_t *next_id)
+/* Send the events registered since `*next_id`, with request number `seq`
+ * for the daemon to acknowledge. */
+static int send_events(int sock, uint32_t *next_id, uint64_t seq)
 {
 	struct reel_msg m;
 	reel_msg_init(&m, REEL_APP_EVENTS);
+	reel_msg_put_u64(&m, REEL_TAG_SEQ, seq);
 	uint32_t next = *next_id;
 	int err = reel_registry_describe(*next_id, describe_event, &m, &next);
-	if (!err && m.len)
+	if (!err)
 		err = reel_msg_send(sock, &m);
 	if (!err)
 		*next_id = next;
@@ -262,9 +319,27 @@ static int handle_channel_drop(struct reel_msg *m)
 	return r;
 }
 
+static int handle_ack(struct reel_msg *m)
+{
+	struct reel_msg_iter it;
+	struct reel_msg_field f;
+	uint64_t seq = 0;
+	int r;
+	reel_msg_iter_init(&it, m);
+	while ((r = reel_msg_next(&it, &f)) > 0)
+		if (f.tag == REEL_TAG_SEQ && reel_msg_u64(&f, &seq) < 0)
+			return -EBADMSG;
+	if (r < 0)
+		return r;
+	sync_update(true, true, seq);
+	return 0;
+}
+
 static int handle(struct reel_msg *m)
 {
 	switch (m->type) {
+	case REEL_APP_ACK:
+		return handle_ack(m);
 	case REEL_APP_STREAM:
 		return handle_stream(m);
 	case REEL_APP_TARGETS:
@@ -310,7 +385,10 @@ static int connect_daemon(void)
 static void serve(int sock)
 {
 	uint32_t next_id = 0;
-	if (send_hello(sock) < 0 || send_events(sock, &next_id) < 0)
+	pthread_mutex_lock(&sync_mutex);
+	uint64_t seq = sync_requested;
+	pthread_mutex_unlock(&sync_mutex);
+	if (send_hello(sock) < 0 || send_events(sock, &next_id, seq) < 0)
 		return;
 	for (;;) {
 		struct pollfd fds[2] = { { sock, POLLIN, 0 }, { notify_fd, POLLIN, 0 } };
@@ -323,7 +401,10 @@ static void serve(int sock)
 			uint64_t count;
 			if (read(notify_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 				return;
-			if (send_events(sock, &next_id) < 0)
+			pthread_mutex_lock(&sync_mutex);
+			seq = sync_requested;
+			pthread_mutex_unlock(&sync_mutex);
+			if (send_events(sock, &next_id, seq) < 0)
 				return;
 		}
 		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -350,12 +431,15 @@ static void *control_main(void *arg)
 			reel_debug("connected to the session daemon");
 			serve(sock);
 			close(sock);
+			sync_update(false, true, 0);
 			/* The daemon is gone: nothing is recorded any more. */
 			reel_registry_disable();
 			for (struct daemon_channel *dc = channels; dc; dc = dc->next)
 				if (!dc->dropped)
 					drop_channel(dc);
 		}
+		else
+			sync_update(false, true, 0);
 		struct timespec pause = { 0, RETRY_MS * 1000000L };
 		nanosleep(&pause, NULL);
 	}
@@ -364,10 +448,8 @@ static void *control_main(void *arg)
 
 static void start_thread(void)
 {
-	if (notify_fd < 0) {
+	if (notify_fd < 0)
 		notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		reel_registry_set_notify(notify_fd);
-	}
 	pthread_t thread;
 	pthread_attr_t attr;
 	sigset_t all, saved;
@@ -390,6 +472,10 @@ static void control_atfork_child(void)
 	if (notify_fd >= 0)
 		close(notify_fd); /* the parent's counter */
 	notify_fd = -1;
+	pthread_mutex_init(&sync_mutex, NULL);
+	pthread_cond_init(&sync_cond, NULL);
+	sync_requested = sync_acked = 0;
+	sync_connected = sync_first_done = false;
 	start_thread();
 }
 
@@ -398,6 +484,24 @@ __attribute__((constructor)) static void control_init(void)
 	const char *output = getenv("REEL_OUTPUT");
 	if (output && *output)
 		return; /* standalone mode */
+	const char *timeout = getenv("REEL_REGISTER_TIMEOUT");
+	if (timeout && *timeout) {
+		char *end;
+		long ms = strtol(timeout, &end, 10);
+		register_timeout_ms = *end || ms < 0 || ms > 600000 ? DEFAULT_REGISTER_TIMEOUT_MS :
+									   (int)ms;
+	}
 	start_thread();
 	pthread_atfork(NULL, NULL, control_atfork_child);
+	/* Wait for the daemon, if there is one, to know this process: no
+	 * daemon ends the wait at once. */
+	if (register_timeout_ms == 0)
+		return;
+	struct timespec deadline;
+	sync_deadline(&deadline);
+	pthread_mutex_lock(&sync_mutex);
+	while (!sync_first_done)
+		if (pthread_cond_timedwait(&sync_cond, &sync_mutex, &deadline) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&sync_mutex);
 }

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../common/log.h"
 #include "../ctf/metadata.h"
@@ -42,7 +41,6 @@ struct interned_targets {
 static struct interned_targets *interned;
 static const struct reel_event_targets **id_targets;
 static size_t cap_id_targets;
-static int notify_fd = -1;
 /* TSDL declarations of every event ever registered, in id order; kept
  * when a provider is unloaded, since traces may hold its events. */
 static struct reel_strbuf declarations;
@@ -147,6 +145,7 @@ void reel_event_register(struct reel_event_desc *desc, const struct reel_field_d
 			   desc->provider ? desc->provider : "?", desc->name ? desc->name : "?");
 		return;
 	}
+	bool new_id = false;
 	pthread_mutex_lock(&registry_mutex);
 	struct registered_event *same_name = NULL;
 	for (size_t i = 0; i < nr_events; i++) {
@@ -201,15 +200,15 @@ void reel_event_register(struct reel_event_desc *desc, const struct reel_field_d
 	if (!same_name) {
 		if (standalone_view && name_matches(desc, enable_globs))
 			set_targets_locked(desc->id, &(struct reel_event_target){ standalone_view, desc->id, 0 }, 1);
-		if (notify_fd >= 0) {
-			uint64_t one = 1;
-			if (write(notify_fd, &one, sizeof(one)) < 0)
-				reel_debug("cannot notify the control thread");
-		}
+		new_id = true;
 	}
 	apply_locked(&events[nr_events - 1]);
 out:
 	pthread_mutex_unlock(&registry_mutex);
+	/* Under a daemon, the event's enablement comes back before the
+	 * constructor registering it returns, so that its first calls count. */
+	if (new_id)
+		reel_control_sync();
 }
 
 void reel_event_unregister(struct reel_event_desc *desc)
@@ -309,12 +308,6 @@ int reel_registry_describe(uint32_t from_id, reel_registry_describe_fn fn, void 
 	return err;
 }
 
-void reel_registry_set_notify(int fd)
-{
-	pthread_mutex_lock(&registry_mutex);
-	notify_fd = fd;
-	pthread_mutex_unlock(&registry_mutex);
-}
 
 int reel_registry_metadata(struct reel_strbuf *out, size_t *cursor)
 {

@@ -60,8 +60,12 @@ void reel_registry_drop_view(const struct reel_channel_view *view) REEL_HIDDEN;
 typedef int (*reel_registry_describe_fn)(const struct reel_event_desc *desc, void *arg);
 int reel_registry_describe(uint32_t from_id, reel_registry_describe_fn fn, void *arg,
 			   uint32_t *ret_next) REEL_HIDDEN;
-/* An eventfd to signal when an event with a new id registers (-1: none). */
-void reel_registry_set_notify(int fd) REEL_HIDDEN;
+
+/* ---- control.c ---- */
+
+/* An event with a new id registered: when connected to a daemon, send it
+ * and wait (REEL_REGISTER_TIMEOUT ms at most) for its enablement. */
+void reel_control_sync(void) REEL_HIDDEN;
 /* Append to `out` the metadata of the events registered since `*cursor`
  * (a byte offset into the registry's declarations; start at 0) and advance
  * it. Returns 0 or -ENOMEM. */
