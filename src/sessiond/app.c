@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@
 #define MAX_APP_EVENTS 65536u
 #define MAX_FIELDS 1024u
 #define MAX_LABELS 65536u
+#define MAX_STASH 64u
+/* How long an application may take to apply new enablement. */
+#define ACK_TIMEOUT_MS 2000
 
 static void event_free(struct app_event *e)
 {
@@ -54,6 +58,9 @@ void app_free(struct app *a)
 		event_free(a->events[i]);
 	free(a->events);
 	free(a->mapped);
+	for (size_t i = 0; i < a->nr_stash; i++)
+		reel_msg_free(&a->stash[i]);
+	free(a->stash);
 	if (a->sock >= 0)
 		close(a->sock);
 	free(a);
@@ -364,4 +371,70 @@ bool event_matches_rule(const struct app_event *e, const struct rule *r)
 	default:
 		return true;
 	}
+}
+
+static bool is_ack(struct reel_msg *m, uint64_t seq)
+{
+	struct reel_msg_iter it;
+	struct reel_msg_field f;
+	uint64_t v;
+	if (m->type != REEL_APP_ACK)
+		return false;
+	reel_msg_iter_init(&it, m);
+	while (reel_msg_next(&it, &f) > 0)
+		if (f.tag == REEL_TAG_SEQ && reel_msg_u64(&f, &v) == 0 && v == seq)
+			return true;
+	return false;
+}
+
+int app_wait_ack(struct app *a, uint64_t seq)
+{
+	uint64_t deadline = monotonic_ns() + ACK_TIMEOUT_MS * 1000000ull;
+	for (;;) {
+		uint64_t now = monotonic_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		struct pollfd p = { a->sock, POLLIN, 0 };
+		int n = poll(&p, 1, (int)((deadline - now) / 1000000) + 1);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n <= 0)
+			continue;
+		struct reel_msg m;
+		int err = reel_msg_recv(a->sock, &m);
+		if (err) {
+			reel_msg_free(&m);
+			return err;
+		}
+		if (is_ack(&m, seq)) {
+			reel_msg_free(&m);
+			return 0;
+		}
+		if (m.type == REEL_APP_ACK) { /* an older one, timed out */
+			reel_msg_free(&m);
+			continue;
+		}
+		struct reel_msg *grown = a->nr_stash < MAX_STASH ?
+			realloc(a->stash, (a->nr_stash + 1) * sizeof(*grown)) : NULL;
+		if (!grown) {
+			reel_msg_free(&m);
+			return -ENOBUFS;
+		}
+		a->stash = grown;
+		a->stash[a->nr_stash++] = m;
+	}
+}
+
+int app_handle_stash(struct app *a)
+{
+	int err = 0;
+	/* Handling may stash more: take the list first. */
+	while (a->nr_stash && !err) {
+		struct reel_msg m = a->stash[0];
+		memmove(a->stash, a->stash + 1, (a->nr_stash - 1) * sizeof(*a->stash));
+		a->nr_stash--;
+		err = app_handle(a, &m);
+		reel_msg_free(&m);
+	}
+	return err;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,6 +35,8 @@
 #ifndef REEL_VERSION
 #define REEL_VERSION "unknown"
 #endif
+
+#define IO_TIMEOUT_S 2
 
 /* What an epoll event refers to. */
 enum conn_kind { LISTEN_CLIENT, LISTEN_APP, CLIENT, APP, SIGNALS };
@@ -169,6 +173,11 @@ static void accept_conn(struct conn *listener)
 			return;
 		pid_t pid = 0;
 		uid_t uid = peer_uid(fd, &pid);
+		/* A peer that sends half a message, or reads nothing, is
+		 * dropped instead of stopping the daemon. */
+		struct timeval io_timeout = { IO_TIMEOUT_S, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout));
 		bool root_daemon = geteuid() == 0;
 		bool allowed = uid == geteuid() || uid == 0 ||
 			       (listener->kind == LISTEN_APP && root_daemon);
@@ -204,13 +213,18 @@ static void accept_conn(struct conn *listener)
 /* Serve one message of a client or an application; false: drop it. */
 static bool serve_conn(struct conn *c)
 {
+	/* An application's messages may have been read meanwhile, while
+	 * waiting for its acknowledgement. */
+	struct pollfd p = { c->fd, POLLIN, 0 };
+	if (poll(&p, 1, 0) == 0)
+		return true;
 	struct reel_msg m;
 	int err = reel_msg_recv(c->fd, &m);
 	if (!err) {
 		if (c->kind == CLIENT)
 			err = client_handle(c->fd, c->uid, &m);
-		else
-			err = app_handle(c->app, &m);
+		else if (!(err = app_handle(c->app, &m)))
+			err = app_handle_stash(c->app);
 	} else if (c->kind == CLIENT && err == -EBADMSG) {
 		/* Garbage: say so, then hang up (the stream is out of step). */
 		struct reel_msg reply;

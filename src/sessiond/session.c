@@ -477,22 +477,31 @@ static int update_app(struct app *a)
 			reel_msg_put_u64(&targets, REEL_TAG_TARGET_ID, pairs[2 * k + 1]);
 		}
 	}
-	if (!err && targets.len)
+	uint64_t seq = 0;
+	if (!err && targets.len) {
+		/* Acknowledged once applied: when the command that changed
+		 * the enablement returns, applications follow it. */
+		seq = ++a->next_seq;
+		reel_msg_put_u64(&targets, REEL_TAG_SEQ, seq);
 		err = reel_msg_send(a->sock, &targets);
+	}
 	reel_msg_free(&targets);
+	if (!err && seq)
+		err = app_wait_ack(a, seq);
 	return err;
 }
 
 void enablement_update(void)
 {
 	for (struct app *a = reeld.apps; a; a = a->next) {
-		if (!a->hello || a->sock < 0)
+		if (!a->hello || a->dead)
 			continue;
 		int err = update_app(a);
 		if (err) {
 			/* The application is gone or misbehaves: the main loop
 			 * sees its socket close and forgets it. */
 			reel_debug("app %d: %s", (int)a->pid, strerror(-err));
+			a->dead = true;
 			shutdown(a->sock, SHUT_RDWR);
 		}
 	}

@@ -47,6 +47,12 @@ struct app {
 	uint32_t nr_events;
 	uint64_t *mapped; /* keys of the buffer sets it was given */
 	uint32_t nr_mapped;
+	uint64_t next_seq; /* of the enablement messages sent to it */
+	/* Messages received while waiting for an acknowledgement, handled
+	 * by the main loop afterwards. */
+	struct reel_msg *stash;
+	size_t nr_stash;
+	bool dead; /* its socket failed: forgotten by the main loop */
 	struct app *next;
 };
 
@@ -163,6 +169,10 @@ void app_forget(struct app *a);
 
 /* app.c */
 int app_handle(struct app *a, struct reel_msg *m);
+/* Wait (a bounded time) until `a` acknowledges message `seq`. */
+int app_wait_ack(struct app *a, uint64_t seq);
+/* Handle the messages stashed by app_wait_ack(). */
+int app_handle_stash(struct app *a);
 void app_free(struct app *a);
 bool event_matches_rule(const struct app_event *e, const struct rule *r);
 

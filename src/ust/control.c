@@ -248,13 +248,13 @@ static int handle_stream(struct reel_msg *m)
 	return 0;
 }
 
-static int handle_targets(struct reel_msg *m)
+static int handle_targets(int sock, struct reel_msg *m)
 {
 	struct reel_msg_iter it;
 	struct reel_msg_field f;
 	struct reel_event_target targets[REEL_MAX_TARGETS];
 	uint32_t nr = 0;
-	uint64_t id = UINT64_MAX, key = 0;
+	uint64_t id = UINT64_MAX, key = 0, seq = 0;
 	bool have_key = false;
 	int r;
 	reel_msg_iter_init(&it, m);
@@ -267,7 +267,7 @@ static int handle_targets(struct reel_msg *m)
 			if (id != UINT64_MAX && id <= UINT32_MAX)
 				reel_registry_set_targets((uint32_t)id, targets, nr);
 			if (r == 0)
-				return 0;
+				break;
 			if (reel_msg_u64(&f, &id) < 0)
 				return -EBADMSG;
 			nr = 0;
@@ -286,8 +286,20 @@ static int handle_targets(struct reel_msg *m)
 				targets[nr++] = (struct reel_event_target){ &dc->channel.view,
 									    (uint32_t)target_id, 0 };
 			have_key = false;
+		} else if (f.tag == REEL_TAG_SEQ) {
+			if (reel_msg_u64(&f, &seq) < 0)
+				return -EBADMSG;
 		}
 	}
+	if (!seq)
+		return 0;
+	/* Applied: the daemon's command may return. */
+	struct reel_msg ack;
+	reel_msg_init(&ack, REEL_APP_ACK);
+	reel_msg_put_u64(&ack, REEL_TAG_SEQ, seq);
+	int err = reel_msg_send(sock, &ack);
+	reel_msg_free(&ack);
+	return err;
 }
 
 static void drop_channel(struct daemon_channel *dc)
@@ -335,7 +347,7 @@ static int handle_ack(struct reel_msg *m)
 	return 0;
 }
 
-static int handle(struct reel_msg *m)
+static int handle(int sock, struct reel_msg *m)
 {
 	switch (m->type) {
 	case REEL_APP_ACK:
@@ -343,7 +355,7 @@ static int handle(struct reel_msg *m)
 	case REEL_APP_STREAM:
 		return handle_stream(m);
 	case REEL_APP_TARGETS:
-		return handle_targets(m);
+		return handle_targets(sock, m);
 	case REEL_APP_CHANNEL_DROP:
 		return handle_channel_drop(m);
 	default:
@@ -411,7 +423,7 @@ static void serve(int sock)
 			struct reel_msg m;
 			int err = reel_msg_recv(sock, &m);
 			if (!err)
-				err = handle(&m);
+				err = handle(sock, &m);
 			reel_msg_free(&m);
 			if (err) {
 				reel_debug("daemon connection: %s", strerror(-err));

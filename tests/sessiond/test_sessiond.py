@@ -1,0 +1,444 @@
+# SPDX-License-Identifier: MIT
+"""System tests of the session daemon: a real reeld on a private run
+directory, the real `reel` command, real instrumented applications (several
+at once, started before and after `start`, killed, outliving the daemon),
+and the traces read back by Debian's babeltrace2.
+
+Run with Debian's Python: /usr/bin/python3 -m pytest tests/sessiond.
+REEL_BUILD_DIR names the meson build directory (default: build).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+BUILD = Path(os.environ.get("REEL_BUILD_DIR", "build")).resolve()
+REEL = BUILD / "src" / "cli" / "reel"
+REELD = BUILD / "src" / "sessiond" / "reeld"
+APP = BUILD / "tests" / "daemon-app"
+
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+bt2 = pytest.importorskip("bt2")
+
+
+class Daemon:
+    """A reeld of its own: private run directory and home, stopped by pid."""
+
+    def __init__(self, tmp_path):
+        # Socket paths must fit in sun_path: a short directory in /tmp.
+        self.rundir = tempfile.mkdtemp(prefix="reel-t-", dir="/tmp")
+        self.home = tmp_path / "home"
+        self.home.mkdir()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("REEL_")}
+        self.env.update({"REEL_RUNDIR": self.rundir, "HOME": str(self.home),
+                         "REEL_SESSIOND_PATH": str(REELD)})
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([str(REELD), "--rundir", self.rundir], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        sock = Path(self.rundir) / "client.sock"
+        while not sock.exists():
+            assert self.proc.poll() is None, self.proc.stderr.read()
+            assert time.time() < deadline, "reeld did not start"
+            time.sleep(0.01)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("reeld did not exit on SIGTERM")
+        return self.proc.returncode if self.proc else None
+
+    def reel(self, *args, check=True):
+        p = subprocess.run([str(REEL)] + [str(a) for a in args], env=self.env,
+                           capture_output=True, text=True, timeout=60)
+        if check:
+            assert p.returncode == 0, f"reel {' '.join(map(str, args))}: {p.stderr}"
+        return p
+
+    def app(self, *args, **kw):
+        return subprocess.Popen([str(APP)] + [str(a) for a in args], env=self.env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, **kw)
+
+    def cleanup(self):
+        self.stop()
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        shutil.rmtree(self.rundir, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    d = Daemon(tmp_path)
+    d.start()
+    yield d
+    running = d.proc is not None
+    code = d.stop()
+    d.cleanup()
+    assert not running or code == 0, "reeld exited with an error"
+
+
+def step(app, k):
+    """Have a `steps` application run step k and wait for it."""
+    app.stdin.write(f"go {k}\n")
+    app.stdin.flush()
+    line = app.stdout.readline()
+    assert line == f"done {k}\n", (line, app.stderr.read() if app.poll() is not None else "")
+
+
+def finish(app):
+    app.stdin.close()
+    assert app.wait(timeout=30) == 0, app.stderr.read()
+
+
+def wait_registered(d, app_proc, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        apps = json.loads(d.reel("--json", "list", "-u").stdout)["apps"]
+        if [a for a in apps if a["pid"] == app_proc.pid]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"app {app_proc.pid} never registered")
+
+
+def read_trace(path):
+    """(events as (name, payload dict), discarded count) of every trace under path."""
+    events, discarded = [], 0
+    for msg in bt2.TraceCollectionMessageIterator(str(path)):
+        if type(msg) is bt2._EventMessageConst:
+            ev = msg.event
+            events.append((ev.name, {k: int(v) for k, v in ev.payload_field.items()}))
+        elif type(msg) is bt2._DiscardedEventsMessageConst:
+            discarded += msg.count or 0
+    return events, discarded
+
+
+def babeltrace_ok(path):
+    p = subprocess.run(["babeltrace2", str(path)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p.stdout.splitlines()
+
+
+def steps_of(events, k):
+    return [e["i"] for n, e in events if n == "dapp:step" and e["step"] == k]
+
+
+def test_apps_before_and_after_start(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "s1", "--output", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    early = daemon.app("steps", 2000)
+    wait_registered(daemon, early)
+    daemon.reel("start")
+    late = daemon.app("steps", 2000)
+    step(early, 1)
+    step(late, 2)
+    finish(early)
+    finish(late)
+    daemon.reel("stop")
+    daemon.reel("destroy")
+    trace_dir = out / "ust" / "uid" / str(os.getuid()) / "64-bit"
+    assert (trace_dir / "metadata").is_file()
+    assert sorted(p.name for p in trace_dir.iterdir() if p.name != "metadata") == sorted(
+        f"channel0_{c}" for c in range(os.sysconf("SC_NPROCESSORS_CONF")))
+    events, discarded = read_trace(out)
+    assert discarded == 0
+    assert steps_of(events, 1) == list(range(2000))
+    assert steps_of(events, 2) == list(range(2000))
+    assert not [n for n, _ in events if n != "dapp:step"]
+    assert len(babeltrace_ok(out)) == 4000
+
+
+def test_enablement_changes_in_running_apps(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "s2", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("enable-event", "-u", "dapp:noisy")
+    daemon.reel("start")
+    app = daemon.app("steps", 500)
+    step(app, 0)
+    daemon.reel("disable-event", "-u", "dapp:noisy")
+    step(app, 1)
+    daemon.reel("enable-event", "-u", "dapp:*")
+    step(app, 2)
+    daemon.reel("disable-event", "-u", "-a")
+    step(app, 3)
+    finish(app)
+    daemon.reel("stop")
+    events, _ = read_trace(out)
+    counts = Counter(n for n, _ in events)
+    assert counts == {"dapp:step": 1500, "dapp:noisy": 1000}
+    for k in (0, 1, 2):
+        assert steps_of(events, k) == list(range(500))
+    assert steps_of(events, 3) == []
+    # Events in program order: phase 0's noisy events, then none, then phase 2's.
+    order = [(n, e["step"] if n == "dapp:step" else None) for n, e in events]
+    noisy_at = [i for i, (n, _) in enumerate(order) if n == "dapp:noisy"]
+    first_step1 = order.index(("dapp:step", 1))
+    last_step1 = len(order) - 1 - order[::-1].index(("dapp:step", 1))
+    assert not [i for i in noisy_at if first_step1 <= i <= last_step1]
+
+
+def test_several_sessions_and_channels(daemon, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    daemon.reel("create", "sa", "-o", a)
+    daemon.reel("enable-channel", "-u", "small", "--subbuf-size", "16k", "--num-subbuf", "4")
+    daemon.reel("enable-channel", "-u", "big", "--subbuf-size", "1M", "--num-subbuf", "8")
+    daemon.reel("enable-event", "-u", "-c", "small", "dapp:noisy")
+    daemon.reel("enable-event", "-u", "-c", "big", "dapp:step")
+    daemon.reel("start")
+    daemon.reel("create", "sb", "-o", b)
+    daemon.reel("enable-event", "-u", "-a", "-s", "sb")
+    daemon.reel("start", "sb")
+    apps = [daemon.app("steps", 300) for _ in range(3)]
+    for k, app in enumerate(apps):
+        step(app, k)
+    for app in apps:
+        finish(app)
+    daemon.reel("stop", "sa")
+    daemon.reel("stop", "sb")
+    events_a, _ = read_trace(a)
+    events_b, _ = read_trace(b)
+    assert Counter(n for n, _ in events_a) == {"dapp:step": 900, "dapp:noisy": 900}
+    assert Counter(n for n, _ in events_b) == {"dapp:step": 900, "dapp:noisy": 900}
+    uid_dir = a / "ust" / "uid" / str(os.getuid()) / "64-bit"
+    names = {p.name.rsplit("_", 1)[0] for p in uid_dir.iterdir() if p.name != "metadata"}
+    assert names == {"small", "big"}
+    status = daemon.reel("--json", "list", "sa").stdout
+    assert '"small"' in status and '"big"' in status
+    daemon.reel("destroy", "sa")
+    daemon.reel("destroy", "sb")
+
+
+def test_per_process_buffers(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "pp", "-o", out)
+    daemon.reel("enable-channel", "-u", "--buffers-pid", "chan")
+    daemon.reel("enable-event", "-u", "-c", "chan", "dapp:step")
+    daemon.reel("start")
+    apps = [daemon.app("steps", 100) for _ in range(2)]
+    for app in apps:
+        step(app, 7)
+        finish(app)
+    daemon.reel("destroy")
+    dirs = sorted((out / "ust" / "pid").iterdir())
+    # <procname>-<pid>-<date>-<time>, as LTTng names per-process traces.
+    assert sorted(d.name.split("-")[2] for d in dirs) == sorted(str(a.pid) for a in apps)
+    for d in dirs:
+        assert d.name.startswith("daemon-app-")
+        events, _ = read_trace(d)
+        assert steps_of(events, 7) == list(range(100))
+
+
+def test_sigkilled_app_keeps_what_it_committed(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "k", "-o", out)
+    daemon.reel("enable-channel", "-u", "c", "--subbuf-size", "256k", "--num-subbuf", "16")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    daemon.reel("start")
+    spinner = daemon.app("spin")
+    reached = 0
+    while reached < 200000:
+        line = spinner.stdout.readline()
+        assert line.startswith("at "), spinner.stderr.read()
+        reached = int(line.split()[1])
+    spinner.send_signal(signal.SIGKILL)
+    spinner.wait()
+    # The daemon goes on serving other applications.
+    other = daemon.app("steps", 1000)
+    step(other, 5)
+    finish(other)
+    daemon.reel("stop")
+    daemon.reel("destroy")
+    events, discarded = read_trace(out)
+    assert discarded == 0
+    spun = steps_of(events, 0)
+    assert len(spun) >= reached
+    assert spun == list(range(len(spun))), "a gap in what the killed application committed"
+    assert steps_of(events, 5) == list(range(1000))
+    babeltrace_ok(out)
+
+
+def test_destroy_while_apps_write(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "d", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("start")
+    spinner = daemon.app("spin")
+    line = spinner.stdout.readline()
+    assert line.startswith("at ")
+    daemon.reel("destroy")
+    seen = int(spinner.stdout.readline().split()[1])
+    assert spinner.poll() is None, "the application must go on"
+    spinner.kill()
+    spinner.wait()
+    events, _ = read_trace(out)
+    spun = steps_of(events, 0)
+    assert spun == list(range(len(spun)))
+    assert 0 < len(spun) <= seen
+    babeltrace_ok(out)
+
+
+def test_daemon_killed_apps_go_on(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "dk", "-o", out)
+    daemon.reel("enable-event", "-u", "-a")
+    daemon.reel("start")
+    app = daemon.app("steps", 20000)
+    step(app, 0)
+    time.sleep(0.5)  # the consumer writes the metadata and full packets
+    daemon.proc.kill()
+    daemon.proc.wait()
+    daemon.proc = None
+    t0 = time.time()
+    for k in range(1, 6):
+        step(app, k)
+    finish(app)
+    assert time.time() - t0 < 10
+    # What the daemon wrote before it died is a readable trace.
+    babeltrace_ok(out)
+
+
+def test_app_without_daemon_starts_at_once(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REEL_")}
+    rundir = tempfile.mkdtemp(prefix="reel-t-", dir="/tmp")
+    env["REEL_RUNDIR"] = rundir
+    try:
+        t0 = time.time()
+        p = subprocess.run([str(APP), "steps", "1000"], input="go 1\n", env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0 and p.stdout == "done 1\n"
+        assert time.time() - t0 < 2
+    finally:
+        shutil.rmtree(rundir, ignore_errors=True)
+
+
+def test_app_registers_when_daemon_appears(tmp_path):
+    d = Daemon(tmp_path)
+    try:
+        app = d.app("steps", 100)
+        time.sleep(0.3)
+        d.start()
+        wait_registered(d, app)
+        out = tmp_path / "trace"
+        d.reel("create", "late", "-o", out)
+        d.reel("enable-event", "-u", "dapp:step")
+        d.reel("start")
+        step(app, 3)
+        finish(app)
+        d.reel("destroy")
+        events, _ = read_trace(out)
+        assert steps_of(events, 3) == list(range(100))
+        assert d.stop() == 0
+    finally:
+        d.cleanup()
+
+
+def control_socket(d):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(os.path.join(d.rundir, "client.sock"))
+    return s
+
+
+@pytest.mark.parametrize("payload", [
+    b"garbage that is not a message at all",
+    struct.pack("<IHHII", 0x4c45524d, 1, 45, 0xFFFFFFF, 0),        # huge length
+    struct.pack("<IHHII", 0x4c45524d, 9, 45, 0, 0),                # wrong version
+    struct.pack("<IHHII", 0x4c45524d, 1, 999, 0, 0),               # unknown request
+    struct.pack("<IHHII", 0x4c45524d, 1, 40, 12, 0) + struct.pack("<HHI", 42, 0, 99) + b"xxxx",
+])
+def test_garbage_on_control_socket(daemon, payload):
+    s = control_socket(daemon)
+    s.sendall(payload)
+    try:
+        reply = s.recv(4096)
+    except (ConnectionResetError, socket.timeout):
+        reply = b""
+    if reply:
+        magic, version, mtype, length, nfds = struct.unpack("<IHHII", reply[:16])
+        assert (magic, mtype) == (0x4c45524d, 60)
+        tag, _, flen = struct.unpack("<HHI", reply[16:24])
+        status, = struct.unpack("<q", reply[24:32])
+        assert tag == 40 and status < 0
+    s.close()
+    assert daemon.reel("list").returncode == 0
+    assert daemon.proc.poll() is None
+
+
+def test_garbage_on_app_socket(daemon, tmp_path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(os.path.join(daemon.rundir, "app.sock"))
+    s.sendall(struct.pack("<IHHII", 0x4c45524d, 1, 2, 16, 0) + b"\xff" * 16)
+    s.sendall(os.urandom(4096))
+    s.close()
+    out = tmp_path / "trace"
+    daemon.reel("create", "g", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 10)
+    step(app, 1)
+    finish(app)
+    daemon.reel("destroy")
+    assert steps_of(read_trace(out)[0], 1) == list(range(10))
+
+
+def test_other_users_cannot_connect(daemon):
+    if os.getuid() != 0:
+        pytest.skip("needs root to run a command as another user")
+    if shutil.which("runuser") is None:
+        pytest.skip("runuser is missing")
+    p = subprocess.run(["runuser", "-u", "nobody", "--", str(REEL), "list"],
+                       env=daemon.env, capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "reel list:" in p.stderr
+    # Nor can another user's application register.
+    p = subprocess.run(["runuser", "-u", "nobody", "--", str(APP), "steps", "1"],
+                       input="go 1\n", env=daemon.env, capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0
+    apps = json.loads(daemon.reel("--json", "list", "-u").stdout)["apps"]
+    assert [a for a in apps if a["uid"] != 0] == []
+
+
+def test_status_reports_rate_and_counts(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "st", "-o", out)
+    daemon.reel("enable-channel", "-u", "c", "--subbuf-size", "64k", "--num-subbuf", "4",
+                "--switch-timer", "100000")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 50000)
+    step(app, 1)
+    time.sleep(0.5)
+    status = daemon.reel("status").stdout
+    assert "st" in status and "MB/s" in status
+    finish(app)
+    daemon.reel("stop")
+    channel = json.loads(daemon.reel("--json", "list", "st").stdout)["channels"][0]
+    daemon.reel("destroy")
+    # A burst larger than the buffers: what was not recorded is counted,
+    # the same by the daemon and in the trace.
+    events, discarded = read_trace(out)
+    recorded = len(steps_of(events, 1))
+    assert recorded + discarded == 50000
+    assert channel["events_discarded"] == discarded > 0
+    assert channel["bytes_written"] == sum(
+        p.stat().st_size for p in out.rglob("c_*"))
