@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -25,7 +24,8 @@ static void help(void)
 	       "the commands that take a session use it when none is named. Starts a\n"
 	       "session daemon (reeld --daemonize) when none runs.\n"
 	       "\n"
-	       "  NAME                   the session's name; default auto-YYYYMMDD-HHMMSS\n"
+	       "  NAME                   the session's name; default auto-YYYYMMDD-HHMMSS,\n"
+	       "                         chosen by the daemon\n"
 	       "  -o, --output DIR       write the trace into DIR; default\n"
 	       "                         $HOME/reel-traces/NAME-YYYYMMDD-HHMMSS\n"
 	       "      --json             print {\"session\": NAME, \"output\": DIR}\n"
@@ -86,20 +86,9 @@ static int run(int argc, char **argv)
 	if (argc - optind > 1)
 		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
 
-	char auto_name[64];
 	const char *name = optind < argc ? argv[optind] : NULL;
 	if (name && !*name)
 		return cli_usage_error(CMD, "the session name is empty");
-	if (!name) {
-		/* Named here rather than by the daemon so that we know which
-		 * session to show (lttng's form). */
-		time_t now = time(NULL);
-		struct tm tm;
-		if (!localtime_r(&now, &tm) ||
-		    !strftime(auto_name, sizeof(auto_name), "auto-%Y%m%d-%H%M%S", &tm))
-			return cli_error(CMD, "cannot read the time of day");
-		name = auto_name;
-	}
 
 	char *abs_output = NULL;
 	if (output && !(abs_output = absolute_path(output)))
@@ -118,20 +107,25 @@ static int run(int argc, char **argv)
 	};
 	int err = reel_ctl_create_session(ctl, &config);
 	if (err) {
-		status = cli_ctl_error(CMD, ctl, err, "cannot create session '%s'", name);
+		if (name)
+			status = cli_ctl_error(CMD, ctl, err, "cannot create session '%s'", name);
+		else
+			status = cli_ctl_error(CMD, ctl, err, "cannot create a session");
 		goto out;
 	}
-	/* The daemon chose the default output: ask it where. */
+	/*
+	 * The daemon chose the default output, and the name when none was
+	 * given: ask it. The new session is the current one (unless another
+	 * client of this user created one in between, hence the check).
+	 */
 	err = reel_ctl_list_sessions(ctl, &list);
 	if (err) {
-		status = cli_ctl_error(CMD, ctl, err, "session '%s' created, but cannot list it",
-				       name);
+		status = cli_ctl_error(CMD, ctl, err, "session created, but cannot list it");
 		goto out;
 	}
-	const struct reel_session_status *s = cli_find_session(list, name);
-	if (!s) {
-		status = cli_error(CMD, "session '%s' created, but the daemon does not list it",
-				   name);
+	const struct reel_session_status *s = cli_find_session(list, name ? name : list->current);
+	if (!s || (!name && strncmp(s->name, "auto-", 5) != 0)) {
+		status = cli_error(CMD, "session created, but not found in the daemon's list");
 		goto out;
 	}
 	if (cli_json) {

@@ -423,6 +423,7 @@ def test_daemon_json_and_current_session(daemon, tmp_path):
     auto = js(["create"], env)
     assert auto["session"].startswith("auto-")
     assert auto["output"].startswith(env["HOME"])
+    assert auto["session"] in auto["output"]
 
     ls = js(["list"], env)
     assert sorted(s["name"] for s in ls["sessions"]) == sorted(["a", "b", auto["session"]])
@@ -454,6 +455,8 @@ def test_daemon_json_and_current_session(daemon, tmp_path):
     # The daemon's refusals: exit 1, its words on stderr.
     p = reel(["create", "a"], env)
     assert p.returncode == 1 and p.stderr.startswith("reel create: cannot create session 'a': ")
+    p = reel(["create", "a/b"], env)
+    assert p.returncode == 1 and p.stderr.startswith("reel create: cannot create session 'a/b': ")
     p = reel(["start", "nope"], env)
     assert p.returncode == 1 and p.stderr.startswith("reel start: cannot start session 'nope': ")
     p = reel(["list", "nope"], env)
