@@ -6,7 +6,7 @@
  *   struct reel_ctl *ctl;
  *   reel_ctl_connect(NULL, REEL_CTL_SPAWN, &ctl);
  *   struct reel_session_config s = { .struct_size = sizeof(s), .name = "demo" };
- *   reel_ctl_create_session(ctl, &s);
+ *   reel_ctl_create_session(ctl, &s, NULL, NULL);
  *   struct reel_event_rule r = { .struct_size = sizeof(r), .session = "demo",
  *                                .pattern = "myapp:*" };
  *   reel_ctl_enable_event(ctl, &r);
@@ -19,7 +19,8 @@
  * Conventions: functions return 0 or a negative errno; when the daemon
  * refused a request (-EINVAL, -ENOENT, -EEXIST, ...), reel_ctl_last_error()
  * says why in words. Out-parameters come last and are written only on
- * success; what they return is freed with the matching *_free(). A
+ * success; what they return is freed with the matching *_free(), which
+ * accepts NULL. A
  * connection is used by one thread at a time. Structures passed in carry
  * their size (struct_size) so that the library can grow them.
  *
@@ -53,8 +54,9 @@ struct reel_ctl;
 REEL_CTL_API int reel_ctl_rundir(char *buf, size_t size);
 
 /* Connect to the daemon of `rundir` (NULL: reel_ctl_rundir()). Returns
- * -ECONNREFUSED or -ENOENT when no daemon runs (and none could be started
- * with REEL_CTL_SPAWN). */
+ * -ECONNREFUSED or -ENOENT when no daemon runs. With REEL_CTL_SPAWN, one
+ * is started first: $REEL_SESSIOND_PATH, or `reeld` from $PATH (-ECHILD:
+ * it started but failed). */
 REEL_CTL_API int reel_ctl_connect(const char *rundir, unsigned int flags, struct reel_ctl **ret);
 /* Close the connection; accepts NULL. */
 REEL_CTL_API void reel_ctl_close(struct reel_ctl *ctl);
@@ -69,8 +71,11 @@ struct reel_session_config {
 	const char *output; /* trace directory; NULL: $HOME/reel-traces/<name>-<date>-<time> */
 };
 
-/* Create a session (it becomes the current one). */
-REEL_CTL_API int reel_ctl_create_session(struct reel_ctl *ctl, const struct reel_session_config *config);
+/* Create a session (it becomes the current one). The name and output the
+ * daemon chose are returned in `*ret_name` and `*ret_output` (free() them)
+ * unless those are NULL. */
+REEL_CTL_API int reel_ctl_create_session(struct reel_ctl *ctl, const struct reel_session_config *config,
+					 char **ret_name, char **ret_output);
 /* Make `name` the current session of this client's user. */
 REEL_CTL_API int reel_ctl_set_session(struct reel_ctl *ctl, const char *name);
 REEL_CTL_API int reel_ctl_start(struct reel_ctl *ctl, const char *session);
@@ -121,8 +126,8 @@ struct reel_event_rule {
  * in applications that register later. */
 REEL_CTL_API int reel_ctl_enable_event(struct reel_ctl *ctl, const struct reel_event_rule *rule);
 /* Remove the enabled rule with this pattern (exact text, as given to
- * enable); "*" with `all` removes every rule of the channel. Takes effect
- * in running applications at once. */
+ * enable); the pattern "*" removes every rule of the channel. Returns once
+ * running applications applied it. */
 REEL_CTL_API int reel_ctl_disable_event(struct reel_ctl *ctl, const char *session,
 					const char *channel, const char *pattern);
 

@@ -96,7 +96,6 @@ static int run(int argc, char **argv)
 				 strerror(errno));
 
 	struct reel_ctl *ctl = NULL;
-	struct reel_session_list *list = NULL;
 	int status = cli_connect(CMD, REEL_CTL_SPAWN, &ctl);
 	if (status)
 		goto out;
@@ -105,7 +104,8 @@ static int run(int argc, char **argv)
 		.name = name,
 		.output = abs_output,
 	};
-	int err = reel_ctl_create_session(ctl, &config);
+	char *created = NULL, *created_output = NULL;
+	int err = reel_ctl_create_session(ctl, &config, &created, &created_output);
 	if (err) {
 		if (name)
 			status = cli_ctl_error(CMD, ctl, err, "cannot create session '%s'", name);
@@ -113,37 +113,21 @@ static int run(int argc, char **argv)
 			status = cli_ctl_error(CMD, ctl, err, "cannot create a session");
 		goto out;
 	}
-	/*
-	 * The daemon chose the default output, and the name when none was
-	 * given: ask it. The new session is the current one (unless another
-	 * client of this user created one in between, hence the check).
-	 */
-	err = reel_ctl_list_sessions(ctl, &list);
-	if (err) {
-		status = cli_ctl_error(CMD, ctl, err, "session created, but cannot list it");
-		goto out;
-	}
-	const struct reel_session_status *s = cli_find_session(list, name ? name : list->current);
-	if (!s || (!name && strncmp(s->name, "auto-", 5) != 0)) {
-		status = cli_error(CMD, "session created, but not found in the daemon's list");
-		goto out;
-	}
 	if (cli_json) {
 		struct cli_json_writer w;
 		cli_json_init(&w, stdout);
 		cli_json_begin_object(&w, NULL);
-		cli_json_string(&w, "session", s->name);
-		cli_json_string(&w, "output", s->output);
+		cli_json_string(&w, "session", created);
+		cli_json_string(&w, "output", created_output);
 		cli_json_end_object(&w);
 		cli_json_finish(&w);
 	} else {
-		printf("Session %s created.\n", s->name);
-		if (s->output)
-			printf("Traces will be output to %s\n", s->output);
+		printf("Session %s created.\n", created);
+		printf("Traces will be output to %s\n", created_output);
 	}
+	free(created);
+	free(created_output);
 out:
-	if (list)
-		reel_session_list_free(list);
 	reel_ctl_close(ctl);
 	free(abs_output);
 	return status;

@@ -157,13 +157,24 @@ static int simple(struct reel_ctl *ctl, struct reel_msg *req)
 	return err;
 }
 
+static int dup_str(const struct reel_msg_field *f, char **ret)
+{
+	const char *s;
+	if (reel_msg_str(f, &s))
+		return -EPROTO;
+	free(*ret);
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static void put_session(struct reel_msg *m, const char *session)
 {
 	if (session)
 		reel_msg_put_str(m, REEL_TAG_SESSION, session);
 }
 
-int reel_ctl_create_session(struct reel_ctl *ctl, const struct reel_session_config *config)
+int reel_ctl_create_session(struct reel_ctl *ctl, const struct reel_session_config *config,
+			    char **ret_name, char **ret_output)
 {
 	if (!config || config->struct_size < sizeof(*config))
 		return -EINVAL;
@@ -184,7 +195,32 @@ int reel_ctl_create_session(struct reel_ctl *ctl, const struct reel_session_conf
 			reel_msg_put_str(&m, REEL_TAG_OUTPUT, config->output);
 		}
 	}
-	return simple(ctl, &m);
+	struct reel_msg reply;
+	struct reel_msg_iter it;
+	struct reel_msg_field f;
+	char *name = NULL, *output = NULL;
+	int err = transact(ctl, &m, &reply, &it);
+	int r = 0;
+	while (!err && (r = reel_msg_next(&it, &f)) > 0) {
+		if (f.tag == REEL_TAG_SESSION)
+			err = dup_str(&f, &name);
+		else if (f.tag == REEL_TAG_OUTPUT)
+			err = dup_str(&f, &output);
+	}
+	if (!err && (r < 0 || !name || !output))
+		err = -EPROTO;
+	reel_msg_free(&reply);
+	if (!err && ret_name) {
+		*ret_name = name;
+		name = NULL;
+	}
+	if (!err && ret_output) {
+		*ret_output = output;
+		output = NULL;
+	}
+	free(name);
+	free(output);
+	return err;
 }
 
 static int session_request(struct reel_ctl *ctl, uint16_t type, const char *session)
@@ -274,15 +310,6 @@ static int grow(void **array, size_t *nr, size_t size)
 	return 0;
 }
 
-static int dup_str(const struct reel_msg_field *f, char **ret)
-{
-	const char *s;
-	if (reel_msg_str(f, &s))
-		return -EPROTO;
-	free(*ret);
-	*ret = strdup(s);
-	return *ret ? 0 : -ENOMEM;
-}
 
 static void channel_status_free(struct reel_channel_status *c)
 {

@@ -80,6 +80,7 @@ int session_create(uid_t uid, const char *name, const char *output, struct sessi
 {
 	char generated[MAX_NAME], stamp[32];
 	datetime(stamp, sizeof(stamp), true);
+	bool named = name != NULL;
 	if (!name) {
 		snprintf(generated, sizeof(generated), "auto-%s", stamp);
 		name = generated;
@@ -103,8 +104,11 @@ int session_create(uid_t uid, const char *name, const char *output, struct sessi
 		n = snprintf(s->output, sizeof(s->output), "%s", output);
 	} else {
 		const char *home = getenv("HOME");
-		n = snprintf(s->output, sizeof(s->output), "%s/reel-traces/%s-%s",
-			     home && *home ? home : "/tmp", name, stamp);
+		/* As lttng: <name>-<date>-<time>, or auto-<date>-<time>. */
+		n = named ? snprintf(s->output, sizeof(s->output), "%s/reel-traces/%s-%s",
+				     home && *home ? home : "/tmp", name, stamp) :
+			    snprintf(s->output, sizeof(s->output), "%s/reel-traces/%s",
+				     home && *home ? home : "/tmp", name);
 	}
 	if (n < 0 || (size_t)n >= sizeof(s->output) - 128) {
 		free(s);
