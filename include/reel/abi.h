@@ -121,8 +121,17 @@ struct reel_channel_view {
 struct reel_event_target {
 	const struct reel_channel_view *view;
 	uint32_t id;
-	uint32_t reserved;
+	uint32_t context; /* REEL_CONTEXT_* recorded before the fields */
 };
+
+/* Context fields a channel records with every event (`reel add-context`),
+ * in this order: the library's path writes them. */
+#define REEL_CONTEXT_VPID 0x1u       /* int32_t, the process id */
+#define REEL_CONTEXT_VTID 0x2u       /* int32_t, the thread id */
+#define REEL_CONTEXT_PROCNAME 0x4u   /* string, the thread's name */
+#define REEL_CONTEXT_PTHREAD_ID 0x8u /* uint64_t, pthread_self() */
+#define REEL_CONTEXT_CPU_ID 0x10u    /* uint32_t, the CPU */
+#define REEL_CONTEXT_ALL 0x1fu
 
 struct reel_event_targets {
 	uint32_t nr;
@@ -149,7 +158,8 @@ REEL_API void reel_event_unregister(struct reel_event_desc *desc);
 
 /*
  * Reserve room for an event with `payload_size` bytes of fields on the
- * calling CPU's buffer of `target`'s channel, and write its header. On success, returns 0
+ * calling CPU's buffer of `target`'s channel, and write its header and the
+ * target's context fields. On success, returns 0
  * and sets ctx->pos where the payload goes; reel_event_commit() must follow.
  * Returns non-zero when the event is dropped (tracing off, buffer full,
  * event too large); drops are counted. Probes call reel__event_reserve(),
@@ -319,7 +329,8 @@ static inline int reel__event_reserve(struct reel_event_ctx *ctx,
 	uint64_t now = reel__tsc();
 	const struct reel_channel_view *ch = target->view;
 	int32_t cpu = reel__rseq_cpu();
-	if (__builtin_expect(cpu >= 0 && (uint32_t)cpu < ch->nr_streams, 1) &&
+	if (__builtin_expect(target->context == 0, 1) &&
+	    __builtin_expect(cpu >= 0 && (uint32_t)cpu < ch->nr_streams, 1) &&
 	    __builtin_expect(ch->abi_version == REEL__VIEW_ABI, 1) &&
 	    __builtin_expect(
 		    reel__stream_reserve(&ch->streams[cpu], target->id, payload, now, ctx) == 0, 1))

@@ -131,6 +131,13 @@ REEL_CTL_API int reel_ctl_enable_event(struct reel_ctl *ctl, const struct reel_e
 REEL_CTL_API int reel_ctl_disable_event(struct reel_ctl *ctl, const char *session,
 					const char *channel, const char *pattern);
 
+/* Record context field `type` ("vpid", "vtid", "procname", "pthread_id",
+ * "cpu_id") with every event of `channel` (NULL: every channel of the
+ * session; the default one is created if there is none), before the
+ * session first starts. */
+REEL_CTL_API int reel_ctl_add_context(struct reel_ctl *ctl, const char *session,
+				      const char *channel, const char *type);
+
 /* ---- what the daemon knows ---------------------------------------------- */
 
 struct reel_channel_status {
@@ -146,6 +153,8 @@ struct reel_channel_status {
 	double bytes_per_second;   /* write rate over the last second or so */
 	char **rules;              /* enabled patterns (with loglevel suffix) */
 	size_t nr_rules;
+	char **contexts;           /* context fields recorded ("vpid", ...) */
+	size_t nr_contexts;
 };
 
 struct reel_session_status {

@@ -127,6 +127,10 @@ void cli_json_channel(struct cli_json_writer *w, const char *key,
 	for (size_t i = 0; i < c->nr_rules; i++)
 		cli_json_string(w, NULL, c->rules[i]);
 	cli_json_end_array(w);
+	cli_json_begin_array(w, "contexts");
+	for (size_t i = 0; i < c->nr_contexts; i++)
+		cli_json_string(w, NULL, c->contexts[i]);
+	cli_json_end_array(w);
 	cli_json_end_object(w);
 }
 
@@ -190,6 +194,11 @@ void cli_print_session(const struct reel_session_status *s, bool current)
 			printf("      None\n");
 		for (size_t r = 0; r < c->nr_rules; r++)
 			printf("      %s\n", str_or(c->rules[r], "?"));
+		if (c->nr_contexts) {
+			printf("\n    Context fields:\n");
+			for (size_t k = 0; k < c->nr_contexts; k++)
+				printf("      %s\n", str_or(c->contexts[k], "?"));
+		}
 		printf("\n");
 	}
 }

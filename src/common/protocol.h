@@ -34,6 +34,7 @@ enum {
 	REEL_CTL_DISABLE_EVENT = 47,
 	REEL_CTL_LIST_SESSIONS = 48,
 	REEL_CTL_LIST_APPS = 49,
+	REEL_CTL_ADD_CONTEXT = 50,
 	REEL_CTL_REPLY = 60, /* STATUS (negative errno or 0), ERROR text, then data */
 };
 
@@ -58,6 +59,7 @@ enum {
 	REEL_TAG_NR_STREAMS,
 	REEL_TAG_TARGET_ID,
 	REEL_TAG_SEQ,
+	REEL_TAG_TARGET_CONTEXT, /* before its TARGET_ID: REEL_CONTEXT_* */
 
 	REEL_TAG_STATUS = 40,
 	REEL_TAG_ERROR,
@@ -81,6 +83,7 @@ enum {
 	REEL_TAG_CURRENT,
 	REEL_TAG_APP_PID,
 	REEL_TAG_UID,
+	REEL_TAG_CONTEXT, /* a context type's name: "vpid", "vtid", ... */
 };
 
 /* REEL_TAG_ABI of a hello: the ring buffer's and the fast path's layouts. */

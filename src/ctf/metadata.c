@@ -105,14 +105,31 @@ int reel_ctf_metadata_header(struct reel_strbuf *out, const struct reel_ctf_trac
 			   "};\n\n",
 			   clock->uuid, clock->source, clock->freq, clock->offset_s, clock->offset,
 			   REEL_CTF_COMPACT_ID_MAX, REEL_CTF_EXTENDED_ID);
-	for (uint32_t id = 0; id < (trace->nr_streams ? trace->nr_streams : 1); id++)
+	for (uint32_t id = 0; id < (trace->nr_streams ? trace->nr_streams : 1); id++) {
 		reel_strbuf_printf(out,
 				   "stream {\n"
 				   "\tid = %" PRIu32 ";\n"
 				   "\tevent.header := struct event_header_compact;\n"
-				   "\tpacket.context := struct packet_context;\n"
-				   "};\n\n",
+				   "\tpacket.context := struct packet_context;\n",
 				   id);
+		uint32_t context = trace->stream_contexts ? trace->stream_contexts[id] : 0;
+		if (context) {
+			/* In the order the tracer writes them (<reel/abi.h>). */
+			reel_strbuf_printf(out, "\tevent.context := struct {\n");
+			if (context & REEL_CONTEXT_VPID)
+				reel_strbuf_printf(out, "\t\tinteger { size = 32; align = 8; signed = 1; encoding = none; base = 10; } _vpid;\n");
+			if (context & REEL_CONTEXT_VTID)
+				reel_strbuf_printf(out, "\t\tinteger { size = 32; align = 8; signed = 1; encoding = none; base = 10; } _vtid;\n");
+			if (context & REEL_CONTEXT_PROCNAME)
+				reel_strbuf_printf(out, "\t\tstring { encoding = UTF8; } _procname;\n");
+			if (context & REEL_CONTEXT_PTHREAD_ID)
+				reel_strbuf_printf(out, "\t\tinteger { size = 64; align = 8; signed = 0; encoding = none; base = 16; } _pthread_id;\n");
+			if (context & REEL_CONTEXT_CPU_ID)
+				reel_strbuf_printf(out, "\t\tinteger { size = 32; align = 8; signed = 0; encoding = none; base = 10; } _cpu_id;\n");
+			reel_strbuf_printf(out, "\t};\n");
+		}
+		reel_strbuf_printf(out, "};\n\n");
+	}
 	return out->failed ? -ENOMEM : 0;
 }
 

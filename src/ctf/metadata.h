@@ -27,6 +27,8 @@ struct reel_ctf_trace_desc {
 	const struct reel_ctf_env_entry *env;
 	unsigned int nr_env;
 	uint32_t nr_streams; /* stream classes 0..n-1 (0: one) */
+	/* Per stream class, the REEL_CONTEXT_* its events carry; NULL: none. */
+	const uint32_t *stream_contexts;
 };
 
 /* Trace, env, clock, event header and the stream classes. */

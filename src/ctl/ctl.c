@@ -297,6 +297,20 @@ int reel_ctl_disable_event(struct reel_ctl *ctl, const char *session, const char
 	return simple(ctl, &m);
 }
 
+int reel_ctl_add_context(struct reel_ctl *ctl, const char *session, const char *channel,
+			 const char *type)
+{
+	if (!type)
+		return -EINVAL;
+	struct reel_msg m;
+	reel_msg_init(&m, REEL_CTL_ADD_CONTEXT);
+	put_session(&m, session);
+	if (channel)
+		reel_msg_put_str(&m, REEL_TAG_CHANNEL, channel);
+	reel_msg_put_str(&m, REEL_TAG_CONTEXT, type);
+	return simple(ctl, &m);
+}
+
 /* ---- listings ------------------------------------------------------------ */
 
 static int grow(void **array, size_t *nr, size_t size)
@@ -317,6 +331,9 @@ static void channel_status_free(struct reel_channel_status *c)
 	for (size_t i = 0; i < c->nr_rules; i++)
 		free(c->rules[i]);
 	free(c->rules);
+	for (size_t i = 0; i < c->nr_contexts; i++)
+		free(c->contexts[i]);
+	free(c->contexts);
 }
 
 void reel_session_list_free(struct reel_session_list *list)
@@ -398,6 +415,10 @@ int reel_ctl_list_sessions(struct reel_ctl *ctl, struct reel_session_list **ret)
 			err = grow((void **)&c->rules, &c->nr_rules, sizeof(char *));
 			if (!err)
 				err = dup_str(&f, &c->rules[c->nr_rules - 1]);
+		} else if (f.tag == REEL_TAG_CONTEXT) {
+			err = grow((void **)&c->contexts, &c->nr_contexts, sizeof(char *));
+			if (!err)
+				err = dup_str(&f, &c->contexts[c->nr_contexts - 1]);
 		} else {
 			err = u64_of(&f, &v);
 			switch (f.tag) {

@@ -18,7 +18,7 @@
 
 /* What a request may carry, parsed and checked once. */
 struct request {
-	const char *session, *output, *channel, *pattern;
+	const char *session, *output, *channel, *pattern, *context;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
 	uint64_t loglevel_match;
 	int64_t loglevel;
@@ -37,6 +37,7 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_OUTPUT: e = reel_msg_str(&f, &r->output); break;
 		case REEL_TAG_CHANNEL: e = reel_msg_str(&f, &r->channel); break;
 		case REEL_TAG_PATTERN: e = reel_msg_str(&f, &r->pattern); break;
+		case REEL_TAG_CONTEXT: e = reel_msg_str(&f, &r->context); break;
 		case REEL_TAG_SUBBUF_SIZE: e = reel_msg_u64(&f, &r->subbuf_size); break;
 		case REEL_TAG_NUM_SUBBUF: e = reel_msg_u64(&f, &r->num_subbuf); break;
 		case REEL_TAG_OVERWRITE: e = reel_msg_u64(&f, &r->overwrite); break;
@@ -149,6 +150,38 @@ static int disable_event(struct session *s, const struct request *r, char *err, 
 	return 0;
 }
 
+static int add_context(struct session *s, const struct request *r, char *err, size_t size)
+{
+	uint32_t bit = r->context ? context_of_name(r->context) : 0;
+	if (!bit) {
+		snprintf(err, size, "unknown context type '%s' (vpid, vtid, procname, pthread_id, cpu_id)",
+			 r->context ? r->context : "");
+		return -EINVAL;
+	}
+	if (s->started_once) {
+		snprintf(err, size, "session '%s' has been started: contexts cannot be added", s->name);
+		return -EBUSY;
+	}
+	int e = 0;
+	if (r->channel || s->nr_channels == 0) {
+		struct channel *ch = channel_or_default(s, r->channel, !r->channel, &e, err, size);
+		if (!ch)
+			return e;
+	}
+	for (uint32_t i = 0; i < s->nr_channels; i++) {
+		struct channel *ch = s->channels[i];
+		if (r->channel && strcmp(ch->name, r->channel) != 0)
+			continue;
+		if (ch->contexts & bit && r->channel) {
+			snprintf(err, size, "context '%s' is already in channel '%s'", r->context,
+				 ch->name);
+			return -EEXIST;
+		}
+		ch->contexts |= bit;
+	}
+	return 0;
+}
+
 static uint32_t apps_tracing(const struct session *s)
 {
 	uint32_t n = 0;
@@ -204,6 +237,9 @@ static void describe_session(struct reel_msg *m, struct session *s)
 				snprintf(text, sizeof(text), "%s", x->pattern);
 			reel_msg_put_str(m, REEL_TAG_RULE, text);
 		}
+		for (uint32_t k = 0; context_names[k]; k++)
+			if (ch->contexts & (1u << k))
+				reel_msg_put_str(m, REEL_TAG_CONTEXT, context_names[k]);
 	}
 	/* Write rate since the previous look (at least a second apart). */
 	if (!s->rate_at_ns) {
@@ -313,6 +349,12 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 			status = -ENOENT;
 		else
 			status = disable_event(s, &r, err, sizeof(err));
+		break;
+	case REEL_CTL_ADD_CONTEXT:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else
+			status = add_context(s, &r, err, sizeof(err));
 		break;
 	case REEL_CTL_LIST_SESSIONS:
 		if (reeld.current[0] && session_find(uid, reeld.current))

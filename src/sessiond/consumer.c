@@ -67,8 +67,12 @@ static int metadata_header(struct session *s, struct trace *t, struct reel_strbu
 		env[n++] = (struct reel_ctf_env_entry){ "vpid", NULL, (int64_t)t->owner };
 	}
 	env[n++] = (struct reel_ctf_env_entry){ "clock_source", clock.source, 0 };
+	uint32_t contexts[MAX_CHANNELS];
+	for (uint32_t i = 0; i < t->nr_bufsets; i++)
+		contexts[i] = t->bufsets[i]->channel->contexts;
 	struct reel_ctf_trace_desc desc = { .clock = &clock, .env = env, .nr_env = n,
-					    .nr_streams = t->nr_bufsets };
+					    .nr_streams = t->nr_bufsets,
+					    .stream_contexts = contexts };
 	memcpy(desc.uuid, t->uuid, sizeof(desc.uuid));
 	return reel_ctf_metadata_header(out, &desc);
 }
@@ -140,8 +144,22 @@ static int class_event_size(void *arg, uint32_t id, const char *payload, size_t 
 	struct bufset *b = arg;
 	if (id >= b->nr_classes)
 		return -EBADMSG;
-	return reel_ctf_payload_size(b->classes[id].layout, b->classes[id].nr_fields, payload,
-				     avail, ret);
+	/* The channel's context fields come first. */
+	uint32_t context = b->channel->contexts;
+	size_t skip = (context & REEL_CONTEXT_VPID ? 4 : 0) + (context & REEL_CONTEXT_VTID ? 4 : 0);
+	if (context & REEL_CONTEXT_PROCNAME) {
+		const char *nul = skip < avail ? memchr(payload + skip, '\0', avail - skip) : NULL;
+		if (!nul)
+			return -EBADMSG;
+		skip = (size_t)(nul - payload) + 1;
+	}
+	skip += (context & REEL_CONTEXT_PTHREAD_ID ? 8 : 0) + (context & REEL_CONTEXT_CPU_ID ? 4 : 0);
+	size_t size;
+	if (skip > avail || reel_ctf_payload_size(b->classes[id].layout, b->classes[id].nr_fields,
+						  payload + skip, avail - skip, &size) < 0)
+		return -EBADMSG;
+	*ret = skip + size;
+	return 0;
 }
 
 static void repair(struct bufset *b, uint32_t k)

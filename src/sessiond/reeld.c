@@ -46,9 +46,11 @@ struct conn {
 	int fd;
 	uid_t uid;
 	struct app *app; /* APP */
+	struct conn *next;
 };
 
 static int epfd = -1;
+static struct conn *conns; /* every connection and listener */
 
 static void usage(FILE *out)
 {
@@ -72,17 +74,24 @@ static int add_conn(enum conn_kind kind, int fd, uid_t uid, struct app *app)
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	*c = (struct conn){ kind, fd, uid, app };
+	*c = (struct conn){ kind, fd, uid, app, conns };
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(c);
 		return -errno;
 	}
+	conns = c;
 	return 0;
 }
 
 static void drop_conn(struct conn *c)
 {
+	for (struct conn **p = &conns; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->kind == APP) {
 		struct app *a = c->app;
@@ -244,6 +253,9 @@ static void shutdown_all(void)
 {
 	while (reeld.sessions)
 		session_destroy(reeld.sessions);
+	while (conns)
+		drop_conn(conns);
+	close(epfd);
 }
 
 int main(int argc, char **argv)

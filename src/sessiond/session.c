@@ -420,9 +420,19 @@ static int send_bufset(struct app *a, struct session *s, struct bufset *b)
 	return 0;
 }
 
-static bool same_targets(const struct app_event *e, const uint64_t *pairs, uint32_t nr)
+static bool same_targets(const struct app_event *e, const uint64_t *triples, uint32_t nr)
 {
-	return e->nr_sent == nr && (nr == 0 || memcmp(e->sent, pairs, nr * 2 * sizeof(*pairs)) == 0);
+	return e->nr_sent == nr && (nr == 0 || memcmp(e->sent, triples, nr * 3 * sizeof(*triples)) == 0);
+}
+
+const char *const context_names[] = { "vpid", "vtid", "procname", "pthread_id", "cpu_id", NULL };
+
+uint32_t context_of_name(const char *name)
+{
+	for (uint32_t i = 0; context_names[i]; i++)
+		if (strcmp(context_names[i], name) == 0)
+			return 1u << i;
+	return 0;
 }
 
 /* Compute what `a` must record and send what changed. */
@@ -431,7 +441,7 @@ static int update_app(struct app *a)
 	struct reel_msg targets;
 	reel_msg_init(&targets, REEL_APP_TARGETS);
 	int err = 0;
-	uint64_t pairs[2 * 64];
+	uint64_t triples[3 * 64];
 	for (uint32_t id = 0; id < a->nr_events && !err; id++) {
 		struct app_event *e = a->events[id];
 		if (!e)
@@ -453,8 +463,9 @@ static int update_app(struct app *a)
 				err = t ? class_get(t->bufsets[c], e, &class_id) : -ENOMEM;
 				if (!err) {
 					t->metadata_dirty = true;
-					pairs[2 * nr] = t->bufsets[c]->key;
-					pairs[2 * nr + 1] = class_id;
+					triples[3 * nr] = t->bufsets[c]->key;
+					triples[3 * nr + 1] = class_id;
+					triples[3 * nr + 2] = ch->contexts;
 				}
 				pthread_mutex_unlock(&s->lock);
 				if (!err)
@@ -464,21 +475,22 @@ static int update_app(struct app *a)
 				nr++;
 			}
 		}
-		if (err || same_targets(e, pairs, nr))
+		if (err || same_targets(e, triples, nr))
 			continue;
-		uint64_t *copy = malloc((nr ? nr : 1) * 2 * sizeof(*copy));
+		uint64_t *copy = malloc((nr ? nr : 1) * 3 * sizeof(*copy));
 		if (!copy) {
 			err = -ENOMEM;
 			break;
 		}
-		memcpy(copy, pairs, nr * 2 * sizeof(*copy));
+		memcpy(copy, triples, nr * 3 * sizeof(*copy));
 		free(e->sent);
 		e->sent = copy;
 		e->nr_sent = nr;
 		reel_msg_put_u64(&targets, REEL_TAG_ID, id);
 		for (uint32_t k = 0; k < nr; k++) {
-			reel_msg_put_u64(&targets, REEL_TAG_CHANNEL_KEY, pairs[2 * k]);
-			reel_msg_put_u64(&targets, REEL_TAG_TARGET_ID, pairs[2 * k + 1]);
+			reel_msg_put_u64(&targets, REEL_TAG_CHANNEL_KEY, triples[3 * k]);
+			reel_msg_put_u64(&targets, REEL_TAG_TARGET_CONTEXT, triples[3 * k + 2]);
+			reel_msg_put_u64(&targets, REEL_TAG_TARGET_ID, triples[3 * k + 1]);
 		}
 	}
 	uint64_t seq = 0;

@@ -32,7 +32,7 @@ struct app_event {
 	char *full_name;             /* provider:event */
 	char *signature;             /* the layout, for matching across apps */
 	size_t signature_len;
-	/* The targets last sent for it (channel key, id pairs). */
+	/* The targets last sent for it (channel key, id, context). */
 	uint64_t *sent;
 	uint32_t nr_sent;
 };
@@ -64,7 +64,8 @@ struct rule {
 
 struct channel {
 	char name[MAX_NAME];
-	uint32_t index; /* its stream class id */
+	uint32_t index;    /* its stream class id */
+	uint32_t contexts; /* REEL_CONTEXT_* */
 	struct reel_channel_config config;
 	struct rule *rules;
 	size_t nr_rules;
@@ -175,6 +176,10 @@ int app_wait_ack(struct app *a, uint64_t seq);
 int app_handle_stash(struct app *a);
 void app_free(struct app *a);
 bool event_matches_rule(const struct app_event *e, const struct rule *r);
+
+/* The REEL_CONTEXT_* bit of a context type's name; 0 if unknown. */
+uint32_t context_of_name(const char *name);
+extern const char *const context_names[];
 
 /* consumer.c */
 int consumer_start(struct session *s);

@@ -254,7 +254,7 @@ static int handle_targets(int sock, struct reel_msg *m)
 	struct reel_msg_field f;
 	struct reel_event_target targets[REEL_MAX_TARGETS];
 	uint32_t nr = 0;
-	uint64_t id = UINT64_MAX, key = 0, seq = 0;
+	uint64_t id = UINT64_MAX, key = 0, seq = 0, context = 0;
 	bool have_key = false;
 	int r;
 	reel_msg_iter_init(&it, m);
@@ -283,9 +283,15 @@ static int handle_targets(int sock, struct reel_msg *m)
 			struct daemon_channel *dc = find_channel(key);
 			/* A channel not (yet) mapped records nothing here. */
 			if (channel_ready(dc) && nr < REEL_MAX_TARGETS)
-				targets[nr++] = (struct reel_event_target){ &dc->channel.view,
-									    (uint32_t)target_id, 0 };
+				targets[nr++] = (struct reel_event_target){
+					&dc->channel.view, (uint32_t)target_id,
+					(uint32_t)(context & REEL_CONTEXT_ALL)
+				};
 			have_key = false;
+			context = 0;
+		} else if (f.tag == REEL_TAG_TARGET_CONTEXT) {
+			if (reel_msg_u64(&f, &context) < 0)
+				return -EBADMSG;
 		} else if (f.tag == REEL_TAG_SEQ) {
 			if (reel_msg_u64(&f, &seq) < 0)
 				return -EBADMSG;

@@ -199,7 +199,8 @@ void reel_event_register(struct reel_event_desc *desc, const struct reel_field_d
 	events[nr_events++] = (struct registered_event){ desc, conflict };
 	if (!same_name) {
 		if (standalone_view && name_matches(desc, enable_globs))
-			set_targets_locked(desc->id, &(struct reel_event_target){ standalone_view, desc->id, 0 }, 1);
+			set_targets_locked(desc->id,
+					   &(struct reel_event_target){ standalone_view, desc->id, 0 }, 1);
 		new_id = true;
 	}
 	apply_locked(&events[nr_events - 1]);
