@@ -54,7 +54,7 @@ check: deps check-asan check-tsan
 check-asan:
 	$(call meson_build,$(ASAN_BUILD),$(ASAN_MESON))
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite stress-asm --suite system --suite cli
+		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite stress-asm --suite system --suite cli --suite fuzz
 
 check-tsan:
 	$(call meson_build,$(TSAN_BUILD),$(TSAN_MESON))
