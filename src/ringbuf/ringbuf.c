@@ -109,6 +109,20 @@ struct reel_rb *reel_rb_map(int fd, reel_rb_deliver_fn deliver, void *deliver_ar
 	return rb;
 }
 
+void reel_rb_retire(struct reel_rb *rb)
+{
+	if (rb->fd < 0)
+		return;
+	/* Closed first, so that a late writer's slow path opens nothing. */
+	reel_rb_set_closed(rb, true);
+	if (mmap(rb->shm, rb->map_size, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		return; /* keep the shared mapping: still valid */
+	rb->shm->closed = 1;
+	close(rb->fd);
+	rb->fd = -1;
+}
+
 void reel_rb_set_closed(struct reel_rb *rb, bool closed)
 {
 	__atomic_store_n(&rb->shm->closed, closed ? 1u : 0u, __ATOMIC_SEQ_CST);

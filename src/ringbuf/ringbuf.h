@@ -134,6 +134,11 @@ struct reel_rb *reel_rb_map(int fd, reel_rb_deliver_fn deliver, void *deliver_ar
 /* Stop (`closed` true) or resume tracing into the buffer; see shm->closed. */
 void reel_rb_set_closed(struct reel_rb *rb, bool closed) REEL_HIDDEN;
 
+/* Give the shared memory back while writers may still hold the buffer: the
+ * mapping is replaced by private zero pages that late writers scribble on
+ * harmlessly, and the memfd is closed. The handle stays valid. */
+void reel_rb_retire(struct reel_rb *rb) REEL_HIDDEN;
+
 /* Unmap and close; accepts NULL. No writer may use it any more. */
 void reel_rb_destroy(struct reel_rb *rb) REEL_HIDDEN;
 

@@ -313,6 +313,10 @@ static void drop_channel(struct daemon_channel *dc)
 	if (channel_ready(dc))
 		reel_registry_drop_view(&dc->channel.view);
 	dc->dropped = true;
+	/* The memory goes back; the addresses stay valid for late writers. */
+	for (uint32_t i = 0; i < dc->channel.nr_streams; i++)
+		if (dc->channel.streams[i])
+			reel_rb_retire(dc->channel.streams[i]);
 	/* The descriptor stays open: a writer may have loaded it already, and
 	 * a closed number could be reused by the application. */
 	__atomic_store_n(&dc->wake_fd, -1, __ATOMIC_RELAXED);
