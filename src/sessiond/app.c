@@ -22,8 +22,6 @@
 #define MAX_FIELDS 1024u
 #define MAX_LABELS 65536u
 #define MAX_STASH 64u
-/* How long an application may take to apply new enablement. */
-#define ACK_TIMEOUT_MS 2000
 
 static void event_free(struct app_event *e)
 {
@@ -387,9 +385,8 @@ static bool is_ack(struct reel_msg *m, uint64_t seq)
 	return false;
 }
 
-int app_wait_ack(struct app *a, uint64_t seq)
+int app_wait_ack(struct app *a, uint64_t seq, uint64_t deadline)
 {
-	uint64_t deadline = monotonic_ns() + ACK_TIMEOUT_MS * 1000000ull;
 	for (;;) {
 		uint64_t now = monotonic_ns();
 		if (now >= deadline)

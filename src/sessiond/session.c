@@ -30,6 +30,8 @@ struct daemon reeld;
 
 #define DEFAULT_SUBBUF_SIZE (512u * 1024)
 #define DEFAULT_NUM_SUBBUF 4u
+/* How long applications may take to apply new enablement. */
+#define ACK_TIMEOUT_NS 2000000000ull
 
 static int say(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int say(char *err, size_t size, const char *fmt, ...)
@@ -435,8 +437,9 @@ uint32_t context_of_name(const char *name)
 	return 0;
 }
 
-/* Compute what `a` must record and send what changed. */
-static int update_app(struct app *a)
+/* Compute what `a` must record and send what changed; `*ret_seq` is the
+ * number to wait for (0: nothing sent). */
+static int update_app(struct app *a, uint64_t *ret_seq)
 {
 	struct reel_msg targets;
 	reel_msg_init(&targets, REEL_APP_TARGETS);
@@ -502,24 +505,39 @@ static int update_app(struct app *a)
 		err = reel_msg_send(a->sock, &targets);
 	}
 	reel_msg_free(&targets);
-	if (!err && seq)
-		err = app_wait_ack(a, seq);
+	*ret_seq = err ? 0 : seq;
 	return err;
+}
+
+static void app_failed(struct app *a, int err)
+{
+	/* The application is gone or misbehaves: the main loop sees its
+	 * socket close and forgets it. */
+	reel_debug("app %d: %s", (int)a->pid, strerror(-err));
+	a->dead = true;
+	shutdown(a->sock, SHUT_RDWR);
 }
 
 void enablement_update(void)
 {
+	/* Every application first, then the acknowledgements: they apply
+	 * it at the same time. */
 	for (struct app *a = reeld.apps; a; a = a->next) {
+		a->pending_ack = 0;
 		if (!a->hello || a->dead)
 			continue;
-		int err = update_app(a);
-		if (err) {
-			/* The application is gone or misbehaves: the main loop
-			 * sees its socket close and forgets it. */
-			reel_debug("app %d: %s", (int)a->pid, strerror(-err));
-			a->dead = true;
-			shutdown(a->sock, SHUT_RDWR);
-		}
+		int err = update_app(a, &a->pending_ack);
+		if (err)
+			app_failed(a, err);
+	}
+	uint64_t deadline = monotonic_ns() + ACK_TIMEOUT_NS;
+	for (struct app *a = reeld.apps; a; a = a->next) {
+		if (!a->pending_ack || a->dead)
+			continue;
+		int err = app_wait_ack(a, a->pending_ack, deadline);
+		a->pending_ack = 0;
+		if (err)
+			app_failed(a, err);
 	}
 }
 

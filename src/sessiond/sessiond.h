@@ -47,7 +47,8 @@ struct app {
 	uint32_t nr_events;
 	uint64_t *mapped; /* keys of the buffer sets it was given */
 	uint32_t nr_mapped;
-	uint64_t next_seq; /* of the enablement messages sent to it */
+	uint64_t next_seq;    /* of the enablement messages sent to it */
+	uint64_t pending_ack; /* the one enablement_update() waits for */
 	/* Messages received while waiting for an acknowledgement, handled
 	 * by the main loop afterwards. */
 	struct reel_msg *stash;
@@ -170,8 +171,9 @@ void app_forget(struct app *a);
 
 /* app.c */
 int app_handle(struct app *a, struct reel_msg *m);
-/* Wait (a bounded time) until `a` acknowledges message `seq`. */
-int app_wait_ack(struct app *a, uint64_t seq);
+/* Wait until `a` acknowledges message `seq`, until `deadline` at most
+ * (monotonic_ns()). */
+int app_wait_ack(struct app *a, uint64_t seq, uint64_t deadline);
 /* Handle the messages stashed by app_wait_ack(). */
 int app_handle_stash(struct app *a);
 void app_free(struct app *a);
