@@ -425,6 +425,7 @@ if [[ -x $reel_bin_dir/sessiond/reeld ]] && start_reeld; then
 	reeld_run a one_int -n "$events" -r "$reps" -w "$chunk_a" -k "$chunk_a" -p "$pause" -c "$cpu_a"
 	reeld_run b four_u64_str -n "$events_b" -r "$reps" -w "$chunk_b" -k "$chunk_b" -p "$pause" -c "$cpu_a"
 	reeld_run e_max sustained -s "$seconds" -R 0 -c "$cpu_a"
+	reeld_run e_paced sustained -s "$seconds" -R "$rate" -c "$cpu_a"
 	if command -v babeltrace2 >/dev/null; then
 		reeld_run check-a one_int -n 100000 -r 1 -w 0 -c "$cpu_a"
 	fi
@@ -476,9 +477,11 @@ status=0
 if ((reeld_ok)); then
 	echo "# reeld a: $(get ns_per_event "$tmp/a.reeld") ns/event (discarded $(lost a reeld));" \
 		"b: $(get ns_per_event "$tmp/b.reeld") ns/event (discarded $(lost b reeld))"
-	echo "# reeld e_max: emitted $(get emitted "$tmp/e_max.reeld") in $(get seconds "$tmp/e_max.reeld") s," \
-		"recorded $(recorded e_max reeld), discarded $(lost e_max reeld);" \
-		"on disk $(get drain_s "$tmp/e_max.reeld") s after the loop"
+	for e in e_max e_paced; do
+		echo "# reeld $e: emitted $(get emitted "$tmp/$e.reeld") in $(get seconds "$tmp/$e.reeld") s," \
+			"recorded $(recorded $e reeld), discarded $(lost $e reeld);" \
+			"on disk $(get drain_s "$tmp/$e.reeld") s after the loop"
+	done
 	cat "$tmp/f.reeld.about"
 	echo "# reeld f: recorded $(recorded f reeld), discarded $(lost f reeld)," \
 		"$(get seconds "$tmp/f.reeld") s from the first start to the trace on disk"
@@ -569,6 +572,10 @@ if ((reeld_ok)); then
 		"$(fmt %.0f "$(recorded e_max reeld) / $(get seconds "$tmp/e_max.reeld")")" \
 		"$(fmt %.0f "$(recorded e_max lttng) / $(get seconds "$tmp/e_max.lttng")")" events/s higher
 	emit daemon_sustained_max_discarded "$(lost e_max reeld)" "$(lost e_max lttng)" events count
+	emit daemon_sustained_paced_recorded \
+		"$(fmt %.0f "$(recorded e_paced reeld) / $(get seconds "$tmp/e_paced.reeld")")" \
+		"$(fmt %.0f "$(recorded e_paced lttng) / $(get seconds "$tmp/e_paced.lttng")")" events/s higher
+	emit daemon_sustained_paced_discarded "$(lost e_paced reeld)" "$(lost e_paced lttng)" events count
 	echo "# lttng f: recorded $(recorded f lttng), discarded $(lost f lttng)," \
 		"$(get seconds "$tmp/f.lttng") s from the first start to the trace on disk"
 	emit daemon_10apps_discarded "$(lost f reeld)" "$(lost f lttng)" events count

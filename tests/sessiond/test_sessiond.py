@@ -400,22 +400,46 @@ def test_garbage_on_app_socket(daemon, tmp_path):
     assert steps_of(read_trace(out)[0], 1) == list(range(10))
 
 
-def test_other_users_cannot_connect(daemon):
+def as_nobody(*cmd):
+    return ["runuser", "-u", "nobody", "--"] + [str(c) for c in cmd]
+
+
+def test_users_are_kept_apart(daemon, tmp_path):
+    """root's daemon: other users cannot control it; their applications
+    trace into buffers and a trace of their own."""
     if os.getuid() != 0:
-        pytest.skip("needs root to run a command as another user")
+        pytest.skip("needs root to run commands as another user")
     if shutil.which("runuser") is None:
         pytest.skip("runuser is missing")
-    p = subprocess.run(["runuser", "-u", "nobody", "--", str(REEL), "list"],
-                       env=daemon.env, capture_output=True, text=True, timeout=30)
-    assert p.returncode != 0
-    assert "reel list:" in p.stderr
-    # Nor can another user's application register.
-    p = subprocess.run(["runuser", "-u", "nobody", "--", str(APP), "steps", "1"],
-                       input="go 1\n", env=daemon.env, capture_output=True, text=True,
-                       timeout=30)
-    assert p.returncode == 0
+    probe = subprocess.run(as_nobody("test", "-x", APP), capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"{APP} is not executable by nobody")
+    p = subprocess.run(as_nobody(REEL, "list"), env=daemon.env, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1
+    assert p.stderr.startswith("reel list: ")
+    out = tmp_path / "trace"
+    out.mkdir()
+    os.chmod(tmp_path, 0o755)
+    daemon.reel("create", "u", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("start")
+    mine = daemon.app("steps", 100)
+    theirs = subprocess.Popen(as_nobody(APP, "steps", 100), env=daemon.env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    wait_registered(daemon, mine)
+    step(mine, 1)
+    step(theirs, 2)
     apps = json.loads(daemon.reel("--json", "list", "-u").stdout)["apps"]
-    assert [a for a in apps if a["uid"] != 0] == []
+    assert sorted(a["uid"] for a in apps) == [0, 65534]
+    finish(mine)
+    finish(theirs)
+    daemon.reel("destroy")
+    root_events, _ = read_trace(out / "ust" / "uid" / "0")
+    nobody_events, _ = read_trace(out / "ust" / "uid" / "65534")
+    assert steps_of(root_events, 1) == list(range(100)) and not steps_of(root_events, 2)
+    assert steps_of(nobody_events, 2) == list(range(100)) and not steps_of(nobody_events, 1)
 
 
 def test_status_reports_rate_and_counts(daemon, tmp_path):
