@@ -8,13 +8,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "daemon.h"
 
+/* Without $REEL_SESSIOND_PATH, the reeld installed beside this reel (or
+ * built beside it: src/cli/reel and src/sessiond/reeld), else $PATH's. */
+static void find_sessiond(void)
+{
+	const char *set = getenv("REEL_SESSIOND_PATH");
+	if (set && *set)
+		return;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	static const char *const near[] = { "reeld", "../sessiond/reeld" };
+	for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof(path), "%s/%s", self, near[i]);
+		if (access(path, X_OK) == 0) {
+			setenv("REEL_SESSIOND_PATH", path, 1);
+			return;
+		}
+	}
+}
+
 int cli_connect(const char *cmd, unsigned int flags, struct reel_ctl **ret)
 {
 	char rundir[PATH_MAX];
+	if (flags & REEL_CTL_SPAWN)
+		find_sessiond();
 	int err = reel_ctl_rundir(rundir, sizeof(rundir));
 	if (err)
 		return cli_error(cmd, "the daemon's run directory is too long (REEL_RUNDIR?)");
