@@ -503,3 +503,61 @@ def test_context_fields(daemon, tmp_path):
     # The trace reads the same with babeltrace2's CLI.
     lines = babeltrace_ok(out)
     assert f"vpid = {apps[0].pid}, vtid = {apps[0].pid}, procname = \"daemon-app\"" in lines[0]
+
+
+def test_user_daemon_is_private():
+    """An ordinary user's daemon: its user traces with it; another user
+    can neither control it, nor have it trace their applications."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to run daemons as other users")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is missing")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    other = ["setpriv", "--reuid=1", "--regid=1", "--clear-groups", "--"]
+    if subprocess.run(nobody + ["test", "-x", str(REELD)]).returncode != 0:
+        pytest.skip(f"{REELD} is not executable by nobody")
+    # Outside pytest's directories, which only root may enter.
+    rundir = tempfile.mkdtemp(prefix="reel-t-", dir="/tmp")
+    home = Path(tempfile.mkdtemp(prefix="reel-h-", dir="/tmp"))
+    for p in (rundir, home):
+        os.chown(p, 65534, 65534)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REEL_")}
+    env.update({"REEL_RUNDIR": rundir, "HOME": str(home)})
+    daemon = subprocess.Popen(nobody + [str(REELD), "--rundir", rundir], env=env,
+                              stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 10
+        while not os.path.exists(os.path.join(rundir, "client.sock")):
+            assert daemon.poll() is None, daemon.stderr.read()
+            assert time.time() < deadline
+            time.sleep(0.01)
+        assert os.stat(rundir).st_mode & 0o777 == 0o700
+
+        def reel(prefix, *args):
+            return subprocess.run(prefix + [str(REEL)] + list(args), env=env,
+                                  capture_output=True, text=True, timeout=60)
+        out = home / "trace"
+        assert reel(nobody, "create", "mine", "-o", str(out)).returncode == 0
+        assert reel(nobody, "enable-event", "-u", "dapp:step").returncode == 0
+        assert reel(nobody, "start").returncode == 0
+        # Another user cannot control it.
+        p = reel(other, "list")
+        assert p.returncode == 1 and "reel list:" in p.stderr
+        # root's application does not accept another user's daemon.
+        p = subprocess.run([str(APP), "steps", "10"], input="go 9\n", env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0
+        # Its own user's application is traced.
+        p = subprocess.run(nobody + [str(APP), "steps", "10"], input="go 4\n", env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0 and p.stdout == "done 4\n"
+        assert reel(nobody, "destroy").returncode == 0
+        events, _ = read_trace(out)
+        assert steps_of(events, 4) == list(range(10))
+        assert steps_of(events, 9) == []
+        assert [p.name for p in (out / "ust" / "uid").iterdir()] == ["65534"]
+    finally:
+        daemon.terminate()
+        assert daemon.wait(timeout=20) == 0
+        shutil.rmtree(rundir, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
