@@ -29,6 +29,19 @@ extern "C" {
 
 #define REEL_API __attribute__((visibility("default")))
 
+/* An application built with REEL_DYNAMIC_LINKAGE defined (before the first
+ * #include of a Reel header) does not need libreel-ust to run: its
+ * references to the library are weak, and its events stay disabled unless
+ * the library is loaded (LD_PRELOAD=libreel-ust.so.1), as LTTng-UST's
+ * TRACEPOINT_PROBE_DYNAMIC_LINKAGE. */
+#if defined(REEL_DYNAMIC_LINKAGE)
+#define REEL__ENTRY REEL_API __attribute__((weak))
+#define REEL__LOADED(fn) ((fn) != NULL)
+#else
+#define REEL__ENTRY REEL_API
+#define REEL__LOADED(fn) 1
+#endif
+
 enum reel_field_kind {
 	REEL_FIELD_INTEGER = 1,
 	REEL_FIELD_FLOAT = 2,
@@ -141,7 +154,7 @@ struct reel_event_targets {
 
 /* Wake the consumer of a completed sub-buffer of `stream` (ctx->priv_stream;
  * the rare path of commit). */
-REEL_API void reel_event_deliver(void *stream);
+REEL__ENTRY void reel_event_deliver(void *stream);
 
 /*
  * Make `desc` known to the tracer, which may then enable it. Called from the
@@ -149,12 +162,12 @@ REEL_API void reel_event_deliver(void *stream);
  * unit's own field list: if it differs from the description's, the event is
  * defined inconsistently and stays disabled. Idempotent. Thread-safe.
  */
-REEL_API void reel_event_register(struct reel_event_desc *desc, const struct reel_field_desc *fields,
+REEL__ENTRY void reel_event_register(struct reel_event_desc *desc, const struct reel_field_desc *fields,
 				  size_t nr_fields);
 
 /* Forget `desc` (its library is being unloaded): it is disabled and no
  * longer referenced. Its metadata stays in traces that recorded it. */
-REEL_API void reel_event_unregister(struct reel_event_desc *desc);
+REEL__ENTRY void reel_event_unregister(struct reel_event_desc *desc);
 
 /*
  * Reserve room for an event with `payload_size` bytes of fields on the
@@ -166,11 +179,11 @@ REEL_API void reel_event_unregister(struct reel_event_desc *desc);
  * which does the common case inline and this for the rest. Wait-free apart
  * from retries caused by concurrent writers; async-signal-safe.
  */
-REEL_API int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_target *target,
+REEL__ENTRY int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_target *target,
 				size_t payload_size);
 
 /* Publish an event reserved by reel_event_reserve(). Async-signal-safe. */
-REEL_API void reel_event_commit(struct reel_event_ctx *ctx);
+REEL__ENTRY void reel_event_commit(struct reel_event_ctx *ctx);
 
 /* ---- the inline fast path ------------------------------------------------ */
 

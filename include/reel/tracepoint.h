@@ -293,16 +293,18 @@ enum reel_loglevel {
 	static void __attribute__((constructor, used))                             \
 	reel__register_##provider##___##event(void)                                \
 	{                                                                          \
-		reel_event_register(&reel__event_##provider##___##event,           \
-				    reel__fields_##provider##___##event,           \
-				    sizeof(reel__fields_##provider##___##event) /  \
-						    sizeof(reel__fields_##provider##___##event[0]) - \
-					    1);                                    \
+		if (REEL__LOADED(reel_event_register))                             \
+			reel_event_register(&reel__event_##provider##___##event,   \
+					    reel__fields_##provider##___##event,   \
+					    sizeof(reel__fields_##provider##___##event) / \
+							    sizeof(reel__fields_##provider##___##event[0]) - \
+						    1);                            \
 	}                                                                          \
 	static void __attribute__((destructor, used))                              \
 	reel__unregister_##provider##___##event(void)                              \
 	{                                                                          \
-		reel_event_unregister(&reel__event_##provider##___##event);        \
+		if (REEL__LOADED(reel_event_unregister))                           \
+			reel_event_unregister(&reel__event_##provider##___##event); \
 	}                                                                          \
 	static void __attribute__((noinline, unused))                              \
 	reel__probe_##provider##___##event args                                    \

@@ -561,3 +561,30 @@ def test_user_daemon_is_private():
         assert daemon.wait(timeout=20) == 0
         shutil.rmtree(rundir, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_ld_preload(daemon, tmp_path):
+    """An application built with REEL_DYNAMIC_LINKAGE runs untraced without
+    libreel-ust, and traced when the library is preloaded."""
+    app = BUILD / "tests" / "daemon-app-dynamic"
+    lib = BUILD / "src" / "libreel-ust.so.1"
+    ldd = subprocess.run(["ldd", str(app)], capture_output=True, text=True).stdout
+    assert "libreel-ust" not in ldd
+    # A sanitized build's runtime must come first in the library list.
+    preload = [l.split("=>")[1].split()[0] for l in ldd.splitlines()
+               if "libasan" in l and "=>" in l] + [str(lib)]
+    out = tmp_path / "trace"
+    daemon.reel("create", "pre", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("start")
+    plain = subprocess.run([str(app), "steps", "10"], input="go 1\n", env=daemon.env,
+                           capture_output=True, text=True, timeout=30)
+    assert plain.returncode == 0 and plain.stdout == "done 1\n", plain.stderr
+    env = dict(daemon.env, LD_PRELOAD=" ".join(preload))
+    traced = subprocess.run([str(app), "steps", "10"], input="go 2\n", env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert traced.returncode == 0 and traced.stdout == "done 2\n", traced.stderr
+    daemon.reel("destroy")
+    events, _ = read_trace(out)
+    assert steps_of(events, 1) == []
+    assert steps_of(events, 2) == list(range(10))
