@@ -588,3 +588,44 @@ def test_ld_preload(daemon, tmp_path):
     events, _ = read_trace(out)
     assert steps_of(events, 1) == []
     assert steps_of(events, 2) == list(range(10))
+
+
+def test_overwrite_channel_keeps_the_latest(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "ow", "-o", out)
+    daemon.reel("enable-channel", "-u", "ring", "--overwrite", "--subbuf-size", "4k",
+                "--num-subbuf", "4")
+    daemon.reel("enable-event", "-u", "-c", "ring", "dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 100000)
+    step(app, 1)
+    finish(app)
+    daemon.reel("stop")
+    daemon.reel("destroy")
+    babeltrace_ok(out)
+    spun = steps_of(read_trace(out)[0], 1)
+    # The newest events are there, in order; the buffers (16 KiB per CPU)
+    # cannot hold all 100000 (1.2 MB).
+    assert spun and spun[-1] == 99999
+    assert spun == sorted(set(spun))
+    assert len(spun) < 100000
+
+
+def test_switch_timer_flushes_quiet_streams(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "sw", "-o", out)
+    daemon.reel("enable-channel", "-u", "c", "--switch-timer", "100000")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 10)
+    step(app, 1)
+    # A packet of ten events never fills: the timer closes it, and the
+    # trace on disk has them while the session still runs.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if sum(p.stat().st_size for p in out.rglob("c_*")) > 0:
+            break
+        time.sleep(0.05)
+    assert steps_of(read_trace(out)[0], 1) == list(range(10))
+    finish(app)
+    daemon.reel("destroy")
