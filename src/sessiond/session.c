@@ -88,7 +88,10 @@ int session_create(uid_t uid, const char *name, const char *output, struct sessi
 		name = generated;
 	}
 	if (!name_is_valid(name))
-		return say(err, err_size, "invalid session name '%s'", name), -EINVAL;
+		return say(err, err_size,
+			   "invalid session name '%s' (no '/', '*', control characters or leading '.')",
+			   name),
+		       -EINVAL;
 	if (session_find(uid, name))
 		return say(err, err_size, "session '%s' already exists", name), -EEXIST;
 	struct session *s = calloc(1, sizeof(*s));
@@ -147,9 +150,10 @@ int session_add_channel(struct session *s, const struct reel_channel_config *con
 			size_t err_size)
 {
 	const char *name = config->name ? config->name : "channel0";
-	if (!name_is_valid(name) || strchr(name, '_'))
+	if (!name_is_valid(name) || strlen(name) > 200)
 		return say(err, err_size,
-			   "invalid channel name '%s' (no '/', '_' or '*'; stream files are <channel>_<cpu>)",
+			   "invalid channel name '%s' (at most 200 bytes, no '/', '*', control "
+			   "characters or leading '.')",
 			   name),
 		       -EINVAL;
 	if (session_channel(s, name))
