@@ -3,6 +3,7 @@
 #include "msg.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,12 +137,24 @@ int reel_msg_send(int sock, const struct reel_msg *m)
 		memcpy(CMSG_DATA(c), m->fds, sizeof(int) * m->nr_fds);
 	}
 	size_t total = sizeof(h) + m->len, sent = 0;
+	int waited_ms = 0;
 	while (sent < total) {
 		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			/* A non-blocking socket whose peer reads too slowly: wait
+			 * for it, a bounded time in all. */
+			if (errno == EAGAIN && waited_ms < REEL_MSG_SEND_TIMEOUT_MS) {
+				struct pollfd p = { sock, POLLOUT, 0 };
+				int step = REEL_MSG_SEND_TIMEOUT_MS - waited_ms < 100 ?
+						   REEL_MSG_SEND_TIMEOUT_MS - waited_ms :
+						   100;
+				if (poll(&p, 1, step) == 0)
+					waited_ms += step;
+				continue;
+			}
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		}
 		sent += (size_t)n;
 		/* Descriptors went with the first bytes; send the rest plainly. */
@@ -288,4 +301,81 @@ int reel_msg_str(const struct reel_msg_field *f, const char **ret)
 		return -EBADMSG;
 	*ret = f->data;
 	return 0;
+}
+
+int reel_msg_inbuf_fill(int sock, struct reel_msg_inbuf *in)
+{
+	/* Room for a whole header and some payload at least. */
+	if (in->cap - in->len < 65536) {
+		size_t cap = in->cap ? in->cap * 2 : 65536;
+		if (cap > sizeof(struct reel_msg_header) + REEL_MSG_MAX_PAYLOAD + 65536)
+			cap = sizeof(struct reel_msg_header) + REEL_MSG_MAX_PAYLOAD + 65536;
+		if (cap > in->cap) {
+			char *grown = realloc(in->buf, cap);
+			if (!grown)
+				return -ENOMEM;
+			in->buf = grown;
+			in->cap = cap;
+		}
+	}
+	if (in->len == in->cap)
+		return -EBADMSG; /* larger than any message */
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * REEL_MSG_MAX_FDS)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { in->buf + in->len, in->cap - in->len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf) };
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nr = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nr; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(fd);
+		}
+	}
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	in->len += (size_t)n;
+	return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
+int reel_msg_inbuf_take(struct reel_msg_inbuf *in, struct reel_msg *ret)
+{
+	struct reel_msg_header h;
+	if (in->len < sizeof(h))
+		return 0;
+	memcpy(&h, in->buf, sizeof(h));
+	if (h.magic != REEL_MSG_MAGIC || h.version != REEL_MSG_VERSION ||
+	    h.len > REEL_MSG_MAX_PAYLOAD || h.nr_fds != 0)
+		return -EBADMSG;
+	if (in->len - sizeof(h) < h.len)
+		return 0;
+	reel_msg_init(ret, h.type);
+	if (h.len) {
+		ret->buf = malloc(h.len);
+		if (!ret->buf)
+			return -ENOMEM;
+		memcpy(ret->buf, in->buf + sizeof(h), h.len);
+		ret->len = ret->cap = h.len;
+	}
+	size_t used = sizeof(h) + h.len;
+	memmove(in->buf, in->buf + used, in->len - used);
+	in->len -= used;
+	return 1;
+}
+
+void reel_msg_inbuf_free(struct reel_msg_inbuf *in)
+{
+	free(in->buf);
+	memset(in, 0, sizeof(*in));
 }

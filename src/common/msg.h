@@ -21,7 +21,7 @@
 
 #define REEL_MSG_MAGIC 0x4c45524du /* "MREL" */
 #define REEL_MSG_VERSION 1u
-#define REEL_MSG_MAX_PAYLOAD (4u << 20)
+#define REEL_MSG_MAX_PAYLOAD (16u << 20)
 #define REEL_MSG_MAX_FDS 16u
 
 struct reel_msg_header {
@@ -57,8 +57,13 @@ void reel_msg_append(struct reel_msg *m, const struct reel_msg *other) REEL_HIDD
 /* Attach a descriptor, sent with the message (the message does not own it). */
 void reel_msg_put_fd(struct reel_msg *m, int fd) REEL_HIDDEN;
 
+/* How long reel_msg_send() waits, at most, for a peer that does not read
+ * (non-blocking sockets). */
+#define REEL_MSG_SEND_TIMEOUT_MS 2000
+
 /* Send `m` on a connected stream socket. Returns 0 or a negative errno
- * (-ENOMEM/-E2BIG when building it failed). */
+ * (-ENOMEM/-E2BIG when building it failed, -ETIMEDOUT when the peer of a
+ * non-blocking socket did not read it in time). */
 int reel_msg_send(int sock, const struct reel_msg *m) REEL_HIDDEN;
 
 /*
@@ -68,6 +73,26 @@ int reel_msg_send(int sock, const struct reel_msg *m) REEL_HIDDEN;
  * -EBADMSG for a malformed header, or another negative errno.
  */
 int reel_msg_recv(int sock, struct reel_msg *m) REEL_HIDDEN;
+/*
+ * Receiving without blocking, for a server that must never wait for a
+ * peer: bytes are gathered per connection as they come, and a message is
+ * taken only once it is whole. Descriptors are not accepted this way.
+ */
+struct reel_msg_inbuf {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Read what `sock` (non-blocking) has. Returns the bytes read (> 0),
+ * -EAGAIN when there was nothing, -ECONNRESET at end of stream, or another
+ * negative errno. Descriptors that came along are closed. */
+int reel_msg_inbuf_fill(int sock, struct reel_msg_inbuf *in) REEL_HIDDEN;
+/* Take the next whole message into `ret` (reel_msg_free() it): 1 when one
+ * was taken, 0 when none is whole yet, -EBADMSG when the bytes are not a
+ * message (or carry descriptors). */
+int reel_msg_inbuf_take(struct reel_msg_inbuf *in, struct reel_msg *ret) REEL_HIDDEN;
+void reel_msg_inbuf_free(struct reel_msg_inbuf *in) REEL_HIDDEN;
+
 /* The i-th descriptor received, now the caller's; -1 when there is none. */
 int reel_msg_take_fd(struct reel_msg *m, unsigned int i) REEL_HIDDEN;
 

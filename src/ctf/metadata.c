@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "packet.h"
@@ -278,22 +279,45 @@ static void emitted_names(const struct reel_field_desc *f, char ret[2][300])
 		ret[1][0] = '\0';
 }
 
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* No two fields may take one name in the metadata (sorted: n log n). */
 static bool names_are_unique(const struct reel_field_desc *fields, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		char a[2][300];
-		emitted_names(&fields[i], a);
-		if (a[1][0] && strcmp(a[0], a[1]) == 0)
-			return false;
-		for (size_t j = i + 1; j < n; j++) {
-			char b[2][300];
-			emitted_names(&fields[j], b);
-			for (int x = 0; x < 2; x++)
-				for (int y = 0; y < 2; y++)
-					if (a[x][0] && b[y][0] && strcmp(a[x], b[y]) == 0)
-						return false;
-		}
+	if (n < 2)
+		return true;
+	char (*names)[2][300] = malloc(n * sizeof(*names));
+	const char **sorted = malloc(2 * n * sizeof(*sorted));
+	bool unique = names && sorted;
+	size_t m = 0;
+	for (size_t i = 0; unique && i < n; i++) {
+		emitted_names(&fields[i], names[i]);
+		for (int k = 0; k < 2; k++)
+			if (names[i][k][0])
+				sorted[m++] = names[i][k];
 	}
+	if (unique) {
+		qsort(sorted, m, sizeof(*sorted), compare_names);
+		for (size_t i = 1; i < m && unique; i++)
+			unique = strcmp(sorted[i - 1], sorted[i]) != 0;
+	}
+	free(names);
+	free(sorted);
+	return unique;
+}
+
+/* Field names become TSDL identifiers (`_name`): C identifiers only. */
+static bool is_identifier(const char *s)
+{
+	if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return false;
+	for (s++; *s; s++)
+		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9')))
+			return false;
 	return true;
 }
 
@@ -304,7 +328,8 @@ bool reel_ctf_event_is_valid(const struct reel_event_desc *desc)
 		return false;
 	for (size_t i = 0; i < desc->nr_fields; i++) {
 		const struct reel_field_desc *f = &desc->fields[i];
-		if (!f->name || strlen(f->name) > 256 || !field_is_valid(f) ||
+		if (!f->name || strlen(f->name) > 256 || !is_identifier(f->name) ||
+		    !field_is_valid(f) ||
 		    (f->kind == REEL_FIELD_ENUM && !enum_is_valid(f)))
 			return false;
 	}

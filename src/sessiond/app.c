@@ -59,6 +59,7 @@ void app_free(struct app *a)
 	for (size_t i = 0; i < a->nr_stash; i++)
 		reel_msg_free(&a->stash[i]);
 	free(a->stash);
+	reel_msg_inbuf_free(&a->in);
 	if (a->sock >= 0)
 		close(a->sock);
 	free(a);
@@ -385,9 +386,38 @@ static bool is_ack(struct reel_msg *m, uint64_t seq)
 	return false;
 }
 
+static int stash(struct app *a, struct reel_msg *m)
+{
+	struct reel_msg *grown = a->nr_stash < MAX_STASH ?
+		realloc(a->stash, (a->nr_stash + 1) * sizeof(*grown)) : NULL;
+	if (!grown) {
+		reel_msg_free(m);
+		return -ENOBUFS;
+	}
+	a->stash = grown;
+	a->stash[a->nr_stash++] = *m;
+	return 0;
+}
+
 int app_wait_ack(struct app *a, uint64_t seq, uint64_t deadline)
 {
 	for (;;) {
+		struct reel_msg m;
+		int r;
+		while ((r = reel_msg_inbuf_take(&a->in, &m)) == 1) {
+			if (is_ack(&m, seq)) {
+				reel_msg_free(&m);
+				return 0;
+			}
+			if (m.type == REEL_APP_ACK) { /* an older one, timed out */
+				reel_msg_free(&m);
+				continue;
+			}
+			if ((r = stash(a, &m)) < 0)
+				return r;
+		}
+		if (r < 0)
+			return r;
 		uint64_t now = monotonic_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
@@ -395,43 +425,37 @@ int app_wait_ack(struct app *a, uint64_t seq, uint64_t deadline)
 		int n = poll(&p, 1, (int)((deadline - now) / 1000000) + 1);
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		if (n <= 0)
-			continue;
-		struct reel_msg m;
-		int err = reel_msg_recv(a->sock, &m);
-		if (err) {
-			reel_msg_free(&m);
-			return err;
-		}
-		if (is_ack(&m, seq)) {
-			reel_msg_free(&m);
-			return 0;
-		}
-		if (m.type == REEL_APP_ACK) { /* an older one, timed out */
-			reel_msg_free(&m);
-			continue;
-		}
-		struct reel_msg *grown = a->nr_stash < MAX_STASH ?
-			realloc(a->stash, (a->nr_stash + 1) * sizeof(*grown)) : NULL;
-		if (!grown) {
-			reel_msg_free(&m);
-			return -ENOBUFS;
-		}
-		a->stash = grown;
-		a->stash[a->nr_stash++] = m;
+		if (n > 0 && (r = reel_msg_inbuf_fill(a->sock, &a->in)) < 0 && r != -EAGAIN)
+			return r;
 	}
 }
 
-int app_handle_stash(struct app *a)
+int app_pump(struct app *a)
 {
 	int err = 0;
-	/* Handling may stash more: take the list first. */
-	while (a->nr_stash && !err) {
+	/* Handling may stash more: take one at a time. */
+	while (a->nr_stash && !err && !a->dead) {
 		struct reel_msg m = a->stash[0];
 		memmove(a->stash, a->stash + 1, (a->nr_stash - 1) * sizeof(*a->stash));
 		a->nr_stash--;
 		err = app_handle(a, &m);
 		reel_msg_free(&m);
 	}
-	return err;
+	struct reel_msg m;
+	int r;
+	while (!err && !a->dead && (r = reel_msg_inbuf_take(&a->in, &m)) != 0) {
+		if (r < 0)
+			return r;
+		err = app_handle(a, &m);
+		reel_msg_free(&m);
+		/* Messages stashed meanwhile come before the rest. */
+		while (a->nr_stash && !err && !a->dead) {
+			struct reel_msg s = a->stash[0];
+			memmove(a->stash, a->stash + 1, (a->nr_stash - 1) * sizeof(*a->stash));
+			a->nr_stash--;
+			err = app_handle(a, &s);
+			reel_msg_free(&s);
+		}
+	}
+	return a->dead ? -EPIPE : err;
 }

@@ -36,8 +36,6 @@
 #define REEL_VERSION "unknown"
 #endif
 
-#define IO_TIMEOUT_S 2
-
 /* What an epoll event refers to. */
 enum conn_kind { LISTEN_CLIENT, LISTEN_APP, CLIENT, APP, SIGNALS };
 
@@ -45,7 +43,8 @@ struct conn {
 	enum conn_kind kind;
 	int fd;
 	uid_t uid;
-	struct app *app; /* APP */
+	struct app *app;           /* APP */
+	struct reel_msg_inbuf in;  /* CLIENT */
 	struct conn *next;
 };
 
@@ -74,7 +73,7 @@ static int add_conn(enum conn_kind kind, int fd, uid_t uid, struct app *app)
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	*c = (struct conn){ kind, fd, uid, app, conns };
+	*c = (struct conn){ .kind = kind, .fd = fd, .uid = uid, .app = app, .next = conns };
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(c);
@@ -107,6 +106,7 @@ static void drop_conn(struct conn *c)
 	} else {
 		close(c->fd);
 	}
+	reel_msg_inbuf_free(&c->in);
 	free(c);
 }
 
@@ -177,16 +177,13 @@ static uid_t peer_uid(int fd, pid_t *ret_pid)
 static void accept_conn(struct conn *listener)
 {
 	for (;;) {
-		int fd = accept4(listener->fd, NULL, NULL, SOCK_CLOEXEC);
+		/* Non-blocking: a peer that sends half a message waits alone
+		 * for the rest (msg.h, reel_msg_inbuf). */
+		int fd = accept4(listener->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
 		pid_t pid = 0;
 		uid_t uid = peer_uid(fd, &pid);
-		/* A peer that sends half a message, or reads nothing, is
-		 * dropped instead of stopping the daemon. */
-		struct timeval io_timeout = { IO_TIMEOUT_S, 0 };
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout));
 		bool root_daemon = geteuid() == 0;
 		bool allowed = uid == geteuid() || uid == 0 ||
 			       (listener->kind == LISTEN_APP && root_daemon);
@@ -219,34 +216,58 @@ static void accept_conn(struct conn *listener)
 	}
 }
 
-/* Serve one message of a client or an application; false: drop it. */
+static void client_garbage(int fd)
+{
+	/* Say so, then hang up: the stream is out of step. */
+	struct reel_msg reply;
+	reel_msg_init(&reply, REEL_CTL_REPLY);
+	reel_msg_put_i64(&reply, REEL_TAG_STATUS, -EBADMSG);
+	reel_msg_put_str(&reply, REEL_TAG_ERROR, "malformed message");
+	reel_msg_send(fd, &reply);
+	reel_msg_free(&reply);
+}
+
+/* Read what a client or an application sent and handle every whole
+ * message; false: drop the connection. */
 static bool serve_conn(struct conn *c)
 {
-	/* An application's messages may have been read meanwhile, while
-	 * waiting for its acknowledgement. */
-	struct pollfd p = { c->fd, POLLIN, 0 };
-	if (poll(&p, 1, 0) == 0)
+	struct reel_msg_inbuf *in = c->kind == CLIENT ? &c->in : &c->app->in;
+	int err = reel_msg_inbuf_fill(c->fd, in);
+	if (err == -EAGAIN)
 		return true;
-	struct reel_msg m;
-	int err = reel_msg_recv(c->fd, &m);
-	if (!err) {
-		if (c->kind == CLIENT)
-			err = client_handle(c->fd, c->uid, &m);
-		else if (!(err = app_handle(c->app, &m)))
-			err = app_handle_stash(c->app);
-	} else if (c->kind == CLIENT && err == -EBADMSG) {
-		/* Garbage: say so, then hang up (the stream is out of step). */
-		struct reel_msg reply;
-		reel_msg_init(&reply, REEL_CTL_REPLY);
-		reel_msg_put_i64(&reply, REEL_TAG_STATUS, -EBADMSG);
-		reel_msg_put_str(&reply, REEL_TAG_ERROR, "malformed message");
-		reel_msg_send(c->fd, &reply);
-		reel_msg_free(&reply);
+	if (err > 0) {
+		if (c->kind == APP) {
+			err = app_pump(c->app);
+		} else {
+			struct reel_msg m;
+			while ((err = reel_msg_inbuf_take(in, &m)) == 1) {
+				err = client_handle(c->fd, c->uid, &m);
+				reel_msg_free(&m);
+				if (err)
+					break;
+			}
+			if (err == -EBADMSG)
+				client_garbage(c->fd);
+		}
 	}
-	reel_msg_free(&m);
 	if (err && err != -ECONNRESET)
 		reel_debug("%s connection: %s", c->kind == CLIENT ? "client" : "app", strerror(-err));
 	return err == 0;
+}
+
+/* Handle what applications sent while the daemon waited for another
+ * one's acknowledgement: nothing else would wake the loop for it. */
+static void pump_apps(void)
+{
+	for (struct conn *c = conns, *next; c; c = next) {
+		next = c->next;
+		if (c->kind != APP || (!c->app->nr_stash && !c->app->in.len && !c->app->dead))
+			continue;
+		if (c->app->dead || app_pump(c->app) != 0) {
+			drop_conn(c);
+			next = conns; /* the list changed: start over */
+		}
+	}
 }
 
 static void shutdown_all(void)
@@ -403,6 +424,7 @@ int main(int argc, char **argv)
 			if (!running)
 				break;
 		}
+		pump_apps();
 	}
 	/* Every session is stopped (its trace complete on disk) and forgotten. */
 	shutdown_all();

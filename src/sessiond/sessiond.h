@@ -49,6 +49,7 @@ struct app {
 	uint32_t nr_mapped;
 	uint64_t next_seq;    /* of the enablement messages sent to it */
 	uint64_t pending_ack; /* the one enablement_update() waits for */
+	struct reel_msg_inbuf in; /* bytes received, not yet a whole message */
 	/* Messages received while waiting for an acknowledgement, handled
 	 * by the main loop afterwards. */
 	struct reel_msg *stash;
@@ -174,8 +175,9 @@ int app_handle(struct app *a, struct reel_msg *m);
 /* Wait until `a` acknowledges message `seq`, until `deadline` at most
  * (monotonic_ns()). */
 int app_wait_ack(struct app *a, uint64_t seq, uint64_t deadline);
-/* Handle the messages stashed by app_wait_ack(). */
-int app_handle_stash(struct app *a);
+/* Handle every whole message received from `a` so far (those stashed by
+ * app_wait_ack() first). */
+int app_pump(struct app *a);
 void app_free(struct app *a);
 bool event_matches_rule(const struct app_event *e, const struct rule *r);
 

@@ -201,7 +201,7 @@ static void run_one(const uint8_t *d, size_t n)
 				;
 			if (m.type < REEL_CTL_CREATE) {
 				app_handle(&fake_app, &m);
-				app_handle_stash(&fake_app);
+				app_pump(&fake_app);
 			} else if (m.type != REEL_CTL_START) {
 				/* Replies go to the other end, read and dropped. */
 				client_handle(sv[1], 0, &m);

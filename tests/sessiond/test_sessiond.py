@@ -629,3 +629,144 @@ def test_switch_timer_flushes_quiet_streams(daemon, tmp_path):
     assert steps_of(read_trace(out)[0], 1) == list(range(10))
     finish(app)
     daemon.reel("destroy")
+
+
+# ---- a fake application speaking the protocol (doc/sessiond.md) ----------
+
+MAGIC = 0x4c45524d
+HELLO, EVENTS, TARGETS, ACK = 1, 2, 21, 23
+T_ABI, T_PROC, T_BITS, T_EVENT, T_ID, T_PROV, T_NAME, T_LL, T_FIELD, T_FTYPE, T_FLEN = range(1, 12)
+T_SEQ = 19
+INT64 = 1 | 64 << 8 | 1 << 16 | 10 << 24
+
+
+def field(tag, data):
+    return struct.pack("<HHI", tag, 0, len(data)) + data
+
+
+def u64(tag, v):
+    return field(tag, struct.pack("<Q", v))
+
+
+def text(tag, v):
+    return field(tag, v.encode() + b"\0")
+
+
+def message(mtype, payload):
+    return struct.pack("<IHHII", MAGIC, 1, mtype, len(payload), 0) + payload
+
+
+def event_record(eid, provider, name, fields=(("x", INT64),)):
+    p = field(T_EVENT, b"") + u64(T_ID, eid) + text(T_PROV, provider) + text(T_NAME, name)
+    p += field(T_LL, struct.pack("<q", 6))
+    for fname, ftype in fields:
+        p += text(T_FIELD, fname) + u64(T_FTYPE, ftype) + u64(T_FLEN, 0)
+    return p
+
+
+class FakeApp:
+    def __init__(self, d, procname="fake"):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(os.path.join(d.rundir, "app.sock"))
+        abi = (2 << 32) | 2
+        self.sock.sendall(message(HELLO, u64(T_ABI, abi) + text(T_PROC, procname) + u64(T_BITS, 64)))
+
+    def send_events(self, seq, *records):
+        self.sock.sendall(message(EVENTS, u64(T_SEQ, seq) + b"".join(records)))
+
+    def recv(self):
+        """(type, seq) of the next message; descriptors are closed."""
+        head = b""
+        while len(head) < 16:
+            data, anc, _, _ = self.sock.recvmsg(16 - len(head), socket.CMSG_SPACE(64))
+            if not data:
+                raise EOFError
+            for _, _, fds in anc:
+                for (fd,) in struct.iter_unpack("i", fds[:len(fds) - len(fds) % 4]):
+                    os.close(fd)
+            head += data
+        _, _, mtype, length, _ = struct.unpack("<IHHII", head)
+        body = b""
+        while len(body) < length:
+            chunk = self.sock.recv(length - len(body))
+            if not chunk:
+                raise EOFError
+            body += chunk
+        seq, i = None, 0
+        while i < len(body):
+            tag, _, n = struct.unpack_from("<HHI", body, i)
+            if tag == T_SEQ:
+                seq, = struct.unpack_from("<Q", body, i + 8)
+            i += 8 + n
+        return mtype, seq
+
+    def wait_ack(self, seq):
+        while True:
+            mtype, s = self.recv()
+            if mtype == TARGETS:
+                self.sock.sendall(message(ACK, u64(T_SEQ, s)))
+            elif mtype == ACK and s == seq:
+                return
+
+
+def test_half_messages_do_not_stall_the_daemon(daemon):
+    peers = []
+    for _ in range(10):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(os.path.join(daemon.rundir, "app.sock"))
+        s.send(b"MRE")
+        peers.append(s)
+    for _ in range(5):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(os.path.join(daemon.rundir, "client.sock"))
+        s.send(struct.pack("<IHHII", MAGIC, 1, 48, 100, 0) + b"xx")
+        peers.append(s)
+    t0 = time.time()
+    daemon.reel("list")
+    app = daemon.app("steps", 10)
+    step(app, 1)
+    finish(app)
+    # Before, each half message held the daemon for seconds.
+    assert time.time() - t0 < 5
+    for s in peers:
+        s.close()
+
+
+def test_events_registered_while_the_daemon_waits(daemon, tmp_path):
+    """A provider registering (dlopen) while the daemon waits for this
+    application's acknowledgement of new enablement still gets an answer."""
+    daemon.reel("create", "w", "-o", tmp_path / "trace")
+    daemon.reel("start")
+    fake = FakeApp(daemon)
+    fake.send_events(1, event_record(0, "fake", "a"))
+    fake.wait_ack(1)
+    enable = subprocess.Popen([str(REEL), "enable-event", "-u", "fake:*"], env=daemon.env)
+    while True:
+        mtype, seq = fake.recv()
+        if mtype == TARGETS:
+            fake.send_events(2, event_record(1, "fake", "b"))
+            time.sleep(0.1)
+            fake.sock.sendall(message(ACK, u64(T_SEQ, seq)))
+            break
+    assert enable.wait(timeout=30) == 0
+    fake.wait_ack(2)
+    fake.sock.close()
+
+
+def test_bad_field_names_are_refused(daemon, tmp_path):
+    """Names end up in the TSDL metadata: an application cannot inject any."""
+    out = tmp_path / "trace"
+    daemon.reel("create", "inj", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:*")
+    daemon.reel("start")
+    evil = FakeApp(daemon, "evil")
+    evil.send_events(1, event_record(0, "dapp", "step", fields=(("x; } := garbage {", INT64),)))
+    with pytest.raises((EOFError, ConnectionResetError)):
+        evil.wait_ack(1)
+    app = daemon.app("steps", 10)
+    step(app, 1)
+    finish(app)
+    daemon.reel("destroy")
+    assert steps_of(read_trace(out)[0], 1) == list(range(10))
+    babeltrace_ok(out)
