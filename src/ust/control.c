@@ -486,10 +486,27 @@ static void start_thread(void)
 	pthread_attr_destroy(&attr);
 }
 
-/* A child registers as a process of its own: the parent's channels and
- * connection stay the parent's. */
+/* Wait for the daemon, if there is one, to know this process and send its
+ * enablement: no daemon ends the wait at once. */
+static void wait_first_contact(void)
+{
+	if (register_timeout_ms == 0)
+		return;
+	struct timespec deadline;
+	sync_deadline(&deadline);
+	pthread_mutex_lock(&sync_mutex);
+	while (!sync_first_done)
+		if (pthread_cond_timedwait(&sync_cond, &sync_mutex, &deadline) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&sync_mutex);
+}
+
+/* A child registers as a process of its own, before fork() returns in it
+ * (as LTTng-UST's children do): the parent's channels and connection stay
+ * the parent's, and its first events are recorded under its own name. */
 static void control_atfork_child(void)
 {
+	reel_registry_disable(); /* the parent's targets */
 	channels = NULL;
 	if (notify_fd >= 0)
 		close(notify_fd); /* the parent's counter */
@@ -499,6 +516,7 @@ static void control_atfork_child(void)
 	sync_requested = sync_acked = 0;
 	sync_connected = sync_first_done = false;
 	start_thread();
+	wait_first_contact();
 }
 
 __attribute__((constructor)) static void control_init(void)
@@ -515,15 +533,5 @@ __attribute__((constructor)) static void control_init(void)
 	}
 	start_thread();
 	pthread_atfork(NULL, NULL, control_atfork_child);
-	/* Wait for the daemon, if there is one, to know this process: no
-	 * daemon ends the wait at once. */
-	if (register_timeout_ms == 0)
-		return;
-	struct timespec deadline;
-	sync_deadline(&deadline);
-	pthread_mutex_lock(&sync_mutex);
-	while (!sync_first_done)
-		if (pthread_cond_timedwait(&sync_cond, &sync_mutex, &deadline) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&sync_mutex);
+	wait_first_contact();
 }

@@ -608,7 +608,10 @@ static void atfork_child(void)
 	active = NULL;
 	parent_channels = retired; /* shared with the parent: never reused here */
 	retired = NULL;
-	reel_registry_disable();
+	/* The parent's channel is not the child's. (Under a daemon, the
+	 * control thread's own handler gives the child its enablement.) */
+	if (parent_session)
+		reel_registry_disable();
 }
 
 __attribute__((constructor)) static void standalone_init(void)

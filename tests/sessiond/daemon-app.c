@@ -4,6 +4,8 @@
  *   steps N    for each line "go K" read on stdin: N "dapp:step" events
  *              (step K, i = 0..N-1) and N "dapp:noisy" events, then print
  *              "done K"; exit at end of input
+ *   fork N     N "dapp:step" events of step 1; fork: the child emits N of
+ *              step 2 at once and exits; the parent waits, then N of step 3
  *   spin       "dapp:step" events (step 0, i = 0, 1, ...) at about one
  *              million a second until killed, printing "at I" every
  *              10000 events (all events below I are committed)
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <reel/tracepoint.h>
 
@@ -45,6 +49,26 @@ int main(int argc, char **argv)
 			}
 			printf("done %d\n", k);
 		}
+		return 0;
+	}
+	if (argc >= 3 && strcmp(argv[1], "fork") == 0) {
+		long n = strtol(argv[2], NULL, 0);
+		for (long i = 0; i < n; i++)
+			reel_tracepoint(dapp, step, 1, (int64_t)i);
+		pid_t child = fork();
+		if (child < 0)
+			return 1;
+		if (child == 0) {
+			for (long i = 0; i < n; i++)
+				reel_tracepoint(dapp, step, 2, (int64_t)i);
+			_exit(0);
+		}
+		int status;
+		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+			return 1;
+		for (long i = 0; i < n; i++)
+			reel_tracepoint(dapp, step, 3, (int64_t)i);
+		printf("child %d\n", (int)child);
 		return 0;
 	}
 	if (argc >= 2 && strcmp(argv[1], "spin") == 0) {

@@ -770,3 +770,24 @@ def test_bad_field_names_are_refused(daemon, tmp_path):
     daemon.reel("destroy")
     assert steps_of(read_trace(out)[0], 1) == list(range(10))
     babeltrace_ok(out)
+
+
+@pytest.mark.parametrize("buffers", ["uid", "pid"])
+def test_fork_child_registers_before_it_runs(daemon, tmp_path, buffers):
+    out = tmp_path / "trace"
+    daemon.reel("create", "f", "-o", out)
+    daemon.reel("enable-channel", "-u", f"--buffers-{buffers}", "c")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    daemon.reel("start")
+    p = subprocess.run([str(APP), "fork", "500"], env=daemon.env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    child = int(p.stdout.split()[1])
+    daemon.reel("destroy")
+    events, discarded = read_trace(out)
+    assert discarded == 0
+    for k in (1, 2, 3):
+        assert steps_of(events, k) == list(range(500)), k
+    if buffers == "pid":
+        names = sorted(d.name.split("-")[2] for d in (out / "ust" / "pid").iterdir())
+        assert str(child) in names and len(names) == 2
