@@ -149,7 +149,10 @@ struct reel_channel_status {
 	uint32_t switch_timer_us;
 	uint64_t packets_written;
 	uint64_t bytes_written;
-	uint64_t events_discarded; /* lost: buffers full (or overwritten) */
+	uint64_t events_discarded; /* lost: buffers full (discard mode), or a
+				    * sub-buffer still being written (overwrite) */
+	uint64_t packets_lost;     /* overwritten before they were read (overwrite
+				    * mode), or not written (disk full) */
 	double bytes_per_second;   /* write rate over the last second or so */
 	char **rules;              /* enabled patterns (with loglevel suffix) */
 	size_t nr_rules;
@@ -162,6 +165,7 @@ struct reel_session_status {
 	char *output;
 	bool active;
 	uint32_t nr_apps; /* applications tracing into it now */
+	char *error;      /* the last thing that went wrong, or NULL */
 	struct reel_channel_status *channels;
 	size_t nr_channels;
 };

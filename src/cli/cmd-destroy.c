@@ -103,6 +103,9 @@ static int run(int argc, char **argv)
 		nr = 1;
 	}
 	for (; done < nr; done++) {
+		/* Stopped first (if it runs), so that its losses can be told. */
+		if (reel_ctl_stop(ctl, names[done]) == 0)
+			cli_warn_losses(ctl, names[done]);
 		int err = reel_ctl_destroy(ctl, names[done]);
 		if (err) {
 			status = cli_ctl_error(CMD, ctl, err, "cannot destroy session '%s'",

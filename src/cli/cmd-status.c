@@ -32,22 +32,26 @@ static void print_status(const struct reel_session_status *s)
 {
 	printf("Recording session %s: [%s]\n", s->name, s->active ? "active" : "inactive");
 	printf("    Trace output: %s\n", s->output ? s->output : "(none)");
-	printf("    Applications: %u\n\n", s->nr_apps);
+	printf("    Applications: %u\n", s->nr_apps);
+	if (s->error)
+		printf("    Error: %s\n", s->error);
+	printf("\n");
 	if (!s->nr_channels) {
 		printf("No channel: `reel enable-channel -u` or `reel enable-event -u` adds "
 		       "one.\n");
 		return;
 	}
-	printf("%-16s %12s %14s %12s %12s  %s\n", "Channel", "Packets", "Written", "Discarded",
-	       "Rate", "Rules");
+	printf("%-16s %12s %14s %12s %10s %12s  %s\n", "Channel", "Packets", "Written", "Discarded",
+	       "Lost pkts", "Rate", "Rules");
 	for (size_t i = 0; i < s->nr_channels; i++) {
 		const struct reel_channel_status *c = &s->channels[i];
 		char written[32], rate[32];
 		cli_format_bytes(written, sizeof(written), (double)c->bytes_written);
 		snprintf(rate, sizeof(rate), "%.2f MB/s", c->bytes_per_second / 1e6);
-		printf("%-16s %12llu %14s %12llu %12s  ", c->name ? c->name : "?",
+		printf("%-16s %12llu %14s %12llu %10llu %12s  ", c->name ? c->name : "?",
 		       (unsigned long long)c->packets_written, written,
-		       (unsigned long long)c->events_discarded, rate);
+		       (unsigned long long)c->events_discarded, (unsigned long long)c->packets_lost,
+		       rate);
 		if (!c->nr_rules)
 			printf("none");
 		for (size_t r = 0; r < c->nr_rules; r++)

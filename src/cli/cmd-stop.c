@@ -71,6 +71,7 @@ static int run(int argc, char **argv)
 	} else {
 		printf("Tracing stopped for session %s\n", sname);
 	}
+	cli_warn_losses(ctl, sname);
 out:
 	free(sname);
 	reel_ctl_close(ctl);

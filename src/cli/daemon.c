@@ -152,6 +152,7 @@ void cli_json_channel(struct cli_json_writer *w, const char *key,
 	cli_json_uint(w, "packets_written", c->packets_written);
 	cli_json_uint(w, "bytes_written", c->bytes_written);
 	cli_json_uint(w, "events_discarded", c->events_discarded);
+	cli_json_uint(w, "packets_lost", c->packets_lost);
 	cli_json_double(w, "bytes_per_second", c->bytes_per_second);
 	cli_json_begin_array(w, "rules");
 	for (size_t i = 0; i < c->nr_rules; i++)
@@ -173,6 +174,7 @@ void cli_json_session(struct cli_json_writer *w, const char *key,
 	cli_json_bool(w, "active", s->active);
 	cli_json_bool(w, "current", current);
 	cli_json_uint(w, "apps", s->nr_apps);
+	cli_json_string(w, "error", s->error);
 	cli_json_begin_array(w, "channels");
 	for (size_t i = 0; i < s->nr_channels; i++)
 		cli_json_channel(w, NULL, &s->channels[i]);
@@ -192,6 +194,8 @@ void cli_print_session(const struct reel_session_status *s, bool current)
 	       s->active ? "active" : "inactive", current ? " (current)" : "");
 	printf("    Trace output: %s\n", str_or(s->output, "(none)"));
 	printf("    Applications: %u\n", s->nr_apps);
+	if (s->error)
+		printf("    Error: %s\n", s->error);
 	printf("\n=== Domain: User space ===\n\n");
 	if (!s->nr_channels) {
 		printf("No channel: `reel enable-channel -u` or `reel enable-event -u` adds "
@@ -218,6 +222,7 @@ void cli_print_session(const struct reel_session_status *s, bool current)
 		printf("      Bytes written:    %llu (%s)\n", (unsigned long long)c->bytes_written,
 		       buf);
 		printf("      Discarded events: %llu\n", (unsigned long long)c->events_discarded);
+		printf("      Lost packets:     %llu\n", (unsigned long long)c->packets_lost);
 		printf("      Write rate:       %.2f MB/s\n", c->bytes_per_second / 1e6);
 		printf("\n    Recording event rules:\n");
 		if (!c->nr_rules)
@@ -231,4 +236,31 @@ void cli_print_session(const struct reel_session_status *s, bool current)
 		}
 		printf("\n");
 	}
+}
+
+void cli_warn_losses(struct reel_ctl *ctl, const char *session)
+{
+	struct reel_session_list *list;
+	if (reel_ctl_list_sessions(ctl, &list) != 0)
+		return;
+	const struct reel_session_status *s = cli_find_session(list, session);
+	uint64_t discarded = 0, lost = 0;
+	for (size_t i = 0; s && i < s->nr_channels; i++) {
+		discarded += s->channels[i].events_discarded;
+		lost += s->channels[i].packets_lost;
+	}
+	/* As lttng stop says it. */
+	if (discarded)
+		fprintf(stderr,
+			"Warning: %llu events were discarded in session %s: the buffers were full "
+			"(see `reel help enable-channel` for --subbuf-size and --num-subbuf)\n",
+			(unsigned long long)discarded, session);
+	if (lost)
+		fprintf(stderr,
+			"Warning: %llu packets were lost in session %s: overwritten (--overwrite) "
+			"or not written (see `reel status`)\n",
+			(unsigned long long)lost, session);
+	if (s && s->error)
+		fprintf(stderr, "Warning: session %s: %s\n", session, s->error);
+	reel_session_list_free(list);
 }

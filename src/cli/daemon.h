@@ -44,4 +44,7 @@ void cli_json_channel(struct cli_json_writer *w, const char *key,
 /* A session for people, as `lttng list SESSION` shows one. */
 void cli_print_session(const struct reel_session_status *s, bool current);
 
+/* Print on stderr how many events the session lost, if any (after stop). */
+void cli_warn_losses(struct reel_ctl *ctl, const char *session);
+
 #endif

@@ -20,6 +20,7 @@ enum {
 	REEL_APP_STREAM = 20,       /* CHANNEL_KEY, CPU, NR_STREAMS; fds: memfd, wake eventfd */
 	REEL_APP_TARGETS = 21,      /* ID then (CHANNEL_KEY, TARGET_ID)* , repeated */
 	REEL_APP_CHANNEL_DROP = 22, /* CHANNEL_KEY */
+	REEL_APP_BYE = 3,  /* the application exits normally */
 	REEL_APP_ACK = 23,          /* SEQ: the app's message SEQ is handled, its
 				     * enablement sent */
 
@@ -84,6 +85,8 @@ enum {
 	REEL_TAG_APP_PID,
 	REEL_TAG_UID,
 	REEL_TAG_CONTEXT, /* a context type's name: "vpid", "vtid", ... */
+	REEL_TAG_LOST_PACKETS,
+	REEL_TAG_SESSION_ERROR, /* what went wrong in a session, in words */
 };
 
 /* REEL_TAG_ABI of a hello: the ring buffer's and the fast path's layouts. */

@@ -344,6 +344,7 @@ void reel_session_list_free(struct reel_session_list *list)
 		struct reel_session_status *s = &list->sessions[i];
 		free(s->name);
 		free(s->output);
+		free(s->error);
 		for (size_t k = 0; k < s->nr_channels; k++)
 			channel_status_free(&s->channels[k]);
 		free(s->channels);
@@ -386,6 +387,8 @@ int reel_ctl_list_sessions(struct reel_ctl *ctl, struct reel_session_list **ret)
 			err = -EPROTO;
 		} else if (f.tag == REEL_TAG_OUTPUT) {
 			err = dup_str(&f, &s->output);
+		} else if (f.tag == REEL_TAG_SESSION_ERROR) {
+			err = dup_str(&f, &s->error);
 		} else if (f.tag == REEL_TAG_ACTIVE) {
 			err = u64_of(&f, &v);
 			s->active = v != 0;
@@ -430,6 +433,7 @@ int reel_ctl_list_sessions(struct reel_ctl *ctl, struct reel_session_list **ret)
 			case REEL_TAG_PACKETS: c->packets_written = v; break;
 			case REEL_TAG_BYTES: c->bytes_written = v; break;
 			case REEL_TAG_DISCARDED: c->events_discarded = v; break;
+			case REEL_TAG_LOST_PACKETS: c->packets_lost = v; break;
 			default: break;
 			}
 		}

@@ -3,6 +3,7 @@
 #include "drain.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -60,10 +61,24 @@ unsigned int reel_stream_file_drain(struct reel_rb *rb, struct reel_stream_file 
 			reel_debug("stream %u: skipped a malformed packet", rb->shm->cpu);
 			continue;
 		}
+		/* Packets that never reach the file (overwritten before they
+		 * were read, or lost to write errors) are gaps in the
+		 * sequence numbers: count them as readers will. */
+		uint64_t seq;
+		memcpy(&seq, packet.data + offsetof(struct reel_ctf_packet, packet_seq_num),
+		       sizeof(seq));
+		uint64_t expected = f->started ?
+			f->last_seq + 1 :
+			(READ_ONCE(rb->shm->base_offset) >> rb->subbuf_shift) + 1;
+		if (seq > expected)
+			f->lost_packets += seq - expected;
+		f->last_seq = seq;
 		if (!f->started)
 			mark_leading_loss(rb, f, &packet);
-		if (write_packets(f, packet.data, packet.size) < 0)
+		if (write_packets(f, packet.data, packet.size) < 0) {
 			f->unwritten++;
+			f->lost_packets++;
+		}
 		else
 			f->packets++;
 		reel_rb_put_packet(rb, &packet);

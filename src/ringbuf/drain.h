@@ -20,6 +20,8 @@ struct reel_stream_file {
 	bool failed;     /* a write failed (the file was cut back) */
 	uint64_t packets, bytes; /* written */
 	uint64_t unwritten;      /* packets lost to write errors */
+	uint64_t lost_packets;   /* sequence numbers missing (overwritten, unwritten) */
+	uint64_t last_seq;       /* of the last packet consumed */
 };
 
 /* A stream file to be opened by the caller: fd -1, counts zero. */

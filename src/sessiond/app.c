@@ -353,6 +353,9 @@ int app_handle(struct app *a, struct reel_msg *m)
 		return a->hello ? -EPROTO : handle_hello(a, m);
 	case REEL_APP_EVENTS:
 		return handle_events(a, m);
+	case REEL_APP_BYE:
+		a->said_bye = true;
+		return 0;
 	default:
 		return -EPROTO;
 	}

@@ -203,18 +203,23 @@ static void describe_session(struct reel_msg *m, struct session *s)
 	reel_msg_put_str(m, REEL_TAG_OUTPUT, s->output);
 	reel_msg_put_u64(m, REEL_TAG_ACTIVE, s->active);
 	reel_msg_put_u64(m, REEL_TAG_NR_APPS, apps_tracing(s));
+	if (s->error[0])
+		reel_msg_put_str(m, REEL_TAG_SESSION_ERROR, s->error);
 	pthread_mutex_lock(&s->lock);
 	uint64_t now = monotonic_ns(), total = 0;
 	for (uint32_t c = 0; c < s->nr_channels; c++) {
 		struct channel *ch = s->channels[c];
-		uint64_t packets = 0, bytes = 0, discarded = 0;
+		uint64_t packets = s->retired[c].packets, bytes = s->retired[c].bytes;
+		uint64_t discarded = s->retired[c].discarded, lost = s->retired[c].lost_packets;
 		for (struct trace *t = s->traces; t; t = t->next) {
 			struct bufset *b = c < t->nr_bufsets ? t->bufsets[c] : NULL;
-			for (uint32_t k = 0; b && k < b->nr_streams; k++) {
-				packets += b->files[k].packets;
-				bytes += b->files[k].bytes;
+			if (!b)
+				continue;
+			packets += b->stat_packets;
+			bytes += b->stat_bytes;
+			lost += b->stat_lost_packets;
+			for (uint32_t k = 0; k < b->nr_streams; k++)
 				discarded += reel_rb_lost_total(b->streams[k]);
-			}
 		}
 		total += bytes;
 		reel_msg_put_str(m, REEL_TAG_CHANNEL, ch->name);
@@ -226,6 +231,7 @@ static void describe_session(struct reel_msg *m, struct session *s)
 		reel_msg_put_u64(m, REEL_TAG_PACKETS, packets);
 		reel_msg_put_u64(m, REEL_TAG_BYTES, bytes);
 		reel_msg_put_u64(m, REEL_TAG_DISCARDED, discarded);
+		reel_msg_put_u64(m, REEL_TAG_LOST_PACKETS, lost);
 		for (size_t r = 0; r < ch->nr_rules; r++) {
 			char text[MAX_PATTERN + 64];
 			const struct rule *x = &ch->rules[r];
@@ -375,8 +381,18 @@ reply:
 	reel_msg_put_i64(&reply, REEL_TAG_STATUS, status);
 	if (status)
 		reel_msg_put_str(&reply, REEL_TAG_ERROR, err[0] ? err : strerror(-status));
-	if (!status)
+	if (!status && data.failed) {
+		/* Too large a listing for one message. */
+		reel_msg_free(&reply);
+		reel_msg_init(&reply, REEL_CTL_REPLY);
+		status = -E2BIG;
+		snprintf(err, sizeof(err), "the reply is larger than %u MiB",
+			 REEL_MSG_MAX_PAYLOAD >> 20);
+		reel_msg_put_i64(&reply, REEL_TAG_STATUS, status);
+		reel_msg_put_str(&reply, REEL_TAG_ERROR, err);
+	} else if (!status) {
 		reel_msg_append(&reply, &data); /* the data follow the status */
+	}
 	int e = reel_msg_send(sock, &reply);
 	reel_msg_free(&reply);
 	reel_msg_free(&data);

@@ -162,6 +162,7 @@ static int class_event_size(void *arg, uint32_t id, const char *payload, size_t 
 	return 0;
 }
 
+/* Called with the session's lock held: the classes are the main thread's. */
 static void repair(struct bufset *b, uint32_t k)
 {
 	if (reel_rb_repair(b->streams[k], class_event_size, b) > 0)
@@ -170,12 +171,20 @@ static void repair(struct bufset *b, uint32_t k)
 	b->stall_since[k] = 0;
 }
 
-/* Repair streams stalled for long after an application died. */
+static void repair_trace(struct trace *t)
+{
+	for (uint32_t i = 0; i < t->nr_bufsets; i++)
+		for (uint32_t k = 0; k < t->bufsets[i]->nr_streams; k++)
+			repair(t->bufsets[i], k);
+}
+
+/* Repair the streams of traces a killed application wrote into that stay
+ * stalled for long. Lock held. */
 static void check_stalls(struct session *s, uint64_t now)
 {
-	if (!__atomic_load_n(&reeld.app_deaths, __ATOMIC_RELAXED))
-		return;
-	for (struct trace *t = s->traces; t; t = t->next)
+	for (struct trace *t = s->traces; t; t = t->next) {
+		if (!t->suspect)
+			continue;
 		for (uint32_t i = 0; i < t->nr_bufsets; i++) {
 			struct bufset *b = t->bufsets[i];
 			for (uint32_t k = 0; k < b->nr_streams; k++) {
@@ -193,55 +202,102 @@ static void check_stalls(struct session *s, uint64_t now)
 				}
 			}
 		}
+	}
 }
 
 /* ---- the thread ------------------------------------------------------------ */
 
-static unsigned int drain_all(struct session *s)
+/*
+ * The consumer writes without the session's lock, so that a slow disk never
+ * holds the main thread: it works on a snapshot of the trace list taken
+ * under the lock. Traces are added at the head of the list by the main
+ * thread, and removed only by this thread (orphans) or once it is joined
+ * (destroy); a stream's buffer and file are this thread's alone.
+ */
+static int take_snapshot(struct session *s)
 {
-	unsigned int packets = 0;
+	size_t n = 0;
+	for (struct trace *t = s->traces; t; t = t->next)
+		n++;
+	if (n > s->snapshot_cap) {
+		struct trace **grown = realloc(s->snapshot, n * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		s->snapshot = grown;
+		s->snapshot_cap = n;
+	}
+	s->nr_snapshot = 0;
 	for (struct trace *t = s->traces; t; t = t->next) {
 		int err = metadata_update(s, t);
 		if (err)
 			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
-		for (uint32_t i = 0; i < t->nr_bufsets; i++) {
-			struct bufset *b = t->bufsets[i];
-			for (uint32_t k = 0; k < b->nr_streams; k++)
-				packets += reel_stream_file_drain(b->streams[k], &b->files[k],
-								  b->copy_buf);
+		s->snapshot[s->nr_snapshot++] = t;
+	}
+	return 0;
+}
+
+/* Write what is complete in trace `t`; with `flush`, close open packets
+ * too. Returns true when everything reserved is written. No lock. */
+static bool drain_trace(struct trace *t, bool flush)
+{
+	bool done = true;
+	for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+		struct bufset *b = t->bufsets[i];
+		for (uint32_t k = 0; k < b->nr_streams; k++) {
+			if (flush)
+				done &= reel_stream_file_flush(b->streams[k], &b->files[k], b->copy_buf);
+			else
+				reel_stream_file_drain(b->streams[k], &b->files[k], b->copy_buf);
 		}
 	}
-	return packets;
+	return done;
+}
+
+/* What `status` reports, copied under the lock. */
+static void publish_stats(struct trace *t)
+{
+	for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+		struct bufset *b = t->bufsets[i];
+		uint64_t packets = 0, bytes = 0, lost = 0;
+		for (uint32_t k = 0; k < b->nr_streams; k++) {
+			packets += b->files[k].packets;
+			bytes += b->files[k].bytes;
+			lost += b->files[k].lost_packets;
+		}
+		b->stat_packets = packets;
+		b->stat_bytes = bytes;
+		b->stat_lost_packets = lost;
+	}
 }
 
 /* Close every open packet and write everything, waiting for reservations
  * in flight to be committed, up to a deadline: an application stopped or
- * killed inside a reservation never completes its packet. */
+ * killed inside a reservation never completes its packet. Lock held on
+ * entry and exit, released while writing. */
 static void final_flush(struct session *s)
 {
 	uint64_t deadline = monotonic_ns() + FLUSH_DEADLINE_NS;
 	bool repaired = false;
 	for (;;) {
+		if (take_snapshot(s) < 0)
+			break;
+		pthread_mutex_unlock(&s->lock);
 		bool done = true;
-		drain_all(s);
-		for (struct trace *t = s->traces; t; t = t->next)
-			for (uint32_t i = 0; i < t->nr_bufsets; i++) {
-				struct bufset *b = t->bufsets[i];
-				for (uint32_t k = 0; k < b->nr_streams; k++)
-					if (!reel_stream_file_flush(b->streams[k], &b->files[k],
-								    b->copy_buf))
-						done = false;
-			}
+		for (size_t i = 0; i < s->nr_snapshot; i++)
+			done &= drain_trace(s->snapshot[i], true);
+		pthread_mutex_lock(&s->lock);
 		if (done)
 			break;
 		if (monotonic_ns() > deadline) {
-			/* After an application died, what it left unfinished
-			 * is repaired; otherwise a writer is suspended. */
-			if (__atomic_load_n(&reeld.app_deaths, __ATOMIC_RELAXED) && !repaired) {
-				for (struct trace *t = s->traces; t; t = t->next)
-					for (uint32_t i = 0; i < t->nr_bufsets; i++)
-						for (uint32_t k = 0; k < t->bufsets[i]->nr_streams; k++)
-							repair(t->bufsets[i], k);
+			/* What a killed application left unfinished is
+			 * repaired; otherwise a writer is suspended. */
+			bool suspect = false;
+			for (struct trace *t = s->traces; t; t = t->next)
+				if (t->suspect) {
+					repair_trace(t);
+					suspect = true;
+				}
+			if (suspect && !repaired) {
 				repaired = true;
 				continue;
 			}
@@ -255,18 +311,59 @@ static void final_flush(struct session *s)
 	}
 	/* The clock's frequency is now measured over a longer time. */
 	for (struct trace *t = s->traces; t; t = t->next) {
+		publish_stats(t);
 		int err = metadata_rewrite(s, t);
 		if (err)
 			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
 	}
 }
 
+/* Per-process traces whose process left, once written out (or after a
+ * second, whatever a killed writer left): complete, closed, freed. Lock
+ * held. */
+static void retire_orphans(struct session *s, uint64_t now)
+{
+	for (struct trace **p = &s->traces; *p;) {
+		struct trace *t = *p;
+		if (!t->orphan || (!t->flushed && now - t->orphan_since < FLUSH_DEADLINE_NS)) {
+			p = &t->next;
+			continue;
+		}
+		if (!t->flushed && t->suspect) {
+			repair_trace(t);
+			pthread_mutex_unlock(&s->lock);
+			drain_trace(t, true);
+			pthread_mutex_lock(&s->lock);
+			/* The main thread may have added traces meanwhile. */
+			for (p = &s->traces; *p != t; p = &(*p)->next)
+				;
+		}
+		publish_stats(t);
+		for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+			s->retired[t->bufsets[i]->channel->index].packets += t->bufsets[i]->stat_packets;
+			s->retired[t->bufsets[i]->channel->index].bytes += t->bufsets[i]->stat_bytes;
+			s->retired[t->bufsets[i]->channel->index].lost_packets +=
+				t->bufsets[i]->stat_lost_packets;
+			for (uint32_t k = 0; k < t->bufsets[i]->nr_streams; k++)
+				s->retired[t->bufsets[i]->channel->index].discarded +=
+					reel_rb_lost_total(t->bufsets[i]->streams[k]);
+		}
+		int err = metadata_rewrite(s, t);
+		if (err)
+			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
+		*p = t->next;
+		trace_free(t);
+	}
+}
+
 static void switch_channel(struct session *s, uint32_t index)
 {
-	for (struct trace *t = s->traces; t; t = t->next)
+	for (size_t i = 0; i < s->nr_snapshot; i++) {
+		struct trace *t = s->snapshot[i];
 		if (index < t->nr_bufsets)
 			for (uint32_t k = 0; k < t->bufsets[index]->nr_streams; k++)
 				reel_rb_switch(t->bufsets[index]->streams[k]);
+	}
 }
 
 static void *consumer_main(void *arg)
@@ -279,7 +376,6 @@ static void *consumer_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		drain_all(s);
 		if (s->flush_request != s->flush_done) {
 			final_flush(s);
 			s->flush_done = s->flush_request;
@@ -287,13 +383,29 @@ static void *consumer_main(void *arg)
 		}
 		if (s->quit)
 			break;
+		if (take_snapshot(s) < 0) {
+			pthread_mutex_unlock(&s->lock);
+			struct timespec pause = { 0, 10000000 };
+			nanosleep(&pause, NULL);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		bool active = s->active;
+		pthread_mutex_unlock(&s->lock);
+
+		for (size_t i = 0; i < s->nr_snapshot; i++) {
+			struct trace *t = s->snapshot[i];
+			/* An orphan is flushed: its process will write no more. */
+			bool done = drain_trace(t, __atomic_load_n(&t->orphan, __ATOMIC_ACQUIRE));
+			if (done && t->orphan)
+				t->flushed = true;
+		}
 		/* Quiet streams' packets close on their channel's timer. */
 		now = monotonic_ns();
-		check_stalls(s, now);
 		uint64_t wake = now + IDLE_WAIT_MS * 1000000ull;
 		for (uint32_t i = 0; i < s->nr_channels; i++) {
 			uint64_t period = (uint64_t)s->channels[i]->config.switch_timer_us * 1000;
-			if (!period || !s->active)
+			if (!period || !active)
 				continue;
 			if (now >= next_switch[i]) {
 				switch_channel(s, i);
@@ -302,6 +414,14 @@ static void *consumer_main(void *arg)
 			if (next_switch[i] < wake)
 				wake = next_switch[i];
 		}
+
+		pthread_mutex_lock(&s->lock);
+		for (size_t i = 0; i < s->nr_snapshot; i++)
+			publish_stats(s->snapshot[i]);
+		check_stalls(s, now);
+		retire_orphans(s, now);
+		if (s->flush_request != s->flush_done || s->quit)
+			continue;
 		pthread_mutex_unlock(&s->lock);
 		struct pollfd p = { s->wake_fd, POLLIN, 0 };
 		int ms = (int)((wake - now + 999999) / 1000000);

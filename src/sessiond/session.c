@@ -263,7 +263,7 @@ fail:
 	return NULL;
 }
 
-static void trace_free(struct trace *t)
+void trace_free(struct trace *t)
 {
 	if (!t)
 		return;
@@ -313,8 +313,10 @@ static struct trace *trace_get(struct session *s, const struct app *a)
 		n = snprintf(t->dir, sizeof(t->dir), "%s/ust/uid/%u/64-bit", s->output,
 			     (unsigned int)a->uid);
 	}
-	if (n < 0 || (size_t)n >= sizeof(t->dir) || reel_mkdir_p(t->dir) < 0) {
-		reel_debug("cannot create %s: %s", t->dir, strerror(errno));
+	int err = n < 0 || (size_t)n >= sizeof(t->dir) ? -ENAMETOOLONG : reel_mkdir_p(t->dir);
+	if (err) {
+		reel_debug("cannot create %s: %s", t->dir, strerror(-err));
+		errno = -err;
 		goto fail;
 	}
 	for (uint32_t i = 0; i < s->nr_channels; i++) {
@@ -329,8 +331,10 @@ static struct trace *trace_get(struct session *s, const struct app *a)
 	t->next = s->traces;
 	s->traces = t;
 	return t;
-fail:
+fail:;
+	int saved = errno;
 	trace_free(t);
+	errno = saved;
 	return NULL;
 }
 
@@ -466,8 +470,17 @@ static int update_app(struct app *a, uint64_t *ret_seq)
 					continue;
 				pthread_mutex_lock(&s->lock);
 				struct trace *t = trace_get(s, a);
+				if (!t) {
+					/* This session cannot trace it; the others
+					 * still do. `status` says why. */
+					snprintf(s->error, sizeof(s->error),
+						 "cannot trace %s (pid %d): %s", a->procname,
+						 (int)a->pid, strerror(errno));
+					pthread_mutex_unlock(&s->lock);
+					continue;
+				}
 				uint32_t class_id = 0;
-				err = t ? class_get(t->bufsets[c], e, &class_id) : -ENOMEM;
+				err = class_get(t->bufsets[c], e, &class_id);
 				if (!err) {
 					t->metadata_dirty = true;
 					triples[3 * nr] = t->bufsets[c]->key;
@@ -545,22 +558,34 @@ void enablement_update(void)
 	}
 }
 
-/* An application left: its per-process traces are complete. */
+/* An application left: its per-process traces are complete; if it was
+ * killed, it may have left an event unfinished in any trace it wrote. */
 void app_forget(struct app *a)
 {
-	if (a->nr_mapped)
-		__atomic_fetch_add(&reeld.app_deaths, 1, __ATOMIC_RELAXED);
+	uint64_t now = monotonic_ns();
 	for (struct session *s = reeld.sessions; s; s = s->next) {
-		if (!s->nr_channels || s->channels[0]->config.buffers != REEL_BUFFERS_PID)
+		if (!s->nr_channels)
 			continue;
+		bool per_pid = s->channels[0]->config.buffers == REEL_BUFFERS_PID;
 		pthread_mutex_lock(&s->lock);
 		for (struct trace *t = s->traces; t; t = t->next) {
-			if (t->owner != (uint64_t)a->pid || t->orphan)
+			if (t->orphan || t->owner != (per_pid ? (uint64_t)a->pid : (uint64_t)a->uid))
 				continue;
-			t->orphan = true;
+			bool wrote = false;
+			for (uint32_t i = 0; i < t->nr_bufsets && !wrote; i++)
+				wrote = app_has_bufset(a, t->bufsets[i]->key);
+			if (!wrote)
+				continue;
+			if (!a->said_bye)
+				t->suspect = true;
+			if (!per_pid)
+				continue;
+			t->orphan_since = now;
 			for (uint32_t i = 0; i < t->nr_bufsets; i++)
 				for (uint32_t k = 0; k < t->bufsets[i]->nr_streams; k++)
 					reel_rb_set_closed(t->bufsets[i]->streams[k], true);
+			/* Release: the consumer reads it without the lock. */
+			__atomic_store_n(&t->orphan, true, __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -655,6 +680,7 @@ void session_destroy(struct session *s)
 		free(ch);
 	}
 	close(s->wake_fd);
+	free(s->snapshot);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->flushed);
 	free(s);

@@ -55,6 +55,7 @@ struct app {
 	struct reel_msg *stash;
 	size_t nr_stash;
 	bool dead; /* its socket failed: forgotten by the main loop */
+	bool said_bye; /* exited normally: no reservation left open */
 	struct app *next;
 };
 
@@ -99,6 +100,8 @@ struct bufset {
 	uint32_t nr_classes;
 	/* Per stream: since when its oldest sub-buffer is stalled, and where. */
 	uint64_t *stall_since, *stall_at;
+	/* Written out so far, published by the consumer under the lock. */
+	uint64_t stat_packets, stat_bytes, stat_lost_packets;
 };
 
 /* One CTF trace of a session: per user (ust/uid/<uid>/64-bit) or per
@@ -116,7 +119,9 @@ struct trace {
 	int metadata_fd;
 	bool metadata_dirty;
 	bool orphan; /* per-process trace whose process left: flush, close */
-	bool closed;
+	uint64_t orphan_since;
+	bool flushed; /* orphan written out (consumer only) */
+	bool suspect; /* an application killed while writing into it */
 	struct trace *next;
 };
 
@@ -126,6 +131,7 @@ struct session {
 	uid_t uid;
 	bool active;
 	bool started_once;
+	char error[512]; /* the last thing that went wrong, for `status` */
 	struct channel *channels[MAX_CHANNELS];
 	uint32_t nr_channels;
 	struct trace *traces;
@@ -137,6 +143,13 @@ struct session {
 	int wake_fd; /* eventfd: applications completing sub-buffers */
 	uint64_t flush_request, flush_done; /* stop: final flush asked / done */
 	bool quit;
+	/* The consumer's working copy of the trace list. */
+	struct trace **snapshot;
+	size_t nr_snapshot, snapshot_cap;
+	/* What freed per-process traces had written, per channel. */
+	struct {
+		uint64_t packets, bytes, lost_packets, discarded;
+	} retired[MAX_CHANNELS];
 	/* Rate estimate for `status`. */
 	uint64_t rate_bytes, rate_at_ns;
 	double rate;
@@ -150,8 +163,6 @@ struct daemon {
 	char current[MAX_NAME]; /* current session */
 	struct reel_clock_sample clock_start; /* the daemon's: calibrates every trace's clock */
 	uint64_t next_key;
-	uint32_t app_deaths; /* applications gone while tracing: they may have
-			      * left reservations uncommitted */
 };
 
 extern struct daemon reeld;
@@ -169,6 +180,7 @@ struct channel *session_channel(struct session *s, const char *name);
 /* Recompute and send every application's enablement. */
 void enablement_update(void);
 void app_forget(struct app *a);
+void trace_free(struct trace *t);
 
 /* app.c */
 int app_handle(struct app *a, struct reel_msg *m);

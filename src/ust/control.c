@@ -49,6 +49,9 @@ struct daemon_channel {
 };
 
 static struct daemon_channel *channels; /* control thread only */
+/* The connection, for the exit handler's goodbye; sends are serialized. */
+static pthread_mutex_t send_mutex = PTHREAD_MUTEX_INITIALIZER;
+static int daemon_sock = -1; /* guarded by send_mutex */
 static int notify_fd = -1; /* eventfd: events with new ids registered */
 
 /* Registration is synchronous, as LTTng-UST's: the constructor that
@@ -136,6 +139,14 @@ static bool channel_ready(const struct daemon_channel *dc)
 
 /* ---- to the daemon ---------------------------------------------------- */
 
+static int send_locked(int sock, const struct reel_msg *m)
+{
+	pthread_mutex_lock(&send_mutex);
+	int err = reel_msg_send(sock, m);
+	pthread_mutex_unlock(&send_mutex);
+	return err;
+}
+
 static int describe_event(const struct reel_event_desc *desc, void *arg)
 {
 	struct reel_msg *m = arg;
@@ -174,7 +185,7 @@ static int send_events(int sock, uint32_t *next_id, uint64_t seq)
 	uint32_t next = *next_id;
 	int err = reel_registry_describe(*next_id, describe_event, &m, &next);
 	if (!err)
-		err = reel_msg_send(sock, &m);
+		err = send_locked(sock, &m);
 	if (!err)
 		*next_id = next;
 	reel_msg_free(&m);
@@ -188,7 +199,7 @@ static int send_hello(int sock)
 	reel_msg_put_u64(&m, REEL_TAG_ABI, REEL_APP_ABI(REEL_RB_ABI_VERSION, REEL__VIEW_ABI));
 	reel_msg_put_str(&m, REEL_TAG_PROCNAME, program_invocation_short_name);
 	reel_msg_put_u64(&m, REEL_TAG_BITS, sizeof(long) * 8);
-	int err = reel_msg_send(sock, &m);
+	int err = send_locked(sock, &m);
 	reel_msg_free(&m);
 	return err;
 }
@@ -303,7 +314,7 @@ static int handle_targets(int sock, struct reel_msg *m)
 	struct reel_msg ack;
 	reel_msg_init(&ack, REEL_APP_ACK);
 	reel_msg_put_u64(&ack, REEL_TAG_SEQ, seq);
-	int err = reel_msg_send(sock, &ack);
+	int err = send_locked(sock, &ack);
 	reel_msg_free(&ack);
 	return err;
 }
@@ -451,7 +462,13 @@ static void *control_main(void *arg)
 		int sock = connect_daemon();
 		if (sock >= 0) {
 			reel_debug("connected to the session daemon");
+			pthread_mutex_lock(&send_mutex);
+			daemon_sock = sock;
+			pthread_mutex_unlock(&send_mutex);
 			serve(sock);
+			pthread_mutex_lock(&send_mutex);
+			daemon_sock = -1;
+			pthread_mutex_unlock(&send_mutex);
 			close(sock);
 			sync_update(false, true, 0);
 			/* The daemon is gone: nothing is recorded any more. */
@@ -508,6 +525,12 @@ static void control_atfork_child(void)
 {
 	reel_registry_disable(); /* the parent's targets */
 	channels = NULL;
+	pthread_mutex_init(&send_mutex, NULL);
+	/* The parent's connection: the daemon must see it end with the
+	 * parent. */
+	if (daemon_sock >= 0)
+		close(daemon_sock);
+	daemon_sock = -1;
 	if (notify_fd >= 0)
 		close(notify_fd); /* the parent's counter */
 	notify_fd = -1;
@@ -517,6 +540,21 @@ static void control_atfork_child(void)
 	sync_connected = sync_first_done = false;
 	start_thread();
 	wait_first_contact();
+}
+
+/* A normal exit: the daemon learns that no event was left unfinished
+ * (unlike a crash, after which it checks the buffers this process used).
+ * Threads still tracing while the process exits are not covered. */
+__attribute__((destructor)) static void control_fini(void)
+{
+	pthread_mutex_lock(&send_mutex);
+	if (daemon_sock >= 0) {
+		struct reel_msg m;
+		reel_msg_init(&m, REEL_APP_BYE);
+		reel_msg_send(daemon_sock, &m);
+		reel_msg_free(&m);
+	}
+	pthread_mutex_unlock(&send_mutex);
 }
 
 __attribute__((constructor)) static void control_init(void)
