@@ -120,14 +120,20 @@ struct reel_event_rule {
 	const char *pattern; /* "provider:event", globs allowed; "*" for all */
 	uint32_t loglevel_match; /* enum reel_loglevel_match */
 	int32_t loglevel;
+	/* Patterns (globs) of events the rule leaves out, as lttng's -x. */
+	const char *const *excludes;
+	size_t nr_excludes;
 };
 
 /* Enable the events matching a rule, in every traced application, now and
  * in applications that register later. */
 REEL_CTL_API int reel_ctl_enable_event(struct reel_ctl *ctl, const struct reel_event_rule *rule);
-/* Remove the enabled rule with this pattern (exact text, as given to
- * enable); the pattern "*" removes every rule of the channel. Returns once
- * running applications applied it. */
+/* Stop recording the events of `pattern` in a channel: the rules enabled
+ * with exactly this pattern are removed; if there are none, the events
+ * matching it are left out of every rule of the channel (`reel
+ * disable-event -u 'myapp:noisy*'` after `enable-event -u 'myapp:*'`),
+ * until an enable-event names the same pattern. "*" removes every rule and
+ * exclusion of the channel. Returns once running applications applied it. */
 REEL_CTL_API int reel_ctl_disable_event(struct reel_ctl *ctl, const char *session,
 					const char *channel, const char *pattern);
 

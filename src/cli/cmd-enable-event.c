@@ -36,6 +36,8 @@ static void help(void)
 	       "  -s, --session SESSION  the session; default: the current session\n"
 	       "  -c, --channel CHANNEL  the channel; default channel0, created when missing\n"
 	       "  -a, --all              every event (the pattern *)\n"
+	       "  -x, --exclude LIST     leave out the events matching these comma-separated\n"
+	       "                         patterns (globs), as lttng's -x\n"
 	       "      --loglevel LEVEL   only events of log level LEVEL or more severe\n"
 	       "      --loglevel-only LEVEL\n"
 	       "                         only events of exactly log level LEVEL\n"
@@ -68,6 +70,7 @@ static int run(int argc, char **argv)
 		{"session", required_argument, NULL, 's'},
 		{"channel", required_argument, NULL, 'c'},
 		{"all", no_argument, NULL, 'a'},
+		{"exclude", required_argument, NULL, 'x'},
 		{"loglevel", required_argument, NULL, OPT_LOGLEVEL},
 		{"loglevel-only", required_argument, NULL, OPT_LOGLEVEL_ONLY},
 		CLI_HELP_OPTIONS,
@@ -75,12 +78,13 @@ static int run(int argc, char **argv)
 	};
 	bool userspace = false, kernel = false, all = false;
 	const char *session = NULL, *channel = NULL;
+	char *exclude_arg = NULL;
 	uint32_t match = REEL_LOGLEVEL_ALL;
 	int32_t loglevel = 0;
 	int c, err;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":uks:c:ah", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":uks:c:ax:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			userspace = true;
@@ -100,6 +104,11 @@ static int run(int argc, char **argv)
 			break;
 		case 'a':
 			all = true;
+			break;
+		case 'x':
+			if (exclude_arg)
+				return cli_usage_error(CMD, "give -x once, with a comma-separated list");
+			exclude_arg = optarg;
 			break;
 		case OPT_LOGLEVEL:
 		case OPT_LOGLEVEL_ONLY: {
@@ -147,6 +156,14 @@ static int run(int argc, char **argv)
 	size_t nr = 1;
 	if (!all && (err = cli_split_list(CMD, "event pattern", argv[optind], &patterns, &nr)))
 		return err;
+	char **excludes = NULL;
+	size_t nr_excludes = 0;
+	if (exclude_arg &&
+	    (err = cli_split_list(CMD, "excluded pattern", exclude_arg, &excludes, &nr_excludes))) {
+		if (patterns != all_pattern)
+			free(patterns);
+		return err;
+	}
 
 	struct reel_ctl *ctl = NULL;
 	char *sname = NULL;
@@ -164,6 +181,8 @@ static int run(int argc, char **argv)
 			.pattern = patterns[i],
 			.loglevel_match = match,
 			.loglevel = loglevel,
+			.excludes = (const char *const *)excludes,
+			.nr_excludes = nr_excludes,
 		};
 		err = reel_ctl_enable_event(ctl, &rule);
 		if (err) {
@@ -209,6 +228,7 @@ static int run(int argc, char **argv)
 out:
 	if (patterns != all_pattern)
 		free(patterns);
+	free(excludes);
 	free(sname);
 	reel_ctl_close(ctl);
 	return status;

@@ -87,6 +87,7 @@ enum {
 	REEL_TAG_CONTEXT, /* a context type's name: "vpid", "vtid", ... */
 	REEL_TAG_LOST_PACKETS,
 	REEL_TAG_SESSION_ERROR, /* what went wrong in a session, in words */
+	REEL_TAG_EXCLUDE,       /* a pattern an event rule leaves out */
 };
 
 /* REEL_TAG_ABI of a hello: the ring buffer's and the fast path's layouts. */

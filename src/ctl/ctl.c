@@ -280,6 +280,9 @@ int reel_ctl_enable_event(struct reel_ctl *ctl, const struct reel_event_rule *ru
 	reel_msg_put_str(&m, REEL_TAG_PATTERN, rule->pattern);
 	reel_msg_put_u64(&m, REEL_TAG_LOGLEVEL_MATCH, rule->loglevel_match);
 	reel_msg_put_i64(&m, REEL_TAG_LOGLEVEL, rule->loglevel);
+	for (size_t i = 0; i < rule->nr_excludes; i++)
+		if (rule->excludes && rule->excludes[i])
+			reel_msg_put_str(&m, REEL_TAG_EXCLUDE, rule->excludes[i]);
 	return simple(ctl, &m);
 }
 

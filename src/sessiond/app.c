@@ -361,10 +361,32 @@ int app_handle(struct app *a, struct reel_msg *m)
 	}
 }
 
+void rule_free(struct rule *r)
+{
+	free(r->pattern);
+	for (size_t i = 0; i < r->nr_excludes; i++)
+		free(r->excludes[i]);
+	free(r->excludes);
+}
+
+bool channel_records(const struct channel *ch, const struct app_event *e)
+{
+	for (size_t i = 0; i < ch->nr_disabled; i++)
+		if (fnmatch(ch->disabled[i], e->full_name, 0) == 0)
+			return false;
+	for (size_t i = 0; i < ch->nr_rules; i++)
+		if (event_matches_rule(e, &ch->rules[i]))
+			return true;
+	return false;
+}
+
 bool event_matches_rule(const struct app_event *e, const struct rule *r)
 {
 	if (fnmatch(r->pattern, e->full_name, 0) != 0)
 		return false;
+	for (size_t i = 0; i < r->nr_excludes; i++)
+		if (fnmatch(r->excludes[i], e->full_name, 0) == 0)
+			return false;
 	switch (r->loglevel_match) {
 	case REEL_LOGLEVEL_RANGE:
 		return e->desc.loglevel <= r->loglevel;

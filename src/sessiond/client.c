@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include "../common/protocol.h"
+#include "../common/strbuf.h"
 #include "sessiond.h"
 
 #define MAX_PATTERN 1024
+#define MAX_EXCLUDES 64
 
 /* What a request may carry, parsed and checked once. */
 struct request {
@@ -22,6 +24,8 @@ struct request {
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
 	uint64_t loglevel_match;
 	int64_t loglevel;
+	const char *excludes[MAX_EXCLUDES];
+	size_t nr_excludes;
 };
 
 static int parse(struct reel_msg *m, struct request *r)
@@ -38,6 +42,14 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_CHANNEL: e = reel_msg_str(&f, &r->channel); break;
 		case REEL_TAG_PATTERN: e = reel_msg_str(&f, &r->pattern); break;
 		case REEL_TAG_CONTEXT: e = reel_msg_str(&f, &r->context); break;
+		case REEL_TAG_EXCLUDE:
+			if (r->nr_excludes == MAX_EXCLUDES)
+				return -E2BIG;
+			e = reel_msg_str(&f, &r->excludes[r->nr_excludes]);
+			if (!e && strlen(r->excludes[r->nr_excludes]) > MAX_PATTERN)
+				e = -EINVAL;
+			r->nr_excludes++;
+			break;
 		case REEL_TAG_SUBBUF_SIZE: e = reel_msg_u64(&f, &r->subbuf_size); break;
 		case REEL_TAG_NUM_SUBBUF: e = reel_msg_u64(&f, &r->num_subbuf); break;
 		case REEL_TAG_OVERWRITE: e = reel_msg_u64(&f, &r->overwrite); break;
@@ -90,6 +102,18 @@ static struct channel *channel_or_default(struct session *s, const char *name, b
 	return *ret_err ? NULL : session_channel(s, n);
 }
 
+static bool remove_disabled(struct channel *ch, const char *pattern)
+{
+	for (size_t i = 0; i < ch->nr_disabled; i++) {
+		if (strcmp(ch->disabled[i], pattern) != 0)
+			continue;
+		free(ch->disabled[i]);
+		ch->disabled[i] = ch->disabled[--ch->nr_disabled];
+		return true;
+	}
+	return false;
+}
+
 static int enable_event(struct session *s, const struct request *r, char *err, size_t size)
 {
 	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
@@ -100,10 +124,16 @@ static int enable_event(struct session *s, const struct request *r, char *err, s
 	struct channel *ch = channel_or_default(s, r->channel, true, &e, err, size);
 	if (!ch)
 		return e;
+	/* Naming a disabled pattern again enables it again. */
+	bool was_disabled = remove_disabled(ch, r->pattern);
 	for (size_t i = 0; i < ch->nr_rules; i++) {
 		struct rule *x = &ch->rules[i];
 		if (strcmp(x->pattern, r->pattern) == 0 && x->loglevel_match == r->loglevel_match &&
-		    x->loglevel == r->loglevel) {
+		    x->loglevel == r->loglevel && x->nr_excludes == r->nr_excludes) {
+			if (was_disabled) {
+				enablement_update();
+				return 0;
+			}
 			snprintf(err, size, "event rule '%s' is already enabled in channel '%s'",
 				 r->pattern, ch->name);
 			return -EEXIST;
@@ -114,9 +144,19 @@ static int enable_event(struct session *s, const struct request *r, char *err, s
 		return -ENOMEM;
 	ch->rules = grown;
 	struct rule *x = &ch->rules[ch->nr_rules];
+	memset(x, 0, sizeof(*x));
 	x->pattern = strdup(r->pattern);
-	if (!x->pattern)
+	x->excludes = r->nr_excludes ? calloc(r->nr_excludes, sizeof(*x->excludes)) : NULL;
+	bool ok = x->pattern && (!r->nr_excludes || x->excludes);
+	for (size_t i = 0; ok && i < r->nr_excludes; i++) {
+		x->excludes[i] = strdup(r->excludes[i]);
+		ok = x->excludes[i] != NULL;
+		x->nr_excludes += ok;
+	}
+	if (!ok) {
+		rule_free(x);
 		return -ENOMEM;
+	}
 	x->loglevel_match = (uint32_t)r->loglevel_match;
 	x->loglevel = (int32_t)r->loglevel;
 	ch->nr_rules++;
@@ -126,25 +166,45 @@ static int enable_event(struct session *s, const struct request *r, char *err, s
 
 static int disable_event(struct session *s, const struct request *r, char *err, size_t size)
 {
+	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
+		snprintf(err, size, "an event pattern is required");
+		return -EINVAL;
+	}
 	int e = 0;
 	struct channel *ch = channel_or_default(s, r->channel, false, &e, err, size);
 	if (!ch)
 		return e;
-	bool all = r->pattern && strcmp(r->pattern, "*") == 0;
+	bool all = strcmp(r->pattern, "*") == 0;
 	size_t kept = 0, removed = 0;
 	for (size_t i = 0; i < ch->nr_rules; i++) {
-		if (all || (r->pattern && strcmp(ch->rules[i].pattern, r->pattern) == 0)) {
-			free(ch->rules[i].pattern);
+		if (all || strcmp(ch->rules[i].pattern, r->pattern) == 0) {
+			rule_free(&ch->rules[i]);
 			removed++;
 		} else {
 			ch->rules[kept++] = ch->rules[i];
 		}
 	}
 	ch->nr_rules = kept;
-	if (!removed && !all) {
-		snprintf(err, size, "no enabled event rule '%s' in channel '%s'",
-			 r->pattern ? r->pattern : "", ch->name);
-		return -ENOENT;
+	if (all) {
+		while (ch->nr_disabled)
+			free(ch->disabled[--ch->nr_disabled]);
+	} else if (!removed) {
+		/* No rule of its own: leave its events out of the others. */
+		bool known = false;
+		for (size_t i = 0; i < ch->nr_disabled && !known; i++)
+			known = strcmp(ch->disabled[i], r->pattern) == 0;
+		if (known) {
+			snprintf(err, size, "'%s' is already disabled in channel '%s'", r->pattern,
+				 ch->name);
+			return -EEXIST;
+		}
+		char **grown = realloc(ch->disabled, (ch->nr_disabled + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		ch->disabled = grown;
+		if (!(ch->disabled[ch->nr_disabled] = strdup(r->pattern)))
+			return -ENOMEM;
+		ch->nr_disabled++;
 	}
 	enablement_update();
 	return 0;
@@ -233,15 +293,26 @@ static void describe_session(struct reel_msg *m, struct session *s)
 		reel_msg_put_u64(m, REEL_TAG_DISCARDED, discarded);
 		reel_msg_put_u64(m, REEL_TAG_LOST_PACKETS, lost);
 		for (size_t r = 0; r < ch->nr_rules; r++) {
-			char text[MAX_PATTERN + 64];
+			struct reel_strbuf text = { 0 };
 			const struct rule *x = &ch->rules[r];
+			reel_strbuf_printf(&text, "%s", x->pattern);
 			if (x->loglevel_match == REEL_LOGLEVEL_RANGE)
-				snprintf(text, sizeof(text), "%s (loglevel <= %d)", x->pattern, x->loglevel);
+				reel_strbuf_printf(&text, " (loglevel <= %d)", x->loglevel);
 			else if (x->loglevel_match == REEL_LOGLEVEL_SINGLE)
-				snprintf(text, sizeof(text), "%s (loglevel == %d)", x->pattern, x->loglevel);
-			else
-				snprintf(text, sizeof(text), "%s", x->pattern);
-			reel_msg_put_str(m, REEL_TAG_RULE, text);
+				reel_strbuf_printf(&text, " (loglevel == %d)", x->loglevel);
+			for (size_t k = 0; k < x->nr_excludes; k++)
+				reel_strbuf_printf(&text, "%s%s", k ? ", " : " (excluding ",
+						   x->excludes[k]);
+			if (x->nr_excludes)
+				reel_strbuf_printf(&text, ")");
+			reel_msg_put_str(m, REEL_TAG_RULE, text.failed ? "?" : text.data);
+			reel_strbuf_free(&text);
+		}
+		for (size_t k = 0; k < ch->nr_disabled; k++) {
+			struct reel_strbuf text = { 0 };
+			reel_strbuf_printf(&text, "%s (disabled)", ch->disabled[k]);
+			reel_msg_put_str(m, REEL_TAG_RULE, text.failed ? "?" : text.data);
+			reel_strbuf_free(&text);
 		}
 		for (uint32_t k = 0; context_names[k]; k++)
 			if (ch->contexts & (1u << k))

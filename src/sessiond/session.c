@@ -463,10 +463,7 @@ static int update_app(struct app *a, uint64_t *ret_seq)
 				continue;
 			for (uint32_t c = 0; c < s->nr_channels && nr < 64; c++) {
 				struct channel *ch = s->channels[c];
-				bool match = false;
-				for (size_t r = 0; r < ch->nr_rules && !match; r++)
-					match = event_matches_rule(e, &ch->rules[r]);
-				if (!match)
+				if (!channel_records(ch, e))
 					continue;
 				pthread_mutex_lock(&s->lock);
 				struct trace *t = trace_get(s, a);
@@ -675,8 +672,11 @@ void session_destroy(struct session *s)
 	for (uint32_t i = 0; i < s->nr_channels; i++) {
 		struct channel *ch = s->channels[i];
 		for (size_t r = 0; r < ch->nr_rules; r++)
-			free(ch->rules[r].pattern);
+			rule_free(&ch->rules[r]);
 		free(ch->rules);
+		for (size_t r = 0; r < ch->nr_disabled; r++)
+			free(ch->disabled[r]);
+		free(ch->disabled);
 		free(ch);
 	}
 	close(s->wake_fd);

@@ -63,6 +63,8 @@ struct rule {
 	char *pattern;
 	uint32_t loglevel_match;
 	int32_t loglevel;
+	char **excludes; /* patterns this rule leaves out */
+	size_t nr_excludes;
 };
 
 struct channel {
@@ -72,6 +74,9 @@ struct channel {
 	struct reel_channel_config config;
 	struct rule *rules;
 	size_t nr_rules;
+	/* Patterns disabled without a rule of their own: left out of all. */
+	char **disabled;
+	size_t nr_disabled;
 };
 
 /* An event class of one channel of one trace. */
@@ -192,6 +197,9 @@ int app_wait_ack(struct app *a, uint64_t seq, uint64_t deadline);
 int app_pump(struct app *a);
 void app_free(struct app *a);
 bool event_matches_rule(const struct app_event *e, const struct rule *r);
+/* Whether a channel records event `e`: a rule matches, no exclusion does. */
+bool channel_records(const struct channel *ch, const struct app_event *e);
+void rule_free(struct rule *r);
 
 /* The REEL_CONTEXT_* bit of a context type's name; 0 if unknown. */
 uint32_t context_of_name(const char *name);

@@ -894,3 +894,38 @@ def test_overwrite_losses_are_reported(daemon, tmp_path):
     lost = sum(int(l.split("Tracer discarded ")[1].split()[0]) for l in p.stderr.splitlines()
                if "Tracer discarded " in l and " packets " in l)
     assert lost == channel["packets_lost"]
+
+
+def test_disable_a_pattern_inside_a_rule(daemon, tmp_path):
+    """The issue's example: enable 'dapp:*', then disable 'dapp:noisy*' only;
+    and lttng's -x on a rule."""
+    out = tmp_path / "trace"
+    daemon.reel("create", "sub", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:*")
+    daemon.reel("enable-channel", "-u", "x")
+    daemon.reel("enable-event", "-u", "-c", "x", "dapp:*", "-x", "dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 100)
+    step(app, 0)
+    daemon.reel("disable-event", "-u", "dapp:noisy*")
+    rules = json.loads(daemon.reel("--json", "list", "sub").stdout)["channels"]
+    assert {c["name"]: c["rules"] for c in rules} == {
+        "channel0": ["dapp:*", "dapp:noisy* (disabled)"],
+        "x": ["dapp:* (excluding dapp:step)"]}
+    step(app, 1)
+    daemon.reel("enable-event", "-u", "dapp:noisy*")
+    step(app, 2)
+    finish(app)
+    daemon.reel("destroy")
+    # Stream class 0 is channel0, 1 is x (in the order they were created).
+    per_channel = {0: Counter(), 1: Counter()}
+    for msg in bt2.TraceCollectionMessageIterator(str(out)):
+        if type(msg) is bt2._EventMessageConst:
+            ev = msg.event
+            key = ev.name if ev.name == "dapp:noisy" else (ev.name, int(ev.payload_field["step"]))
+            per_channel[ev.stream.cls.id][key] += 1
+    # channel0: every step, and noisy but while disabled (step 1).
+    assert per_channel[0] == {("dapp:step", 0): 100, ("dapp:step", 1): 100,
+                              ("dapp:step", 2): 100, "dapp:noisy": 200}
+    # x: noisy only, always.
+    assert per_channel[1] == {"dapp:noisy": 300}
