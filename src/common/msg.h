@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * msg: the framing of every message on Reel's Unix sockets (daemon and
- * clients, daemon and applications); doc/protocol.md describes it.
+ * clients, daemon and applications); doc/sessiond.md describes it.
  *
  *   header: u32 magic, u16 version, u16 type, u32 payload length, u32 nr_fds
  *   payload: fields, each u16 tag, u16 zero, u32 length, then the bytes

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The messages of Reel's two Unix sockets (framing: msg.h; prose:
- * doc/protocol.md):
+ * doc/sessiond.md):
  *   <rundir>/app.sock     applications (libreel-ust) and the daemon
  *   <rundir>/client.sock  control clients (libreel-ctl) and the daemon
  */

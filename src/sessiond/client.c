@@ -266,7 +266,6 @@ static void describe_session(struct reel_msg *m, struct session *s)
 	if (s->error[0])
 		reel_msg_put_str(m, REEL_TAG_SESSION_ERROR, s->error);
 	pthread_mutex_lock(&s->lock);
-	uint64_t now = monotonic_ns(), total = 0;
 	for (uint32_t c = 0; c < s->nr_channels; c++) {
 		struct channel *ch = s->channels[c];
 		uint64_t packets = s->retired[c].packets, bytes = s->retired[c].bytes;
@@ -281,7 +280,6 @@ static void describe_session(struct reel_msg *m, struct session *s)
 			for (uint32_t k = 0; k < b->nr_streams; k++)
 				discarded += reel_rb_lost_total(b->streams[k]);
 		}
-		total += bytes;
 		reel_msg_put_str(m, REEL_TAG_CHANNEL, ch->name);
 		reel_msg_put_u64(m, REEL_TAG_SUBBUF_SIZE, ch->config.subbuf_size);
 		reel_msg_put_u64(m, REEL_TAG_NUM_SUBBUF, ch->config.num_subbuf);
@@ -318,17 +316,8 @@ static void describe_session(struct reel_msg *m, struct session *s)
 			if (ch->contexts & (1u << k))
 				reel_msg_put_str(m, REEL_TAG_CONTEXT, context_names[k]);
 	}
-	/* Write rate since the previous look (at least a second apart). */
-	if (!s->rate_at_ns) {
-		s->rate_at_ns = now;
-		s->rate_bytes = total;
-	} else if (now - s->rate_at_ns >= 1000000000ull || !s->active) {
-		s->rate = (double)(total - s->rate_bytes) * 1e9 / (double)(now - s->rate_at_ns);
-		s->rate_at_ns = now;
-		s->rate_bytes = total;
-	}
-	pthread_mutex_unlock(&s->lock);
 	uint64_t rate = (uint64_t)s->rate;
+	pthread_mutex_unlock(&s->lock);
 	reel_msg_put_u64(m, REEL_TAG_RATE, rate);
 }
 

@@ -416,8 +416,22 @@ static void *consumer_main(void *arg)
 		}
 
 		pthread_mutex_lock(&s->lock);
-		for (size_t i = 0; i < s->nr_snapshot; i++)
+		uint64_t total = 0;
+		for (size_t i = 0; i < s->nr_snapshot; i++) {
 			publish_stats(s->snapshot[i]);
+			for (uint32_t k = 0; k < s->snapshot[i]->nr_bufsets; k++)
+				total += s->snapshot[i]->bufsets[k]->stat_bytes;
+		}
+		for (uint32_t k = 0; k < s->nr_channels; k++)
+			total += s->retired[k].bytes;
+		/* The write rate over the last second or so, for `status`. */
+		if (!s->rate_at_ns || now - s->rate_at_ns >= 1000000000ull) {
+			s->rate = s->rate_at_ns ? (double)(total - s->rate_bytes) * 1e9 /
+							  (double)(now - s->rate_at_ns) :
+						  0;
+			s->rate_at_ns = now;
+			s->rate_bytes = total;
+		}
 		check_stalls(s, now);
 		retire_orphans(s, now);
 		if (s->flush_request != s->flush_done || s->quit)

@@ -929,3 +929,22 @@ def test_disable_a_pattern_inside_a_rule(daemon, tmp_path):
                               ("dapp:step", 2): 100, "dapp:noisy": 200}
     # x: noisy only, always.
     assert per_channel[1] == {"dapp:noisy": 300}
+
+
+def test_status_shows_the_write_rate(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "rate", "-o", out)
+    daemon.reel("enable-channel", "-u", "c", "--subbuf-size", "64k", "--switch-timer", "100ms")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    daemon.reel("start")
+    spinner = daemon.app("spin")  # about a million events (12 MB) a second
+    time.sleep(2.5)
+    channel = json.loads(daemon.reel("--json", "status").stdout)["channels"][0]
+    human = daemon.reel("status").stdout
+    spinner.kill()
+    spinner.wait()
+    daemon.reel("destroy")
+    assert channel["bytes_per_second"] > 1e6
+    assert channel["bytes_written"] > 1e6
+    rate = float(human.split("MB/s")[0].split()[-1])
+    assert rate > 1
