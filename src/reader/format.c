@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Output formats of decoded events: babeltrace2's text (sink.text.pretty
+ * with its default options, byte for byte), JSON lines, and Chrome Trace
+ * Event JSON for Perfetto. Writes through its own buffer to the FILE given.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reader-local.h"
+
+#define OUTBUF (1u << 16)
+
+struct reel_formatter {
+	enum reel_format fmt;
+	unsigned flags;
+	FILE *out;
+	char *buf;
+	size_t len;
+	int error;
+	bool has_last;
+	int64_t last_ns;
+	int64_t tm_sec;  /* cached broken-down time of this second */
+	bool tm_valid;
+	char tm_text[16];
+	bool neg_warned;
+	uint64_t nevents;
+};
+
+struct reel_formatter *reel_formatter_new(enum reel_format fmt, unsigned flags, FILE *out)
+{
+	struct reel_formatter *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->buf = malloc(OUTBUF + 4096);
+	if (!f->buf) {
+		free(f);
+		return NULL;
+	}
+	f->fmt = fmt;
+	f->flags = flags;
+	f->out = out;
+	if (fmt == REEL_FORMAT_PERFETTO) {
+		static const char head[] = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[";
+		memcpy(f->buf, head, sizeof(head) - 1);
+		f->len = sizeof(head) - 1;
+	}
+	return f;
+}
+
+static void flush(struct reel_formatter *f)
+{
+	if (f->len && fwrite(f->buf, 1, f->len, f->out) != f->len)
+		f->error = -EIO;
+	f->len = 0;
+}
+
+static inline void put(struct reel_formatter *f, const char *s, size_t n)
+{
+	if (unlikely(f->len + n > OUTBUF)) {
+		flush(f);
+		if (n > OUTBUF) {
+			if (fwrite(s, 1, n, f->out) != n)
+				f->error = -EIO;
+			return;
+		}
+	}
+	memcpy(f->buf + f->len, s, n);
+	f->len += n;
+}
+
+#define PUTS(f, lit) put((f), (lit), sizeof(lit) - 1)
+
+static inline void putc_(struct reel_formatter *f, char c)
+{
+	if (unlikely(f->len + 1 > OUTBUF))
+		flush(f);
+	f->buf[f->len++] = c;
+}
+
+static void putstr(struct reel_formatter *f, const char *s)
+{
+	put(f, s, strlen(s));
+}
+
+static void put_u64(struct reel_formatter *f, uint64_t v)
+{
+	char tmp[24];
+	char *p = tmp + sizeof(tmp);
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(f, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void put_i64(struct reel_formatter *f, int64_t v)
+{
+	if (v < 0) {
+		putc_(f, '-');
+		put_u64(f, (uint64_t)0 - (uint64_t)v);
+	} else {
+		put_u64(f, (uint64_t)v);
+	}
+}
+
+static void put_pad(struct reel_formatter *f, uint64_t v, int width)
+{
+	char tmp[24];
+	for (int i = width - 1; i >= 0; i--) {
+		tmp[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	put(f, tmp, (size_t)width);
+}
+
+static void putf(struct reel_formatter *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct reel_formatter *f, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		put(f, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* babeltrace2's print_escape_string */
+static void put_escaped(struct reel_formatter *f, const char *s, size_t n)
+{
+	putc_(f, '"');
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = NULL;
+		char hex[8];
+		switch (c) {
+		case '\\': esc = "\\\\"; break;
+		case '\'': esc = "\\'"; break;
+		case '"': esc = "\\\""; break;
+		case '?': esc = "\\?"; break;
+		case '\a': esc = "\\a"; break;
+		case '\b': esc = "\\b"; break;
+		case 27: esc = "\\e"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\v': esc = "\\v"; break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				snprintf(hex, sizeof(hex), "\\x%02x", c);
+				esc = hex;
+			}
+		}
+		if (esc) {
+			put(f, s + start, i - start);
+			putstr(f, esc);
+			start = i + 1;
+		}
+	}
+	put(f, s + start, n - start);
+	putc_(f, '"');
+}
+
+static void put_json_string(struct reel_formatter *f, const char *s, size_t n)
+{
+	putc_(f, '"');
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		put(f, s + start, i - start);
+		start = i + 1;
+		switch (c) {
+		case '"': PUTS(f, "\\\""); break;
+		case '\\': PUTS(f, "\\\\"); break;
+		case '\n': PUTS(f, "\\n"); break;
+		case '\t': PUTS(f, "\\t"); break;
+		case '\r': PUTS(f, "\\r"); break;
+		default: putf(f, "\\u%04x", c);
+		}
+	}
+	put(f, s + start, n - start);
+	putc_(f, '"');
+}
+
+/* ---- values ------------------------------------------------------------------- */
+
+static bool is_compound(const struct plan_node *p)
+{
+	return p->op == OP_STRUCT || p->op == OP_ARRAY || p->op == OP_SEQ || p->op == OP_VARIANT;
+}
+
+static uint32_t skip(const struct rvbuf *b, uint32_t i)
+{
+	return is_compound(b->v[i].p) ? b->v[i].end : i + 1;
+}
+
+static void put_int_text(struct reel_formatter *f, const struct plan_node *p, uint64_t u)
+{
+	unsigned len = p->size;
+	switch (p->base) {
+	case 2: {
+		PUTS(f, "0b");
+		for (unsigned b = len; b-- > 0;)
+			putc_(f, (u >> b) & 1 ? '1' : '0');
+		return;
+	}
+	case 8:
+		if (p->sign && len < 64) {
+			unsigned r = ((len - 1) / 3 + 1) * 3;
+			if (r < 64)
+				u &= (UINT64_C(1) << r) - 1;
+		}
+		putf(f, "0%" PRIo64, u);
+		return;
+	case 16:
+		if (len < 64) {
+			unsigned r = (len + 3) & ~3u;
+			if (r < 64)
+				u &= (UINT64_C(1) << r) - 1;
+		}
+		putf(f, "0x%" PRIX64, u);
+		return;
+	default:
+		if (p->sign)
+			put_i64(f, (int64_t)u);
+		else
+			put_u64(f, u);
+	}
+}
+
+static void put_big_hex(struct reel_formatter *f, const struct rval *v)
+{
+	const struct plan_node *p = v->p;
+	unsigned n = (p->size + 63) / 64;
+	PUTS(f, "0x");
+	bool started = false;
+	for (unsigned k = n; k-- > 0;) {
+		/* chunk k holds bits [64k, 64k+64) of the value */
+		unsigned w = p->size - 64 * k < 64 ? p->size - 64 * k : 64;
+		uint64_t c;
+		if (!p->be)
+			c = ctf_read_bits(v->big.base, v->big.bitpos + 64 * (uint64_t)k, w, false);
+		else
+			c = ctf_read_bits(v->big.base, v->big.bitpos + (p->size - 64 * k - w), w, true);
+		if (!started) {
+			if (c || k == 0) {
+				putf(f, "%" PRIX64, c);
+				started = true;
+			}
+		} else {
+			putf(f, "%016" PRIX64, c);
+		}
+	}
+}
+
+static bool map_has(const struct ctf_type *t, const struct ctf_mapping *m, uint64_t u)
+{
+	if (t->sign)
+		return (int64_t)u >= (int64_t)m->lo && (int64_t)u <= (int64_t)m->hi;
+	return u >= m->lo && u <= m->hi;
+}
+
+static uint32_t text_field(struct reel_formatter *f, const struct rvbuf *b, uint32_t i, bool names);
+
+static uint32_t text_struct_members(struct reel_formatter *f, const struct rvbuf *b, uint32_t i, bool names)
+{
+	const struct rval *v = &b->v[i];
+	uint32_t k = i + 1, printed = 0;
+	putc_(f, '{');
+	while (k < v->end) {
+		const struct rval *c = &b->v[k];
+		if (!c->p->in_ir) {
+			k = skip(b, k);
+			continue;
+		}
+		if (printed++)
+			PUTS(f, ", ");
+		else
+			putc_(f, ' ');
+		if (names) {
+			putstr(f, c->p->name);
+			PUTS(f, " = ");
+		}
+		k = text_field(f, b, k, names);
+	}
+	PUTS(f, " }");
+	return v->end;
+}
+
+static uint32_t text_field(struct reel_formatter *f, const struct rvbuf *b, uint32_t i, bool names)
+{
+	const struct rval *v = &b->v[i];
+	const struct plan_node *p = v->p;
+	switch (p->op) {
+	case OP_INT_U8:
+	case OP_INT_U16:
+	case OP_INT_U32:
+	case OP_INT_U64:
+	case OP_INT_BITS:
+		if (p->type->kind == CTF_ENUM) {
+			const struct ctf_type *t = p->type;
+			PUTS(f, "( ");
+			unsigned n = 0;
+			for (size_t m = 0; m < t->nmap; m++)
+				if (map_has(t, &t->map[m], v->u)) {
+					if (n++)
+						PUTS(f, ", ");
+					put_escaped(f, t->map[m].label, strlen(t->map[m].label));
+				}
+			if (!n)
+				PUTS(f, "<unknown>");
+			PUTS(f, " : container = ");
+			put_int_text(f, p, v->u);
+			PUTS(f, " )");
+		} else {
+			put_int_text(f, p, v->u);
+		}
+		return i + 1;
+	case OP_INT_BIG:
+		put_big_hex(f, v);
+		return i + 1;
+	case OP_FLOAT32:
+	case OP_FLOAT64:
+		putf(f, "%g", v->d);
+		return i + 1;
+	case OP_STRING:
+	case OP_TEXT_ARRAY:
+	case OP_TEXT_SEQ:
+		put_escaped(f, v->str.ptr, v->str.len);
+		return i + 1;
+	case OP_STRUCT:
+		return text_struct_members(f, b, i, names);
+	case OP_VARIANT:
+		PUTS(f, "{ ");
+		if (v->end > i + 1)
+			text_field(f, b, i + 1, names);
+		PUTS(f, " }");
+		return v->end;
+	case OP_ARRAY:
+	case OP_SEQ: {
+		putc_(f, '[');
+		uint32_t k = i + 1;
+		for (uint32_t n = 0; k < v->end; n++) {
+			if (n)
+				PUTS(f, ", ");
+			else
+				putc_(f, ' ');
+			if (names) {
+				putc_(f, '[');
+				put_u64(f, n);
+				PUTS(f, "] = ");
+			}
+			k = text_field(f, b, k, names);
+		}
+		PUTS(f, " ]");
+		return v->end;
+	}
+	}
+	return i + 1;
+}
+
+static void put_time(struct reel_formatter *f, int64_t ns)
+{
+	int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
+	bool neg;
+	uint64_t sa, na;
+	if (sec >= 0 && nsec >= 0) {
+		neg = false, sa = (uint64_t)sec, na = (uint64_t)nsec;
+	} else if (sec == 0 && nsec < 0) {
+		neg = true, sa = 0, na = (uint64_t)-nsec;
+	} else if (sec < 0 && nsec == 0) {
+		neg = true, sa = (uint64_t)-sec, na = 0;
+	} else {
+		neg = true, sa = (uint64_t)-sec, na = (uint64_t)-nsec;
+	}
+	if (!(f->flags & REEL_TEXT_CLOCK_SECONDS) && !neg) {
+		if (!f->tm_valid || f->tm_sec != (int64_t)sa) {
+			struct tm tm;
+			time_t t = (time_t)sa;
+			struct tm *res = f->flags & REEL_TEXT_GMT ? gmtime_r(&t, &tm) : localtime_r(&t, &tm);
+			if (!res)
+				goto seconds;
+			snprintf(f->tm_text, sizeof(f->tm_text), "%02d:%02d:%02d.",
+				 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+			f->tm_sec = (int64_t)sa;
+			f->tm_valid = true;
+		}
+		put(f, f->tm_text, 9);
+		put_pad(f, na, 9);
+		return;
+	}
+seconds:
+	if (neg)
+		putc_(f, '-');
+	put_u64(f, sa);
+	putc_(f, '.');
+	put_pad(f, na, 9);
+}
+
+static void text_event(struct reel_formatter *f, const struct reel_event *ev)
+{
+	const struct rstream *s = ev->s;
+	const struct rtrace *t = s->trace;
+	if (ev->has_ts) {
+		putc_(f, '[');
+		put_time(f, ev->ns);
+		PUTS(f, "] ");
+		if (!(f->flags & REEL_TEXT_NO_DELTA)) {
+			if (f->has_last) {
+				uint64_t d = (uint64_t)ev->ns - (uint64_t)f->last_ns;
+				PUTS(f, "(+");
+				put_u64(f, d / 1000000000);
+				putc_(f, '.');
+				put_pad(f, d % 1000000000, 9);
+				PUTS(f, ") ");
+			} else {
+				PUTS(f, "(+?.????????\?) ");
+			}
+		}
+		f->has_last = true;
+		f->last_ns = ev->ns;
+	}
+	bool dom = false;
+	if (t->hostname) {
+		putstr(f, t->hostname);
+		dom = true;
+	}
+	if (t->procname) {
+		if (dom)
+			putc_(f, ':');
+		putstr(f, t->procname);
+		dom = true;
+	}
+	if (t->has_vpid) {
+		if (dom)
+			putc_(f, ':');
+		putc_(f, '(');
+		put_i64(f, t->vpid);
+		putc_(f, ')');
+		dom = true;
+	}
+	if (dom)
+		putc_(f, ' ');
+	const char *name = s->ec->name;
+	putstr(f, name ? name : "<unknown>");
+	PUTS(f, ": ");
+	bool first = true;
+	if (!(f->flags & REEL_TEXT_FIELD_NAMES_ONLY_PAYLOAD)) {
+		if (s->pkt_ctx_index != UINT32_MAX && s->pkt.v[s->pkt_ctx_index].p->in_ir) {
+			text_field(f, &s->pkt, s->pkt_ctx_index, true);
+			first = false;
+		}
+		uint32_t idx[2] = { s->ev_ctx_index, s->ev_spec_index };
+		for (int k = 0; k < 2; k++) {
+			if (idx[k] == UINT32_MAX || !s->ev.v[idx[k]].p->in_ir)
+				continue;
+			if (!first)
+				PUTS(f, ", ");
+			text_field(f, &s->ev, idx[k], true);
+			first = false;
+		}
+	}
+	if (s->ev_fields_index != UINT32_MAX && s->ev.v[s->ev_fields_index].p->in_ir) {
+		if (!first)
+			PUTS(f, ", ");
+		text_field(f, &s->ev, s->ev_fields_index, true);
+	}
+	putc_(f, '\n');
+}
+
+/* ---- JSON -------------------------------------------------------------------------- */
+
+static uint32_t json_value(struct reel_formatter *f, const struct rvbuf *b, uint32_t i);
+
+static uint32_t json_members(struct reel_formatter *f, const struct rvbuf *b, uint32_t i, bool *first)
+{
+	const struct rval *v = &b->v[i];
+	uint32_t k = i + 1;
+	while (k < v->end) {
+		const struct rval *c = &b->v[k];
+		if (!c->p->in_ir) {
+			k = skip(b, k);
+			continue;
+		}
+		if (!*first)
+			putc_(f, ',');
+		*first = false;
+		put_json_string(f, c->p->name, strlen(c->p->name));
+		putc_(f, ':');
+		k = json_value(f, b, k);
+	}
+	return v->end;
+}
+
+static uint32_t json_value(struct reel_formatter *f, const struct rvbuf *b, uint32_t i)
+{
+	const struct rval *v = &b->v[i];
+	const struct plan_node *p = v->p;
+	switch (p->op) {
+	case OP_INT_U8:
+	case OP_INT_U16:
+	case OP_INT_U32:
+	case OP_INT_U64:
+	case OP_INT_BITS:
+		if (p->type->kind == CTF_ENUM) {
+			const struct ctf_type *t = p->type;
+			for (size_t m = 0; m < t->nmap; m++)
+				if (map_has(t, &t->map[m], v->u)) {
+					put_json_string(f, t->map[m].label, strlen(t->map[m].label));
+					return i + 1;
+				}
+		}
+		if (p->sign)
+			put_i64(f, v->s);
+		else
+			put_u64(f, v->u);
+		return i + 1;
+	case OP_INT_BIG:
+		putc_(f, '"');
+		put_big_hex(f, v);
+		putc_(f, '"');
+		return i + 1;
+	case OP_FLOAT32:
+	case OP_FLOAT64:
+		if (isfinite(v->d))
+			putf(f, "%.17g", v->d);
+		else
+			PUTS(f, "null");
+		return i + 1;
+	case OP_STRING:
+	case OP_TEXT_ARRAY:
+	case OP_TEXT_SEQ:
+		put_json_string(f, v->str.ptr, v->str.len);
+		return i + 1;
+	case OP_STRUCT: {
+		bool first = true;
+		putc_(f, '{');
+		json_members(f, b, i, &first);
+		putc_(f, '}');
+		return v->end;
+	}
+	case OP_VARIANT:
+		if (v->end > i + 1)
+			json_value(f, b, i + 1);
+		else
+			PUTS(f, "null");
+		return v->end;
+	case OP_ARRAY:
+	case OP_SEQ: {
+		putc_(f, '[');
+		uint32_t k = i + 1;
+		for (uint32_t n = 0; k < v->end; n++) {
+			if (n)
+				putc_(f, ',');
+			k = json_value(f, b, k);
+		}
+		putc_(f, ']');
+		return v->end;
+	}
+	}
+	return i + 1;
+}
+
+static void json_common(struct reel_formatter *f, const struct reel_event *ev, bool perfetto)
+{
+	const struct rstream *s = ev->s;
+	const struct rtrace *t = s->trace;
+	const char *name = s->ec->name ? s->ec->name : "<unknown>";
+	PUTS(f, "{\"name\":");
+	put_json_string(f, name, strlen(name));
+	if (perfetto) {
+		int64_t tid = 0, pid = t->has_vpid ? t->vpid : 0, x;
+		if (!reel_event_field_int(ev, "vtid", &x) || !reel_event_field_int(ev, "tid", &x))
+			tid = x;
+		else if (!reel_event_field_int(ev, "cpu_id", &x))
+			tid = x;
+		if (!reel_event_field_int(ev, "vpid", &x) || !reel_event_field_int(ev, "pid", &x))
+			pid = x;
+		int64_t ns = ev->has_ts ? ev->ns : 0;
+		PUTS(f, ",\"ph\":\"i\",\"s\":\"t\",\"ts\":");
+		if (ns < 0) {
+			putc_(f, '-');
+			ns = -ns;
+		}
+		put_u64(f, (uint64_t)ns / 1000);
+		putc_(f, '.');
+		put_pad(f, (uint64_t)ns % 1000, 3);
+		PUTS(f, ",\"pid\":");
+		put_i64(f, pid);
+		PUTS(f, ",\"tid\":");
+		put_i64(f, tid);
+		PUTS(f, ",\"args\":{");
+	} else {
+		if (ev->has_ts) {
+			PUTS(f, ",\"timestamp\":");
+			put_i64(f, ev->ns);
+		}
+		if (t->hostname) {
+			PUTS(f, ",\"hostname\":");
+			put_json_string(f, t->hostname, strlen(t->hostname));
+		}
+		if (t->procname) {
+			PUTS(f, ",\"procname\":");
+			put_json_string(f, t->procname, strlen(t->procname));
+		}
+		if (t->has_vpid) {
+			PUTS(f, ",\"vpid\":");
+			put_i64(f, t->vpid);
+		}
+		PUTS(f, ",\"context\":{");
+	}
+	bool first = true;
+	if (s->pkt_ctx_index != UINT32_MAX)
+		json_members(f, &s->pkt, s->pkt_ctx_index, &first);
+	if (s->ev_ctx_index != UINT32_MAX)
+		json_members(f, &s->ev, s->ev_ctx_index, &first);
+	if (s->ev_spec_index != UINT32_MAX)
+		json_members(f, &s->ev, s->ev_spec_index, &first);
+	if (!perfetto) {
+		PUTS(f, "},\"fields\":{");
+		first = true;
+	}
+	if (s->ev_fields_index != UINT32_MAX)
+		json_members(f, &s->ev, s->ev_fields_index, &first);
+	PUTS(f, "}}");
+}
+
+int reel_formatter_event(struct reel_formatter *f, const struct reel_event *ev)
+{
+	switch (f->fmt) {
+	case REEL_FORMAT_TEXT:
+		text_event(f, ev);
+		break;
+	case REEL_FORMAT_JSON:
+		json_common(f, ev, false);
+		putc_(f, '\n');
+		break;
+	case REEL_FORMAT_PERFETTO:
+		if (f->nevents)
+			PUTS(f, ",\n");
+		else
+			putc_(f, '\n');
+		json_common(f, ev, true);
+		break;
+	}
+	f->nevents++;
+	return f->error;
+}
+
+int reel_formatter_finish(struct reel_formatter *f)
+{
+	if (!f)
+		return 0;
+	if (f->fmt == REEL_FORMAT_PERFETTO)
+		PUTS(f, "\n]}\n");
+	flush(f);
+	if (fflush(f->out))
+		f->error = -EIO;
+	int e = f->error;
+	free(f->buf);
+	free(f);
+	return e;
+}

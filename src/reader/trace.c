@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reader: finds traces under the given paths (rotated chunks included),
+ * opens their metadata and streams, and merges every stream of every trace
+ * in timestamp order with a binary heap. Event selection (names, time range,
+ * filter expression) happens here, before formatting.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reader-local.h"
+
+#define ERRLEN 512
+
+struct reel_reader {
+	char err[ERRLEN];
+	struct rtrace **traces;
+	size_t ntraces;
+	struct rstream **streams; /* all, in opening order */
+	size_t nstreams;
+	struct rstream **heap;
+	size_t nheap;
+	bool started;
+	char **names;
+	size_t nnames;
+	struct filter *filter;
+	bool has_range;
+	int64_t begin_ns, end_ns;
+	reel_discarded_fn on_discarded;
+	void *on_discarded_arg;
+	struct reel_event cur;
+};
+
+static int rfail(struct reel_reader *r, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rfail(struct reel_reader *r, int e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+struct reel_reader *reel_reader_new(void)
+{
+	return calloc(1, sizeof(struct reel_reader));
+}
+
+static void trace_free(struct rtrace *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nstreams; i++)
+		rstream_close(t->streams[i]);
+	free(t->streams);
+	ctf_meta_free(t->meta);
+	free(t->path);
+	free(t);
+}
+
+void reel_reader_destroy(struct reel_reader *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->ntraces; i++)
+		trace_free(r->traces[i]);
+	free(r->traces);
+	free(r->streams);
+	free(r->heap);
+	for (size_t i = 0; i < r->nnames; i++)
+		free(r->names[i]);
+	free(r->names);
+	filter_free(r->filter);
+	free(r);
+}
+
+const char *reel_reader_error(const struct reel_reader *r)
+{
+	return r->err;
+}
+
+static int read_file(const char *path, char **ret, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (st.st_size > (off_t)1 << 30) {
+		close(fd);
+		return -EFBIG;
+	}
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (n + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t k = read(fd, buf + n, cap - n - 1);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(buf);
+			close(fd);
+			return -e;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = 0;
+	*ret = buf;
+	*ret_len = n;
+	return 0;
+}
+
+static int load_meta(struct reel_reader *r, const char *path, struct ctf_meta **ret)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int e = read_file(path, &text, &len);
+	if (e)
+		return rfail(r, e, "%s: %s", path, strerror(-e));
+	char err[400] = "";
+	struct ctf_meta *m = NULL;
+	e = ctf_meta_parse(text, len, &m, err, sizeof(err));
+	free(text);
+	if (!e) {
+		e = ctf_meta_compile(m, err, sizeof(err));
+		if (e) {
+			ctf_meta_free(m);
+			m = NULL;
+		}
+	}
+	if (e)
+		return rfail(r, e, "%s: %s", path, err);
+	*ret = m;
+	return 0;
+}
+
+int reel_reader_check_metadata(struct reel_reader *r, const char *path)
+{
+	struct ctf_meta *m;
+	int e = load_meta(r, path, &m);
+	if (e)
+		return e;
+	ctf_meta_free(m);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of a directory's entries (not "." and ".."). */
+static int list_dir(const char *path, char ***ret, size_t *ret_n)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int e = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **nv = realloc(v, cap * sizeof(*nv));
+			if (!nv) {
+				e = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n] = strdup(de->d_name);
+		if (!v[n]) {
+			e = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (e) {
+		for (size_t i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		return e;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int push_ptr(void ***v, size_t *n, void *p)
+{
+	void **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = p;
+	*v = nv;
+	return 0;
+}
+
+static int open_trace(struct reel_reader *r, const char *dir)
+{
+	struct rtrace *t = calloc(1, sizeof(*t));
+	if (!t)
+		return rfail(r, -ENOMEM, "out of memory");
+	t->path = strdup(dir);
+	if (!t->path) {
+		trace_free(t);
+		return rfail(r, -ENOMEM, "out of memory");
+	}
+	char *mp;
+	if (asprintf(&mp, "%s/metadata", dir) < 0) {
+		trace_free(t);
+		return rfail(r, -ENOMEM, "out of memory");
+	}
+	int e = load_meta(r, mp, &t->meta);
+	free(mp);
+	if (e) {
+		trace_free(t);
+		return e;
+	}
+	t->hostname = ctf_meta_env_string(t->meta, "hostname");
+	t->procname = ctf_meta_env_string(t->meta, "procname");
+	const struct ctf_env *vp = ctf_meta_env(t->meta, "vpid");
+	if (vp && vp->is_int) {
+		t->has_vpid = true;
+		t->vpid = vp->i;
+	}
+	char **names;
+	size_t n;
+	e = list_dir(dir, &names, &n);
+	if (e) {
+		trace_free(t);
+		return rfail(r, e, "%s: %s", dir, strerror(-e));
+	}
+	for (size_t i = 0; i < n && !e; i++) {
+		if (names[i][0] == '.' || !strcmp(names[i], "metadata"))
+			continue;
+		char *p;
+		if (asprintf(&p, "%s/%s", dir, names[i]) < 0) {
+			e = rfail(r, -ENOMEM, "out of memory");
+			break;
+		}
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			struct rstream *s;
+			e = rstream_open(t, p, &s, r->err, sizeof(r->err));
+			if (!e) {
+				s->index = r->nstreams;
+				if (push_ptr((void ***)&t->streams, &t->nstreams, s) ||
+				    push_ptr((void ***)&r->streams, &r->nstreams, s)) {
+					rstream_close(s);
+					e = rfail(r, -ENOMEM, "out of memory");
+				}
+			}
+		}
+		free(p);
+	}
+	free_list(names, n);
+	if (!e && push_ptr((void ***)&r->traces, &r->ntraces, t))
+		e = rfail(r, -ENOMEM, "out of memory");
+	if (e) {
+		/* streams already listed in r->streams belong to t */
+		for (size_t i = 0; i < t->nstreams; i++)
+			r->nstreams--;
+		trace_free(t);
+		return e;
+	}
+	t->index = r->ntraces - 1;
+	return 1;
+}
+
+static int add_dir(struct reel_reader *r, const char *dir, unsigned depth)
+{
+	if (depth > 32)
+		return 0;
+	char *mp;
+	if (asprintf(&mp, "%s/metadata", dir) < 0)
+		return rfail(r, -ENOMEM, "out of memory");
+	struct stat st;
+	int has = stat(mp, &st) == 0 && S_ISREG(st.st_mode);
+	free(mp);
+	if (has)
+		return open_trace(r, dir);
+	char **names;
+	size_t n;
+	int e = list_dir(dir, &names, &n);
+	if (e)
+		return rfail(r, e, "%s: %s", dir, strerror(-e));
+	int found = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *p;
+		if (asprintf(&p, "%s/%s", dir, names[i]) < 0) {
+			found = rfail(r, -ENOMEM, "out of memory");
+			break;
+		}
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			e = add_dir(r, p, depth + 1);
+			if (e < 0) {
+				free(p);
+				found = e;
+				break;
+			}
+			found += e;
+		}
+		free(p);
+	}
+	free_list(names, n);
+	return found;
+}
+
+int reel_reader_add_path(struct reel_reader *r, const char *path)
+{
+	struct stat st;
+	if (r->started)
+		return rfail(r, -EBUSY, "reader already started");
+	if (stat(path, &st) < 0)
+		return rfail(r, -errno, "%s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return rfail(r, -ENOTDIR, "%s: not a directory", path);
+	return add_dir(r, path, 0);
+}
+
+int reel_reader_set_names(struct reel_reader *r, const char *globs)
+{
+	const char *p = globs;
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (n) {
+			char *g = strndup(p, n);
+			if (!g || push_ptr((void ***)&r->names, &r->nnames, g)) {
+				free(g);
+				return rfail(r, -ENOMEM, "out of memory");
+			}
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int reel_reader_set_filter(struct reel_reader *r, const char *expr)
+{
+	struct filter *f;
+	int e = filter_parse(expr, &f, r->err, sizeof(r->err));
+	if (e)
+		return e;
+	filter_free(r->filter);
+	r->filter = f;
+	return 0;
+}
+
+int reel_reader_set_range(struct reel_reader *r, int64_t begin_ns, int64_t end_ns)
+{
+	r->has_range = true;
+	r->begin_ns = begin_ns;
+	r->end_ns = end_ns;
+	return 0;
+}
+
+void reel_reader_on_discarded(struct reel_reader *r, reel_discarded_fn fn, void *arg)
+{
+	r->on_discarded = fn;
+	r->on_discarded_arg = arg;
+}
+
+/* ---- merge --------------------------------------------------------------------- */
+
+static inline int64_t stream_ns(const struct rstream *s)
+{
+	const struct ctf_clock *c = s->sc ? s->sc->clock : NULL;
+	return c ? ctf_clock_ns(c, s->ev_clock) : INT64_MIN;
+}
+
+struct heap_key {
+	int64_t ns;
+};
+
+static inline bool heap_less(const struct rstream *a, int64_t ans, const struct rstream *b, int64_t bns)
+{
+	if (ans != bns)
+		return ans < bns;
+	return a->index < b->index;
+}
+
+/* the heap caches each stream's ns in ev_ns */
+static void sift_down(struct reel_reader *r, size_t i)
+{
+	struct rstream **h = r->heap;
+	size_t n = r->nheap;
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && heap_less(h[l], h[l]->cur_ns, h[m], h[m]->cur_ns))
+			m = l;
+		if (l + 1 < n && heap_less(h[l + 1], h[l + 1]->cur_ns, h[m], h[m]->cur_ns))
+			m = l + 1;
+		if (m == i)
+			return;
+		struct rstream *t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void report_packet(struct reel_reader *r, struct rstream *s)
+{
+	if (!r->on_discarded)
+		return;
+	const struct ctf_clock *c = s->sc ? s->sc->clock : NULL;
+	if (s->has_discarded && s->discarded != s->prev_discarded) {
+		uint64_t n = s->discarded - s->prev_discarded;
+		s->total_discarded += n;
+		bool range = c && s->has_ts_end;
+		int64_t b = range && s->has_prev_ts_end ? ctf_clock_ns(c, s->prev_ts_end) :
+			    range && s->has_ts_begin ? ctf_clock_ns(c, s->ts_begin) : 0;
+		int64_t e = range ? ctf_clock_ns(c, s->ts_end) : 0;
+		r->on_discarded(r->on_discarded_arg, "events", n, range, b, e, s->trace->path, s->path);
+	}
+	if (s->has_seq_num && s->had_packet && s->events + s->lost_packets > 0 &&
+	    s->seq_num > s->prev_seq_num + 1) {
+		uint64_t n = s->seq_num - s->prev_seq_num - 1;
+		s->lost_packets += n;
+		bool range = c && s->has_prev_ts_end && s->has_ts_begin;
+		r->on_discarded(r->on_discarded_arg, "packets", n, range,
+				range ? ctf_clock_ns(c, s->prev_ts_end) : 0,
+				range ? ctf_clock_ns(c, s->ts_begin) : 0, s->trace->path, s->path);
+	}
+}
+
+/* Advance a stream to its next event: 1, 0 at its end, <0 on error. */
+static int advance(struct reel_reader *r, struct rstream *s)
+{
+	for (;;) {
+		int e = rstream_next(s, r->err, sizeof(r->err));
+		if (e == 2) {
+			report_packet(r, s);
+			continue;
+		}
+		if (e == 1)
+			s->cur_ns = stream_ns(s);
+		return e;
+	}
+}
+
+static bool name_selected(const struct reel_reader *r, const char *name)
+{
+	if (!r->nnames)
+		return true;
+	for (size_t i = 0; i < r->nnames; i++)
+		if (fnmatch(r->names[i], name ? name : "", 0) == 0)
+			return true;
+	return false;
+}
+
+static int start(struct reel_reader *r)
+{
+	r->started = true;
+	r->heap = calloc(r->nstreams ? r->nstreams : 1, sizeof(*r->heap));
+	if (!r->heap)
+		return rfail(r, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->nstreams; i++) {
+		int e = advance(r, r->streams[i]);
+		if (e < 0)
+			return e;
+		if (e == 1)
+			r->heap[r->nheap++] = r->streams[i];
+	}
+	for (size_t i = r->nheap; i-- > 0;)
+		sift_down(r, i);
+	return 0;
+}
+
+int reel_reader_next(struct reel_reader *r, const struct reel_event **ret_event)
+{
+	if (!r->started) {
+		int e = start(r);
+		if (e)
+			return e;
+	} else if (r->cur.s) {
+		/* move the stream of the last event on */
+		struct rstream *s = r->cur.s;
+		r->cur.s = NULL;
+		int e = advance(r, s);
+		if (e < 0)
+			return e;
+		if (e == 0)
+			r->heap[0] = r->heap[--r->nheap];
+		if (r->nheap)
+			sift_down(r, 0);
+	}
+	for (;;) {
+		if (!r->nheap)
+			return 0;
+		struct rstream *s = r->heap[0];
+		const struct ctf_clock *c = s->sc->clock;
+		bool keep = true;
+		if (r->has_range && c) {
+			if (s->cur_ns > r->end_ns) {
+				/* every later event of the timeline is later still */
+				r->nheap = 0;
+				return 0;
+			}
+			if (s->cur_ns < r->begin_ns)
+				keep = false;
+		}
+		if (keep && !name_selected(r, s->ec->name))
+			keep = false;
+		r->cur.s = s;
+		r->cur.ns = s->cur_ns;
+		r->cur.has_ts = c != NULL;
+		if (keep && r->filter && !filter_match(r->filter, &r->cur))
+			keep = false;
+		if (keep) {
+			*ret_event = &r->cur;
+			return 1;
+		}
+		r->cur.s = NULL;
+		int e = advance(r, s);
+		if (e < 0)
+			return e;
+		if (e == 0)
+			r->heap[0] = r->heap[--r->nheap];
+		if (r->nheap)
+			sift_down(r, 0);
+	}
+}
+
+/* ---- accessors -------------------------------------------------------------------- */
+
+const char *reel_event_name(const struct reel_event *ev)
+{
+	return ev->s->ec->name;
+}
+
+bool reel_event_timestamp(const struct reel_event *ev, int64_t *ret_ns)
+{
+	if (!ev->has_ts)
+		return false;
+	*ret_ns = ev->ns;
+	return true;
+}
+
+uint64_t reel_event_cycles(const struct reel_event *ev)
+{
+	return ev->s->ev_clock;
+}
+
+static const struct rval *find_in(const struct rvbuf *b, uint32_t root, const char *name)
+{
+	if (root == UINT32_MAX || root >= b->n)
+		return NULL;
+	const struct rval *rv = &b->v[root];
+	if (rv->p->op != OP_STRUCT)
+		return NULL;
+	uint32_t i = root + 1;
+	while (i < rv->end) {
+		const struct rval *k = &b->v[i];
+		if (k->p->name && !strcmp(k->p->name, name))
+			return k;
+		i = (k->p->op == OP_STRUCT || k->p->op == OP_ARRAY || k->p->op == OP_SEQ ||
+		     k->p->op == OP_VARIANT) ? k->end : i + 1;
+	}
+	return NULL;
+}
+
+const struct rval *event_find_field(const struct reel_event *ev, const char *name)
+{
+	const struct rstream *s = ev->s;
+	const struct rval *v;
+	if ((v = find_in(&s->ev, s->ev_fields_index, name)))
+		return v;
+	if ((v = find_in(&s->ev, s->ev_spec_index, name)))
+		return v;
+	if ((v = find_in(&s->ev, s->ev_ctx_index, name)))
+		return v;
+	if ((v = find_in(&s->pkt, s->pkt_ctx_index, name)))
+		return v;
+	return NULL;
+}
+
+int reel_event_field_int(const struct reel_event *ev, const char *name, int64_t *ret)
+{
+	const struct rval *v = event_find_field(ev, name);
+	if (!v || (v->p->type->kind != CTF_INT && v->p->type->kind != CTF_ENUM) || v->p->size > 64)
+		return -ENOENT;
+	*ret = v->s;
+	return 0;
+}
+
+size_t reel_reader_stream_count(const struct reel_reader *r)
+{
+	return r->nstreams;
+}
+
+size_t reel_reader_trace_count(const struct reel_reader *r)
+{
+	return r->ntraces;
+}
+
+int reel_reader_stream_stats(const struct reel_reader *r, size_t i, struct reel_stream_stats *ret)
+{
+	if (i >= r->nstreams)
+		return -ENOENT;
+	const struct rstream *s = r->streams[i];
+	ret->path = s->path;
+	ret->events = s->events;
+	ret->discarded = s->total_discarded;
+	ret->lost_packets = s->lost_packets;
+	return 0;
+}
