@@ -9,8 +9,8 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 RELEASE_BUILD ?= build-release
 
-CHECK_PACKAGES = meson ninja-build gcc g++ clang pkg-config babeltrace2 python3-bt2 python3-pytest
-BENCH_PACKAGES = $(CHECK_PACKAGES) lttng-tools liblttng-ust-dev
+CHECK_PACKAGES = meson ninja-build gcc g++ clang pkg-config babeltrace2 python3-bt2 python3-pytest lttng-tools liblttng-ust-dev
+BENCH_PACKAGES = $(CHECK_PACKAGES)
 
 ASAN_MESON = -Db_sanitize=address,undefined -Db_lundef=false
 TSAN_MESON = -Db_sanitize=thread -Db_lundef=false
@@ -59,7 +59,7 @@ check: deps check-asan check-tsan
 check-asan:
 	$(call meson_build,$(ASAN_BUILD),$(ASAN_MESON))
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite stress-asm --suite system
+		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite stress-asm --suite system --suite reader --suite conformance --suite fuzz
 
 check-tsan:
 	$(call meson_build,$(TSAN_BUILD),$(TSAN_MESON))

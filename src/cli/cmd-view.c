@@ -302,7 +302,7 @@ static int view_run(int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAMES: names = optarg; break;
 		case OPT_FILTER: filter = optarg; break;

@@ -177,6 +177,13 @@ static struct plan_node *descend(struct plan_node *p, const char *path, uint32_t
 	return NULL;
 }
 
+static bool suitable(const struct plan_node *node, const struct plan_node *t)
+{
+	if (node->op == OP_VARIANT)
+		return t->type->kind == CTF_ENUM;
+	return t->type->kind == CTF_INT;
+}
+
 static struct plan_node *resolve(struct compiler *c, struct plan_node *node, const struct roots *roots,
 				 int root_idx)
 {
@@ -197,13 +204,19 @@ static struct plan_node *resolve(struct compiler *c, struct plan_node *node, con
 	(void)c;
 	/* relative: enclosing structures, innermost first, fields declared before */
 	const struct plan_node *child = node;
+	struct plan_node *first = NULL;
 	for (struct plan_node *a = node->parent; a; child = a, a = a->parent) {
 		if (a->op != OP_STRUCT)
 			continue;
 		struct plan_node *f = descend(a, path, child->index);
-		if (f)
+		/* a type defined where another field had this name: keep looking */
+		if (f && suitable(node, f))
 			return f;
+		if (f && !first)
+			first = f;
 	}
+	if (first)
+		return first;
 	/* then the earlier scopes */
 	for (int r = root_idx - 1; r >= 0; r--) {
 		if (!roots->r[r])
@@ -596,12 +609,19 @@ int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen)
 	for (size_t i = 0; i < m->nclocks; i++) {
 		struct ctf_clock *k = m->clocks[i];
 		int64_t off_s = k->offset_s;
-		uint64_t off = k->offset;
-		if (off >= k->freq) {
-			off_s += (int64_t)(off / k->freq);
-			off %= k->freq;
+		int64_t f = k->freq > INT64_MAX ? INT64_MAX : (int64_t)k->freq;
+		int64_t q = k->offset / f, rem = k->offset % f;
+		if (rem < 0) {
+			rem += f;
+			q--;
 		}
-		k->base_ns = off_s * 1000000000 + (int64_t)(k->freq == 1000000000 ? off :
+		if (__builtin_add_overflow(off_s, q, &off_s) ||
+		    __builtin_mul_overflow(off_s, INT64_C(1000000000), &k->base_ns)) {
+			cfail(&c, "clock '%s': offset out of range", k->name);
+			goto out;
+		}
+		uint64_t off = (uint64_t)rem;
+		k->base_ns += (int64_t)(k->freq == 1000000000 ? off :
 			(uint64_t)(1e9 * (double)off / (double)k->freq));
 	}
 out:

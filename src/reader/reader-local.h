@@ -49,7 +49,7 @@ struct ctf_clock {
 	const char *description;
 	uint64_t freq;
 	int64_t offset_s;
-	uint64_t offset;
+	int64_t offset;      /* cycles, may be negative */
 	int64_t base_ns; /* offset_s and offset in ns from the epoch */
 	bool has_uuid;
 	uint8_t uuid[16];

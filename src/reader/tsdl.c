@@ -1161,6 +1161,40 @@ static int add_field(struct parser *ps, struct ctf_type *st, const char *name, s
 	return 0;
 }
 
+static const char *strip_(const char *s)
+{
+	return s[0] == '_' ? s + 1 : s;
+}
+
+/* A variant whose tag is an earlier field of the same structure is checked
+ * where it is declared: the tag must be an enumeration, and some option
+ * must match one of its labels. */
+static int check_variants(struct parser *ps, const struct ctf_type *st)
+{
+	for (size_t i = 0; i < st->nfields; i++) {
+		const struct ctf_type *v = st->fields[i].type;
+		if (v->kind != CTF_VARIANT || !v->path || strchr(v->path, '.'))
+			continue;
+		const struct ctf_type *tag = NULL;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(st->fields[k].name, v->path))
+				tag = st->fields[k].type;
+		if (!tag)
+			continue;
+		if (tag->kind != CTF_ENUM)
+			return fail(ps, "variant '%s': tag '%s' is not an enumeration", st->fields[i].name, v->path);
+		bool any = false;
+		for (size_t m = 0; m < tag->nmap && !any; m++)
+			for (size_t o = 0; o < v->nfields && !any; o++)
+				any = !strcmp(tag->map[m].label, v->fields[o].name) ||
+				      !strcmp(strip_(tag->map[m].label), strip_(v->fields[o].name));
+		if (!any)
+			return fail(ps, "variant '%s': no option matches a label of its tag '%s'",
+				    st->fields[i].name, v->path);
+	}
+	return 0;
+}
+
 /* struct/variant body: declarations and fields */
 static int parse_compound_body(struct parser *ps, struct ctf_type *st)
 {
@@ -1206,6 +1240,8 @@ static int parse_compound_body(struct parser *ps, struct ctf_type *st)
 	if (ps->error)
 		return ps->error;
 	consume(ps); /* } */
+	if (st->kind == CTF_STRUCT)
+		return check_variants(ps, st);
 	return 0;
 }
 
@@ -1668,8 +1704,9 @@ static int clock_attr(struct parser *ps, void *obj, const char *name, const stru
 			return fail(ps, "clock offset_s must be an integer");
 		c->offset_s = (int64_t)val_as_u64(v->neg, v->u);
 	} else if (!strcmp(name, "offset")) {
-		if (val_uint(ps, v, "clock offset", &c->offset))
-			return ps->error;
+		if (v->kind != V_INT || (!v->neg && v->u > (uint64_t)INT64_MAX))
+			return fail(ps, "clock offset must be an integer");
+		c->offset = (int64_t)val_as_u64(v->neg, v->u);
 	} else if (!strcmp(name, "absolute")) {
 		if (val_bool(ps, v, "absolute", &c->absolute))
 			return ps->error;
@@ -1769,9 +1806,12 @@ static int parse_top(struct parser *ps)
 				continue;
 			}
 		}
-		/* named struct/variant/enum definition */
+		/* named struct/variant/enum definitions (several may follow each other) */
 		if (!parse_type_spec(ps))
 			break;
+		while (is_kw(ps, KW_STRUCT) || is_kw(ps, KW_VARIANT) || is_kw(ps, KW_ENUM))
+			if (!parse_type_spec(ps))
+				return ps->error;
 		if (peek(ps)->kind == T_IDENT)
 			return fail(ps, "fields are not allowed outside of a structure");
 		if (expect(ps, ';'))
