@@ -56,6 +56,12 @@ REEL_READER_API int reel_reader_set_filter(struct reel_reader *r, const char *ex
 /* Keep events with begin_ns <= time <= end_ns (ns from the epoch). */
 REEL_READER_API int reel_reader_set_range(struct reel_reader *r, int64_t begin_ns, int64_t end_ns);
 
+/* Whether events keep their field values (default true). Without them,
+ * every field is still bounds-checked but only the event's name, time and
+ * stream are known: enough for counting, much faster. A filter needs values
+ * and turns them back on. */
+REEL_READER_API int reel_reader_set_values(struct reel_reader *r, bool values);
+
 /* Called for every packet whose events-discarded counter grew, and every gap
  * in packet sequence numbers: `what` is "events" or "packets". */
 typedef void (*reel_discarded_fn)(void *arg, const char *what, uint64_t count,
@@ -97,6 +103,10 @@ REEL_READER_API struct reel_formatter *reel_formatter_new(enum reel_format fmt, 
 REEL_READER_API int reel_formatter_event(struct reel_formatter *f, const struct reel_event *ev);
 /* Finish the output (closing bracket of Perfetto JSON, flush) and destroy. */
 REEL_READER_API int reel_formatter_finish(struct reel_formatter *f);
+
+/* Times of the first and last events returned so far (ns from the epoch);
+ * -ENOENT before any event with a timestamp. */
+REEL_READER_API int reel_reader_time_range(const struct reel_reader *r, int64_t *ret_first, int64_t *ret_last);
 
 /* Totals so far (all streams): for --stats. */
 struct reel_stream_stats {

@@ -40,6 +40,9 @@ static void view_help(void)
 	       "                        (Chrome Trace Event JSON for ui.perfetto.dev)\n"
 	       "  --stats               event counts per name, time range, streams,\n"
 	       "                        discarded events (JSON with the global --json)\n"
+	       "  --full-decode         with --stats: keep every field's value, as printing\n"
+	       "                        does (--stats only checks the bounds of fields\n"
+	       "                        nothing depends on)\n"
 	       "  -h, --help            this text\n");
 }
 
@@ -134,6 +137,7 @@ struct name_count {
 
 struct stats {
 	struct name_count *v; /* open addressing on the name pointer */
+	struct name_count *recent; /* the last one counted */
 	size_t cap, n;
 	uint64_t total;
 	bool has_ts;
@@ -142,6 +146,10 @@ struct stats {
 
 static int stats_add(struct stats *st, const char *name)
 {
+	if (st->recent && st->recent->name == name) {
+		st->recent->count++;
+		return 0;
+	}
 	if (st->n * 2 >= st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 256;
 		struct name_count *nv = calloc(cap, sizeof(*nv));
@@ -158,6 +166,7 @@ static int stats_add(struct stats *st, const char *name)
 		free(st->v);
 		st->v = nv;
 		st->cap = cap;
+		st->recent = NULL;
 	}
 	size_t h = ((uintptr_t)name >> 4) * 0x9E3779B97F4A7C15ull % st->cap;
 	while (st->v[h].count && st->v[h].name != name)
@@ -167,6 +176,7 @@ static int stats_add(struct stats *st, const char *name)
 		st->n++;
 	}
 	st->v[h].count++;
+	st->recent = &st->v[h];
 	return 0;
 }
 
@@ -274,7 +284,7 @@ static int print_stats(struct reel_reader *r, struct stats *st)
 
 enum {
 	OPT_NAMES = 256, OPT_FILTER, OPT_BEGIN, OPT_END, OPT_CLOCK_SECONDS, OPT_CLOCK_GMT, OPT_NO_DELTA,
-	OPT_FIELDS, OPT_FORMAT, OPT_STATS, OPT_JSON,
+	OPT_FIELDS, OPT_FORMAT, OPT_STATS, OPT_JSON, OPT_FULL_DECODE,
 };
 
 static int view_run(int argc, char **argv)
@@ -290,13 +300,14 @@ static int view_run(int argc, char **argv)
 		{ "fields", no_argument, NULL, OPT_FIELDS },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "full-decode", no_argument, NULL, OPT_FULL_DECODE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names = NULL, *filter = NULL;
 	int64_t begin = INT64_MIN, end = INT64_MAX;
-	bool has_range = false, stats = false, format_set = false;
+	bool has_range = false, stats = false, format_set = false, full_decode = false;
 	unsigned flags = 0;
 	enum reel_format fmt = REEL_FORMAT_TEXT;
 	int c;
@@ -334,6 +345,7 @@ static int view_run(int argc, char **argv)
 				return cli_usage_error("view", "unknown format '%s'", optarg);
 			break;
 		case OPT_STATS: stats = true; break;
+		case OPT_FULL_DECODE: full_decode = true; break;
 		case OPT_JSON: cli_json = true; break;
 		case 'h': view_help(); return 0;
 		default:
@@ -373,6 +385,8 @@ static int view_run(int argc, char **argv)
 	}
 	if (has_range)
 		reel_reader_set_range(r, begin, end);
+	if (stats && !full_decode)
+		reel_reader_set_values(r, false);
 	if (!stats) {
 		f = reel_formatter_new(fmt, flags, stdout);
 		if (!f) {
@@ -389,13 +403,6 @@ static int view_run(int argc, char **argv)
 				goto out;
 			}
 			continue;
-		}
-		int64_t ts;
-		if (reel_event_timestamp(ev, &ts)) {
-			if (!st.has_ts)
-				st.first = ts;
-			st.last = ts;
-			st.has_ts = true;
 		}
 		st.total++;
 		if (stats_add(&st, reel_event_name(ev))) {
@@ -419,8 +426,10 @@ static int view_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (stats)
+	if (stats) {
+		st.has_ts = reel_reader_time_range(r, &st.first, &st.last) == 0;
 		print_stats(r, &st);
+	}
 	status = 0;
 out:
 	if (f)

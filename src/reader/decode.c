@@ -80,7 +80,8 @@ int64_t ctf_clock_ns(const struct ctf_clock *c, uint64_t cycles)
 		double r = 1e9 * (double)cycles / (double)c->freq;
 		ns = r >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)r;
 	}
-	return c->base_ns + (int64_t)ns;
+	/* wraps (defined) rather than overflows on absurd clock values */
+	return (int64_t)((uint64_t)c->base_ns + ns);
 }
 
 static int rv_grow(struct dctx *d)
@@ -94,19 +95,6 @@ static int rv_grow(struct dctx *d)
 		return -ENOMEM;
 	b->v = nv;
 	b->cap = cap;
-	return 0;
-}
-
-static inline int rv_push(struct dctx *d, const struct plan_node *p, uint32_t *ret)
-{
-	if (unlikely(d->out->n == d->out->cap)) {
-		int r = rv_grow(d);
-		if (r)
-			return r;
-	}
-	uint32_t i = d->out->n++;
-	d->out->v[i].p = p;
-	*ret = i;
 	return 0;
 }
 
@@ -160,178 +148,278 @@ static void int_flags(struct dctx *d, const struct plan_node *p, uint64_t v)
 	}
 }
 
-static int decode(struct dctx *d, const struct plan_node *p);
+struct frame {
+	uint32_t idx;    /* value of the structure, array or variant */
+	uint64_t left;   /* array: elements still to decode */
+};
 
-static inline int need(struct dctx *d, uint64_t bits)
+#define MAX_DEPTH 80
+
+static int oob(struct dctx *d, const struct xop *o)
 {
-	if (unlikely(bits > d->limit - d->pos))
-		return dfail(d, "field '%s' crosses the end of the packet content",
-			     "?");
-	return 0;
+	const char *name = o->p && o->p->name ? o->p->name : "(element)";
+	return dfail(d, "field '%s' crosses the end of the packet content", name);
 }
 
-static int decode_kids(struct dctx *d, const struct plan_node *p, const struct plan_node *kid,
-		       uint64_t n, uint32_t idx)
+/*
+ * Run a program over the packet from d->pos. `store` (a constant at each
+ * call site: the compiler makes two versions) keeps the values in d->out.
+ */
+static inline __attribute__((always_inline)) int run(struct dctx *d, const struct xprog *x, bool store)
 {
-	for (uint64_t i = 0; i < n; i++) {
-		int r = decode(d, kid ? kid : p->kids[i]);
-		if (r)
-			return r;
-	}
-	d->out->v[idx].count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-	d->out->v[idx].end = d->out->n;
-	return 0;
-}
-
-static int decode(struct dctx *d, const struct plan_node *p)
-{
-	uint32_t idx;
-	int r;
-	uint64_t a = p->align;
-	if (a > 1) {
-		uint64_t np = (d->pos + a - 1) & ~(a - 1);
-		if (unlikely(np > d->limit))
-			return dfail(d, "alignment of '%s' goes past the end of the packet content",
-				     p->name ? p->name : "field");
-		d->pos = np;
-	}
-	r = rv_push(d, p, &idx);
-	if (r)
-		return r;
-	struct rval *v = &d->out->v[idx];
+	struct frame stack[MAX_DEPTH];
+	int sp = 0;
+	const struct xop *ops = x->ops, *o = ops;
+	const uint8_t *base = d->base;
+	uint64_t pos = d->pos, limit = d->limit;
+	struct rvbuf *out = d->out;
+	uint32_t idx = 0, iters = 0;
+	struct rval *v = NULL;
 	uint64_t u;
-	switch (p->op) {
-	case OP_INT_U8:
-		if (unlikely(d->limit - d->pos < 8))
-			goto oob;
-		u = d->base[d->pos >> 3];
-		if (p->sign)
-			u = (uint64_t)(int64_t)(int8_t)u;
-		d->pos += 8;
-		goto int_done;
-	case OP_INT_U16: {
-		uint16_t x;
-		if (unlikely(d->limit - d->pos < 16))
-			goto oob;
-		memcpy(&x, d->base + (d->pos >> 3), 2);
-		u = p->sign ? (uint64_t)(int64_t)(int16_t)x : x;
-		d->pos += 16;
-		goto int_done;
-	}
-	case OP_INT_U32: {
-		uint32_t x;
-		if (unlikely(d->limit - d->pos < 32))
-			goto oob;
-		memcpy(&x, d->base + (d->pos >> 3), 4);
-		u = p->sign ? (uint64_t)(int64_t)(int32_t)x : x;
-		d->pos += 32;
-		goto int_done;
-	}
-	case OP_INT_U64:
-		if (unlikely(d->limit - d->pos < 64))
-			goto oob;
-		memcpy(&u, d->base + (d->pos >> 3), 8);
-		d->pos += 64;
-		goto int_done;
-	case OP_INT_BITS:
-		if (unlikely(d->limit - d->pos < p->size))
-			goto oob;
-		u = ctf_read_bits(d->base, d->pos, p->size, p->be);
-		if (p->sign && p->size < 64 && (u >> (p->size - 1)) & 1)
-			u |= ~((UINT64_C(1) << p->size) - 1);
-		d->pos += p->size;
-		goto int_done;
-	case OP_INT_BIG:
-		if (unlikely(d->limit - d->pos < p->size))
-			goto oob;
-		v->big.bitpos = d->pos;
-		v->big.base = d->base;
-		d->pos += p->size;
-		return 0;
-	case OP_FLOAT32: {
-		if (unlikely(d->limit - d->pos < 32))
-			goto oob;
-		uint32_t x = (uint32_t)ctf_read_bits(d->base, d->pos, 32, p->be);
-		float f;
-		memcpy(&f, &x, 4);
-		v->d = f;
-		d->pos += 32;
-		return 0;
-	}
-	case OP_FLOAT64: {
-		if (unlikely(d->limit - d->pos < 64))
-			goto oob;
-		uint64_t x = ctf_read_bits(d->base, d->pos, 64, p->be);
-		memcpy(&v->d, &x, 8);
-		d->pos += 64;
-		return 0;
-	}
-	case OP_STRING: {
-		const char *s = (const char *)d->base + (d->pos >> 3);
-		uint64_t avail = (d->limit - d->pos) / 8;
-		const char *nul = memchr(s, 0, avail);
-		if (unlikely(!nul))
-			return dfail(d, "string '%s' crosses the end of the packet content",
-				     p->name ? p->name : "");
-		uint64_t len = (uint64_t)(nul - s);
-		v->str.ptr = s;
-		v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-		d->pos += (len + 1) * 8;
-		return 0;
-	}
-	case OP_STRUCT:
-		return decode_kids(d, p, NULL, p->nkids, idx);
-	case OP_ARRAY:
-		return decode_kids(d, p, p->kids[0], p->length, idx);
-	case OP_SEQ:
-		return decode_kids(d, p, p->kids[0], d->regs[p->src_reg], idx);
-	case OP_TEXT_ARRAY:
-	case OP_TEXT_SEQ: {
-		uint64_t n = p->op == OP_TEXT_ARRAY ? p->length : d->regs[p->src_reg];
-		if (unlikely(n > (d->limit - d->pos) / 8))
-			goto oob;
-		const char *s = (const char *)d->base + (d->pos >> 3);
-		const char *nul = memchr(s, 0, n);
-		uint64_t len = nul ? (uint64_t)(nul - s) : n;
-		v->str.ptr = s;
-		v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-		v->count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-		d->pos += n * 8;
-		v->end = d->out->n;
-		return 0;
-	}
-	case OP_VARIANT: {
-		uint64_t tag = d->regs[p->src_reg];
-		bool sign = p->src->sign;
-		for (size_t i = 0; i < p->nranges; i++) {
-			const struct variant_range *rg = &p->ranges[i];
-			bool in = sign ? (int64_t)tag >= (int64_t)rg->lo && (int64_t)tag <= (int64_t)rg->hi
-				       : tag >= rg->lo && tag <= rg->hi;
-			if (in) {
-				r = decode(d, p->kids[rg->option]);
+	int r;
+
+	for (;; o++) {
+		if (o->align > 1) {
+			uint64_t np = (pos + o->align - 1) & ~((uint64_t)o->align - 1);
+			if (unlikely(np > limit || np < pos)) {
+				d->pos = pos;
+				return dfail(d, "alignment of '%s' goes past the end of the packet content",
+					     o->p && o->p->name ? o->p->name : "field");
+			}
+			pos = np;
+		}
+		if (store && o->code < X_LOOP && o->code != X_END) {
+			if (unlikely(out->n == out->cap)) {
+				r = rv_grow(d);
 				if (r)
 					return r;
-				d->out->v[idx].count = 1;
-				d->out->v[idx].end = d->out->n;
-				d->out->v[idx].u = rg->option;
-				return 0;
 			}
+			idx = out->n++;
+			v = &out->v[idx];
+			v->p = o->p;
 		}
-		return dfail(d, "variant '%s': tag value %lld selects no option",
-			     p->name ? p->name : "", (long long)tag);
-	}
-	}
-	return dfail(d, "internal error: unknown operation");
+		switch (o->code) {
+		case X_U8:
+			if (unlikely(limit - pos < 8))
+				goto oob;
+			u = base[pos >> 3];
+			if (o->sign)
+				u = (uint64_t)(int64_t)(int8_t)u;
+			pos += 8;
+			goto int_done;
+		case X_U16: {
+			uint16_t t;
+			if (unlikely(limit - pos < 16))
+				goto oob;
+			memcpy(&t, base + (pos >> 3), 2);
+			u = o->sign ? (uint64_t)(int64_t)(int16_t)t : t;
+			pos += 16;
+			goto int_done;
+		}
+		case X_U32: {
+			uint32_t t;
+			if (unlikely(limit - pos < 32))
+				goto oob;
+			memcpy(&t, base + (pos >> 3), 4);
+			u = o->sign ? (uint64_t)(int64_t)(int32_t)t : t;
+			pos += 32;
+			goto int_done;
+		}
+		case X_U64:
+			if (unlikely(limit - pos < 64))
+				goto oob;
+			memcpy(&u, base + (pos >> 3), 8);
+			pos += 64;
+			goto int_done;
+		case X_BITS:
+			if (unlikely(limit - pos < o->size))
+				goto oob;
+			u = ctf_read_bits(base, pos, o->size, o->be);
+			if (o->sign && o->size < 64 && (u >> (o->size - 1)) & 1)
+				u |= ~((UINT64_C(1) << o->size) - 1);
+			pos += o->size;
+			goto int_done;
+		case X_BIG:
+			if (unlikely(limit - pos < o->size))
+				goto oob;
+			if (store) {
+				v->big.bitpos = pos;
+				v->big.base = base;
+			}
+			pos += o->size;
+			continue;
+		case X_F32:
+			if (unlikely(limit - pos < 32))
+				goto oob;
+			if (store) {
+				uint32_t t = (uint32_t)ctf_read_bits(base, pos, 32, o->be);
+				float f;
+				memcpy(&f, &t, 4);
+				v->d = f;
+			}
+			pos += 32;
+			continue;
+		case X_F64:
+			if (unlikely(limit - pos < 64))
+				goto oob;
+			if (store) {
+				uint64_t t = ctf_read_bits(base, pos, 64, o->be);
+				memcpy(&v->d, &t, 8);
+			}
+			pos += 64;
+			continue;
+		case X_STRING: {
+			const char *str = (const char *)base + (pos >> 3);
+			const char *nul = memchr(str, 0, (limit - pos) / 8);
+			if (unlikely(!nul)) {
+				d->pos = pos;
+				return dfail(d, "string '%s' crosses the end of the packet content",
+					     o->p->name ? o->p->name : "");
+			}
+			uint64_t len = (uint64_t)(nul - str);
+			if (store) {
+				v->str.ptr = str;
+				v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+			}
+			pos += (len + 1) * 8;
+			continue;
+		}
+		case X_TEXT_ARRAY:
+		case X_TEXT_SEQ: {
+			uint64_t n = o->code == X_TEXT_ARRAY ? o->length : d->regs[o->src_reg];
+			if (unlikely(n > (limit - pos) / 8))
+				goto oob;
+			if (store) {
+				const char *str = (const char *)base + (pos >> 3);
+				const char *nul = memchr(str, 0, n);
+				uint64_t len = nul ? (uint64_t)(nul - str) : n;
+				v->str.ptr = str;
+				v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+				v->count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+				v->end = out->n;
+			}
+			pos += n * 8;
+			continue;
+		}
+		case X_BEGIN:
+			if (unlikely(sp == MAX_DEPTH))
+				goto deep;
+			if (store)
+				v->count = o->p->nkids;
+			stack[sp++].idx = idx;
+			continue;
+		case X_END:
+			if (store)
+				out->v[stack[--sp].idx].end = out->n;
+			continue;
+		case X_ARRAY:
+		case X_SEQ: {
+			uint64_t n = o->code == X_ARRAY ? o->length : d->regs[o->src_reg];
+			if (store)
+				v->count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+			if (n == 0) {
+				if (store)
+					v->end = out->n;
+				o = ops + o->jump - 1;
+				continue;
+			}
+			if (unlikely(sp == MAX_DEPTH))
+				goto deep;
+			stack[sp].idx = idx;
+			stack[sp].left = n;
+			sp++;
+			continue;
+		}
+		case X_LOOP:
+			if (--stack[sp - 1].left) {
+				if (unlikely(++iters > MAX_VALUES)) {
+					d->pos = pos;
+					return dfail(d, "too many array elements in one event");
+				}
+				o = ops + o->jump - 1;
+				continue;
+			}
+			sp--;
+			if (store)
+				out->v[stack[sp].idx].end = out->n;
+			continue;
+		case X_VARIANT: {
+			uint64_t tag = d->regs[o->src_reg];
+			const struct plan_node *p = o->p;
+			bool sign = p->src->sign;
+			size_t i;
+			for (i = 0; i < p->nranges; i++) {
+				const struct variant_range *rg = &p->ranges[i];
+				if (sign ? (int64_t)tag >= (int64_t)rg->lo && (int64_t)tag <= (int64_t)rg->hi
+					 : tag >= rg->lo && tag <= rg->hi)
+					break;
+			}
+			if (unlikely(i == p->nranges)) {
+				d->pos = pos;
+				return dfail(d, "variant '%s': tag value %lld selects no option",
+					     p->name ? p->name : "", (long long)tag);
+			}
+			if (unlikely(sp == MAX_DEPTH))
+				goto deep;
+			if (store) {
+				v->count = 1;
+				v->u = p->ranges[i].option;
+			}
+			stack[sp++].idx = idx;
+			o = ops + o->targets[p->ranges[i].option] - 1;
+			continue;
+		}
+		case X_VEND:
+			sp--;
+			if (store)
+				out->v[stack[sp].idx].end = out->n;
+			o = ops + o->jump - 1;
+			continue;
+		case X_ALIGN:
+			continue;
+		case X_SKIP:
+			if (unlikely(limit - pos < o->size))
+				goto oob;
+			pos += o->size;
+			continue;
+		case X_SKIPN:
+		case X_SKIPN_SEQ: {
+			uint64_t n = o->code == X_SKIPN ? o->length : d->regs[o->src_reg];
+			if (n && unlikely((limit - pos) / n < o->size))
+				goto oob;
+			pos += n * o->size;
+			continue;
+		}
+		case X_RET:
+			d->pos = pos;
+			return 0;
+		}
+		d->pos = pos;
+		return dfail(d, "internal error: unknown instruction");
 int_done:
-	v->u = u;
-	if (p->reg >= 0)
-		d->regs[p->reg] = u;
-	if (unlikely(p->flags))
-		int_flags(d, p, u);
-	return 0;
+		if (store)
+			v->u = u;
+		if (o->reg >= 0)
+			d->regs[o->reg] = u;
+		if (unlikely(o->flags))
+			int_flags(d, o->p, u);
+	}
 oob:
-	return dfail(d, "field '%s' crosses the end of the packet content",
-		     p->name ? p->name : "(element)");
+	d->pos = pos;
+	return oob(d, o);
+deep:
+	d->pos = pos;
+	return dfail(d, "fields nested too deeply");
+}
+
+static int run_full(struct dctx *d, const struct xprog *x)
+{
+	return run(d, x, true);
+}
+
+static int run_skim(struct dctx *d, const struct xprog *x)
+{
+	return run(d, x, false);
 }
 
 /* ---- files and packets ------------------------------------------------------ */
@@ -415,7 +503,7 @@ static int open_packet(struct rstream *s, char *err, size_t errlen)
 	bool has_stream_id = false;
 	int r;
 	if (m->p_packet_header) {
-		r = decode(&d, m->p_packet_header);
+		r = run_full(&d, &m->x_packet_header);
 		if (r)
 			return r;
 		for (uint32_t i = 0; i < s->pkt.n; i++) {
@@ -448,7 +536,7 @@ static int open_packet(struct rstream *s, char *err, size_t errlen)
 	s->sc = sc;
 	if (sc && sc->p_packet_context) {
 		s->pkt_ctx_index = s->pkt.n;
-		r = decode(&d, sc->p_packet_context);
+		r = run_full(&d, &sc->x_packet_context);
 		if (r)
 			return r;
 	}
@@ -472,6 +560,7 @@ static int open_packet(struct rstream *s, char *err, size_t errlen)
 
 static int decode_event(struct rstream *s, char *err, size_t errlen)
 {
+	bool skim = s->skim;
 	const struct ctf_stream_class *sc = s->sc;
 	struct dctx d = {
 		.s = s, .base = s->map + s->pkt_off, .pos = s->pos, .limit = s->content_bits,
@@ -484,13 +573,13 @@ static int decode_event(struct rstream *s, char *err, size_t errlen)
 	if (!sc)
 		return dfail(&d, "event data in a trace without event classes");
 	if (sc->p_event_header) {
-		r = decode(&d, sc->p_event_header);
+		r = skim ? run_skim(&d, &sc->s_event_header) : run_full(&d, &sc->x_event_header);
 		if (r)
 			return r;
 	}
 	if (sc->p_event_context) {
 		s->ev_ctx_index = s->ev.n;
-		r = decode(&d, sc->p_event_context);
+		r = skim ? run_skim(&d, &sc->s_event_context) : run_full(&d, &sc->x_event_context);
 		if (r)
 			return r;
 	}
@@ -516,13 +605,13 @@ static int decode_event(struct rstream *s, char *err, size_t errlen)
 	s->ec = ec;
 	if (ec->p_context) {
 		s->ev_spec_index = s->ev.n;
-		r = decode(&d, ec->p_context);
+		r = skim ? run_skim(&d, &ec->s_context) : run_full(&d, &ec->x_context);
 		if (r)
 			return r;
 	}
 	if (ec->p_fields) {
 		s->ev_fields_index = s->ev.n;
-		r = decode(&d, ec->p_fields);
+		r = skim ? run_skim(&d, &ec->s_fields) : run_full(&d, &ec->x_fields);
 		if (r)
 			return r;
 	}

@@ -413,13 +413,14 @@ static void text_event(struct reel_formatter *f, const struct reel_event *ev)
 {
 	const struct rstream *s = ev->s;
 	const struct rtrace *t = s->trace;
-	if (ev->has_ts) {
+	int64_t ns = 0;
+	if (reel_event_timestamp(ev, &ns)) {
 		putc_(f, '[');
-		put_time(f, ev->ns);
+		put_time(f, ns);
 		PUTS(f, "] ");
 		if (!(f->flags & REEL_TEXT_NO_DELTA)) {
 			if (f->has_last) {
-				uint64_t d = (uint64_t)ev->ns - (uint64_t)f->last_ns;
+				uint64_t d = (uint64_t)ns - (uint64_t)f->last_ns;
 				PUTS(f, "(+");
 				put_u64(f, d / 1000000000);
 				putc_(f, '.');
@@ -430,7 +431,7 @@ static void text_event(struct reel_formatter *f, const struct reel_event *ev)
 			}
 		}
 		f->has_last = true;
-		f->last_ns = ev->ns;
+		f->last_ns = ns;
 	}
 	bool dom = false;
 	if (t->hostname) {
@@ -588,7 +589,8 @@ static void json_common(struct reel_formatter *f, const struct reel_event *ev, b
 			tid = x;
 		if (!reel_event_field_int(ev, "vpid", &x) || !reel_event_field_int(ev, "pid", &x))
 			pid = x;
-		int64_t ns = ev->has_ts ? ev->ns : 0;
+		int64_t ns = 0;
+		reel_event_timestamp(ev, &ns);
 		PUTS(f, ",\"ph\":\"i\",\"s\":\"t\",\"ts\":");
 		if (ns < 0) {
 			putc_(f, '-');
@@ -603,9 +605,10 @@ static void json_common(struct reel_formatter *f, const struct reel_event *ev, b
 		put_i64(f, tid);
 		PUTS(f, ",\"args\":{");
 	} else {
-		if (ev->has_ts) {
+		int64_t ns;
+		if (reel_event_timestamp(ev, &ns)) {
 			PUTS(f, ",\"timestamp\":");
-			put_i64(f, ev->ns);
+			put_i64(f, ns);
 		}
 		if (t->hostname) {
 			PUTS(f, ",\"hostname\":");

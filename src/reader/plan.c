@@ -605,6 +605,27 @@ int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen)
 		}
 	}
 	force_ir(m->p_packet_header, false);
+	/* linear programs, now that every register is known */
+	{
+		int e = xprog_build(&m->arena, m->p_packet_header, false, &m->x_packet_header);
+		for (struct ctf_stream_class *s = m->streams; s && !e; s = s->next) {
+			e = xprog_build(&m->arena, s->p_packet_context, false, &s->x_packet_context);
+			e = e ? e : xprog_build(&m->arena, s->p_event_header, false, &s->x_event_header);
+			e = e ? e : xprog_build(&m->arena, s->p_event_header, true, &s->s_event_header);
+			e = e ? e : xprog_build(&m->arena, s->p_event_context, false, &s->x_event_context);
+			e = e ? e : xprog_build(&m->arena, s->p_event_context, true, &s->s_event_context);
+			for (struct ctf_event_class *ev = s->events; ev && !e; ev = ev->next) {
+				e = xprog_build(&m->arena, ev->p_context, false, &ev->x_context);
+				e = e ? e : xprog_build(&m->arena, ev->p_context, true, &ev->s_context);
+				e = e ? e : xprog_build(&m->arena, ev->p_fields, false, &ev->x_fields);
+				e = e ? e : xprog_build(&m->arena, ev->p_fields, true, &ev->s_fields);
+			}
+		}
+		if (e) {
+			cfail(&c, "out of memory");
+			goto out;
+		}
+	}
 	/* clock base offsets, as babeltrace2 computes them */
 	for (size_t i = 0; i < m->nclocks; i++) {
 		struct ctf_clock *k = m->clocks[i];

@@ -96,6 +96,45 @@ struct ctf_type {
 	bool incomplete;
 };
 
+struct plan_node;
+
+/*
+ * A plan tree flattened into a linear program, what the decoder runs: one
+ * instruction per scalar, begin/end around structures, loops for arrays and
+ * sequences, jump tables for variants. The "skim" program of the same tree
+ * keeps only what finding the next event needs (lengths, tags, meanings)
+ * and checks the bounds of the rest with fused skips: --stats runs it.
+ */
+enum xop_code {
+	X_U8, X_U16, X_U32, X_U64, X_BITS, X_BIG, X_F32, X_F64, X_STRING,
+	X_TEXT_ARRAY, X_TEXT_SEQ,
+	X_BEGIN, X_END,       /* structure */
+	X_ARRAY, X_SEQ, X_LOOP,
+	X_VARIANT, X_VEND,
+	X_ALIGN, X_SKIP, X_SKIPN, X_SKIPN_SEQ,
+	X_RET,
+};
+
+struct xop {
+	uint8_t code;
+	bool sign;
+	bool be;
+	uint16_t flags;
+	uint32_t align;      /* bits, >= 1 */
+	uint32_t size;       /* bits: scalar size, or skip length, or element size */
+	int32_t reg;
+	int32_t src_reg;
+	uint32_t jump;
+	uint64_t length;
+	const struct plan_node *p;
+	uint32_t *targets;   /* variant: first instruction of each option */
+};
+
+struct xprog {
+	struct xop *ops;
+	uint32_t n;
+};
+
 /* ---- metadata ------------------------------------------------------------ */
 
 struct ctf_event_class {
@@ -110,6 +149,7 @@ struct ctf_event_class {
 	struct ctf_type *context;
 	struct ctf_type *fields;
 	struct plan_node *p_context, *p_fields;
+	struct xprog x_context, x_fields, s_context, s_fields;
 	struct ctf_event_class *next;
 };
 
@@ -120,6 +160,8 @@ struct ctf_stream_class {
 	struct ctf_type *event_header;
 	struct ctf_type *event_context;
 	struct plan_node *p_packet_context, *p_event_header, *p_event_context;
+	struct xprog x_packet_context, x_event_header, x_event_context;
+	struct xprog s_event_header, s_event_context;
 	struct ctf_clock *clock; /* default clock, NULL when none */
 	/* event classes by id: small ids in a table, the rest in the list */
 	struct ctf_event_class **by_id;
@@ -146,6 +188,7 @@ struct ctf_meta {
 	uint8_t uuid[16];
 	struct ctf_type *packet_header;
 	struct plan_node *p_packet_header;
+	struct xprog x_packet_header;
 	struct ctf_stream_class *streams;
 	size_t nstreams;
 	struct ctf_env *env;
@@ -233,6 +276,7 @@ struct plan_node {
 };
 
 int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen) REEL_HIDDEN;
+int xprog_build(struct arena *a, const struct plan_node *root, bool skim, struct xprog *ret) REEL_HIDDEN;
 
 /* ---- decoded values ----------------------------------------------------------- */
 
@@ -296,12 +340,13 @@ struct rstream {
 	uint32_t ev_ctx_index, ev_spec_index, ev_fields_index;
 	const struct ctf_event_class *ec;
 	uint64_t ev_clock;
-	int64_t cur_ns;        /* ev_clock in ns, cached for the merge */
+	uint64_t key;          /* merge key of the current event */
 	uint64_t events;
 	uint64_t total_discarded, lost_packets;
 	uint64_t index;        /* order of opening: ties */
 	uint64_t dontneed_off; /* bytes already given back */
 	bool eof;
+	bool skim;             /* decode without keeping values (--stats) */
 };
 
 struct rtrace {
@@ -333,6 +378,7 @@ uint64_t ctf_read_bits(const uint8_t *base, uint64_t pos, unsigned size, bool be
 struct reel_event {
 	struct rstream *s;
 	int64_t ns;
+	bool ns_valid; /* ns computed (lazily: a division) */
 	bool has_ts;
 };
 

@@ -34,6 +34,11 @@ struct reel_reader {
 	size_t nnames;
 	struct filter *filter;
 	bool has_range;
+	bool no_values;
+	bool cycles_key;
+	bool has_first;
+	const struct ctf_clock *first_clock, *last_clock;
+	uint64_t first_cycles, last_cycles;
 	int64_t begin_ns, end_ns;
 	reel_discarded_fn on_discarded;
 	void *on_discarded_arg;
@@ -401,6 +406,14 @@ int reel_reader_set_range(struct reel_reader *r, int64_t begin_ns, int64_t end_n
 	return 0;
 }
 
+int reel_reader_set_values(struct reel_reader *r, bool values)
+{
+	if (r->started)
+		return rfail(r, -EBUSY, "reader already started");
+	r->no_values = !values;
+	return 0;
+}
+
 void reel_reader_on_discarded(struct reel_reader *r, reel_discarded_fn fn, void *arg)
 {
 	r->on_discarded = fn;
@@ -415,14 +428,24 @@ static inline int64_t stream_ns(const struct rstream *s)
 	return c ? ctf_clock_ns(c, s->ev_clock) : INT64_MIN;
 }
 
+/* The merge key of a stream's current event: its time in ns, or, when every
+ * stream has a clock of the same frequency and offset, its raw cycles (the
+ * same order, without a division per event). */
+static inline uint64_t stream_key(const struct reel_reader *r, const struct rstream *s)
+{
+	if (r->cycles_key)
+		return s->ev_clock;
+	return (uint64_t)stream_ns(s) ^ (UINT64_C(1) << 63); /* signed order as unsigned */
+}
+
 struct heap_key {
 	int64_t ns;
 };
 
-static inline bool heap_less(const struct rstream *a, int64_t ans, const struct rstream *b, int64_t bns)
+static inline bool heap_less(const struct rstream *a, const struct rstream *b)
 {
-	if (ans != bns)
-		return ans < bns;
+	if (a->key != b->key)
+		return a->key < b->key;
 	return a->index < b->index;
 }
 
@@ -433,9 +456,9 @@ static void sift_down(struct reel_reader *r, size_t i)
 	size_t n = r->nheap;
 	for (;;) {
 		size_t l = 2 * i + 1, m = i;
-		if (l < n && heap_less(h[l], h[l]->cur_ns, h[m], h[m]->cur_ns))
+		if (l < n && heap_less(h[l], h[m]))
 			m = l;
-		if (l + 1 < n && heap_less(h[l + 1], h[l + 1]->cur_ns, h[m], h[m]->cur_ns))
+		if (l + 1 < n && heap_less(h[l + 1], h[m]))
 			m = l + 1;
 		if (m == i)
 			return;
@@ -481,7 +504,7 @@ static int advance(struct reel_reader *r, struct rstream *s)
 			continue;
 		}
 		if (e == 1)
-			s->cur_ns = stream_ns(s);
+			s->key = stream_key(r, s);
 		return e;
 	}
 }
@@ -499,6 +522,23 @@ static bool name_selected(const struct reel_reader *r, const char *name)
 static int start(struct reel_reader *r)
 {
 	r->started = true;
+	for (size_t i = 0; i < r->nstreams; i++)
+		r->streams[i]->skim = r->no_values && !r->filter;
+	/* one clock for all (same frequency and offset): merge on cycles */
+	const struct ctf_clock *c0 = NULL;
+	r->cycles_key = true;
+	for (size_t t = 0; t < r->ntraces && r->cycles_key; t++)
+		for (const struct ctf_stream_class *sc = r->traces[t]->meta->streams; sc; sc = sc->next) {
+			const struct ctf_clock *c = sc->clock;
+			if (!c) {
+				r->cycles_key = false;
+				break;
+			}
+			if (!c0)
+				c0 = c;
+			else if (c->freq != c0->freq || c->base_ns != c0->base_ns)
+				r->cycles_key = false;
+		}
 	r->heap = calloc(r->nstreams ? r->nstreams : 1, sizeof(*r->heap));
 	if (!r->heap)
 		return rfail(r, -ENOMEM, "out of memory");
@@ -538,23 +578,35 @@ int reel_reader_next(struct reel_reader *r, const struct reel_event **ret_event)
 		struct rstream *s = r->heap[0];
 		const struct ctf_clock *c = s->sc->clock;
 		bool keep = true;
+		r->cur.ns_valid = false;
 		if (r->has_range && c) {
-			if (s->cur_ns > r->end_ns) {
+			int64_t ns = stream_ns(s);
+			r->cur.ns = ns;
+			r->cur.ns_valid = true;
+			if (ns > r->end_ns) {
 				/* every later event of the timeline is later still */
 				r->nheap = 0;
 				return 0;
 			}
-			if (s->cur_ns < r->begin_ns)
+			if (ns < r->begin_ns)
 				keep = false;
 		}
 		if (keep && !name_selected(r, s->ec->name))
 			keep = false;
 		r->cur.s = s;
-		r->cur.ns = s->cur_ns;
 		r->cur.has_ts = c != NULL;
 		if (keep && r->filter && !filter_match(r->filter, &r->cur))
 			keep = false;
 		if (keep) {
+			if (c) {
+				if (!r->has_first) {
+					r->has_first = true;
+					r->first_clock = c;
+					r->first_cycles = s->ev_clock;
+				}
+				r->last_clock = c;
+				r->last_cycles = s->ev_clock;
+			}
 			*ret_event = &r->cur;
 			return 1;
 		}
@@ -580,8 +632,22 @@ bool reel_event_timestamp(const struct reel_event *ev, int64_t *ret_ns)
 {
 	if (!ev->has_ts)
 		return false;
+	if (!ev->ns_valid) {
+		struct reel_event *m = (struct reel_event *)ev; /* the reader's own cache */
+		m->ns = ctf_clock_ns(ev->s->sc->clock, ev->s->ev_clock);
+		m->ns_valid = true;
+	}
 	*ret_ns = ev->ns;
 	return true;
+}
+
+int reel_reader_time_range(const struct reel_reader *r, int64_t *ret_first, int64_t *ret_last)
+{
+	if (!r->has_first)
+		return -ENOENT;
+	*ret_first = ctf_clock_ns(r->first_clock, r->first_cycles);
+	*ret_last = ctf_clock_ns(r->last_clock, r->last_cycles);
+	return 0;
 }
 
 uint64_t reel_event_cycles(const struct reel_event *ev)
