@@ -26,6 +26,7 @@ struct dctx {
 	struct rstream *s;
 	const uint8_t *base;
 	uint64_t pos, limit;
+	uint64_t fast_end;  /* bytes from base that may be loaded 8 at a time */
 	uint64_t *regs;
 	struct rvbuf *out;
 	uint64_t event_id;
@@ -161,266 +162,21 @@ static int oob(struct dctx *d, const struct xop *o)
 	return dfail(d, "field '%s' crosses the end of the packet content", name);
 }
 
-/*
- * Run a program over the packet from d->pos. `store` (a constant at each
- * call site: the compiler makes two versions) keeps the values in d->out.
- */
-static inline __attribute__((always_inline)) int run(struct dctx *d, const struct xprog *x, bool store)
+/* Little-endian bit fields within 8 readable bytes: one load. */
+static inline uint64_t read_le_fast(const uint8_t *base, uint64_t pos, unsigned size)
 {
-	struct frame stack[MAX_DEPTH];
-	int sp = 0;
-	const struct xop *ops = x->ops, *o = ops;
-	const uint8_t *base = d->base;
-	uint64_t pos = d->pos, limit = d->limit;
-	struct rvbuf *out = d->out;
-	uint32_t idx = 0, iters = 0;
-	struct rval *v = NULL;
-	uint64_t u;
-	int r;
-
-	for (;; o++) {
-		if (o->align > 1) {
-			uint64_t np = (pos + o->align - 1) & ~((uint64_t)o->align - 1);
-			if (unlikely(np > limit || np < pos)) {
-				d->pos = pos;
-				return dfail(d, "alignment of '%s' goes past the end of the packet content",
-					     o->p && o->p->name ? o->p->name : "field");
-			}
-			pos = np;
-		}
-		if (store && o->code < X_LOOP && o->code != X_END) {
-			if (unlikely(out->n == out->cap)) {
-				r = rv_grow(d);
-				if (r)
-					return r;
-			}
-			idx = out->n++;
-			v = &out->v[idx];
-			v->p = o->p;
-		}
-		switch (o->code) {
-		case X_U8:
-			if (unlikely(limit - pos < 8))
-				goto oob;
-			u = base[pos >> 3];
-			if (o->sign)
-				u = (uint64_t)(int64_t)(int8_t)u;
-			pos += 8;
-			goto int_done;
-		case X_U16: {
-			uint16_t t;
-			if (unlikely(limit - pos < 16))
-				goto oob;
-			memcpy(&t, base + (pos >> 3), 2);
-			u = o->sign ? (uint64_t)(int64_t)(int16_t)t : t;
-			pos += 16;
-			goto int_done;
-		}
-		case X_U32: {
-			uint32_t t;
-			if (unlikely(limit - pos < 32))
-				goto oob;
-			memcpy(&t, base + (pos >> 3), 4);
-			u = o->sign ? (uint64_t)(int64_t)(int32_t)t : t;
-			pos += 32;
-			goto int_done;
-		}
-		case X_U64:
-			if (unlikely(limit - pos < 64))
-				goto oob;
-			memcpy(&u, base + (pos >> 3), 8);
-			pos += 64;
-			goto int_done;
-		case X_BITS:
-			if (unlikely(limit - pos < o->size))
-				goto oob;
-			u = ctf_read_bits(base, pos, o->size, o->be);
-			if (o->sign && o->size < 64 && (u >> (o->size - 1)) & 1)
-				u |= ~((UINT64_C(1) << o->size) - 1);
-			pos += o->size;
-			goto int_done;
-		case X_BIG:
-			if (unlikely(limit - pos < o->size))
-				goto oob;
-			if (store) {
-				v->big.bitpos = pos;
-				v->big.base = base;
-			}
-			pos += o->size;
-			continue;
-		case X_F32:
-			if (unlikely(limit - pos < 32))
-				goto oob;
-			if (store) {
-				uint32_t t = (uint32_t)ctf_read_bits(base, pos, 32, o->be);
-				float f;
-				memcpy(&f, &t, 4);
-				v->d = f;
-			}
-			pos += 32;
-			continue;
-		case X_F64:
-			if (unlikely(limit - pos < 64))
-				goto oob;
-			if (store) {
-				uint64_t t = ctf_read_bits(base, pos, 64, o->be);
-				memcpy(&v->d, &t, 8);
-			}
-			pos += 64;
-			continue;
-		case X_STRING: {
-			const char *str = (const char *)base + (pos >> 3);
-			const char *nul = memchr(str, 0, (limit - pos) / 8);
-			if (unlikely(!nul)) {
-				d->pos = pos;
-				return dfail(d, "string '%s' crosses the end of the packet content",
-					     o->p->name ? o->p->name : "");
-			}
-			uint64_t len = (uint64_t)(nul - str);
-			if (store) {
-				v->str.ptr = str;
-				v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-			}
-			pos += (len + 1) * 8;
-			continue;
-		}
-		case X_TEXT_ARRAY:
-		case X_TEXT_SEQ: {
-			uint64_t n = o->code == X_TEXT_ARRAY ? o->length : d->regs[o->src_reg];
-			if (unlikely(n > (limit - pos) / 8))
-				goto oob;
-			if (store) {
-				const char *str = (const char *)base + (pos >> 3);
-				const char *nul = memchr(str, 0, n);
-				uint64_t len = nul ? (uint64_t)(nul - str) : n;
-				v->str.ptr = str;
-				v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-				v->count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-				v->end = out->n;
-			}
-			pos += n * 8;
-			continue;
-		}
-		case X_BEGIN:
-			if (unlikely(sp == MAX_DEPTH))
-				goto deep;
-			if (store)
-				v->count = o->p->nkids;
-			stack[sp++].idx = idx;
-			continue;
-		case X_END:
-			if (store)
-				out->v[stack[--sp].idx].end = out->n;
-			continue;
-		case X_ARRAY:
-		case X_SEQ: {
-			uint64_t n = o->code == X_ARRAY ? o->length : d->regs[o->src_reg];
-			if (store)
-				v->count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-			if (n == 0) {
-				if (store)
-					v->end = out->n;
-				o = ops + o->jump - 1;
-				continue;
-			}
-			if (unlikely(sp == MAX_DEPTH))
-				goto deep;
-			stack[sp].idx = idx;
-			stack[sp].left = n;
-			sp++;
-			continue;
-		}
-		case X_LOOP:
-			if (--stack[sp - 1].left) {
-				if (unlikely(++iters > MAX_VALUES)) {
-					d->pos = pos;
-					return dfail(d, "too many array elements in one event");
-				}
-				o = ops + o->jump - 1;
-				continue;
-			}
-			sp--;
-			if (store)
-				out->v[stack[sp].idx].end = out->n;
-			continue;
-		case X_VARIANT: {
-			uint64_t tag = d->regs[o->src_reg];
-			const struct plan_node *p = o->p;
-			bool sign = p->src->sign;
-			size_t i;
-			for (i = 0; i < p->nranges; i++) {
-				const struct variant_range *rg = &p->ranges[i];
-				if (sign ? (int64_t)tag >= (int64_t)rg->lo && (int64_t)tag <= (int64_t)rg->hi
-					 : tag >= rg->lo && tag <= rg->hi)
-					break;
-			}
-			if (unlikely(i == p->nranges)) {
-				d->pos = pos;
-				return dfail(d, "variant '%s': tag value %lld selects no option",
-					     p->name ? p->name : "", (long long)tag);
-			}
-			if (unlikely(sp == MAX_DEPTH))
-				goto deep;
-			if (store) {
-				v->count = 1;
-				v->u = p->ranges[i].option;
-			}
-			stack[sp++].idx = idx;
-			o = ops + o->targets[p->ranges[i].option] - 1;
-			continue;
-		}
-		case X_VEND:
-			sp--;
-			if (store)
-				out->v[stack[sp].idx].end = out->n;
-			o = ops + o->jump - 1;
-			continue;
-		case X_ALIGN:
-			continue;
-		case X_SKIP:
-			if (unlikely(limit - pos < o->size))
-				goto oob;
-			pos += o->size;
-			continue;
-		case X_SKIPN:
-		case X_SKIPN_SEQ: {
-			uint64_t n = o->code == X_SKIPN ? o->length : d->regs[o->src_reg];
-			if (n && unlikely((limit - pos) / n < o->size))
-				goto oob;
-			pos += n * o->size;
-			continue;
-		}
-		case X_RET:
-			d->pos = pos;
-			return 0;
-		}
-		d->pos = pos;
-		return dfail(d, "internal error: unknown instruction");
-int_done:
-		if (store)
-			v->u = u;
-		if (o->reg >= 0)
-			d->regs[o->reg] = u;
-		if (unlikely(o->flags))
-			int_flags(d, o->p, u);
-	}
-oob:
-	d->pos = pos;
-	return oob(d, o);
-deep:
-	d->pos = pos;
-	return dfail(d, "fields nested too deeply");
+	uint64_t w;
+	memcpy(&w, base + (pos >> 3), 8);
+	w >>= pos & 7;
+	return size == 64 ? w : w & ((UINT64_C(1) << size) - 1);
 }
 
-static int run_full(struct dctx *d, const struct xprog *x)
-{
-	return run(d, x, true);
-}
-
-static int run_skim(struct dctx *d, const struct xprog *x)
-{
-	return run(d, x, false);
-}
+#define RUN_NAME run_full
+#define RUN_STORE 1
+#include "decode-run.h"
+#define RUN_NAME run_skim
+#define RUN_STORE 0
+#include "decode-run.h"
 
 /* ---- files and packets ------------------------------------------------------ */
 
@@ -493,6 +249,7 @@ static int open_packet(struct rstream *s, char *err, size_t errlen)
 		avail = UINT64_MAX / 8;
 	struct dctx d = {
 		.s = s, .base = s->map + s->pkt_off, .pos = 0, .limit = avail * 8, .regs = s->regs,
+		.fast_end = avail,
 		.out = &s->pkt, .err = err, .errlen = errlen,
 	};
 	s->pkt.n = 0;
@@ -564,6 +321,7 @@ static int decode_event(struct rstream *s, char *err, size_t errlen)
 	const struct ctf_stream_class *sc = s->sc;
 	struct dctx d = {
 		.s = s, .base = s->map + s->pkt_off, .pos = s->pos, .limit = s->content_bits,
+		.fast_end = s->file_size - s->pkt_off,
 		.regs = s->regs, .out = &s->ev, .err = err, .errlen = errlen,
 	};
 	uint64_t start = s->pos;

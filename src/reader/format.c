@@ -90,14 +90,29 @@ static void putstr(struct reel_formatter *f, const char *s)
 	put(f, s, strlen(s));
 }
 
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 static void put_u64(struct reel_formatter *f, uint64_t v)
 {
 	char tmp[24];
 	char *p = tmp + sizeof(tmp);
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned i = (unsigned)(v % 100) * 2;
+		v /= 100;
+		p -= 2;
+		p[0] = digit_pairs[i];
+		p[1] = digit_pairs[i + 1];
+	}
+	if (v >= 10) {
+		p -= 2;
+		p[0] = digit_pairs[v * 2];
+		p[1] = digit_pairs[v * 2 + 1];
+	} else {
+		*--p = (char)('0' + v);
+	}
 	put(f, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
@@ -134,12 +149,20 @@ static void putf(struct reel_formatter *f, const char *fmt, ...)
 }
 
 /* babeltrace2's print_escape_string */
+/* characters babeltrace2 escapes: \\ ' " ? and iscntrl() ones */
+static bool needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f || c == '\\' || c == '\'' || c == '"' || c == '?';
+}
+
 static void put_escaped(struct reel_formatter *f, const char *s, size_t n)
 {
 	putc_(f, '"');
 	size_t start = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (likely(!needs_escape(c)))
+			continue;
 		const char *esc = NULL;
 		char hex[8];
 		switch (c) {
@@ -290,7 +313,7 @@ static uint32_t text_struct_members(struct reel_formatter *f, const struct rvbuf
 		else
 			putc_(f, ' ');
 		if (names) {
-			putstr(f, c->p->name);
+			put(f, c->p->name, c->p->namelen);
 			PUTS(f, " = ");
 		}
 		k = text_field(f, b, k, names);
@@ -433,29 +456,11 @@ static void text_event(struct reel_formatter *f, const struct reel_event *ev)
 		f->has_last = true;
 		f->last_ns = ns;
 	}
-	bool dom = false;
-	if (t->hostname) {
-		putstr(f, t->hostname);
-		dom = true;
-	}
-	if (t->procname) {
-		if (dom)
-			putc_(f, ':');
-		putstr(f, t->procname);
-		dom = true;
-	}
-	if (t->has_vpid) {
-		if (dom)
-			putc_(f, ':');
-		putc_(f, '(');
-		put_i64(f, t->vpid);
-		putc_(f, ')');
-		dom = true;
-	}
-	if (dom)
-		putc_(f, ' ');
-	const char *name = s->ec->name;
-	putstr(f, name ? name : "<unknown>");
+	put(f, t->text_prefix, t->text_prefix_len);
+	if (s->ec->name)
+		put(f, s->ec->name, s->ec->namelen);
+	else
+		PUTS(f, "<unknown>");
 	PUTS(f, ": ");
 	bool first = true;
 	if (!(f->flags & REEL_TEXT_FIELD_NAMES_ONLY_PAYLOAD)) {

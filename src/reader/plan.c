@@ -62,6 +62,7 @@ static struct plan_node *instantiate(struct compiler *c, const struct ctf_type *
 	p->type = t;
 	p->raw = raw;
 	p->name = raw ? unescape(raw) : NULL;
+	p->namelen = p->name ? (uint32_t)strlen(p->name) : 0;
 	p->parent = parent;
 	p->index = index;
 	p->reg = -1;
@@ -575,6 +576,7 @@ int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen)
 				if (resolve_tree(&c, e->p_fields, &roots, R_F))
 					goto out;
 			}
+			e->namelen = e->name ? strlen(e->name) : 0;
 			update_ir(&c, e->p_fields, &d);
 			update_ir(&c, e->p_context, &d);
 			nev++;

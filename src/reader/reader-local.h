@@ -139,6 +139,7 @@ struct xprog {
 
 struct ctf_event_class {
 	const char *name;
+	size_t namelen;
 	uint64_t id;
 	uint64_t stream_id;
 	bool has_stream_id;
@@ -263,6 +264,7 @@ struct plan_node {
 	int32_t src_reg;    /* sequence length / variant tag register */
 	const struct plan_node *src; /* the node that register holds */
 	const char *name;   /* display name (escape '_' removed) */
+	uint32_t namelen;
 	const char *raw;    /* declared name */
 	const struct ctf_type *type;
 	struct ctf_clock *clock;
@@ -353,6 +355,8 @@ struct rtrace {
 	char *path;
 	struct ctf_meta *meta;
 	const char *hostname, *procname;
+	char *text_prefix;     /* "host:proc:(vpid) " of the text format */
+	size_t text_prefix_len;
 	bool has_vpid;
 	int64_t vpid;
 	struct rstream **streams;

@@ -68,6 +68,7 @@ static void trace_free(struct rtrace *t)
 		rstream_close(t->streams[i]);
 	free(t->streams);
 	ctf_meta_free(t->meta);
+	free(t->text_prefix);
 	free(t->path);
 	free(t);
 }
@@ -271,6 +272,35 @@ static int open_trace(struct reel_reader *r, const char *dir)
 	if (vp && vp->is_int) {
 		t->has_vpid = true;
 		t->vpid = vp->i;
+	}
+	/* babeltrace2's "hostname:procname:(vpid) " */
+	{
+		char vpid[32] = "";
+		if (t->has_vpid)
+			snprintf(vpid, sizeof(vpid), "(%lld)", (long long)t->vpid);
+		const char *parts[3] = { t->hostname, t->procname, t->has_vpid ? vpid : NULL };
+		size_t len = 0;
+		for (int i = 0; i < 3; i++)
+			if (parts[i])
+				len += strlen(parts[i]) + 1;
+		t->text_prefix = malloc(len + 1);
+		if (!t->text_prefix) {
+			trace_free(t);
+			return rfail(r, -ENOMEM, "out of memory");
+		}
+		len = 0;
+		for (int i = 0; i < 3; i++) {
+			if (!parts[i])
+				continue;
+			if (len)
+				t->text_prefix[len++] = ':';
+			memcpy(t->text_prefix + len, parts[i], strlen(parts[i]));
+			len += strlen(parts[i]);
+		}
+		if (len)
+			t->text_prefix[len++] = ' ';
+		t->text_prefix[len] = 0;
+		t->text_prefix_len = len;
 	}
 	char **names;
 	size_t n;
