@@ -67,7 +67,8 @@ check-tsan:
 
 bench: deps-bench
 	$(call meson_build,$(RELEASE_BUILD),--buildtype=release)
-	bash bench/run.sh $(RELEASE_BUILD)
+	@status=0; bash bench/run.sh $(RELEASE_BUILD) || status=1; \
+	bash bench/reader.sh $(RELEASE_BUILD) || status=1; exit $$status
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)

@@ -64,6 +64,29 @@ static void flush(struct reel_formatter *f)
 
 static inline void put(struct reel_formatter *f, const char *s, size_t n)
 {
+	if (likely(n <= 16 && f->len + 16 <= OUTBUF)) {
+		/* short pieces: overlapping word copies, no call (the buffer has
+		 * slack past OUTBUF) */
+		char *d = f->buf + f->len;
+		if (n >= 8) {
+			uint64_t a, b;
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+			memcpy(d, &a, 8);
+			memcpy(d + n - 8, &b, 8);
+		} else if (n >= 4) {
+			uint32_t a, b;
+			memcpy(&a, s, 4);
+			memcpy(&b, s + n - 4, 4);
+			memcpy(d, &a, 4);
+			memcpy(d + n - 4, &b, 4);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				d[i] = s[i];
+		}
+		f->len += n;
+		return;
+	}
 	if (unlikely(f->len + n > OUTBUF)) {
 		flush(f);
 		if (n > OUTBUF) {
@@ -95,10 +118,34 @@ static const char digit_pairs[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
+static inline char *fmt_u32(char *p, uint32_t v)
+{
+	while (v >= 100) {
+		unsigned i = (v % 100) * 2;
+		v /= 100;
+		p -= 2;
+		p[0] = digit_pairs[i];
+		p[1] = digit_pairs[i + 1];
+	}
+	if (v >= 10) {
+		p -= 2;
+		p[0] = digit_pairs[v * 2];
+		p[1] = digit_pairs[v * 2 + 1];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	return p;
+}
+
 static void put_u64(struct reel_formatter *f, uint64_t v)
 {
 	char tmp[24];
 	char *p = tmp + sizeof(tmp);
+	if (v <= UINT32_MAX) {
+		p = fmt_u32(p, (uint32_t)v);
+		put(f, p, (size_t)(tmp + sizeof(tmp) - p));
+		return;
+	}
 	while (v >= 100) {
 		unsigned i = (unsigned)(v % 100) * 2;
 		v /= 100;
@@ -126,13 +173,21 @@ static void put_i64(struct reel_formatter *f, int64_t v)
 	}
 }
 
-static void put_pad(struct reel_formatter *f, uint64_t v, int width)
+
+/* v < 10^width, width <= 9 */
+static void put_pad(struct reel_formatter *f, uint32_t v, int width)
 {
 	char tmp[24];
-	for (int i = width - 1; i >= 0; i--) {
-		tmp[i] = (char)('0' + v % 10);
-		v /= 10;
+	int i = width;
+	while (i >= 2) {
+		unsigned k = (v % 100) * 2;
+		v /= 100;
+		i -= 2;
+		tmp[i] = digit_pairs[k];
+		tmp[i + 1] = digit_pairs[k + 1];
 	}
+	if (i)
+		tmp[0] = (char)('0' + v % 10);
 	put(f, tmp, (size_t)width);
 }
 
@@ -150,9 +205,18 @@ static void putf(struct reel_formatter *f, const char *fmt, ...)
 
 /* babeltrace2's print_escape_string */
 /* characters babeltrace2 escapes: \\ ' " ? and iscntrl() ones */
-static bool needs_escape(unsigned char c)
+#define E1(c) [c] = 1
+static const uint8_t escape_table[256] = {
+	E1(0), E1(1), E1(2), E1(3), E1(4), E1(5), E1(6), E1(7), E1(8), E1(9), E1(10), E1(11),
+	E1(12), E1(13), E1(14), E1(15), E1(16), E1(17), E1(18), E1(19), E1(20), E1(21), E1(22),
+	E1(23), E1(24), E1(25), E1(26), E1(27), E1(28), E1(29), E1(30), E1(31), E1(0x7f),
+	E1('\\'), E1('\''), E1('"'), E1('?'),
+};
+#undef E1
+
+static inline bool needs_escape(unsigned char c)
 {
-	return c < 0x20 || c == 0x7f || c == '\\' || c == '\'' || c == '"' || c == '?';
+	return escape_table[c];
 }
 
 static void put_escaped(struct reel_formatter *f, const char *s, size_t n)
@@ -421,7 +485,7 @@ static void put_time(struct reel_formatter *f, int64_t ns)
 			f->tm_valid = true;
 		}
 		put(f, f->tm_text, 9);
-		put_pad(f, na, 9);
+		put_pad(f, (uint32_t)na, 9);
 		return;
 	}
 seconds:
@@ -429,7 +493,7 @@ seconds:
 		putc_(f, '-');
 	put_u64(f, sa);
 	putc_(f, '.');
-	put_pad(f, na, 9);
+	put_pad(f, (uint32_t)na, 9);
 }
 
 static void text_event(struct reel_formatter *f, const struct reel_event *ev)
@@ -447,7 +511,7 @@ static void text_event(struct reel_formatter *f, const struct reel_event *ev)
 				PUTS(f, "(+");
 				put_u64(f, d / 1000000000);
 				putc_(f, '.');
-				put_pad(f, d % 1000000000, 9);
+				put_pad(f, (uint32_t)(d % 1000000000), 9);
 				PUTS(f, ") ");
 			} else {
 				PUTS(f, "(+?.????????\?) ");
@@ -603,7 +667,7 @@ static void json_common(struct reel_formatter *f, const struct reel_event *ev, b
 		}
 		put_u64(f, (uint64_t)ns / 1000);
 		putc_(f, '.');
-		put_pad(f, (uint64_t)ns % 1000, 3);
+		put_pad(f, (uint32_t)((uint64_t)ns % 1000), 3);
 		PUTS(f, ",\"pid\":");
 		put_i64(f, pid);
 		PUTS(f, ",\"tid\":");
