@@ -108,6 +108,18 @@ REEL_READER_API int reel_formatter_finish(struct reel_formatter *f);
  * -ENOENT before any event with a timestamp. */
 REEL_READER_API int reel_reader_time_range(const struct reel_reader *r, int64_t *ret_first, int64_t *ret_last);
 
+/*
+ * Count every event of the traces (no names, filter or range may be set)
+ * without merging them: packets are decoded in parallel on `threads`
+ * threads where each packet carries its own start time. Replaces
+ * reel_reader_next(); then reel_reader_class_stats(), reel_reader_time_range()
+ * and reel_reader_stream_stats() give the results.
+ */
+REEL_READER_API int reel_reader_summarize(struct reel_reader *r, unsigned threads);
+/* Event class i (0...) and its count, after a summary; -ENOENT past the end. */
+REEL_READER_API int reel_reader_class_stats(const struct reel_reader *r, size_t i,
+					    const char **ret_name, uint64_t *ret_count);
+
 /* Totals so far (all streams): for --stats. */
 struct reel_stream_stats {
 	const char *path;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "reel/reader.h"
@@ -43,6 +44,9 @@ static void view_help(void)
 	       "  --full-decode         with --stats: keep every field's value, as printing\n"
 	       "                        does (--stats only checks the bounds of fields\n"
 	       "                        nothing depends on)\n"
+	       "  --threads N           --stats: decode packets on N threads (default:\n"
+	       "                        the CPUs; packets are independent when each\n"
+	       "                        carries its start time)\n"
 	       "  -h, --help            this text\n");
 }
 
@@ -144,10 +148,10 @@ struct stats {
 	int64_t first, last;
 };
 
-static int stats_add(struct stats *st, const char *name)
+static int stats_add_n(struct stats *st, const char *name, uint64_t n)
 {
 	if (st->recent && st->recent->name == name) {
-		st->recent->count++;
+		st->recent->count += n;
 		return 0;
 	}
 	if (st->n * 2 >= st->cap) {
@@ -175,9 +179,14 @@ static int stats_add(struct stats *st, const char *name)
 		st->v[h].name = name;
 		st->n++;
 	}
-	st->v[h].count++;
+	st->v[h].count += n;
 	st->recent = &st->v[h];
 	return 0;
+}
+
+static int stats_add(struct stats *st, const char *name)
+{
+	return stats_add_n(st, name, 1);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -284,7 +293,7 @@ static int print_stats(struct reel_reader *r, struct stats *st)
 
 enum {
 	OPT_NAMES = 256, OPT_FILTER, OPT_BEGIN, OPT_END, OPT_CLOCK_SECONDS, OPT_CLOCK_GMT, OPT_NO_DELTA,
-	OPT_FIELDS, OPT_FORMAT, OPT_STATS, OPT_JSON, OPT_FULL_DECODE,
+	OPT_FIELDS, OPT_FORMAT, OPT_STATS, OPT_JSON, OPT_FULL_DECODE, OPT_THREADS,
 };
 
 static int view_run(int argc, char **argv)
@@ -301,6 +310,7 @@ static int view_run(int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "full-decode", no_argument, NULL, OPT_FULL_DECODE },
+		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -308,6 +318,8 @@ static int view_run(int argc, char **argv)
 	const char *names = NULL, *filter = NULL;
 	int64_t begin = INT64_MIN, end = INT64_MAX;
 	bool has_range = false, stats = false, format_set = false, full_decode = false;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	unsigned flags = 0;
 	enum reel_format fmt = REEL_FORMAT_TEXT;
 	int c;
@@ -346,6 +358,14 @@ static int view_run(int argc, char **argv)
 			break;
 		case OPT_STATS: stats = true; break;
 		case OPT_FULL_DECODE: full_decode = true; break;
+		case OPT_THREADS: {
+			char *rest;
+			unsigned long n = strtoul(optarg, &rest, 10);
+			if (*rest || n < 1 || n > 64)
+				return cli_usage_error("view", "invalid thread count '%s'", optarg);
+			threads = (unsigned)n;
+			break;
+		}
 		case OPT_JSON: cli_json = true; break;
 		case 'h': view_help(); return 0;
 		default:
@@ -385,6 +405,28 @@ static int view_run(int argc, char **argv)
 	}
 	if (has_range)
 		reel_reader_set_range(r, begin, end);
+	if (stats && !full_decode && !names && !filter && !has_range) {
+		/* every event counted, in parallel, without the merge */
+		if (reel_reader_summarize(r, threads)) {
+			cli_error("view", "%s", reel_reader_error(r));
+			goto out;
+		}
+		const char *cname;
+		uint64_t count;
+		for (size_t i = 0; reel_reader_class_stats(r, i, &cname, &count) == 0; i++) {
+			if (!count)
+				continue;
+			st.total += count;
+			if (stats_add_n(&st, cname, count)) {
+				cli_error("view", "out of memory");
+				goto out;
+			}
+		}
+		st.has_ts = reel_reader_time_range(r, &st.first, &st.last) == 0;
+		print_stats(r, &st);
+		status = 0;
+		goto out;
+	}
 	if (stats && !full_decode)
 		reel_reader_set_values(r, false);
 	if (!stats) {

@@ -187,6 +187,7 @@ int rstream_open(struct rtrace *t, const char *path, struct rstream **ret, char 
 		return -ENOMEM;
 	s->trace = t;
 	s->fd = -1;
+	s->end_off = UINT64_MAX;
 	s->pkt_ctx_index = UINT32_MAX;
 	s->path = strdup(path);
 	s->regs = calloc(t->meta->nregs ? t->meta->nregs : 1, sizeof(*s->regs));
@@ -212,7 +213,7 @@ int rstream_open(struct rtrace *t, const char *path, struct rstream **ret, char 
 			return -e;
 		}
 		s->map = m;
-		madvise(m, s->file_size, MADV_SEQUENTIAL);
+		madvise(m, s->file_size, MADV_NORMAL);
 	}
 	*ret = s;
 	return 0;
@@ -391,13 +392,41 @@ static void give_back(struct rstream *s, uint64_t upto)
 	}
 }
 
+void rstream_end_packet(struct rstream *s)
+{
+	s->in_packet = false;
+	s->packets_done++;
+	s->pkt_off += s->pkt_bits / 8;
+	s->prev_discarded = s->discarded;
+	s->prev_seq_num = s->seq_num;
+	if (s->has_ts_end) {
+		s->prev_ts_end = s->ts_end;
+		s->has_prev_ts_end = true;
+	}
+	give_back(s, s->pkt_off);
+}
+
+int rstream_open_next_packet(struct rstream *s, char *err, size_t errlen)
+{
+	if (s->pkt_off >= s->file_size || s->pkt_off >= s->end_off) {
+		s->eof = true;
+		return 0;
+	}
+	int r = open_packet(s, err, errlen);
+	if (r)
+		return r;
+	s->in_packet = true;
+	s->had_packet = true;
+	return 1;
+}
+
 int rstream_next(struct rstream *s, char *err, size_t errlen)
 {
 	for (;;) {
 		if (s->eof)
 			return 0;
 		if (!s->in_packet) {
-			if (s->pkt_off >= s->file_size) {
+			if (s->pkt_off >= s->file_size || s->pkt_off >= s->end_off) {
 				s->eof = true;
 				return 0;
 			}
@@ -409,21 +438,17 @@ int rstream_next(struct rstream *s, char *err, size_t errlen)
 			return 2; /* a new packet: the caller reports discarded events */
 		}
 		if (s->pos >= s->content_bits) {
-			s->in_packet = false;
-			s->pkt_off += s->pkt_bits / 8;
-			s->prev_discarded = s->discarded;
-			s->prev_seq_num = s->seq_num;
-			if (s->has_ts_end) {
-				s->prev_ts_end = s->ts_end;
-				s->has_prev_ts_end = true;
-			}
-			give_back(s, s->pkt_off);
+			rstream_end_packet(s);
 			continue;
 		}
 		int r = decode_event(s, err, errlen);
 		if (r)
 			return r;
 		s->events++;
+		/* pages well behind this event go back, inside big packets too */
+		uint64_t here = s->pkt_off + (s->pos >> 3);
+		if (unlikely(here - s->dontneed_off > (2u << 20)))
+			give_back(s, here - (64u << 10));
 		return 1;
 	}
 }

@@ -140,6 +140,7 @@ struct xprog {
 struct ctf_event_class {
 	const char *name;
 	size_t namelen;
+	uint32_t gindex;       /* the reader's numbering of every class */
 	uint64_t id;
 	uint64_t stream_id;
 	bool has_stream_id;
@@ -348,6 +349,8 @@ struct rstream {
 	uint64_t index;        /* order of opening: ties */
 	uint64_t dontneed_off; /* bytes already given back */
 	bool eof;
+	uint64_t end_off;      /* stop at this packet offset (parallel summaries) */
+	uint64_t packets_done;
 	bool skim;             /* decode without keeping values (--stats) */
 };
 
@@ -370,6 +373,11 @@ void rstream_close(struct rstream *s) REEL_HIDDEN;
 /* Decode the next event into s->ev. Returns 1 for an event, 0 at the end of
  * the stream, a negative errno (message in err) on malformed data. */
 int rstream_next(struct rstream *s, char *err, size_t errlen) REEL_HIDDEN;
+
+/* Packet by packet, without the events: open the next packet (1, 0 at the
+ * end, <0 on error), then end it (the offset moves past it). */
+int rstream_open_next_packet(struct rstream *s, char *err, size_t errlen) REEL_HIDDEN;
+void rstream_end_packet(struct rstream *s) REEL_HIDDEN;
 
 /* Event timestamp in ns from the epoch, as babeltrace2 computes it. */
 int64_t ctf_clock_ns(const struct ctf_clock *c, uint64_t cycles) REEL_HIDDEN;

@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +45,11 @@ struct reel_reader {
 	reel_discarded_fn on_discarded;
 	void *on_discarded_arg;
 	struct reel_event cur;
+	/* summaries */
+	const struct ctf_event_class **classes; /* by gindex */
+	uint64_t *class_counts;
+	uint32_t nclasses;
+	bool summarized;
 };
 
 static int rfail(struct reel_reader *r, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -86,6 +93,8 @@ void reel_reader_destroy(struct reel_reader *r)
 		free(r->names[i]);
 	free(r->names);
 	filter_free(r->filter);
+	free(r->classes);
+	free(r->class_counts);
 	free(r);
 }
 
@@ -513,8 +522,7 @@ static void report_packet(struct reel_reader *r, struct rstream *s)
 		int64_t e = range ? ctf_clock_ns(c, s->ts_end) : 0;
 		r->on_discarded(r->on_discarded_arg, "events", n, range, b, e, s->trace->path, s->path);
 	}
-	if (s->has_seq_num && s->had_packet && s->events + s->lost_packets > 0 &&
-	    s->seq_num > s->prev_seq_num + 1) {
+	if (s->has_seq_num && s->packets_done > 0 && s->seq_num > s->prev_seq_num + 1) {
 		uint64_t n = s->seq_num - s->prev_seq_num - 1;
 		s->lost_packets += n;
 		bool range = c && s->has_prev_ts_end && s->has_ts_begin;
@@ -746,5 +754,275 @@ int reel_reader_stream_stats(const struct reel_reader *r, size_t i, struct reel_
 	ret->events = s->events;
 	ret->discarded = s->total_discarded;
 	ret->lost_packets = s->lost_packets;
+	return 0;
+}
+
+/* ---- summaries: counts without the merge, packets in parallel -------------- */
+
+struct sum_item {
+	struct rstream *s;
+	uint64_t begin, end;    /* packet offsets */
+	uint64_t events;
+	bool has_first;
+	uint64_t first, last;   /* cycles */
+	int error;
+	char *msg;
+};
+
+struct sum_ctx {
+	struct reel_reader *r;
+	struct sum_item *items;
+	size_t nitems;
+	size_t next;            /* atomic: the next item to take */
+	unsigned nthreads;
+	uint64_t *counts;       /* nthreads x nclasses */
+};
+
+struct sum_worker {
+	struct sum_ctx *ctx;
+	unsigned index;
+	pthread_t thread;
+};
+
+static int run_item(struct sum_ctx *ctx, struct sum_item *it, uint64_t *counts)
+{
+	struct rstream c = *it->s;
+	char err[512];
+	c.regs = calloc(c.trace->meta->nregs ? c.trace->meta->nregs : 1, sizeof(*c.regs));
+	memset(&c.pkt, 0, sizeof(c.pkt));
+	memset(&c.ev, 0, sizeof(c.ev));
+	if (!c.regs)
+		return -ENOMEM;
+	c.pkt_off = it->begin;
+	c.end_off = it->end;
+	c.dontneed_off = it->begin;
+	c.in_packet = false;
+	c.eof = false;
+	c.skim = true;
+	int e;
+	(void)ctx;
+	while ((e = rstream_next(&c, err, sizeof(err))) > 0) {
+		if (e != 1)
+			continue;
+		counts[c.ec->gindex]++;
+		if (!it->has_first) {
+			it->has_first = true;
+			it->first = c.ev_clock;
+		}
+		it->last = c.ev_clock;
+		it->events++;
+	}
+	if (e < 0) {
+		it->error = e;
+		it->msg = strdup(err);
+	}
+	/* give the item's pages back at once */
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t b = (it->begin + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+	uint64_t en = it->end & ~((uint64_t)page - 1);
+	if (c.map && en > b)
+		madvise((void *)(c.map + b), en - b, MADV_DONTNEED);
+	free(c.regs);
+	free(c.pkt.v);
+	free(c.ev.v);
+	return e < 0 ? e : 0;
+}
+
+static void *sum_thread(void *arg)
+{
+	struct sum_worker *w = arg;
+	struct sum_ctx *ctx = w->ctx;
+	uint64_t *counts = ctx->counts + (size_t)w->index * ctx->r->nclasses;
+	for (;;) {
+		size_t i = __atomic_fetch_add(&ctx->next, 1, __ATOMIC_RELAXED);
+		if (i >= ctx->nitems)
+			break;
+		if (run_item(ctx, &ctx->items[i], counts) == -ENOMEM)
+			ctx->items[i].error = -ENOMEM;
+	}
+	return NULL;
+}
+
+static int number_classes(struct reel_reader *r)
+{
+	uint32_t n = 0;
+	for (size_t t = 0; t < r->ntraces; t++)
+		for (struct ctf_stream_class *sc = r->traces[t]->meta->streams; sc; sc = sc->next)
+			for (struct ctf_event_class *e = sc->events; e; e = e->next)
+				n++;
+	r->classes = calloc(n ? n : 1, sizeof(*r->classes));
+	r->class_counts = calloc(n ? n : 1, sizeof(*r->class_counts));
+	if (!r->classes || !r->class_counts)
+		return rfail(r, -ENOMEM, "out of memory");
+	n = 0;
+	for (size_t t = 0; t < r->ntraces; t++)
+		for (struct ctf_stream_class *sc = r->traces[t]->meta->streams; sc; sc = sc->next)
+			for (struct ctf_event_class *e = sc->events; e; e = e->next) {
+				e->gindex = n;
+				r->classes[n++] = e;
+			}
+	r->nclasses = n;
+	return 0;
+}
+
+static bool packets_independent(const struct rstream *s)
+{
+	/* each packet sets the clock from its timestamp_begin */
+	const struct plan_node *pc = s->sc ? s->sc->p_packet_context : NULL;
+	if (!pc)
+		return false;
+	for (uint32_t i = 0; i < pc->nkids; i++)
+		if ((pc->kids[i]->flags & (PF_TS_BEGIN | PF_CLOCK)) == (PF_TS_BEGIN | PF_CLOCK) &&
+		    pc->kids[i]->size == 64)
+			return true;
+	return false;
+}
+
+int reel_reader_summarize(struct reel_reader *r, unsigned threads)
+{
+	if (r->started)
+		return rfail(r, -EBUSY, "reader already started");
+	if (r->nnames || r->filter || r->has_range)
+		return rfail(r, -ENOTSUP, "summaries count every event: no selection");
+	r->started = true;
+	int e = number_classes(r);
+	if (e)
+		return e;
+	if (threads < 1)
+		threads = 1;
+	if (threads > 64)
+		threads = 64;
+	/* Pass 1, sequential: every packet's header and context (discarded
+	 * events, lost packets, in order), and the work items. */
+	struct sum_item *items = NULL;
+	size_t nitems = 0, cap = 0;
+	char err[512];
+	/* items: a few per thread, of 256 KiB to 64 MiB of packets */
+	uint64_t total = 0;
+	for (size_t i = 0; i < r->nstreams; i++)
+		total += r->streams[i]->file_size;
+	uint64_t chunk_target = total / ((uint64_t)threads * 4);
+	if (chunk_target < (256u << 10))
+		chunk_target = 256u << 10;
+	if (chunk_target > (64u << 20))
+		chunk_target = 64u << 20;
+	for (size_t i = 0; i < r->nstreams && !e; i++) {
+		struct rstream *s = r->streams[i];
+		uint64_t chunk_begin = 0, chunk_bytes = 0;
+		bool split = false, started = false;
+		for (;;) {
+			uint64_t off = s->pkt_off;
+			int k = rstream_open_next_packet(s, err, sizeof(err));
+			if (k < 0) {
+				e = rfail(r, k, "%s", err);
+				break;
+			}
+			if (!started) {
+				split = packets_independent(s);
+				started = true;
+			}
+			bool last = k == 0;
+			if (!last)
+				report_packet(r, s);
+			if (!last) {
+				rstream_end_packet(s);
+				chunk_bytes += s->pkt_off - off;
+			}
+			if (last || (split && chunk_bytes >= chunk_target)) {
+				if (chunk_bytes) {
+					if (nitems == cap) {
+						cap = cap ? cap * 2 : 64;
+						struct sum_item *ni = realloc(items, cap * sizeof(*ni));
+						if (!ni) {
+							e = rfail(r, -ENOMEM, "out of memory");
+							break;
+						}
+						items = ni;
+					}
+					memset(&items[nitems], 0, sizeof(items[nitems]));
+					items[nitems].s = s;
+					items[nitems].begin = chunk_begin;
+					items[nitems].end = s->pkt_off;
+					nitems++;
+				}
+				chunk_begin = s->pkt_off;
+				chunk_bytes = 0;
+			}
+			if (last)
+				break;
+		}
+	}
+	/* Pass 2, in parallel: the events of each item. */
+	struct sum_ctx ctx = { .r = r, .items = items, .nitems = nitems };
+	struct sum_worker *w = NULL;
+	unsigned started_threads = 0;
+	if (!e) {
+		if (threads > nitems)
+			threads = nitems ? (unsigned)nitems : 1;
+		ctx.nthreads = threads;
+		ctx.counts = calloc((size_t)threads * (r->nclasses ? r->nclasses : 1), sizeof(*ctx.counts));
+		w = calloc(threads, sizeof(*w));
+		if (!ctx.counts || !w)
+			e = rfail(r, -ENOMEM, "out of memory");
+	}
+	if (!e) {
+		for (unsigned t = 1; t < threads; t++) {
+			w[t].ctx = &ctx;
+			w[t].index = t;
+			if (pthread_create(&w[t].thread, NULL, sum_thread, &w[t]) != 0)
+				break;
+			started_threads++;
+		}
+		w[0].ctx = &ctx;
+		w[0].index = 0;
+		sum_thread(&w[0]); /* the calling thread works too */
+		for (unsigned t = 1; t <= started_threads; t++)
+			pthread_join(w[t].thread, NULL);
+		for (size_t i = 0; i < nitems && !e; i++)
+			if (items[i].error)
+				e = rfail(r, items[i].error, "%s", items[i].msg ? items[i].msg : "out of memory");
+	}
+	if (!e) {
+		for (unsigned t = 0; t < threads; t++)
+			for (uint32_t k = 0; k < r->nclasses; k++)
+				r->class_counts[k] += ctx.counts[(size_t)t * r->nclasses + k];
+		int64_t first = 0, last = 0;
+		bool any = false;
+		for (size_t i = 0; i < nitems; i++) {
+			struct sum_item *it = &items[i];
+			it->s->events += it->events;
+			const struct ctf_clock *c = it->s->sc ? it->s->sc->clock : NULL;
+			if (!it->has_first || !c)
+				continue;
+			int64_t f = ctf_clock_ns(c, it->first), l = ctf_clock_ns(c, it->last);
+			if (!any || f < first) {
+				first = f;
+				r->first_clock = c;
+				r->first_cycles = it->first;
+			}
+			if (!any || l > last) {
+				last = l;
+				r->last_clock = c;
+				r->last_cycles = it->last;
+			}
+			any = true;
+		}
+		r->has_first = any;
+		r->summarized = true;
+	}
+	for (size_t i = 0; i < nitems; i++)
+		free(items[i].msg);
+	free(items);
+	free(ctx.counts);
+	free(w);
+	return e;
+}
+
+int reel_reader_class_stats(const struct reel_reader *r, size_t i, const char **ret_name, uint64_t *ret_count)
+{
+	if (!r->summarized || i >= r->nclasses)
+		return -ENOENT;
+	*ret_name = r->classes[i]->name;
+	*ret_count = r->class_counts[i];
 	return 0;
 }

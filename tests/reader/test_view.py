@@ -231,6 +231,19 @@ def test_json_and_perfetto(tmp_path):
     assert e0["ph"] == "i" and e0["pid"] > 0 and isinstance(e0["ts"], float)
 
 
+def test_parallel_stats_same_as_merged(tmp_path):
+    # many packets: summaries split streams into items decoded in parallel
+    root = traced(tmp_path, ["threads", 2, 60000], {"REEL_SUBBUF_SIZE": "8k"})
+    ref = json.loads(view(root, "--stats", "--json", "--full-decode").stdout)
+    lines = view(root).stdout.splitlines()
+    assert ref["events"] == len(lines)
+    for threads in (1, 2, 3):
+        st = json.loads(view(root, "--stats", "--json", "--threads", threads).stdout)
+        for key in ("events", "begin_ns", "end_ns", "names", "discarded_events", "lost_packets"):
+            assert st[key] == ref[key], (threads, key)
+        assert [s["events"] for s in st["stream_list"]] == [s["events"] for s in ref["stream_list"]]
+
+
 def test_stats(tmp_path):
     root = traced(tmp_path, ["fields"])
     text = view(root).stdout.splitlines()
