@@ -120,6 +120,15 @@ REEL_READER_API int reel_reader_summarize(struct reel_reader *r, unsigned thread
 REEL_READER_API int reel_reader_class_stats(const struct reel_reader *r, size_t i,
 					    const char **ret_name, uint64_t *ret_count);
 
+/*
+ * Format every (selected) event to `out`, in order, with `threads` formatter
+ * threads beside the calling one (0: all in the calling thread). Returns 0,
+ * or a negative errno (reel_reader_error() for malformed traces) after
+ * writing the events before the error.
+ */
+REEL_READER_API int reel_reader_format(struct reel_reader *r, enum reel_format fmt, unsigned flags,
+				       FILE *out, unsigned threads);
+
 /* Totals so far (all streams): for --stats. */
 struct reel_stream_stats {
 	const char *path;

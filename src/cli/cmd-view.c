@@ -44,9 +44,9 @@ static void view_help(void)
 	       "  --full-decode         with --stats: keep every field's value, as printing\n"
 	       "                        does (--stats only checks the bounds of fields\n"
 	       "                        nothing depends on)\n"
-	       "  --threads N           --stats: decode packets on N threads (default:\n"
-	       "                        the CPUs; packets are independent when each\n"
-	       "                        carries its start time)\n"
+	       "  --threads N           format on N threads beside the reading one, or\n"
+	       "                        with --stats decode packets on N threads\n"
+	       "                        (default: the CPUs; 1: no threads)\n"
 	       "  -h, --help            this text\n");
 }
 
@@ -381,7 +381,6 @@ static int view_run(int argc, char **argv)
 	if (!r)
 		return cli_error("view", "out of memory");
 	int status = 1;
-	struct reel_formatter *f = NULL;
 	struct stats st = { 0 };
 	reel_reader_on_discarded(r, on_discarded, NULL);
 	for (int i = optind; i < argc; i++) {
@@ -430,22 +429,22 @@ static int view_run(int argc, char **argv)
 	if (stats && !full_decode)
 		reel_reader_set_values(r, false);
 	if (!stats) {
-		f = reel_formatter_new(fmt, flags, stdout);
-		if (!f) {
-			cli_error("view", "out of memory");
+		/* --threads 1: all in this thread; N: N formatter threads beside it */
+		int fe = reel_reader_format(r, fmt, flags, stdout, threads > 1 ? threads : 0);
+		if (fe == -EIO) {
+			cli_error("view", "write error");
 			goto out;
 		}
+		if (fe) {
+			cli_error("view", "%s", fe == -ENOMEM ? "out of memory" : reel_reader_error(r));
+			goto out;
+		}
+		status = 0;
+		goto out;
 	}
 	const struct reel_event *ev;
 	int e;
 	while ((e = reel_reader_next(r, &ev)) == 1) {
-		if (f) {
-			if (reel_formatter_event(f, ev)) {
-				cli_error("view", "write error");
-				goto out;
-			}
-			continue;
-		}
 		st.total++;
 		if (stats_add(&st, reel_event_name(ev))) {
 			cli_error("view", "out of memory");
@@ -453,20 +452,8 @@ static int view_run(int argc, char **argv)
 		}
 	}
 	if (e < 0) {
-		if (f) {
-			reel_formatter_finish(f);
-			f = NULL;
-		}
 		cli_error("view", "%s", reel_reader_error(r));
 		goto out;
-	}
-	if (f) {
-		int fe = reel_formatter_finish(f);
-		f = NULL;
-		if (fe) {
-			cli_error("view", "write error");
-			goto out;
-		}
 	}
 	if (stats) {
 		st.has_ts = reel_reader_time_range(r, &st.first, &st.last) == 0;
@@ -474,8 +461,6 @@ static int view_run(int argc, char **argv)
 	}
 	status = 0;
 out:
-	if (f)
-		reel_formatter_finish(f);
 	free(st.v);
 	reel_reader_destroy(r);
 	return status;

@@ -32,6 +32,9 @@ struct reel_formatter {
 	char tm_text[16];
 	bool neg_warned;
 	uint64_t nevents;
+	/* memory sink (out == NULL): flushed bytes accumulate here */
+	char *mem;
+	size_t mem_len, mem_cap;
 };
 
 struct reel_formatter *reel_formatter_new(enum reel_format fmt, unsigned flags, FILE *out)
@@ -57,8 +60,27 @@ struct reel_formatter *reel_formatter_new(enum reel_format fmt, unsigned flags, 
 
 static void flush(struct reel_formatter *f)
 {
-	if (f->len && fwrite(f->buf, 1, f->len, f->out) != f->len)
+	if (!f->len)
+		return;
+	if (!f->out) {
+		if (f->mem_len + f->len > f->mem_cap) {
+			size_t cap = f->mem_cap ? f->mem_cap : 1 << 16;
+			while (cap < f->mem_len + f->len)
+				cap *= 2;
+			char *nm = realloc(f->mem, cap);
+			if (!nm) {
+				f->error = -ENOMEM;
+				f->len = 0;
+				return;
+			}
+			f->mem = nm;
+			f->mem_cap = cap;
+		}
+		memcpy(f->mem + f->mem_len, f->buf, f->len);
+		f->mem_len += f->len;
+	} else if (fwrite(f->buf, 1, f->len, f->out) != f->len) {
 		f->error = -EIO;
+	}
 	f->len = 0;
 }
 
@@ -738,10 +760,58 @@ int reel_formatter_finish(struct reel_formatter *f)
 	if (f->fmt == REEL_FORMAT_PERFETTO)
 		PUTS(f, "\n]}\n");
 	flush(f);
-	if (fflush(f->out))
+	if (f->out && fflush(f->out))
 		f->error = -EIO;
 	int e = f->error;
 	free(f->buf);
+	free(f->mem);
 	free(f);
 	return e;
+}
+
+/* ---- for the parallel pipeline (pformat.c) ---------------------------------------- */
+
+struct reel_formatter *formatter_new_mem(enum reel_format fmt, unsigned flags)
+{
+	struct reel_formatter *f = reel_formatter_new(fmt, flags, NULL);
+	if (f)
+		f->len = 0; /* no Perfetto header: the writer's formatter has it */
+	return f;
+}
+
+void formatter_begin(struct reel_formatter *f, bool has_prev, int64_t prev_ns, uint64_t index)
+{
+	f->has_last = has_prev;
+	f->last_ns = prev_ns;
+	f->nevents = index;
+	f->mem_len = 0;
+}
+
+int formatter_end(struct reel_formatter *f, char **buf, size_t *cap, size_t *ret_len)
+{
+	flush(f);
+	char *b = f->mem;
+	size_t c = f->mem_cap;
+	*ret_len = f->mem_len;
+	f->mem = *buf;
+	f->mem_cap = *cap;
+	f->mem_len = 0;
+	*buf = b;
+	*cap = c;
+	return f->error;
+}
+
+int formatter_write_raw(struct reel_formatter *f, const char *buf, size_t len)
+{
+	flush(f);
+	if (len && fwrite(buf, 1, len, f->out) != len)
+		f->error = -EIO;
+	return f->error;
+}
+
+void formatter_set_state(struct reel_formatter *f, bool has_last, int64_t last_ns, uint64_t nevents)
+{
+	f->has_last = has_last;
+	f->last_ns = last_ns;
+	f->nevents = nevents;
 }

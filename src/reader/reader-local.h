@@ -394,6 +394,14 @@ struct reel_event {
 	bool has_ts;
 };
 
+/* format.c, for pformat.c */
+struct reel_formatter *formatter_new_mem(enum reel_format fmt, unsigned flags) REEL_HIDDEN;
+void formatter_begin(struct reel_formatter *f, bool has_prev, int64_t prev_ns, uint64_t index) REEL_HIDDEN;
+/* Take the formatted bytes: swaps the sink with (*buf, *cap). */
+int formatter_end(struct reel_formatter *f, char **buf, size_t *cap, size_t *ret_len) REEL_HIDDEN;
+int formatter_write_raw(struct reel_formatter *f, const char *buf, size_t len) REEL_HIDDEN;
+void formatter_set_state(struct reel_formatter *f, bool has_last, int64_t last_ns, uint64_t nevents) REEL_HIDDEN;
+
 struct filter;
 int filter_parse(const char *expr, struct filter **ret, char *err, size_t errlen) REEL_HIDDEN;
 bool filter_match(const struct filter *f, const struct reel_event *ev) REEL_HIDDEN;

@@ -244,6 +244,24 @@ def test_parallel_stats_same_as_merged(tmp_path):
         assert [s["events"] for s in st["stream_list"]] == [s["events"] for s in ref["stream_list"]]
 
 
+def test_threaded_output_same_as_sequential(tmp_path):
+    root = traced(tmp_path, ["threads", 3, 20000], {"REEL_SUBBUF_SIZE": "16k"})
+    traced(tmp_path, ["fields"], name="trace2")
+    for fmt in ("text", "json", "perfetto"):
+        seq = view(tmp_path, "--format", fmt, "--threads", 1).stdout
+        for threads in (2, 4):
+            assert view(tmp_path, "--format", fmt, "--threads", threads).stdout == seq, (fmt, threads)
+    assert len(seq) > 0
+    # an error in the middle: the same events first, then the same error
+    trace = next(root.rglob("metadata")).parent
+    s = max((p for p in trace.iterdir() if p.name.startswith("channel")), key=lambda p: p.stat().st_size)
+    s.write_bytes(s.read_bytes()[:s.stat().st_size // 2 + 5])
+    a = view(root, "--threads", 1, check=False)
+    b = view(root, "--threads", 3, check=False)
+    assert a.returncode == b.returncode == 1
+    assert a.stdout == b.stdout and a.stderr == b.stderr
+
+
 def test_stats(tmp_path):
     root = traced(tmp_path, ["fields"])
     text = view(root).stdout.splitlines()
