@@ -56,7 +56,7 @@ struct worker {
 
 static int copy_vals(struct batch *b, const struct rval *v, uint32_t n, uint32_t *ret_at)
 {
-	if (b->nvals + n > b->capvals) {
+	if (!b->vals || b->nvals + n > b->capvals) {
 		size_t cap = b->capvals ? b->capvals : 4096;
 		while (cap < b->nvals + n)
 			cap *= 2;
@@ -66,7 +66,8 @@ static int copy_vals(struct batch *b, const struct rval *v, uint32_t n, uint32_t
 		b->vals = nv;
 		b->capvals = cap;
 	}
-	memcpy(b->vals + b->nvals, v, (size_t)n * sizeof(*v));
+	if (n)
+		memcpy(b->vals + b->nvals, v, (size_t)n * sizeof(*v));
 	*ret_at = (uint32_t)b->nvals;
 	b->nvals += n;
 	return 0;
@@ -76,7 +77,7 @@ static int copy_vals(struct batch *b, const struct rval *v, uint32_t n, uint32_t
  * back behind itself, and formatter threads must not map them again. */
 static int copy_bytes(struct batch *b, size_t n, size_t *ret_at)
 {
-	if (b->ntext + n > b->captext) {
+	if (!b->text || b->ntext + n > b->captext) {
 		size_t cap = b->captext ? b->captext : 1 << 16;
 		while (cap < b->ntext + n)
 			cap *= 2;
@@ -104,7 +105,8 @@ static int detach(struct batch *b, uint32_t at, uint32_t n)
 		case OP_TEXT_SEQ:
 			if (copy_bytes(b, v->str.len, &off))
 				return -ENOMEM;
-			memcpy(b->text + off, v->str.ptr, v->str.len);
+			if (v->str.len)
+				memcpy(b->text + off, v->str.ptr, v->str.len);
 			v->str.ptr = (const char *)(uintptr_t)off;
 			break;
 		case OP_INT_BIG: {
