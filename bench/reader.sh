@@ -6,9 +6,14 @@
 # the tracer (tracebench-reel four_u64_str: four u64 fields and a string).
 # Prints, in the form of bench/run.sh (X > 1: Reel better by that factor):
 #
-#   bench reader_decode reel=S peer=S unit=s speedup=X     reel view --stats
-#                                                          vs babeltrace2 -c sink.utils.dummy
-#   bench reader_text reel=S peer=S unit=s speedup=X       text to /dev/null, both
+#   bench reader_decode reel=S peer=S unit=s speedup=X     reel view --stats (packets on
+#                                                          every CPU) vs babeltrace2 -c sink.utils.dummy
+#   bench reader_decode_1thread ...                        the same on one thread
+#   bench reader_decode_full_1thread ...                   one thread, merged, every value
+#                                                          kept (--stats --full-decode --threads 1)
+#   bench reader_text reel=S peer=S unit=s speedup=X       text to /dev/null, both (formatting
+#                                                          on every CPU)
+#   bench reader_text_1thread ...                          the same on one thread
 #   bench reader_rss_decode / reader_rss_text ... unit=KB  peak RSS of the same runs
 #   bench reader_rss_growth reel=KB peer=KB unit=KB ...    reel's peak RSS on a trace 10x
 #                                                          smaller (peer=) and on the full one
@@ -56,9 +61,13 @@ emit() { # emit NAME REEL PEER UNIT
 	echo "bench $1 reel=$2 peer=$3 unit=$4 speedup=$speedup"
 }
 
+echo "# reader: $(nproc) CPUs; reel uses them all unless --threads 1"
 measure reel_decode "$reel" view --stats "$tmp/big"
+measure reel_decode1 "$reel" view --stats --threads 1 "$tmp/big"
+measure reel_decode_full "$reel" view --stats --full-decode --threads 1 "$tmp/big"
 measure bt_decode babeltrace2 "$tmp/big" -c sink.utils.dummy
 measure reel_text "$reel" view "$tmp/big"
+measure reel_text1 "$reel" view --threads 1 "$tmp/big"
 measure bt_text babeltrace2 "$tmp/big"
 measure reel_small "$reel" view --stats "$tmp/small"
 
@@ -76,8 +85,12 @@ if [[ "$("$reel" view "$tmp/big" | head -n 1)" != "$(babeltrace2 "$tmp/big" | he
 fi
 
 emit reader_decode "$(field reel_decode 1)" "$(field bt_decode 1)" s
+emit reader_decode_1thread "$(field reel_decode1 1)" "$(field bt_decode 1)" s
+emit reader_decode_full_1thread "$(field reel_decode_full 1)" "$(field bt_decode 1)" s
 emit reader_text "$(field reel_text 1)" "$(field bt_text 1)" s
+emit reader_text_1thread "$(field reel_text1 1)" "$(field bt_text 1)" s
 emit reader_rss_decode "$(field reel_decode 2)" "$(field bt_decode 2)" KB
 emit reader_rss_text "$(field reel_text 2)" "$(field bt_text 2)" KB
+emit reader_rss_text_1thread "$(field reel_text1 2)" "$(field bt_text 2)" KB
 emit reader_rss_growth "$(field reel_decode 2)" "$(field reel_small 2)" KB
 exit "$status"

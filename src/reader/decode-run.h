@@ -61,8 +61,16 @@ static int RUN_NAME(struct dctx *d, const struct xprog *x)
 			v->u = u;						\
 		if (o->reg >= 0)						\
 			d->regs[o->reg] = u;					\
-		if (unlikely(o->flags))						\
-			int_flags(d, o->p, u);					\
+		if (o->flags) {							\
+			if (o->flags == PF_CLOCK)				\
+				update_clock(d->s, o->size, u);			\
+			else if (o->flags == PF_EVENT_ID) {			\
+				d->event_id = u;				\
+				d->has_event_id = true;				\
+			} else {						\
+				int_flags(d, o->p, u);				\
+			}							\
+		}								\
 		NEXT();								\
 	} while (0)
 
