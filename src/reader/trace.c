@@ -37,7 +37,6 @@ struct reel_reader {
 	struct filter *filter;
 	bool has_range;
 	bool no_values;
-	bool cycles_key;
 	bool has_first;
 	const struct ctf_clock *first_clock, *last_clock;
 	uint64_t first_cycles, last_cycles;
@@ -467,13 +466,12 @@ static inline int64_t stream_ns(const struct rstream *s)
 	return c ? ctf_clock_ns(c, s->ev_clock) : INT64_MIN;
 }
 
-/* The merge key of a stream's current event: its time in ns, or, when every
- * stream has a clock of the same frequency and offset, its raw cycles (the
- * same order, without a division per event). */
+/* The merge key of a stream's current event: its time in ns. */
 static inline uint64_t stream_key(const struct reel_reader *r, const struct rstream *s)
 {
-	if (r->cycles_key)
-		return s->ev_clock;
+	(void)r;
+	/* in ns, not cycles: two cycle counts may give one ns, and then the
+	 * order of streams decides, as in babeltrace2 */
 	return (uint64_t)stream_ns(s) ^ (UINT64_C(1) << 63); /* signed order as unsigned */
 }
 
@@ -562,21 +560,6 @@ static int start(struct reel_reader *r)
 	r->started = true;
 	for (size_t i = 0; i < r->nstreams; i++)
 		r->streams[i]->skim = r->no_values && !r->filter;
-	/* one clock for all (same frequency and offset): merge on cycles */
-	const struct ctf_clock *c0 = NULL;
-	r->cycles_key = true;
-	for (size_t t = 0; t < r->ntraces && r->cycles_key; t++)
-		for (const struct ctf_stream_class *sc = r->traces[t]->meta->streams; sc; sc = sc->next) {
-			const struct ctf_clock *c = sc->clock;
-			if (!c) {
-				r->cycles_key = false;
-				break;
-			}
-			if (!c0)
-				c0 = c;
-			else if (c->freq != c0->freq || c->base_ns != c0->base_ns)
-				r->cycles_key = false;
-		}
 	r->heap = calloc(r->nstreams ? r->nstreams : 1, sizeof(*r->heap));
 	if (!r->heap)
 		return rfail(r, -ENOMEM, "out of memory");
@@ -618,9 +601,7 @@ int reel_reader_next(struct reel_reader *r, const struct reel_event **ret_event)
 		bool keep = true;
 		r->cur.ns_valid = false;
 		if (r->has_range && c) {
-			int64_t ns = stream_ns(s);
-			r->cur.ns = ns;
-			r->cur.ns_valid = true;
+			int64_t ns = (int64_t)(s->key ^ (UINT64_C(1) << 63));
 			if (ns > r->end_ns) {
 				/* every later event of the timeline is later still */
 				r->nheap = 0;
@@ -633,6 +614,10 @@ int reel_reader_next(struct reel_reader *r, const struct reel_event **ret_event)
 			keep = false;
 		r->cur.s = s;
 		r->cur.has_ts = c != NULL;
+		if (c) {
+			r->cur.ns = (int64_t)(s->key ^ (UINT64_C(1) << 63));
+			r->cur.ns_valid = true;
+		}
 		if (keep && r->filter && !filter_match(r->filter, &r->cur))
 			keep = false;
 		if (keep) {
