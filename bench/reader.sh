@@ -15,9 +15,9 @@
 #                                                          on every CPU)
 #   bench reader_text_1thread ...                          the same on one thread
 #   bench reader_rss_decode / reader_rss_text ... unit=KB  peak RSS of the same runs
-#   bench reader_rss_growth reel=KB peer=KB unit=KB ...    reel's peak RSS on a trace 10x
-#                                                          smaller (peer=) and on the full one
-#                                                          (reel=): flat means speedup ~1
+#   bench reader_rss_growth reel=KB peer=KB unit=KB ...    reel view's (text) peak RSS on a
+#                                                          trace 10x smaller (peer=) and on the
+#                                                          full one (reel=): flat means speedup ~1
 # The exit status is 1 when reel and babeltrace2 disagree on the event count
 # or the first and last lines of the text. The trace is removed at exit.
 set -euo pipefail
@@ -69,7 +69,7 @@ measure bt_decode babeltrace2 "$tmp/big" -c sink.utils.dummy
 measure reel_text "$reel" view "$tmp/big"
 measure reel_text1 "$reel" view --threads 1 "$tmp/big"
 measure bt_text babeltrace2 "$tmp/big"
-measure reel_small "$reel" view --stats "$tmp/small"
+measure reel_small "$reel" view "$tmp/small"
 
 status=0
 # Both read the same events: the count, and the first and last lines.
@@ -92,5 +92,5 @@ emit reader_text_1thread "$(field reel_text1 1)" "$(field bt_text 1)" s
 emit reader_rss_decode "$(field reel_decode 2)" "$(field bt_decode 2)" KB
 emit reader_rss_text "$(field reel_text 2)" "$(field bt_text 2)" KB
 emit reader_rss_text_1thread "$(field reel_text1 2)" "$(field bt_text 2)" KB
-emit reader_rss_growth "$(field reel_decode 2)" "$(field reel_small 2)" KB
+emit reader_rss_growth "$(field reel_text 2)" "$(field reel_small 2)" KB
 exit "$status"

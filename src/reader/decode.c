@@ -386,7 +386,7 @@ static void give_back(struct rstream *s, uint64_t upto)
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t start = s->dontneed_off & ~((uint64_t)page - 1);
 	uint64_t end = upto & ~((uint64_t)page - 1);
-	if (end > start + (256u << 10)) {
+	if (end > start + (128u << 10)) {
 		madvise((void *)(s->map + start), end - start, MADV_DONTNEED);
 		s->dontneed_off = end;
 	}
@@ -447,7 +447,7 @@ int rstream_next(struct rstream *s, char *err, size_t errlen)
 		s->events++;
 		/* pages well behind this event go back, inside big packets too */
 		uint64_t here = s->pkt_off + (s->pos >> 3);
-		if (unlikely(here - s->dontneed_off > (512u << 10)))
+		if (unlikely(here - s->dontneed_off > (256u << 10)))
 			give_back(s, here - (64u << 10));
 		return 1;
 	}
