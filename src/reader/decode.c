@@ -332,7 +332,8 @@ static int decode_event(struct rstream *s, char *err, size_t errlen)
 	if (!sc)
 		return dfail(&d, "event data in a trace without event classes");
 	if (sc->p_event_header) {
-		r = skim ? run_skim(&d, &sc->s_event_header) : run_full(&d, &sc->x_event_header);
+		/* never shown, never searched: only its meanings matter */
+		r = run_skim(&d, &sc->s_event_header);
 		if (r)
 			return r;
 	}
