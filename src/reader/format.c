@@ -146,43 +146,47 @@ static inline char *fmt_u32(char *p, uint32_t v)
 		unsigned i = (v % 100) * 2;
 		v /= 100;
 		p -= 2;
-		p[0] = digit_pairs[i];
-		p[1] = digit_pairs[i + 1];
+		memcpy(p, digit_pairs + i, 2);
 	}
 	if (v >= 10) {
 		p -= 2;
-		p[0] = digit_pairs[v * 2];
-		p[1] = digit_pairs[v * 2 + 1];
+		memcpy(p, digit_pairs + v * 2, 2);
 	} else {
 		*--p = (char)('0' + v);
 	}
 	return p;
 }
 
+static inline unsigned ndigits(uint64_t v)
+{
+	static const uint64_t pow10[] = {
+		10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+		1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+		100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+		100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+	};
+	unsigned n = 1;
+	while (n < 20 && v >= pow10[n - 1])
+		n++;
+	return n;
+}
+
+/* Digits straight into the output buffer (no staging copy: byte stores
+ * then a wide load would stall store forwarding). */
 static void put_u64(struct reel_formatter *f, uint64_t v)
 {
-	char tmp[24];
-	char *p = tmp + sizeof(tmp);
-	if (v <= UINT32_MAX) {
-		p = fmt_u32(p, (uint32_t)v);
-		put(f, p, (size_t)(tmp + sizeof(tmp) - p));
-		return;
-	}
-	while (v >= 100) {
+	if (unlikely(f->len + 24 > OUTBUF))
+		flush(f);
+	unsigned n = ndigits(v);
+	char *end = f->buf + f->len + n, *p = end;
+	while (v > UINT32_MAX) {
 		unsigned i = (unsigned)(v % 100) * 2;
 		v /= 100;
 		p -= 2;
-		p[0] = digit_pairs[i];
-		p[1] = digit_pairs[i + 1];
+		memcpy(p, digit_pairs + i, 2);
 	}
-	if (v >= 10) {
-		p -= 2;
-		p[0] = digit_pairs[v * 2];
-		p[1] = digit_pairs[v * 2 + 1];
-	} else {
-		*--p = (char)('0' + v);
-	}
-	put(f, p, (size_t)(tmp + sizeof(tmp) - p));
+	fmt_u32(p, (uint32_t)v);
+	f->len += n;
 }
 
 static void put_i64(struct reel_formatter *f, int64_t v)
@@ -196,21 +200,23 @@ static void put_i64(struct reel_formatter *f, int64_t v)
 }
 
 
-/* v < 10^width, width <= 9 */
+/* v < 10^width, width <= 10: zero-padded, straight into the buffer */
 static void put_pad(struct reel_formatter *f, uint32_t v, int width)
 {
-	char tmp[24];
+	if (unlikely(f->len + 16 > OUTBUF))
+		flush(f);
+	char *p = f->buf + f->len + width;
 	int i = width;
 	while (i >= 2) {
 		unsigned k = (v % 100) * 2;
 		v /= 100;
 		i -= 2;
-		tmp[i] = digit_pairs[k];
-		tmp[i + 1] = digit_pairs[k + 1];
+		p -= 2;
+		memcpy(p, digit_pairs + k, 2);
 	}
 	if (i)
-		tmp[0] = (char)('0' + v % 10);
-	put(f, tmp, (size_t)width);
+		*--p = (char)('0' + v % 10);
+	f->len += (size_t)width;
 }
 
 static void putf(struct reel_formatter *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
