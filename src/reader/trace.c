@@ -882,15 +882,16 @@ int reel_reader_summarize(struct reel_reader *r, unsigned threads)
 	struct sum_item *items = NULL;
 	size_t nitems = 0, cap = 0;
 	char err[512];
-	/* items: a few per thread, of 256 KiB to 64 MiB of packets */
+	/* items: many per thread (a busy CPU then only delays a small one), of
+	 * 256 KiB to 8 MiB of packets */
 	uint64_t total = 0;
 	for (size_t i = 0; i < r->nstreams; i++)
 		total += r->streams[i]->file_size;
-	uint64_t chunk_target = total / ((uint64_t)threads * 4);
+	uint64_t chunk_target = total / ((uint64_t)threads * 16);
 	if (chunk_target < (256u << 10))
 		chunk_target = 256u << 10;
-	if (chunk_target > (64u << 20))
-		chunk_target = 64u << 20;
+	if (chunk_target > (8u << 20))
+		chunk_target = 8u << 20;
 	for (size_t i = 0; i < r->nstreams && !e; i++) {
 		struct rstream *s = r->streams[i];
 		uint64_t chunk_begin = 0, chunk_bytes = 0;
