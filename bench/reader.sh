@@ -44,15 +44,22 @@ make_trace() { # make_trace DIR EVENTS
 }
 make_trace "$tmp/big" "$events"
 make_trace "$tmp/small" "$((events / 10))"
+sync # the traces' write-back must not overlap the measurements
 count=$("$reel" --json view --stats "$tmp/big" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 echo "# reader: trace of $count events, $(du -sh "$tmp/big" | cut -f1) ($events asked)"
 
-# measure NAME CMD...: wall seconds and peak RSS (KB) into $tmp/NAME
+# measure NAME CMD...: wall seconds and peak RSS (KB) into $tmp/NAME, the
+# run of median time of BENCH_READER_REPS [3] (babeltrace2's text: one run)
+reps=${BENCH_READER_REPS:-3}
 measure() {
-	local name=$1
+	local name=$1 n=$reps i
 	shift
+	[[ $name == bt_text ]] && n=1
 	cat "$tmp"/big/ust/pid/*/* >/dev/null # same page cache for everyone
-	/usr/bin/time -f "%e %M" -o "$tmp/$name" "$@" >/dev/null 2>"$tmp/$name.err"
+	for ((i = 0; i < n; i++)); do
+		/usr/bin/time -f "%e %M" -o "$tmp/$name.$i" "$@" >/dev/null 2>"$tmp/$name.err"
+	done
+	sort -n "$tmp/$name".[0-9]* | sed -n "$(((n + 1) / 2))p" >"$tmp/$name"
 }
 field() { cut -d' ' -f"$2" "$tmp/$1"; }
 emit() { # emit NAME REEL PEER UNIT

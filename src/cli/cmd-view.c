@@ -44,9 +44,8 @@ static void view_help(void)
 	       "  --full-decode         with --stats: keep every field's value, as printing\n"
 	       "                        does (--stats only checks the bounds of fields\n"
 	       "                        nothing depends on)\n"
-	       "  --threads N           format on N threads beside the reading one, or\n"
-	       "                        with --stats decode packets on N threads\n"
-	       "                        (default: the CPUs; 1: no threads)\n"
+	       "  --threads N           threads in all: one reads, N - 1 format; with\n"
+	       "                        --stats, N decode packets (default: the CPUs)\n"
 	       "  -h, --help            this text\n");
 }
 
@@ -429,8 +428,8 @@ static int view_run(int argc, char **argv)
 	if (stats && !full_decode)
 		reel_reader_set_values(r, false);
 	if (!stats) {
-		/* --threads 1: all in this thread; N: N formatter threads beside it */
-		int fe = reel_reader_format(r, fmt, flags, stdout, threads > 1 ? threads : 0);
+		/* N threads in all: this one reads, N - 1 format */
+		int fe = reel_reader_format(r, fmt, flags, stdout, threads - 1);
 		if (fe == -EIO) {
 			cli_error("view", "write error");
 			goto out;
