@@ -11,9 +11,9 @@
 #   bench reader_decode_1thread ...                        the same on one thread
 #   bench reader_decode_full_1thread ...                   one thread, merged, every value
 #                                                          kept (--stats --full-decode --threads 1)
-#   bench reader_text reel=S peer=S unit=s speedup=X       text to /dev/null, both (formatting
-#                                                          on every CPU)
-#   bench reader_text_1thread ...                          the same on one thread
+#   bench reader_text reel=S peer=S unit=s speedup=X       text to /dev/null, both (reel's
+#                                                          default: one thread)
+#   bench reader_text_threads ...                          reel formatting on every CPU
 #   bench reader_rss_decode / reader_rss_text ... unit=KB  peak RSS of the same runs
 #   bench reader_rss_growth reel=KB peer=KB unit=KB ...    reel view's (text) peak RSS on a
 #                                                          trace 10x smaller (peer=) and on the
@@ -68,13 +68,13 @@ emit() { # emit NAME REEL PEER UNIT
 	echo "bench $1 reel=$2 peer=$3 unit=$4 speedup=$speedup"
 }
 
-echo "# reader: $(nproc) CPUs; reel uses them all unless --threads 1"
+echo "# reader: $(nproc) CPUs; reel view --stats uses them all unless --threads 1"
 measure reel_decode "$reel" view --stats "$tmp/big"
 measure reel_decode1 "$reel" view --stats --threads 1 "$tmp/big"
 measure reel_decode_full "$reel" view --stats --full-decode --threads 1 "$tmp/big"
 measure bt_decode babeltrace2 "$tmp/big" -c sink.utils.dummy
 measure reel_text "$reel" view "$tmp/big"
-measure reel_text1 "$reel" view --threads 1 "$tmp/big"
+measure reel_textn "$reel" view --threads "$(nproc)" "$tmp/big"
 measure bt_text babeltrace2 "$tmp/big"
 measure reel_small "$reel" view "$tmp/small"
 
@@ -95,9 +95,9 @@ emit reader_decode "$(field reel_decode 1)" "$(field bt_decode 1)" s
 emit reader_decode_1thread "$(field reel_decode1 1)" "$(field bt_decode 1)" s
 emit reader_decode_full_1thread "$(field reel_decode_full 1)" "$(field bt_decode 1)" s
 emit reader_text "$(field reel_text 1)" "$(field bt_text 1)" s
-emit reader_text_1thread "$(field reel_text1 1)" "$(field bt_text 1)" s
+emit reader_text_threads "$(field reel_textn 1)" "$(field bt_text 1)" s
 emit reader_rss_decode "$(field reel_decode 2)" "$(field bt_decode 2)" KB
 emit reader_rss_text "$(field reel_text 2)" "$(field bt_text 2)" KB
-emit reader_rss_text_1thread "$(field reel_text1 2)" "$(field bt_text 2)" KB
+emit reader_rss_text_threads "$(field reel_textn 2)" "$(field bt_text 2)" KB
 emit reader_rss_growth "$(field reel_text 2)" "$(field reel_small 2)" KB
 exit "$status"

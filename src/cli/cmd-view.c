@@ -44,8 +44,9 @@ static void view_help(void)
 	       "  --full-decode         with --stats: keep every field's value, as printing\n"
 	       "                        does (--stats only checks the bounds of fields\n"
 	       "                        nothing depends on)\n"
-	       "  --threads N           threads in all: one reads, N - 1 format; with\n"
-	       "                        --stats, N decode packets (default: the CPUs)\n"
+	       "  --threads N           threads in all: one reads, N - 1 format (default:\n"
+	       "                        1); with --stats, N decode packets (default: the\n"
+	       "                        CPUs)\n"
 	       "  -h, --help            this text\n");
 }
 
@@ -319,6 +320,7 @@ static int view_run(int argc, char **argv)
 	bool has_range = false, stats = false, format_set = false, full_decode = false;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = ncpu > 0 ? (unsigned)ncpu : 1;
+	bool threads_set = false;
 	unsigned flags = 0;
 	enum reel_format fmt = REEL_FORMAT_TEXT;
 	int c;
@@ -363,6 +365,7 @@ static int view_run(int argc, char **argv)
 			if (*rest || n < 1 || n > 64)
 				return cli_usage_error("view", "invalid thread count '%s'", optarg);
 			threads = (unsigned)n;
+			threads_set = true;
 			break;
 		}
 		case OPT_JSON: cli_json = true; break;
@@ -428,8 +431,9 @@ static int view_run(int argc, char **argv)
 	if (stats && !full_decode)
 		reel_reader_set_values(r, false);
 	if (!stats) {
-		/* N threads in all: this one reads, N - 1 format */
-		int fe = reel_reader_format(r, fmt, flags, stdout, threads - 1);
+		/* N threads in all: this one reads, N - 1 format. One by default:
+		 * formatting threads win only with idle CPUs (doc/benchmarks.md). */
+		int fe = reel_reader_format(r, fmt, flags, stdout, threads_set ? threads - 1 : 0);
 		if (fe == -EIO) {
 			cli_error("view", "write error");
 			goto out;

@@ -389,9 +389,76 @@ static bool map_has(const struct ctf_type *t, const struct ctf_mapping *m, uint6
 
 static uint32_t text_field(struct reel_formatter *f, const struct rvbuf *b, uint32_t i, bool names);
 
+static bool text_scalar(const struct plan_node *p)
+{
+	switch (p->op) {
+	case OP_INT_U8: case OP_INT_U16: case OP_INT_U32: case OP_INT_U64: case OP_INT_BITS:
+	case OP_INT_BIG: case OP_FLOAT32: case OP_FLOAT64: case OP_STRING: case OP_TEXT_ARRAY:
+	case OP_TEXT_SEQ:
+		return true;
+	}
+	return false;
+}
+
+int text_plan_build(struct arena *a, struct plan_node *root)
+{
+	if (!root || root->op != OP_STRUCT || !root->nkids)
+		return 0;
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < root->nkids; k++) {
+		if (!text_scalar(root->kids[k]))
+			return 0;
+		n += root->kids[k]->in_ir;
+	}
+	if (!n)
+		return 0;
+	struct text_plan *tp = arena_alloc(a, sizeof(*tp) + n * sizeof(tp->items[0]));
+	if (!tp)
+		return -ENOMEM;
+	tp->n = 0;
+	for (uint32_t k = 0; k < root->nkids; k++) {
+		const struct plan_node *c = root->kids[k];
+		if (!c->in_ir)
+			continue;
+		size_t len = 2 + c->namelen + 3;
+		char *lit = arena_alloc(a, len + 1);
+		if (!lit)
+			return -ENOMEM;
+		snprintf(lit, len + 1, "%s%s = ", tp->n ? ", " : "{ ", c->name);
+		struct text_item *it = &tp->items[tp->n++];
+		it->lit = lit;
+		it->litlen = (uint32_t)len;
+		it->at = k + 1;
+		it->p = c;
+	}
+	root->text = tp;
+	return 0;
+}
+
 static uint32_t text_struct_members(struct reel_formatter *f, const struct rvbuf *b, uint32_t i, bool names)
 {
 	const struct rval *v = &b->v[i];
+	const struct text_plan *tp = v->p->text;
+	if (tp && names) {
+		for (uint32_t k = 0; k < tp->n; k++) {
+			const struct text_item *it = &tp->items[k];
+			put(f, it->lit, it->litlen);
+			const struct rval *c = &b->v[i + it->at];
+			const struct plan_node *p = it->p;
+			if (p->op <= OP_INT_BITS && p->base == 10 && p->type->kind == CTF_INT) {
+				if (p->sign)
+					put_i64(f, c->s);
+				else
+					put_u64(f, c->u);
+			} else if (p->op == OP_STRING) {
+				put_escaped(f, c->str.ptr, c->str.len);
+			} else {
+				text_field(f, b, i + it->at, names);
+			}
+		}
+		PUTS(f, " }");
+		return v->end;
+	}
 	uint32_t k = i + 1, printed = 0;
 	putc_(f, '{');
 	while (k < v->end) {

@@ -607,9 +607,17 @@ int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen)
 		}
 	}
 	force_ir(m->p_packet_header, false);
-	/* linear programs, now that every register is known */
+	/* linear programs, now that every register is known; text plans */
 	{
 		int e = xprog_build(&m->arena, m->p_packet_header, false, &m->x_packet_header);
+		for (struct ctf_stream_class *s = m->streams; s && !e; s = s->next) {
+			e = text_plan_build(&m->arena, s->p_packet_context);
+			e = e ? e : text_plan_build(&m->arena, s->p_event_context);
+			for (struct ctf_event_class *ev = s->events; ev && !e; ev = ev->next) {
+				e = text_plan_build(&m->arena, ev->p_context);
+				e = e ? e : text_plan_build(&m->arena, ev->p_fields);
+			}
+		}
 		for (struct ctf_stream_class *s = m->streams; s && !e; s = s->next) {
 			e = xprog_build(&m->arena, s->p_packet_context, false, &s->x_packet_context);
 			e = e ? e : xprog_build(&m->arena, s->p_event_header, false, &s->x_event_header);

@@ -276,7 +276,24 @@ struct plan_node {
 	size_t nranges;
 	struct variant_range *ranges; /* variant: tag value -> option */
 	uint32_t index;              /* position in the parent */
+	struct text_plan *text;      /* structure of scalars: its text, precompiled */
 };
+
+/* The text of a structure whose members are all scalars: literal, value,
+ * literal, value... (format.c). */
+struct text_item {
+	const char *lit;   /* "{ name = " or ", name = " */
+	uint32_t litlen;
+	uint32_t at;       /* value: index after the structure's own */
+	const struct plan_node *p;
+};
+
+struct text_plan {
+	uint32_t n;
+	struct text_item items[];
+};
+
+int text_plan_build(struct arena *a, struct plan_node *root) REEL_HIDDEN;
 
 int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen) REEL_HIDDEN;
 int xprog_build(struct arena *a, const struct plan_node *root, bool skim, struct xprog *ret) REEL_HIDDEN;
