@@ -298,8 +298,8 @@ static int open_packet(struct rstream *s, char *err, size_t errlen)
 		if (r)
 			return r;
 	}
-	if (s->pkt_bits == UINT64_MAX)
-		s->pkt_bits = avail * 8;
+	if (s->pkt_bits == UINT64_MAX) /* no packet_size: the content, or the file */
+		s->pkt_bits = s->content_bits != UINT64_MAX ? (s->content_bits + 7) / 8 * 8 : avail * 8;
 	if (s->content_bits == UINT64_MAX)
 		s->content_bits = s->pkt_bits;
 	if (s->pkt_bits % 8 || s->pkt_bits == 0)

@@ -360,6 +360,22 @@ static int automap(struct compiler *c, struct plan_node *p)
 	return 0;
 }
 
+/* babeltrace2 maps every integer named `name` in the structures and
+ * variants of a scope (not in arrays) to the trace's clock. */
+static int automap_named(struct compiler *c, struct plan_node *p, const char *name)
+{
+	if (!p || (p->op != OP_STRUCT && p->op != OP_VARIANT))
+		return 0;
+	for (uint32_t i = 0; i < p->nkids; i++) {
+		struct plan_node *k = p->kids[i];
+		if (k->name && !strcmp(k->name, name) && automap(c, k))
+			return c->error;
+		if (automap_named(c, k, name))
+			return c->error;
+	}
+	return 0;
+}
+
 static struct ctf_clock *find_clock_in(struct plan_node *p)
 {
 	if (!p)
@@ -520,9 +536,8 @@ int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen)
 			for (size_t i = 0; i < REEL_ARRAY_SIZE(pcf); i++)
 				if ((f = member(pc, pcf[i].n)) && is_int(f))
 					f->flags |= pcf[i].f;
-			if ((f = member(pc, "timestamp_begin")) && automap(&c, f))
-				goto out;
-			if ((f = member(pc, "timestamp_end")) && automap(&c, f))
+			if (automap_named(&c, pc, "timestamp_begin") ||
+			    automap_named(&c, pc, "timestamp_end"))
 				goto out;
 			mark_clocks(pc);
 			roots.r[R_PC] = pc;
@@ -530,12 +545,12 @@ int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen)
 				goto out;
 		}
 		if (s->event_header) {
-			struct plan_node *eh = instantiate(&c, s->event_header, NULL, NULL, 0, 0), *f;
+			struct plan_node *eh = instantiate(&c, s->event_header, NULL, NULL, 0, 0);
 			if (!eh)
 				goto out;
 			s->p_event_header = eh;
 			mark_ids(eh, NULL);
-			if ((f = member(eh, "timestamp")) && automap(&c, f))
+			if (automap_named(&c, eh, "timestamp"))
 				goto out;
 			mark_clocks(eh);
 			roots.r[R_EH] = eh;
