@@ -156,6 +156,7 @@ def test_rotated_chunks_merged(tmp_path):
             (d / s).write_bytes(b"".join(halves[i]))
     merged = view(tmp_path / "session").stdout
     assert merged == whole
+    same_as_babeltrace(tmp_path / "session")
     assert len(whole.splitlines()) > 1000 and sum(len(h[1]) for h in parts.values()) > 0
 
 
