@@ -21,7 +21,7 @@ static int RUN_NAME(struct dctx *d, const struct xprog *x)
 		[X_BEGIN] = &&l_begin, [X_END] = &&l_end, [X_ARRAY] = &&l_array, [X_SEQ] = &&l_array,
 		[X_LOOP] = &&l_loop, [X_VARIANT] = &&l_variant, [X_VEND] = &&l_vend,
 		[X_ALIGN] = &&l_align, [X_SKIP] = &&l_skip, [X_SKIPN] = &&l_skipn,
-		[X_SKIPN_SEQ] = &&l_skipn, [X_RET] = &&l_ret,
+		[X_SKIPN_SEQ] = &&l_skipn, [X_HEADER] = &&l_header, [X_RET] = &&l_ret,
 	};
 	struct frame stack[MAX_DEPTH];
 	int sp = 0;
@@ -29,7 +29,7 @@ static int RUN_NAME(struct dctx *d, const struct xprog *x)
 	const uint8_t *base = d->base;
 	uint64_t pos = d->pos, limit = d->limit, fast_end = d->fast_end;
 	struct rvbuf *out = d->out;
-	uint32_t idx = 0, iters = 0;
+	uint32_t idx = 0, iters = 0, hdr_left = 0;
 	struct rval *v = NULL;
 	uint64_t u;
 	int r;
@@ -295,6 +295,76 @@ l_skipn: {
 		goto oob;
 	pos += n * o->size;
 	NEXT();
+}
+l_header: {
+	/* the tag, the option it selects, the option's integers: no dispatch */
+	const struct xheader *h = o->hdr;
+	const struct xint *xi = &h->tag;
+	uint64_t np;
+	np = (pos + h->align - 1) & ~((uint64_t)h->align - 1);
+	if (unlikely(np > limit || np < pos))
+		goto hdr_slow;
+	pos = np;
+	for (int step = 0;; step++) {
+		np = (pos + xi->align - 1) & ~((uint64_t)xi->align - 1);
+		if (unlikely(np > limit || np < pos || limit - np < xi->size))
+			goto hdr_slow;
+		pos = np;
+		if (!xi->be && (pos & 7) + xi->size <= 64 && (pos >> 3) + 8 <= fast_end)
+			u = read_le_fast(base, pos, xi->size);
+		else
+			u = ctf_read_bits(base, pos, xi->size, xi->be);
+		if (xi->sign && xi->size < 64 && (u >> (xi->size - 1)) & 1)
+			u |= ~((UINT64_C(1) << xi->size) - 1);
+		pos += xi->size;
+		if (xi->reg >= 0)
+			d->regs[xi->reg] = u;
+		if (xi->flags) {
+			if (xi->flags == PF_CLOCK)
+				update_clock(d->s, xi->size, u);
+			else if (xi->flags == PF_EVENT_ID) {
+				d->event_id = u;
+				d->has_event_id = true;
+			} else {
+				int_flags(d, xi->p, u);
+			}
+		}
+		if (step == 0) {
+			/* select the option as X_VARIANT does */
+			const struct plan_node *p = h->variant;
+			uint64_t tag = u;
+			size_t i;
+			for (i = 0; i < p->nranges; i++) {
+				const struct variant_range *rg = &p->ranges[i];
+				if (xi->sign ? (int64_t)tag >= (int64_t)rg->lo && (int64_t)tag <= (int64_t)rg->hi
+					     : tag >= rg->lo && tag <= rg->hi)
+					break;
+			}
+			if (unlikely(i == p->nranges))
+				goto hdr_slow;
+			uint32_t k = p->ranges[i].option;
+			np = (pos + h->opt[k].align - 1) & ~((uint64_t)h->opt[k].align - 1);
+			if (unlikely(np > limit || np < pos))
+				goto hdr_slow;
+			pos = np;
+			if (!h->opt[k].n)
+				break;
+			xi = &h->opt[k].ints[0];
+			hdr_left = h->opt[k].n;
+			continue;
+		}
+		if (--hdr_left == 0)
+			break;
+		xi++;
+	}
+	NEXT();
+hdr_slow:
+	/* errors are reported by the general instructions: run those */
+	pos = d->pos;
+	{
+		const struct xprog *gx = &d->s->sc->s_event_header_general;
+		return RUN_NAME(d, gx);
+	}
 }
 l_ret:
 	d->pos = pos;

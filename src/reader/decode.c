@@ -316,7 +316,16 @@ static int open_packet(struct rstream *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int decode_event(struct rstream *s, char *err, size_t errlen)
+/* The decoder's context is built from fields the previous event just
+ * stored: gcc's SLP vectorizer would load pairs of them with one 16-byte
+ * load, which store forwarding cannot serve (a stall per event). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define NO_SLP
+#endif
+
+static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
 {
 	bool skim = s->skim;
 	const struct ctf_stream_class *sc = s->sc;
@@ -421,7 +430,7 @@ int rstream_open_next_packet(struct rstream *s, char *err, size_t errlen)
 	return 1;
 }
 
-int rstream_next(struct rstream *s, char *err, size_t errlen)
+NO_SLP int rstream_next(struct rstream *s, char *err, size_t errlen)
 {
 	for (;;) {
 		if (s->eof)

@@ -636,7 +636,8 @@ int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen)
 		for (struct ctf_stream_class *s = m->streams; s && !e; s = s->next) {
 			e = xprog_build(&m->arena, s->p_packet_context, false, &s->x_packet_context);
 			e = e ? e : xprog_build(&m->arena, s->p_event_header, false, &s->x_event_header);
-			e = e ? e : xprog_build(&m->arena, s->p_event_header, true, &s->s_event_header);
+			e = e ? e : xprog_build_header(&m->arena, s->p_event_header, true, true, &s->s_event_header);
+			e = e ? e : xprog_build(&m->arena, s->p_event_header, true, &s->s_event_header_general);
 			e = e ? e : xprog_build(&m->arena, s->p_event_context, false, &s->x_event_context);
 			e = e ? e : xprog_build(&m->arena, s->p_event_context, true, &s->s_event_context);
 			for (struct ctf_event_class *ev = s->events; ev && !e; ev = ev->next) {

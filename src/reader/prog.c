@@ -175,11 +175,78 @@ static void build(struct builder *b, const struct plan_node *p)
 	}
 }
 
+static bool int_leaf(const struct plan_node *p)
+{
+	switch (p->op) {
+	case OP_INT_U8: case OP_INT_U16: case OP_INT_U32: case OP_INT_U64: case OP_INT_BITS:
+		return p->size >= 1 && p->size <= 64;
+	}
+	return false;
+}
+
+static void set_xint(struct xint *x, const struct plan_node *p)
+{
+	x->align = p->align ? p->align : 1;
+	x->size = p->size;
+	x->be = p->be;
+	x->sign = p->sign;
+	x->flags = p->flags;
+	x->reg = p->reg;
+	x->p = p;
+}
+
+/* struct { int tag; variant <tag> { struct { int...; } a; struct {...} b; } } */
+static const struct xheader *match_header(struct arena *a, const struct plan_node *root)
+{
+	if (!root || root->op != OP_STRUCT || root->nkids != 2)
+		return NULL;
+	const struct plan_node *tag = root->kids[0], *var = root->kids[1];
+	if (!int_leaf(tag) || var->op != OP_VARIANT || var->src != tag || var->nkids < 1 || var->nkids > 2)
+		return NULL;
+	for (uint32_t k = 0; k < var->nkids; k++) {
+		const struct plan_node *o = var->kids[k];
+		if (o->op != OP_STRUCT || o->nkids > XHEADER_MAX_INTS)
+			return NULL;
+		for (uint32_t i = 0; i < o->nkids; i++)
+			if (!int_leaf(o->kids[i]))
+				return NULL;
+	}
+	struct xheader *h = arena_calloc(a, 1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->align = root->align ? root->align : 1;
+	set_xint(&h->tag, tag);
+	h->variant = var;
+	h->nopts = var->nkids;
+	for (uint32_t k = 0; k < var->nkids; k++) {
+		const struct plan_node *o = var->kids[k];
+		h->opt[k].align = o->align ? o->align : 1;
+		h->opt[k].n = o->nkids;
+		for (uint32_t i = 0; i < o->nkids; i++)
+			set_xint(&h->opt[k].ints[i], o->kids[i]);
+	}
+	return h;
+}
+
 int xprog_build(struct arena *a, const struct plan_node *root, bool skim, struct xprog *ret)
 {
+	return xprog_build_header(a, root, skim, false, ret);
+}
+
+int xprog_build_header(struct arena *a, const struct plan_node *root, bool skim, bool fuse,
+		       struct xprog *ret)
+{
 	struct builder b = { .a = a, .skim = skim };
-	if (root)
+	const struct xheader *h = skim && fuse ? match_header(a, root) : NULL;
+	if (h) {
+		struct xop *o = emit(&b, X_HEADER, root);
+		if (o) {
+			o->align = 1;
+			o->hdr = h;
+		}
+	} else if (root) {
 		build(&b, root);
+	}
 	struct xop *o = emit(&b, X_RET, NULL);
 	if (o)
 		o->align = 1;

@@ -112,6 +112,7 @@ enum xop_code {
 	X_ARRAY, X_SEQ, X_LOOP,
 	X_VARIANT, X_VEND,
 	X_ALIGN, X_SKIP, X_SKIPN, X_SKIPN_SEQ,
+	X_HEADER,             /* struct { int tag; variant <tag> { struct { ints } ... } } */
 	X_RET,
 };
 
@@ -128,6 +129,29 @@ struct xop {
 	uint64_t length;
 	const struct plan_node *p;
 	uint32_t *targets;   /* variant: first instruction of each option */
+	const struct xheader *hdr; /* X_HEADER */
+};
+
+/* An event header shaped as LTTng's and Reel's (compact and large): the tag
+ * integer, then a variant of structures of integers, in one instruction. */
+struct xint {
+	uint32_t align, size;
+	bool be, sign;
+	uint16_t flags;
+	int32_t reg;
+	const struct plan_node *p;
+};
+
+#define XHEADER_MAX_INTS 4
+struct xheader {
+	uint32_t align;                 /* of the whole structure */
+	struct xint tag;
+	const struct plan_node *variant;
+	uint32_t nopts;
+	struct {
+		uint32_t align, n;
+		struct xint ints[XHEADER_MAX_INTS];
+	} opt[2];
 };
 
 struct xprog {
@@ -164,6 +188,7 @@ struct ctf_stream_class {
 	struct plan_node *p_packet_context, *p_event_header, *p_event_context;
 	struct xprog x_packet_context, x_event_header, x_event_context;
 	struct xprog s_event_header, s_event_context;
+	struct xprog s_event_header_general; /* without X_HEADER: its errors */
 	struct ctf_clock *clock; /* default clock, NULL when none */
 	/* event classes by id: small ids in a table, the rest in the list */
 	struct ctf_event_class **by_id;
@@ -297,6 +322,9 @@ int text_plan_build(struct arena *a, struct plan_node *root) REEL_HIDDEN;
 
 int ctf_meta_compile(struct ctf_meta *m, char *err, size_t errlen) REEL_HIDDEN;
 int xprog_build(struct arena *a, const struct plan_node *root, bool skim, struct xprog *ret) REEL_HIDDEN;
+/* The same; `fuse`: an LTTng-like event header becomes one X_HEADER. */
+int xprog_build_header(struct arena *a, const struct plan_node *root, bool skim, bool fuse,
+		       struct xprog *ret) REEL_HIDDEN;
 
 /* ---- decoded values ----------------------------------------------------------- */
 
