@@ -1,5 +1,5 @@
 # Reel: the two commands of the README, and a few more.
-#   make demo    build, run the demo application traced, print its trace
+#   make demo    build; a session daemon records the demo application; print the trace
 #   make check   every test suite: ASan+UBSan build, then ThreadSanitizer
 #   make bench   Reel beside LTTng-UST, release build
 # Missing Debian packages are installed with apt-get (as root, or sudo).
@@ -47,19 +47,14 @@ build: deps
 	$(call meson_build,$(BUILD),)
 
 demo: build
-	@out=$$(mktemp -d /tmp/reel-demo.XXXXXX) && \
-	echo "== REEL_OUTPUT=$$out ./$(BUILD)/examples/reel-demo 8" && \
-	REEL_OUTPUT=$$out ./$(BUILD)/examples/reel-demo 8 && \
-	echo "== trace written to:" && find $$out -type f | sort && \
-	echo "== babeltrace2 $$out" && babeltrace2 $$out; \
-	status=$$?; rm -rf $$out; exit $$status
+	bash examples/demo.sh $(BUILD)
 
 check: deps check-asan check-tsan
 
 check-asan:
 	$(call meson_build,$(ASAN_BUILD),$(ASAN_MESON))
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite stress-asm --suite system --suite reader --suite conformance --suite fuzz
+		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite stress-asm --suite system --suite cli --suite reader --suite conformance --suite fuzz
 
 check-tsan:
 	$(call meson_build,$(TSAN_BUILD),$(TSAN_MESON))

@@ -13,6 +13,13 @@
 # numbers are printed with a "SKIPPED" line instead, and the exit status is 0.
 # The exit status is 1 when babeltrace2 cannot read back a trace exactly.
 #
+# Reel runs twice: standalone (REEL_OUTPUT, an in-process consumer) and
+# under its session daemon (reeld, controlled with reel, as LTTng is with
+# lttng-sessiond); lines named daemon_* compare the latter with LTTng.
+# Workload f runs 10 applications at once, each emitting as fast as it can,
+# with buffers large enough for all of them (BENCH_MULTI_EVENTS [1000000]
+# events each): nothing should be discarded.
+#
 # BUILD_DIR (default build-release) is a meson build directory of this
 # project, built with --buildtype=release. doc/benchmarks.md describes the
 # workloads and records results. Sizes (defaults in brackets):
@@ -51,6 +58,7 @@ unset REEL_OUTPUT REEL_EVENTS REEL_SUBBUF_SIZE REEL_NUM_SUBBUF REEL_OVERWRITE \
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/reel-bench.XXXXXX")
 sessiond_pid=
+reeld_pid=
 shm_before=$(echo /dev/shm/lttng-ust-wait-*)
 cleanup() {
 	local rc=$?
@@ -68,6 +76,10 @@ cleanup() {
 		# shellcheck disable=SC2086 # a list of pids
 		kill -KILL "$sessiond_pid" $children 2>/dev/null
 		wait "$sessiond_pid" 2>/dev/null
+	fi
+	if [[ -n $reeld_pid ]] && kill -0 "$reeld_pid" 2>/dev/null; then
+		kill -TERM "$reeld_pid" 2>/dev/null
+		wait "$reeld_pid" 2>/dev/null
 	fi
 	# LTTng-UST apps leave their wait shm files behind: remove the ones
 	# this run created.
@@ -244,6 +256,95 @@ lttng_run() {
 	finish "$out" "$name" lttng
 }
 
+# Under Reel's session daemon: a private reeld (run directory and home in
+# $tmp), one session per run, buffers as the others'.
+reel_bin_dir=$build/src
+reeld_rundir=$tmp/reeld-run
+r() {
+	REEL_RUNDIR=$reeld_rundir HOME=$tmp "$reel_bin_dir/cli/reel" "$@"
+}
+
+start_reeld() {
+	REEL_RUNDIR=$reeld_rundir HOME=$tmp "${helpers[@]}" "$reel_bin_dir/sessiond/reeld" \
+		--rundir "$reeld_rundir" >"$tmp/reeld.log" 2>&1 &
+	reeld_pid=$!
+	for _ in $(seq 100); do
+		[[ -S $reeld_rundir/client.sock ]] && return 0
+		kill -0 "$reeld_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# reeld did not start:"
+	sed 's/^/#   /' "$tmp/reeld.log"
+	return 1
+}
+
+reeld_app() {
+	REEL_RUNDIR=$reeld_rundir "${helpers[@]}" "$reel_bin" "$@"
+}
+
+reeld_run() {
+	local name=$1 session=bench-$1 out=$tmp/trace-reeld-$1
+	shift
+	r create "$session" --output "$out" >/dev/null
+	r enable-channel -u -s "$session" --subbuf-size "$subbuf" --num-subbuf "$nsubbuf" c0 >/dev/null
+	r enable-event -u -s "$session" -c c0 'benchp:*' >/dev/null
+	r start "$session" >/dev/null
+	reeld_app "$@" >"$tmp/$name.reeld"
+	local t0 t1
+	t0=$(date +%s.%N)
+	r stop "$session" >/dev/null
+	t1=$(date +%s.%N)
+	echo "result drain_s=$(fmt %.3f "$t1 - $t0")" >>"$tmp/$name.reeld"
+	r destroy "$session" >/dev/null
+	finish "$out" "$name" reeld
+}
+
+# f: 10 applications at once through a daemon (reeld or lttng), each
+# emitting BENCH_MULTI_EVENTS as fast as it can, with per-CPU buffers that
+# hold all of them. multi_run TRACER.
+multi_events=${BENCH_MULTI_EVENTS:-1000000}
+multi_apps=10
+multi_run() {
+	local t=$1 out session=bench-multi-$$ i
+	local multi_subbuf=4M multi_nsubbuf=$((((multi_apps * multi_events * 16 / nproc) >> 22) + 2))
+	# A power of two, as both tracers want.
+	local n=2
+	while ((n < multi_nsubbuf)); do n=$((n * 2)); done
+	multi_nsubbuf=$n
+	if [[ $t == reeld ]]; then
+		out=$tmp/trace-reeld-f
+		r create "$session" --output "$out" >/dev/null
+		r enable-channel -u -s "$session" --subbuf-size $multi_subbuf --num-subbuf $multi_nsubbuf c0 >/dev/null
+		r enable-event -u -s "$session" -c c0 'benchp:*' >/dev/null
+		r start "$session" >/dev/null
+	else
+		out=$tmp/lttng-traces/f
+		lt create "$session" --output="$out" >/dev/null
+		lt enable-channel -u -s "$session" --subbuf-size $multi_subbuf --num-subbuf $multi_nsubbuf c0 >/dev/null
+		lt enable-event -u -s "$session" -c c0 'benchp:*' >/dev/null
+		lt start "$session" >/dev/null
+	fi
+	local t0 pids=()
+	t0=$(date +%s.%N)
+	for ((i = 0; i < multi_apps; i++)); do
+		${t}_app one_int -n "$multi_events" -r 1 -w 0 -c $((i % nproc)) >"$tmp/f.$t.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	if [[ $t == reeld ]]; then
+		r stop "$session" >/dev/null
+		r destroy "$session" >/dev/null
+	else
+		lt stop "$session" >/dev/null
+		lt destroy "$session" >/dev/null
+	fi
+	local t1
+	t1=$(date +%s.%N)
+	echo "result emitted=$((multi_apps * multi_events)) seconds=$(fmt %.3f "$t1 - $t0")" >"$tmp/f.$t"
+	echo "# f: $multi_apps apps x $multi_events events, buffers $multi_subbuf x $multi_nsubbuf per CPU" >"$tmp/f.$t.about"
+	finish "$out" f "$t"
+}
+
 # run_all TRACER: every workload through one tracer.
 run_all() {
 	local run=$1_run
@@ -318,9 +419,22 @@ fi
 # ---- the runs ------------------------------------------------------------------------------
 
 run_all reel
+reeld_ok=0
+if [[ -x $reel_bin_dir/sessiond/reeld ]] && start_reeld; then
+	reeld_ok=1
+	reeld_run a one_int -n "$events" -r "$reps" -w "$chunk_a" -k "$chunk_a" -p "$pause" -c "$cpu_a"
+	reeld_run b four_u64_str -n "$events_b" -r "$reps" -w "$chunk_b" -k "$chunk_b" -p "$pause" -c "$cpu_a"
+	reeld_run e_max sustained -s "$seconds" -R 0 -c "$cpu_a"
+	reeld_run e_paced sustained -s "$seconds" -R "$rate" -c "$cpu_a"
+	if command -v babeltrace2 >/dev/null; then
+		reeld_run check-a one_int -n 100000 -r 1 -w 0 -c "$cpu_a"
+	fi
+	multi_run reeld
+fi
 if ((lttng_ok)); then
 	if start_sessiond; then
 		run_all lttng
+		multi_run lttng
 	else
 		lttng_ok=0 lttng_why="lttng-sessiond failed to start"
 	fi
@@ -360,6 +474,27 @@ if ((busy > 10 || other > 10)); then
 fi
 
 status=0
+if ((reeld_ok)); then
+	echo "# reeld a: $(get ns_per_event "$tmp/a.reeld") ns/event (discarded $(lost a reeld));" \
+		"b: $(get ns_per_event "$tmp/b.reeld") ns/event (discarded $(lost b reeld))"
+	for e in e_max e_paced; do
+		echo "# reeld $e: emitted $(get emitted "$tmp/$e.reeld") in $(get seconds "$tmp/$e.reeld") s," \
+			"recorded $(recorded $e reeld), discarded $(lost $e reeld);" \
+			"on disk $(get drain_s "$tmp/$e.reeld") s after the loop"
+	done
+	cat "$tmp/f.reeld.about"
+	echo "# reeld f: recorded $(recorded f reeld), discarded $(lost f reeld)," \
+		"$(get seconds "$tmp/f.reeld") s from the first start to the trace on disk"
+	read_back=$(sed -n 's/^ *\([0-9]*\) Event messages.*/\1/p' "$tmp/check-a.reeld.bt" 2>/dev/null | tail -n 1)
+	if [[ -f $tmp/check-a.reeld.bt ]]; then
+		if grep -q '^rc=1' "$tmp/check-a.reeld.bt" || [[ ${read_back:-x} != "$(recorded check-a reeld)" ]]; then
+			echo "# ERROR: babeltrace2 read ${read_back:-no} events of reeld's check-a trace"
+			status=1
+		else
+			echo "# reeld check-a: babeltrace2 read back all $read_back events"
+		fi
+	fi
+fi
 tracers=(reel)
 ((lttng_ok)) && tracers+=(lttng)
 for t in "${tracers[@]}"; do
@@ -430,4 +565,20 @@ for e in max paced; do
 done
 bytes_per_event() { fmt %.3f "$(get bytes "$tmp/a.$1.ctf") / $(recorded a "$1")"; }
 emit bytes_per_event_one_int "$(bytes_per_event reel)" "$(bytes_per_event lttng)" bytes lower
+if ((reeld_ok)); then
+	emit daemon_one_int "$(get ns_per_event "$tmp/a.reeld")" "$(get ns_per_event "$tmp/a.lttng")" ns/event lower
+	emit daemon_four_u64_str "$(get ns_per_event "$tmp/b.reeld")" "$(get ns_per_event "$tmp/b.lttng")" ns/event lower
+	emit daemon_sustained_max_recorded \
+		"$(fmt %.0f "$(recorded e_max reeld) / $(get seconds "$tmp/e_max.reeld")")" \
+		"$(fmt %.0f "$(recorded e_max lttng) / $(get seconds "$tmp/e_max.lttng")")" events/s higher
+	emit daemon_sustained_max_discarded "$(lost e_max reeld)" "$(lost e_max lttng)" events count
+	emit daemon_sustained_paced_recorded \
+		"$(fmt %.0f "$(recorded e_paced reeld) / $(get seconds "$tmp/e_paced.reeld")")" \
+		"$(fmt %.0f "$(recorded e_paced lttng) / $(get seconds "$tmp/e_paced.lttng")")" events/s higher
+	emit daemon_sustained_paced_discarded "$(lost e_paced reeld)" "$(lost e_paced lttng)" events count
+	echo "# lttng f: recorded $(recorded f lttng), discarded $(lost f lttng)," \
+		"$(get seconds "$tmp/f.lttng") s from the first start to the trace on disk"
+	emit daemon_10apps_discarded "$(lost f reeld)" "$(lost f lttng)" events count
+	emit daemon_10apps_seconds "$(get seconds "$tmp/f.reeld")" "$(get seconds "$tmp/f.lttng")" s lower
+fi
 exit "$status"

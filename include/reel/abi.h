@@ -29,6 +29,19 @@ extern "C" {
 
 #define REEL_API __attribute__((visibility("default")))
 
+/* An application built with REEL_DYNAMIC_LINKAGE defined (before the first
+ * #include of a Reel header) does not need libreel-ust to run: its
+ * references to the library are weak, and its events stay disabled unless
+ * the library is loaded (LD_PRELOAD=libreel-ust.so.1), as LTTng-UST's
+ * TRACEPOINT_PROBE_DYNAMIC_LINKAGE. */
+#if defined(REEL_DYNAMIC_LINKAGE)
+#define REEL__ENTRY REEL_API __attribute__((weak))
+#define REEL__LOADED(fn) ((fn) != NULL)
+#else
+#define REEL__ENTRY REEL_API
+#define REEL__LOADED(fn) 1
+#endif
+
 enum reel_field_kind {
 	REEL_FIELD_INTEGER = 1,
 	REEL_FIELD_FLOAT = 2,
@@ -67,9 +80,11 @@ struct reel_event_desc {
 	int loglevel;
 	const struct reel_field_desc *fields;
 	size_t nr_fields;
-	/* Written by libreel-ust, read on every tracepoint call. */
+	/* Written by libreel-ust, read on every tracepoint call: `enabled`
+	 * at the call site, then `targets` by the probe. */
 	int enabled;
-	uint32_t id;
+	uint32_t id; /* libreel-ust's own number for the event */
+	const struct reel_event_targets *targets;
 	void *priv;
 };
 
@@ -104,7 +119,7 @@ struct reel_stream_view {
 /* Bumped with any change to the layouts above or to the protocol the
  * inline code follows; a probe built for another version takes the
  * library's path for everything. */
-#define REEL__VIEW_ABI 1
+#define REEL__VIEW_ABI 2
 
 struct reel_channel_view {
 	uint32_t abi_version; /* REEL__VIEW_ABI */
@@ -112,13 +127,34 @@ struct reel_channel_view {
 	struct reel_stream_view *streams;
 };
 
-/* The channel events go to; NULL while tracing is off. Published with
- * release by libreel-ust; a published view stays valid until exit. */
-REEL_API extern struct reel_channel_view *reel_ust_view;
+/* Where an enabled event goes: a channel, and the event's id there. A
+ * probe records the event once per target. Published by libreel-ust with
+ * release into reel_event_desc.targets; a published target list, and the
+ * channels it names, stay valid until the process exits. */
+struct reel_event_target {
+	const struct reel_channel_view *view;
+	uint32_t id;
+	uint32_t context; /* REEL_CONTEXT_* recorded before the fields */
+};
+
+/* Context fields a channel records with every event (`reel add-context`),
+ * in this order: the library's path writes them. */
+#define REEL_CONTEXT_VPID 0x1u       /* int32_t, the process id */
+#define REEL_CONTEXT_VTID 0x2u       /* int32_t, the thread id */
+#define REEL_CONTEXT_PROCNAME 0x4u   /* string, the thread's name */
+#define REEL_CONTEXT_PTHREAD_ID 0x8u /* uint64_t, pthread_self() */
+#define REEL_CONTEXT_CPU_ID 0x10u    /* uint32_t, the CPU */
+#define REEL_CONTEXT_ALL 0x1fu
+
+struct reel_event_targets {
+	uint32_t nr;
+	uint32_t reserved;
+	const struct reel_event_target *target;
+};
 
 /* Wake the consumer of a completed sub-buffer of `stream` (ctx->priv_stream;
  * the rare path of commit). */
-REEL_API void reel_event_deliver(void *stream);
+REEL__ENTRY void reel_event_deliver(void *stream);
 
 /*
  * Make `desc` known to the tracer, which may then enable it. Called from the
@@ -126,27 +162,28 @@ REEL_API void reel_event_deliver(void *stream);
  * unit's own field list: if it differs from the description's, the event is
  * defined inconsistently and stays disabled. Idempotent. Thread-safe.
  */
-REEL_API void reel_event_register(struct reel_event_desc *desc, const struct reel_field_desc *fields,
+REEL__ENTRY void reel_event_register(struct reel_event_desc *desc, const struct reel_field_desc *fields,
 				  size_t nr_fields);
 
 /* Forget `desc` (its library is being unloaded): it is disabled and no
  * longer referenced. Its metadata stays in traces that recorded it. */
-REEL_API void reel_event_unregister(struct reel_event_desc *desc);
+REEL__ENTRY void reel_event_unregister(struct reel_event_desc *desc);
 
 /*
- * Reserve room for an event of `desc` with `payload_size` bytes of fields
- * on the calling CPU's buffer, and write its header. On success, returns 0
+ * Reserve room for an event with `payload_size` bytes of fields on the
+ * calling CPU's buffer of `target`'s channel, and write its header and the
+ * target's context fields. On success, returns 0
  * and sets ctx->pos where the payload goes; reel_event_commit() must follow.
  * Returns non-zero when the event is dropped (tracing off, buffer full,
  * event too large); drops are counted. Probes call reel__event_reserve(),
  * which does the common case inline and this for the rest. Wait-free apart
  * from retries caused by concurrent writers; async-signal-safe.
  */
-REEL_API int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_desc *desc,
+REEL__ENTRY int reel_event_reserve(struct reel_event_ctx *ctx, const struct reel_event_target *target,
 				size_t payload_size);
 
 /* Publish an event reserved by reel_event_reserve(). Async-signal-safe. */
-REEL_API void reel_event_commit(struct reel_event_ctx *ctx);
+REEL__ENTRY void reel_event_commit(struct reel_event_ctx *ctx);
 
 /* ---- the inline fast path ------------------------------------------------ */
 
@@ -276,11 +313,11 @@ static inline int reel__stream_reserve(const struct reel_stream_view *s, uint32_
  * that the probe's own never has its address taken and lives in
  * registers. */
 __attribute__((noinline, cold, unused)) static struct reel_event_ctx
-reel__event_reserve_slow(const struct reel_event_desc *desc, size_t payload, int *ret_err)
+reel__event_reserve_slow(const struct reel_event_target *target, size_t payload, int *ret_err)
 {
 	struct reel_event_ctx ctx;
 	memset(&ctx, 0, sizeof(ctx));
-	*ret_err = reel_event_reserve(&ctx, desc, payload);
+	*ret_err = reel_event_reserve(&ctx, target, payload);
 	return ctx;
 }
 
@@ -300,21 +337,19 @@ static inline char *reel__put_string(char *dst, const char *src, size_t n)
 
 /* What a probe calls: the fast path inline, the rest in the library. */
 static inline int reel__event_reserve(struct reel_event_ctx *ctx,
-				      const struct reel_event_desc *desc, size_t payload)
+				      const struct reel_event_target *target, size_t payload)
 {
-	/* Acquire: pairs with the release that publishes the view. */
 	uint64_t now = reel__tsc();
-	const struct reel_channel_view *ch = __atomic_load_n(&reel_ust_view, __ATOMIC_ACQUIRE);
-	if (__builtin_expect(!ch, 0))
-		return -1;
+	const struct reel_channel_view *ch = target->view;
 	int32_t cpu = reel__rseq_cpu();
-	if (__builtin_expect(cpu >= 0 && (uint32_t)cpu < ch->nr_streams, 1) &&
+	if (__builtin_expect(target->context == 0, 1) &&
+	    __builtin_expect(cpu >= 0 && (uint32_t)cpu < ch->nr_streams, 1) &&
 	    __builtin_expect(ch->abi_version == REEL__VIEW_ABI, 1) &&
 	    __builtin_expect(
-		    reel__stream_reserve(&ch->streams[cpu], desc->id, payload, now, ctx) == 0, 1))
+		    reel__stream_reserve(&ch->streams[cpu], target->id, payload, now, ctx) == 0, 1))
 		return 0;
 	int err;
-	*ctx = reel__event_reserve_slow(desc, payload, &err);
+	*ctx = reel__event_reserve_slow(target, payload, &err);
 	return err;
 }
 

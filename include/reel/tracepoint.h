@@ -285,6 +285,7 @@ enum reel_loglevel {
 		0,                                                                 \
 		0,                                                                 \
 		NULL,                                                              \
+		NULL,                                                              \
 	};                                                                         \
 	/* Each translation unit registers the shared description with its own \
 	 * field list, so that two different definitions of one event are      \
@@ -292,30 +293,39 @@ enum reel_loglevel {
 	static void __attribute__((constructor, used))                             \
 	reel__register_##provider##___##event(void)                                \
 	{                                                                          \
-		reel_event_register(&reel__event_##provider##___##event,           \
-				    reel__fields_##provider##___##event,           \
-				    sizeof(reel__fields_##provider##___##event) /  \
-						    sizeof(reel__fields_##provider##___##event[0]) - \
-					    1);                                    \
+		if (REEL__LOADED(reel_event_register))                             \
+			reel_event_register(&reel__event_##provider##___##event,   \
+					    reel__fields_##provider##___##event,   \
+					    sizeof(reel__fields_##provider##___##event) / \
+							    sizeof(reel__fields_##provider##___##event[0]) - \
+						    1);                            \
 	}                                                                          \
 	static void __attribute__((destructor, used))                              \
 	reel__unregister_##provider##___##event(void)                              \
 	{                                                                          \
-		reel_event_unregister(&reel__event_##provider##___##event);        \
+		if (REEL__LOADED(reel_event_unregister))                           \
+			reel_event_unregister(&reel__event_##provider##___##event); \
 	}                                                                          \
 	static void __attribute__((noinline, unused))                              \
 	reel__probe_##provider##___##event args                                    \
 	{                                                                          \
-		REEL__EACH(LOCAL, fields)                                          \
-		struct reel_event_ctx reel__ctx;                                   \
-		if (reel__event_reserve(&reel__ctx,                                \
-					&reel__event_##provider##___##event,      \
-					(size_t)0 REEL__EACH(SIZE, fields)) != 0) \
+		/* Acquire: pairs with libreel-ust's release of the list. */       \
+		const struct reel_event_targets *reel__targets = __atomic_load_n(  \
+			&reel__event_##provider##___##event.targets, __ATOMIC_ACQUIRE); \
+		if (!reel__targets)                                                \
 			return;                                                    \
-		char *reel__pos = reel__ctx.pos; /* a register, not the context */ \
-		REEL__EACH(WRITE, fields)                                          \
-		(void)reel__pos;                                                   \
-		reel__event_commit(&reel__ctx);                                    \
+		REEL__EACH(LOCAL, fields)                                          \
+		const size_t reel__size = (size_t)0 REEL__EACH(SIZE, fields);     \
+		for (uint32_t reel__i = 0; reel__i < reel__targets->nr; reel__i++) { \
+			struct reel_event_ctx reel__ctx;                           \
+			if (reel__event_reserve(&reel__ctx, &reel__targets->target[reel__i], \
+						reel__size) != 0)                  \
+				continue;                                          \
+			char *reel__pos = reel__ctx.pos; /* a register */          \
+			REEL__EACH(WRITE, fields)                                  \
+			(void)reel__pos;                                           \
+			reel__event_commit(&reel__ctx);                            \
+		}                                                                  \
 	}                                                                          \
 	REEL__DEFS_END
 

@@ -5,6 +5,7 @@
  * the daemon through libreel-ctl, or reads traces through libreel-reader.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,7 @@ static int run_help(int argc, char **argv)
 	}
 	const struct cli_command *c = find_command(argv[1]);
 	if (!c)
-		return cli_usage_error("help", "unknown command '%s'", argv[1]);
+		return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
 	c->help();
 	return 0;
 }
@@ -115,5 +116,11 @@ int main(int argc, char **argv)
 	const struct cli_command *c = find_command(name);
 	if (!c)
 		return cli_usage_error(NULL, "unknown command '%s'", name);
-	return c->run(argc - i, argv + i);
+	int status = c->run(argc - i, argv + i);
+	/* What was printed must have reached stdout (a full disk, a closed pipe). */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (status == 0)
+			status = cli_error(name, "cannot write the output: %s", strerror(errno));
+	}
+	return status;
 }

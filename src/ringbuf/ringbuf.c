@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PACKET_HEADER REEL_CTF_PACKET_HEADER_SIZE
@@ -16,25 +17,126 @@ static bool is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/* The process-local copies of the geometry, from which alone addresses
+ * are computed. */
+static void setup_local(struct reel_rb *rb, void *map, uint64_t commit_offset,
+			uint64_t data_offset, uint64_t map_size, uint32_t subbuf_size,
+			uint32_t num_subbuf)
+{
+	uint64_t data_size = (uint64_t)subbuf_size * num_subbuf;
+	rb->map_size = map_size;
+	rb->shm = map;
+	rb->commit = (struct reel_rb_commit *)((char *)map + commit_offset);
+	rb->data = (char *)map + data_offset;
+	rb->subbuf_size = subbuf_size;
+	rb->num_subbuf = num_subbuf;
+	rb->buf_size = data_size;
+	rb->subbuf_shift = (uint32_t)__builtin_ctzll(subbuf_size);
+	rb->buf_shift = (uint32_t)__builtin_ctzll(data_size);
+	rb->view = (struct reel_stream_view){
+		.write = &rb->shm->write.pair,
+		.data = rb->data,
+		.commit = (char *)rb->commit,
+		.stream = rb,
+		.subbuf_size = rb->subbuf_size,
+		.buf_mask = data_size - 1,
+		.subbuf_shift = rb->subbuf_shift,
+		.index_mask = rb->num_subbuf - 1,
+		.clock_tsc = reel_clock_is_tsc,
+	};
+}
+
+static bool geometry_is_valid(uint32_t subbuf_size, uint32_t num_subbuf)
+{
+	return is_pow2(subbuf_size) && subbuf_size >= 4096 && subbuf_size <= (1u << 30) &&
+	       is_pow2(num_subbuf) && num_subbuf >= 2 && num_subbuf <= (1u << 16) &&
+	       (uint64_t)subbuf_size * num_subbuf <= (1ull << 40);
+}
+
+static uint64_t commit_area_offset(void)
+{
+	return (sizeof(struct reel_rb_shm) + REEL_CACHELINE - 1) & ~(uint64_t)(REEL_CACHELINE - 1);
+}
+
+static uint64_t data_area_offset(uint32_t num_subbuf)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t offset = commit_area_offset() + (uint64_t)num_subbuf * REEL_CACHELINE;
+	return (offset + page - 1) & ~(page - 1);
+}
+
+struct reel_rb *reel_rb_map(int fd, reel_rb_deliver_fn deliver, void *deliver_arg)
+{
+	struct reel_rb_shm head;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head)) {
+		int err = errno ? errno : EPROTO;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	/* Everything is checked against what this side computes: the other
+	 * process's numbers are never used to compute an address. */
+	uint32_t clock_flag = reel_clock_is_tsc ? 0 : REEL_RB_CLOCK_MONOTONIC;
+	if (head.magic != REEL_RB_MAGIC || head.abi_version != REEL_RB_ABI_VERSION ||
+	    head.header_size != sizeof(head) ||
+	    !geometry_is_valid(head.subbuf_size, head.num_subbuf) ||
+	    (head.flags & REEL_RB_CLOCK_MONOTONIC) != clock_flag ||
+	    head.commit_offset != commit_area_offset() ||
+	    head.data_offset != data_area_offset(head.num_subbuf) ||
+	    head.map_size != head.data_offset + (uint64_t)head.subbuf_size * head.num_subbuf ||
+	    (uint64_t)st.st_size < head.map_size) {
+		close(fd);
+		errno = EPROTO;
+		return NULL;
+	}
+	struct reel_rb *rb = calloc(1, sizeof(*rb));
+	if (!rb) {
+		close(fd);
+		return NULL;
+	}
+	rb->fd = fd;
+	void *map = mmap(NULL, head.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		reel_rb_destroy(rb);
+		return NULL;
+	}
+	setup_local(rb, map, head.commit_offset, head.data_offset, head.map_size, head.subbuf_size,
+		    head.num_subbuf);
+	rb->overwrite = (head.flags & REEL_RB_OVERWRITE) != 0;
+	rb->deliver = deliver;
+	rb->deliver_arg = deliver_arg;
+	return rb;
+}
+
+void reel_rb_retire(struct reel_rb *rb)
+{
+	if (rb->fd < 0)
+		return;
+	/* Closed first, so that a late writer's slow path opens nothing. */
+	reel_rb_set_closed(rb, true);
+	if (mmap(rb->shm, rb->map_size, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		return; /* keep the shared mapping: still valid */
+	rb->shm->closed = 1;
+	close(rb->fd);
+	rb->fd = -1;
+}
+
+void reel_rb_set_closed(struct reel_rb *rb, bool closed)
+{
+	__atomic_store_n(&rb->shm->closed, closed ? 1u : 0u, __ATOMIC_SEQ_CST);
+}
+
 struct reel_rb *reel_rb_create(const struct reel_rb_config *config)
 {
-	if (!is_pow2(config->subbuf_size) || config->subbuf_size < 4096 ||
-	    config->subbuf_size > (1u << 30) || !is_pow2(config->num_subbuf) ||
-	    config->num_subbuf < 2 || config->num_subbuf > (1u << 16)) {
+	if (!geometry_is_valid(config->subbuf_size, config->num_subbuf)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	uint64_t data_size;
-	if (__builtin_mul_overflow((uint64_t)config->subbuf_size, config->num_subbuf, &data_size) ||
-	    data_size > (1ull << 40)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	uint64_t commit_offset = (sizeof(struct reel_rb_shm) + REEL_CACHELINE - 1) &
-				 ~(uint64_t)(REEL_CACHELINE - 1);
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t data_offset = commit_offset + (uint64_t)config->num_subbuf * REEL_CACHELINE;
-	data_offset = (data_offset + page - 1) & ~(page - 1);
+	uint64_t data_size = (uint64_t)config->subbuf_size * config->num_subbuf;
+	uint64_t commit_offset = commit_area_offset();
+	uint64_t data_offset = data_area_offset(config->num_subbuf);
 	uint64_t map_size = data_offset + data_size;
 
 	struct reel_rb *rb = calloc(1, sizeof(*rb));
@@ -51,26 +153,8 @@ struct reel_rb *reel_rb_create(const struct reel_rb_config *config)
 	void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED | populate, rb->fd, 0);
 	if (map == MAP_FAILED)
 		goto fail;
-	rb->map_size = map_size;
-	rb->shm = map;
-	rb->commit = (struct reel_rb_commit *)((char *)map + commit_offset);
-	rb->data = (char *)map + data_offset;
-	rb->subbuf_size = config->subbuf_size;
-	rb->num_subbuf = config->num_subbuf;
-	rb->buf_size = data_size;
-	rb->subbuf_shift = (uint32_t)__builtin_ctzll(config->subbuf_size);
-	rb->buf_shift = (uint32_t)__builtin_ctzll(data_size);
-	rb->view = (struct reel_stream_view){
-		.write = &rb->shm->write.pair,
-		.data = rb->data,
-		.commit = (char *)rb->commit,
-		.stream = rb,
-		.subbuf_size = rb->subbuf_size,
-		.buf_mask = data_size - 1,
-		.subbuf_shift = rb->subbuf_shift,
-		.index_mask = rb->num_subbuf - 1,
-		.clock_tsc = reel_clock_is_tsc,
-	};
+	setup_local(rb, map, commit_offset, data_offset, map_size, config->subbuf_size,
+		    config->num_subbuf);
 	rb->overwrite = config->overwrite;
 	rb->deliver = config->deliver;
 	rb->deliver_arg = config->deliver_arg;
@@ -81,7 +165,8 @@ struct reel_rb *reel_rb_create(const struct reel_rb_config *config)
 	shm->header_size = sizeof(*shm);
 	shm->subbuf_size = config->subbuf_size;
 	shm->num_subbuf = config->num_subbuf;
-	shm->flags = config->overwrite ? REEL_RB_OVERWRITE : 0;
+	shm->flags = (config->overwrite ? REEL_RB_OVERWRITE : 0) |
+		     (reel_clock_is_tsc ? 0 : REEL_RB_CLOCK_MONOTONIC);
 	shm->commit_offset = commit_offset;
 	shm->data_offset = data_offset;
 	shm->map_size = map_size;
@@ -268,6 +353,10 @@ int reel_rb_reserve_slow(struct reel_rb *rb, uint32_t id, size_t payload,
 			}
 		}
 		uint64_t begin = pos ? old - pos + rb->subbuf_size : old;
+		/* Acquire: pairs with reel_rb_set_closed(); the consumer then
+		 * switches, so no packet opened before this check stays open. */
+		if (unlikely(__atomic_load_n(&shm->closed, __ATOMIC_SEQ_CST)))
+			return -EPIPE;
 		int room = make_room(rb, old, begin);
 		if (room == ROOM_RETRY)
 			continue;
@@ -431,4 +520,87 @@ void reel_rb_put_packet(struct reel_rb *rb, const struct reel_rb_packet *packet)
 bool reel_rb_is_drained(struct reel_rb *rb)
 {
 	return READ_ONCE(rb->shm->consumed) == READ_ONCE(rb->shm->write.w.offset);
+}
+
+bool reel_rb_is_stalled(struct reel_rb *rb)
+{
+	uint64_t consumed = READ_ONCE(rb->shm->consumed);
+	uint64_t index = (consumed >> rb->subbuf_shift) & (rb->num_subbuf - 1);
+	uint64_t complete = ((consumed >> rb->buf_shift) + 1) * rb->subbuf_size;
+	return load_acquire(&rb->commit[index].count) < complete &&
+	       load_acquire(&rb->shm->write.w.offset) >= consumed + rb->subbuf_size;
+}
+
+/* Rebuild the timestamp of a compact header from the previous one, as
+ * readers do. */
+static uint64_t compact_ts(uint64_t prev, uint32_t low)
+{
+	const uint64_t mask = (1ull << REEL_CTF_COMPACT_TS_BITS) - 1;
+	uint64_t ts = (prev & ~mask) | low;
+	return ts < prev ? ts + mask + 1 : ts;
+}
+
+int reel_rb_repair(struct reel_rb *rb, reel_rb_event_size_fn event_size, void *arg)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	uint64_t consumed = READ_ONCE(shm->consumed);
+	uint64_t index = (consumed >> rb->subbuf_shift) & (rb->num_subbuf - 1);
+	uint64_t complete = ((consumed >> rb->buf_shift) + 1) * rb->subbuf_size;
+	uint64_t count = load_acquire(&rb->commit[index].count);
+	uint64_t offset = load_acquire(&shm->write.w.offset);
+	if (count >= complete || offset == consumed)
+		return 0;
+	if (offset < consumed + rb->subbuf_size) {
+		reel_rb_switch(rb); /* commits the padding */
+		count = load_acquire(&rb->commit[index].count);
+		if (count >= complete)
+			return 0;
+	}
+	struct reel_ctf_packet *p = packet_at(rb, consumed);
+	const char *base = (const char *)p;
+	bool header_ok = p->magic == REEL_CTF_MAGIC &&
+			 p->packet_seq_num == (consumed >> rb->subbuf_shift) + 1 &&
+			 p->stream_id == shm->stream_id;
+	uint64_t end = p->content_size / 8;
+	bool sizes_ok = p->content_size == p->packet_size && p->content_size % 8 == 0 &&
+			end >= PACKET_HEADER && end < rb->subbuf_size;
+	if (!header_ok) {
+		p->magic = 0;
+	} else {
+		/* Without the closer's sizes, the events tell where it ends. */
+		if (!sizes_ok)
+			end = rb->subbuf_size - 1;
+		uint64_t pos = PACKET_HEADER, ts = p->timestamp_begin;
+		while (pos + REEL_CTF_HEADER_COMPACT <= end) {
+			uint32_t word, id, header;
+			uint64_t next_ts;
+			memcpy(&word, base + pos, sizeof(word));
+			if ((word & 31u) == REEL_CTF_EXTENDED_ID) {
+				if (pos + REEL_CTF_HEADER_EXTENDED > end)
+					break;
+				memcpy(&id, base + pos + 1, sizeof(id));
+				memcpy(&next_ts, base + pos + 5, sizeof(next_ts));
+				header = REEL_CTF_HEADER_EXTENDED;
+			} else {
+				id = word & 31u;
+				next_ts = compact_ts(ts, word >> 5);
+				header = REEL_CTF_HEADER_COMPACT;
+			}
+			size_t payload;
+			if (next_ts < ts || event_size(arg, id, base + pos + header,
+						      end - pos - header, &payload) < 0 ||
+			    payload > end - pos - header)
+				break;
+			pos += header + payload;
+			ts = next_ts;
+		}
+		p->content_size = p->packet_size = pos * 8;
+		if (!sizes_ok) {
+			p->timestamp_end = ts;
+			p->events_discarded = READ_ONCE(shm->lost_reported);
+		}
+	}
+	/* Release: the consumer's acquire of the count sees the patch. */
+	__atomic_fetch_add(&rb->commit[index].count, complete - count, __ATOMIC_RELEASE);
+	return 1;
 }

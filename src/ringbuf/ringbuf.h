@@ -34,9 +34,10 @@
 #include "../ctf/packet.h"
 
 #define REEL_RB_MAGIC 0x5245454cu /* "REEL" */
-#define REEL_RB_ABI_VERSION 1u
+#define REEL_RB_ABI_VERSION 2u
 
 #define REEL_RB_OVERWRITE 0x1u
+#define REEL_RB_CLOCK_MONOTONIC 0x2u /* timestamps are CLOCK_MONOTONIC ns, not TSC cycles */
 
 struct reel_rb_shm {
 	/* Identity, written once at creation and checked by whoever maps it. */
@@ -71,6 +72,9 @@ struct reel_rb_shm {
 	 * and the loss total at that point, which its packets count from. */
 	uint64_t base_offset;
 	uint64_t lost_base;
+	/* Set by the consumer to stop tracing into the buffer: no new packet
+	 * opens (reservations fail, uncounted) until it is cleared. */
+	uint32_t closed;
 
 	/* Consumer-hot. */
 	uint64_t consumed REEL_ALIGN_CACHELINE; /* start of the oldest unread sub-buffer */
@@ -122,6 +126,19 @@ struct reel_rb_config {
 
 /* Create a ring buffer in a new memfd. Returns NULL and sets errno. */
 struct reel_rb *reel_rb_create(const struct reel_rb_config *config) REEL_HIDDEN;
+/* Map the ring buffer another process created (memfd `fd`, which it
+ * takes), after checking its header. Returns NULL and sets errno (EPROTO:
+ * not a ring buffer of this version or of another clock). */
+struct reel_rb *reel_rb_map(int fd, reel_rb_deliver_fn deliver, void *deliver_arg) REEL_HIDDEN;
+
+/* Stop (`closed` true) or resume tracing into the buffer; see shm->closed. */
+void reel_rb_set_closed(struct reel_rb *rb, bool closed) REEL_HIDDEN;
+
+/* Give the shared memory back while writers may still hold the buffer: the
+ * mapping is replaced by private zero pages that late writers scribble on
+ * harmlessly, and the memfd is closed. The handle stays valid. */
+void reel_rb_retire(struct reel_rb *rb) REEL_HIDDEN;
+
 /* Unmap and close; accepts NULL. No writer may use it any more. */
 void reel_rb_destroy(struct reel_rb *rb) REEL_HIDDEN;
 
@@ -232,6 +249,30 @@ int reel_rb_get_packet(struct reel_rb *rb, void *copy_buf, struct reel_rb_packet
 
 /* Release a packet from reel_rb_get_packet() so writers may reuse it. */
 void reel_rb_put_packet(struct reel_rb *rb, const struct reel_rb_packet *packet) REEL_HIDDEN;
+
+/* True when the oldest unread sub-buffer is closed (writers moved past it)
+ * but not completely committed: a writer is inside a reservation there,
+ * or died inside one. */
+bool reel_rb_is_stalled(struct reel_rb *rb) REEL_HIDDEN;
+
+/* The payload size of event `id` found at `payload` (`avail` bytes there);
+ * returns 0, or a negative errno when it does not parse. */
+typedef int (*reel_rb_event_size_fn)(void *arg, uint32_t id, const char *payload, size_t avail,
+				     size_t *ret_size);
+
+/*
+ * Repair the oldest unread sub-buffer after a writer died inside a
+ * reservation (its process was killed), which leaves its commit count
+ * short forever: close the packet if it is open, walk its events with
+ * `event_size`, cut the packet before the first event that does not parse
+ * (the dead writer's, or what followed it), and complete the count so that
+ * the consumer takes what was committed. A packet whose header the dead
+ * writer never wrote is marked malformed (the consumer skips it). Only for
+ * a buffer where a writer died: a live writer still inside its reservation
+ * would later commit into a reused sub-buffer. Consumer thread. Returns 1
+ * when a packet was repaired, 0 when none needed it.
+ */
+int reel_rb_repair(struct reel_rb *rb, reel_rb_event_size_fn event_size, void *arg) REEL_HIDDEN;
 
 /* True when every reserved byte has been committed and consumed. */
 bool reel_rb_is_drained(struct reel_rb *rb) REEL_HIDDEN;

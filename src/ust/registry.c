@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * registry: the events that providers registered, their ids and their
- * enablement. Owns the `enabled` and `id` members of event descriptions.
+ * enablement. Owns the `enabled`, `id` and `targets` members of event
+ * descriptions: an event's id is libreel-ust's number for it (one per name
+ * and layout); its targets say which channels record it, under which id
+ * there (standalone mode: the one channel; under a daemon: what the daemon
+ * says).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,8 +28,19 @@ static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct registered_event *events;
 static size_t nr_events, cap_events;
 static uint32_t next_id;
-static bool tracing_on;
+/* Standalone mode: the channel, and which events go to it. */
+static const struct reel_channel_view *standalone_view;
 static char *enable_globs; /* NULL: all */
+/* The targets of each id. Lists are interned (one allocation per distinct
+ * list) and never freed: a probe may still read any list once published. */
+struct interned_targets {
+	struct interned_targets *next;
+	struct reel_event_targets list;
+	struct reel_event_target target[];
+};
+static struct interned_targets *interned;
+static const struct reel_event_targets **id_targets;
+static size_t cap_id_targets;
 /* TSDL declarations of every event ever registered, in id order; kept
  * when a provider is unloaded, since traces may hold its events. */
 static struct reel_strbuf declarations;
@@ -53,93 +68,6 @@ static bool name_matches(const struct reel_event_desc *desc, const char *globs)
 	return false;
 }
 
-static bool field_is_valid(const struct reel_field_desc *f)
-{
-	bool int_size = f->size_bits == 8 || f->size_bits == 16 || f->size_bits == 32 ||
-			f->size_bits == 64;
-	switch (f->kind) {
-	case REEL_FIELD_INTEGER:
-	case REEL_FIELD_SEQUENCE:
-		return int_size;
-	case REEL_FIELD_ARRAY:
-		return int_size && f->length > 0;
-	case REEL_FIELD_ENUM:
-		return int_size && f->enum_desc && f->enum_desc->labels;
-	case REEL_FIELD_FLOAT:
-		return f->size_bits == 32 || f->size_bits == 64;
-	case REEL_FIELD_STRING:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Enumeration labels must be ranges the container type can hold. */
-static bool enum_is_valid(const struct reel_field_desc *f)
-{
-	const struct reel_enum_desc *e = f->enum_desc;
-	for (size_t i = 0; i < e->nr_labels; i++) {
-		const struct reel_enum_label *l = &e->labels[i];
-		if (!l->label)
-			return false;
-		if (f->is_signed) {
-			int64_t max = f->size_bits == 64 ? INT64_MAX :
-							   (int64_t)((1ull << (f->size_bits - 1)) - 1);
-			if (l->first > l->last || l->first < -max - 1 || l->last > max)
-				return false;
-		} else {
-			uint64_t max = f->size_bits == 64 ? UINT64_MAX : (1ull << f->size_bits) - 1;
-			if ((uint64_t)l->first > (uint64_t)l->last || (uint64_t)l->last > max)
-				return false;
-		}
-	}
-	return true;
-}
-
-/* The names a field takes in the metadata: `_name`, and for a sequence
- * also `__name_length`. */
-static void emitted_names(const struct reel_field_desc *f, char ret[2][300])
-{
-	snprintf(ret[0], sizeof(ret[0]), "_%s", f->name);
-	if (f->kind == REEL_FIELD_SEQUENCE)
-		snprintf(ret[1], sizeof(ret[1]), "__%s_length", f->name);
-	else
-		ret[1][0] = '\0';
-}
-
-static bool names_are_unique(const struct reel_field_desc *fields, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char a[2][300];
-		emitted_names(&fields[i], a);
-		if (a[1][0] && strcmp(a[0], a[1]) == 0)
-			return false;
-		for (size_t j = i + 1; j < n; j++) {
-			char b[2][300];
-			emitted_names(&fields[j], b);
-			for (int x = 0; x < 2; x++)
-				for (int y = 0; y < 2; y++)
-					if (a[x][0] && b[y][0] && strcmp(a[x], b[y]) == 0)
-						return false;
-		}
-	}
-	return true;
-}
-
-static bool desc_is_valid(const struct reel_event_desc *desc)
-{
-	if (desc->struct_size < sizeof(struct reel_event_desc) || !desc->provider || !desc->name ||
-	    (desc->nr_fields && !desc->fields) || strlen(desc->provider) + strlen(desc->name) > 256)
-		return false;
-	for (size_t i = 0; i < desc->nr_fields; i++) {
-		const struct reel_field_desc *f = &desc->fields[i];
-		if (!f->name || strlen(f->name) > 256 || !field_is_valid(f) ||
-		    (f->kind == REEL_FIELD_ENUM && !enum_is_valid(f)))
-			return false;
-	}
-	return names_are_unique(desc->fields, desc->nr_fields);
-}
-
 static bool same_layout(const struct reel_field_desc *a, size_t nr_a,
 			const struct reel_field_desc *b, size_t nr_b)
 {
@@ -154,14 +82,70 @@ static bool same_layout(const struct reel_field_desc *a, size_t nr_a,
 	return true;
 }
 
+/* The interned copy of a target list (NULL for an empty one). */
+static const struct reel_event_targets *intern_locked(const struct reel_event_target *targets,
+							 uint32_t nr)
+{
+	if (nr == 0)
+		return NULL;
+	for (struct interned_targets *it = interned; it; it = it->next)
+		if (it->list.nr == nr && memcmp(it->target, targets, nr * sizeof(*targets)) == 0)
+			return &it->list;
+	struct interned_targets *it = malloc(sizeof(*it) + nr * sizeof(*targets));
+	if (!it)
+		return NULL;
+	memcpy(it->target, targets, nr * sizeof(*targets));
+	it->list.nr = nr;
+	it->list.reserved = 0;
+	it->list.target = it->target;
+	it->next = interned;
+	interned = it;
+	return &it->list;
+}
+
+static int set_targets_locked(uint32_t id, const struct reel_event_target *targets, uint32_t nr)
+{
+	if (nr > REEL_MAX_TARGETS)
+		return -E2BIG;
+	if (id >= cap_id_targets) {
+		size_t cap = cap_id_targets ? cap_id_targets : 64;
+		while (cap <= id)
+			cap *= 2;
+		const struct reel_event_targets **grown =
+			realloc(id_targets, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + cap_id_targets, 0, (cap - cap_id_targets) * sizeof(*grown));
+		id_targets = grown;
+		cap_id_targets = cap;
+	}
+	const struct reel_event_targets *list = intern_locked(targets, nr);
+	if (nr && !list)
+		return -ENOMEM;
+	id_targets[id] = list;
+	return 0;
+}
+
+/* Publish an event's targets to its probes, and its enablement to its
+ * call sites. */
+static void apply_locked(struct registered_event *e)
+{
+	const struct reel_event_targets *list =
+		e->conflict || e->desc->id >= cap_id_targets ? NULL : id_targets[e->desc->id];
+	/* Release: pairs with the probe's acquire; the list is complete. */
+	__atomic_store_n(&e->desc->targets, list, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->desc->enabled, list != NULL, __ATOMIC_RELEASE);
+}
+
 void reel_event_register(struct reel_event_desc *desc, const struct reel_field_desc *fields,
 			 size_t nr_fields)
 {
-	if (!desc_is_valid(desc)) {
+	if (!reel_ctf_event_is_valid(desc)) {
 		reel_debug("ignoring malformed event description %s:%s",
 			   desc->provider ? desc->provider : "?", desc->name ? desc->name : "?");
 		return;
 	}
+	bool new_id = false;
 	pthread_mutex_lock(&registry_mutex);
 	struct registered_event *same_name = NULL;
 	for (size_t i = 0; i < nr_events; i++) {
@@ -213,10 +197,19 @@ void reel_event_register(struct reel_event_desc *desc, const struct reel_field_d
 		next_id++;
 	}
 	events[nr_events++] = (struct registered_event){ desc, conflict };
-	if (tracing_on && !conflict && name_matches(desc, enable_globs))
-		__atomic_store_n(&desc->enabled, 1, __ATOMIC_RELEASE);
+	if (!same_name) {
+		if (standalone_view && name_matches(desc, enable_globs))
+			set_targets_locked(desc->id,
+					   &(struct reel_event_target){ standalone_view, desc->id, 0 }, 1);
+		new_id = true;
+	}
+	apply_locked(&events[nr_events - 1]);
 out:
 	pthread_mutex_unlock(&registry_mutex);
+	/* Under a daemon, the event's enablement comes back before the
+	 * constructor registering it returns, so that its first calls count. */
+	if (new_id)
+		reel_control_sync();
 }
 
 void reel_event_unregister(struct reel_event_desc *desc)
@@ -225,34 +218,97 @@ void reel_event_unregister(struct reel_event_desc *desc)
 	for (size_t i = 0; i < nr_events; i++) {
 		if (events[i].desc == desc) {
 			__atomic_store_n(&desc->enabled, 0, __ATOMIC_RELAXED);
-			events[i] = events[--nr_events];
+			__atomic_store_n(&desc->targets, NULL, __ATOMIC_RELAXED);
+			memmove(&events[i], &events[i + 1], (nr_events - i - 1) * sizeof(events[0]));
+			nr_events--;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&registry_mutex);
 }
 
-void reel_registry_enable(const char *globs)
+void reel_registry_enable(const char *globs, const struct reel_channel_view *view)
 {
 	pthread_mutex_lock(&registry_mutex);
 	free(enable_globs);
 	enable_globs = globs ? strdup(globs) : NULL;
-	tracing_on = true;
+	standalone_view = view;
+	for (size_t i = 0; i < nr_events; i++) {
+		struct reel_event_desc *desc = events[i].desc;
+		struct reel_event_target t = { view, desc->id, 0 };
+		set_targets_locked(desc->id, &t, name_matches(desc, enable_globs) ? 1 : 0);
+	}
 	for (size_t i = 0; i < nr_events; i++)
-		__atomic_store_n(&events[i].desc->enabled,
-				 !events[i].conflict && name_matches(events[i].desc, enable_globs),
-				 __ATOMIC_RELEASE);
+		apply_locked(&events[i]);
 	pthread_mutex_unlock(&registry_mutex);
 }
 
 void reel_registry_disable(void)
 {
 	pthread_mutex_lock(&registry_mutex);
-	tracing_on = false;
+	standalone_view = NULL;
+	for (size_t id = 0; id < cap_id_targets; id++)
+		id_targets[id] = NULL;
 	for (size_t i = 0; i < nr_events; i++)
-		__atomic_store_n(&events[i].desc->enabled, 0, __ATOMIC_RELAXED);
+		apply_locked(&events[i]);
 	pthread_mutex_unlock(&registry_mutex);
 }
+
+int reel_registry_set_targets(uint32_t id, const struct reel_event_target *targets, uint32_t nr)
+{
+	pthread_mutex_lock(&registry_mutex);
+	int err = id < next_id ? set_targets_locked(id, targets, nr) : -EINVAL;
+	for (size_t i = 0; !err && i < nr_events; i++)
+		if (events[i].desc->id == id)
+			apply_locked(&events[i]);
+	pthread_mutex_unlock(&registry_mutex);
+	return err;
+}
+
+void reel_registry_drop_view(const struct reel_channel_view *view)
+{
+	pthread_mutex_lock(&registry_mutex);
+	for (uint32_t id = 0; id < next_id && id < cap_id_targets; id++) {
+		const struct reel_event_targets *list = id_targets[id];
+		if (!list)
+			continue;
+		struct reel_event_target kept[REEL_MAX_TARGETS];
+		uint32_t n = 0;
+		for (uint32_t k = 0; k < list->nr; k++)
+			if (list->target[k].view != view)
+				kept[n++] = list->target[k];
+		if (n != list->nr)
+			set_targets_locked(id, kept, n);
+	}
+	for (size_t i = 0; i < nr_events; i++)
+		apply_locked(&events[i]);
+	pthread_mutex_unlock(&registry_mutex);
+}
+
+int reel_registry_describe(uint32_t from_id, reel_registry_describe_fn fn, void *arg,
+			   uint32_t *ret_next)
+{
+	int err = 0;
+	pthread_mutex_lock(&registry_mutex);
+	/* One description per id: the first registered (events are in
+	 * registration order, and a later one of an id has its layout). */
+	for (size_t i = 0; i < nr_events && !err; i++) {
+		struct reel_event_desc *desc = events[i].desc;
+		if (desc->id < from_id || events[i].conflict)
+			continue;
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++)
+			if (events[j].desc->id == desc->id && !events[j].conflict)
+				first = false;
+		if (first)
+			err = fn(desc, arg);
+	}
+	if (!err)
+		*ret_next = next_id;
+	pthread_mutex_unlock(&registry_mutex);
+	return err;
+}
+
 
 int reel_registry_metadata(struct reel_strbuf *out, size_t *cursor)
 {

@@ -29,8 +29,10 @@
 #include <reel/reel.h>
 
 #include "../common/clock.h"
+#include "../common/fileio.h"
 #include "../common/log.h"
 #include "../ctf/metadata.h"
+#include "../ringbuf/drain.h"
 #include "ust-local.h"
 
 #define DEFAULT_SUBBUF_SIZE (512u * 1024)
@@ -45,10 +47,8 @@
 
 struct session {
 	struct reel_channel *channel; /* published to writers; retired at stop */
-	int *stream_fds;
-	uint64_t *stream_sizes; /* bytes of whole packets in each file */
-	bool *stream_started;   /* a packet was written to the file */
-	uint32_t nr_stream_fds;
+	struct reel_stream_file *files; /* one per stream */
+	uint32_t nr_files;
 	int metadata_fd;
 	char dir[PATH_MAX];
 	uint8_t uuid[16];
@@ -60,9 +60,6 @@ struct session {
 	char procname[17];
 	char datetime[32];
 	pid_t pid;
-	bool io_error;
-
-	uint64_t packets_unwritten; /* lost to write errors */
 
 	pthread_t consumer;
 	bool stopping;
@@ -120,35 +117,6 @@ static void wait_for_work(struct session *s, uint32_t seen, uint64_t timeout_ns)
 
 /* ---- output ---------------------------------------------------------- */
 
-static int write_all(int fd, const char *data, size_t size)
-{
-	while (size > 0) {
-		ssize_t n = write(fd, data, size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int err = mkdir(path, 0775) < 0 && errno != EEXIST ? -errno : 0;
-		*p = '/';
-		if (err)
-			return err;
-	}
-	return mkdir(path, 0775) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* DIR/ust/pid/<procname>-<pid>-<date>-<time>, new, as LTTng names the
  * trace of one process. */
 static int make_trace_dir(struct session *s, const char *root)
@@ -169,7 +137,7 @@ static int make_trace_dir(struct session *s, const char *root)
 			return -ENAMETOOLONG;
 		char *last = strrchr(s->dir, '/');
 		*last = '\0';
-		int err = mkdir_p(s->dir);
+		int err = reel_mkdir_p(s->dir);
 		*last = '/';
 		if (err)
 			return err;
@@ -242,7 +210,7 @@ static int write_metadata(struct session *s, uint64_t calibration_ns)
 		reel_strbuf_free(&text);
 		return fd;
 	}
-	err = write_all(fd, text.data, text.len);
+	err = reel_write_all(fd, text.data, text.len);
 	char from[PATH_MAX + 64], to[PATH_MAX + 64];
 	snprintf(from, sizeof(from), "%s/.metadata.tmp", s->dir);
 	snprintf(to, sizeof(to), "%s/metadata", s->dir);
@@ -272,69 +240,15 @@ static int append_metadata(struct session *s)
 	int err = reel_registry_metadata(&s->metadata, &s->metadata_cursor);
 	if (err || s->metadata.len == before)
 		return err;
-	return write_all(s->metadata_fd, s->metadata.data + before, s->metadata.len - before);
-}
-
-/* Append whole packets to stream file `i`; on failure the file is cut
- * back to its last whole packet. */
-static int write_packets(struct session *s, uint32_t i, const char *data, size_t size)
-{
-	int err = write_all(s->stream_fds[i], data, size);
-	if (!err) {
-		s->stream_sizes[i] += size;
-		return 0;
-	}
-	if (!s->io_error)
-		reel_debug("%s: writing the trace: %s", s->dir, strerror(-err));
-	s->io_error = true;
-	if (ftruncate(s->stream_fds[i], (off_t)s->stream_sizes[i]) < 0 ||
-	    lseek(s->stream_fds[i], (off_t)s->stream_sizes[i], SEEK_SET) < 0)
-		reel_debug("%s: cannot cut a partial packet: %s", s->dir, strerror(errno));
-	return err;
-}
-
-/* Before a stream's first packet: if older ones were overwritten (or lost)
- * before they could be read, a placeholder for the first of them, so that
- * readers measure the gap and report it. */
-static void mark_leading_loss(struct session *s, uint32_t i, const struct reel_rb_packet *packet)
-{
-	struct reel_rb *rb = s->channel->streams[i];
-	/* Sequence numbers count from 1: the placeholder takes the number
-	 * just below the trace's first packet, so the gap after it is
-	 * exactly the number of packets lost. */
-	uint64_t below_first = READ_ONCE(rb->shm->base_offset) >> rb->subbuf_shift;
-	struct reel_ctf_packet real, placeholder;
-	memcpy(&real, packet->data, sizeof(real));
-	s->stream_started[i] = true;
-	if (real.packet_seq_num <= below_first + 1)
-		return;
-	reel_ctf_packet_placeholder(&placeholder, &real, below_first);
-	write_packets(s, i, (const char *)&placeholder, sizeof(placeholder));
+	return reel_write_all(s->metadata_fd, s->metadata.data + before, s->metadata.len - before);
 }
 
 /* Write every complete packet of every stream. Returns how many. */
 static unsigned int drain(struct session *s)
 {
 	unsigned int packets = 0;
-	for (uint32_t i = 0; i < s->channel->nr_streams; i++) {
-		struct reel_rb *rb = s->channel->streams[i];
-		struct reel_rb_packet packet;
-		int err;
-		while ((err = reel_rb_get_packet(rb, s->copy_buf, &packet)) != -EAGAIN) {
-			if (err) {
-				reel_debug("stream %u: skipped a malformed packet", i);
-				continue;
-			}
-			if (!s->stream_started[i])
-				mark_leading_loss(s, i, &packet);
-			/* A packet that cannot be written is lost; its sequence
-			 * number leaves a gap that readers report. */
-			if (write_packets(s, i, packet.data, packet.size) < 0)
-				s->packets_unwritten++;
-			reel_rb_put_packet(rb, &packet);
-			packets++;
-		}
-	}
+	for (uint32_t i = 0; i < s->channel->nr_streams; i++)
+		packets += reel_stream_file_drain(s->channel->streams[i], &s->files[i], s->copy_buf);
 	return packets;
 }
 
@@ -344,18 +258,9 @@ static void final_flush(struct session *s)
 	uint64_t deadline = monotonic_ns() + STOP_DEADLINE_NS;
 	for (;;) {
 		bool done = true;
-		for (uint32_t i = 0; i < s->channel->nr_streams; i++) {
-			struct reel_rb *rb = s->channel->streams[i];
-			reel_rb_switch(rb);
-			if (reel_rb_flush_lost(rb) < 0)
-				done = false;
-		}
 		append_metadata(s);
-		drain(s);
 		for (uint32_t i = 0; i < s->channel->nr_streams; i++)
-			if (!reel_rb_is_drained(s->channel->streams[i]) ||
-			    reel_rb_lost_total(s->channel->streams[i]) !=
-				    READ_ONCE(s->channel->streams[i]->shm->lost_reported))
+			if (!reel_stream_file_flush(s->channel->streams[i], &s->files[i], s->copy_buf))
 				done = false;
 		if (done)
 			break;
@@ -411,9 +316,6 @@ static void *consumer_main(void *arg)
 		wait_for_work(s, seen, timeout < IDLE_WAIT_NS ? timeout : IDLE_WAIT_NS);
 	}
 	final_flush(s);
-	if (s->packets_unwritten)
-		reel_debug("%s: %llu packets could not be written", s->dir,
-			   (unsigned long long)s->packets_unwritten);
 	/* The frequency is now measured over the whole session. */
 	err = write_metadata(s, REEL_CLOCK_CALIBRATION_NS);
 	if (err)
@@ -503,14 +405,12 @@ static void session_free(struct session *s)
 {
 	if (!s)
 		return;
-	for (uint32_t i = 0; s->stream_fds && i < s->nr_stream_fds; i++)
-		if (s->stream_fds[i] >= 0)
-			close(s->stream_fds[i]);
+	for (uint32_t i = 0; s->files && i < s->nr_files; i++)
+		if (s->files[i].fd >= 0)
+			close(s->files[i].fd);
 	if (s->metadata_fd >= 0)
 		close(s->metadata_fd);
-	free(s->stream_fds);
-	free(s->stream_sizes);
-	free(s->stream_started);
+	free(s->files);
 	free(s->copy_buf);
 	reel_strbuf_free(&s->metadata);
 	/* A channel here was never published (a failed start). */
@@ -572,23 +472,21 @@ static int start_locked(const struct reel_output_config *config)
 		err = -errno;
 		goto fail;
 	}
-	s->stream_fds = malloc(nr_streams * sizeof(*s->stream_fds));
-	s->stream_sizes = calloc(nr_streams, sizeof(*s->stream_sizes));
-	s->stream_started = calloc(nr_streams, sizeof(*s->stream_started));
+	s->files = malloc(nr_streams * sizeof(*s->files));
 	err = -ENOMEM;
-	if (!s->stream_fds || !s->stream_sizes || !s->stream_started)
+	if (!s->files)
 		goto fail;
-	s->nr_stream_fds = nr_streams;
+	s->nr_files = nr_streams;
 	for (uint32_t i = 0; i < nr_streams; i++)
-		s->stream_fds[i] = -1;
+		reel_stream_file_init(&s->files[i]);
 	if (rbc.overwrite && !(s->copy_buf = malloc(rbc.subbuf_size)))
 		goto fail;
 	for (uint32_t i = 0; i < nr_streams; i++) {
 		char file[32];
 		snprintf(file, sizeof(file), "channel0_%u", i);
-		s->stream_fds[i] = open_in_dir(s, file);
-		if (s->stream_fds[i] < 0) {
-			err = s->stream_fds[i];
+		s->files[i].fd = open_in_dir(s, file);
+		if (s->files[i].fd < 0) {
+			err = s->files[i].fd;
 			goto fail;
 		}
 	}
@@ -603,15 +501,14 @@ static int start_locked(const struct reel_output_config *config)
 		goto fail;
 	pthread_setname_np(s->consumer, "reel-consumer");
 
-	reel_ust_publish(s->channel);
-	reel_registry_enable(config->events);
+	reel_registry_enable(config->events, &s->channel->view);
 	active = s;
 	snprintf(last_dir, sizeof(last_dir), "%s", s->dir);
 	return 0;
 fail:
 	reel_debug("cannot start tracing into %s: %s", config->path, strerror(-err));
 	if (s->dir[0]) {
-		for (uint32_t i = 0; i < s->nr_stream_fds; i++) {
+		for (uint32_t i = 0; i < s->nr_files; i++) {
 			char path[PATH_MAX + 64];
 			snprintf(path, sizeof(path), "%s/channel0_%u", s->dir, i);
 			unlink(path);
@@ -639,16 +536,18 @@ int reel_output_stop(void)
 		return -ENOENT;
 	}
 	active = NULL;
-	reel_registry_disable();
 	/* No reservation starts after this; those in flight complete during
 	 * the consumer's final flush, which waits for them. */
-	reel_ust_publish(NULL);
+	reel_registry_disable();
 	__atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
 	wake_consumer(s->channel);
 	pthread_join(s->consumer, NULL);
-	int err = s->io_error ? -EIO : 0;
+	int err = 0;
+	for (uint32_t i = 0; i < s->nr_files; i++)
+		if (s->files[i].failed)
+			err = -EIO;
 	/* Writers that saw the channel before this keep a valid pointer: it
-	 * stays mapped (see reel_ust_publish()). */
+	 * stays mapped (see struct reel_channel). */
 	s->channel->retired_next = retired;
 	retired = s->channel;
 	s->channel = NULL;
@@ -705,12 +604,14 @@ static void atfork_child(void)
 {
 	reel_registry_unlock();
 	pthread_mutex_unlock(&session_mutex);
-	reel_ust_publish(NULL);
 	parent_session = active;
 	active = NULL;
 	parent_channels = retired; /* shared with the parent: never reused here */
 	retired = NULL;
-	reel_registry_disable();
+	/* The parent's channel is not the child's. (Under a daemon, the
+	 * control thread's own handler gives the child its enablement.) */
+	if (parent_session)
+		reel_registry_disable();
 }
 
 __attribute__((constructor)) static void standalone_init(void)

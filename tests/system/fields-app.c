@@ -156,8 +156,11 @@ static void nest(int depth)
 	int reserved[16];
 	if (depth > 16)
 		depth = 16;
+	const struct reel_event_targets *targets = reel__event_fields___seq.targets;
+	if (!targets)
+		return;
 	for (int i = 0; i < depth; i++) {
-		reserved[i] = reel_event_reserve(&ctx[i], &reel__event_fields___seq, 8) == 0;
+		reserved[i] = reel_event_reserve(&ctx[i], &targets->target[0], 8) == 0;
 		if (reserved[i]) {
 			uint64_t value = 100 + (uint64_t)i;
 			memcpy(ctx[i].pos, &value, 8);

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line values of the `reel` commands: sizes, counts, durations and
+ * log levels, and the option-parsing errors every command reports alike. */
+#ifndef REEL_CLI_ARGS_H
+#define REEL_CLI_ARGS_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Long-only options every command accepts. */
+enum {
+	CLI_OPT_JSON = 0x100,
+	CLI_OPT_FIRST_LOCAL, /* commands number their own long-only options from here */
+};
+
+#define CLI_HELP_OPTIONS                                \
+	{"help", no_argument, NULL, 'h'},               \
+	{                                               \
+		"json", no_argument, NULL, CLI_OPT_JSON \
+	}
+
+/*
+ * Values. Each returns 0 and writes *ret, or a negative errno: -EINVAL for
+ * text that is not such a value, -ERANGE for one above `max` (or 2^64).
+ */
+/* A decimal integer ("8"). */
+int cli_parse_uint(const char *s, uint64_t max, uint64_t *ret);
+/* A byte count: a decimal integer with an optional binary suffix, k/K
+ * (KiB), M (MiB) or G (GiB), optionally followed by "B" or "iB". */
+int cli_parse_size(const char *s, uint64_t max, uint64_t *ret);
+/* A duration in microseconds: a decimal integer alone (microseconds, as
+ * lttng's --switch-timer) or followed by us, ms, s, m or h. */
+int cli_parse_duration_us(const char *s, uint64_t max, uint64_t *ret);
+/* A log level: a number (0 to 14), or a name of include/reel/tracepoint.h's
+ * enum reel_loglevel as lttng spells it, with or without its prefix and in
+ * any case ("TRACE_INFO", "info", "DEBUG_LINE"). */
+int cli_parse_loglevel(const char *s, int32_t *ret);
+/* "TRACE_INFO" for 6; NULL for a number with no name. */
+const char *cli_loglevel_name(int32_t level);
+
+/* Split "a,b,c" in place into its items (pointers into `text`), refusing
+ * empty items. Returns 0 with *ret (free() it) and *ret_nr, or prints a
+ * usage error about `what` and returns its exit status. */
+int cli_split_list(const char *cmd, const char *what, char *text, char ***ret, size_t *ret_nr);
+
+/*
+ * Report what getopt_long() (with an optstring starting with ':' and opterr
+ * 0) found wrong: an unknown option ('?'), a missing argument (':'), an
+ * argument given to an option that takes none. Returns the usage exit
+ * status (2).
+ */
+int cli_bad_option(const char *cmd, int c, int argc, char **argv, const struct option *longopts);
+
+/* Refuse -k/--kernel. Returns the failure exit status (1). */
+int cli_kernel_unavailable(const char *cmd);
+
+#endif

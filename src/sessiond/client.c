@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client: the control requests of libreel-ctl (src/common/protocol.h),
+ * checked and carried out on the daemon's sessions. Every request gets one
+ * reply: a status (0 or a negative errno), a message when it failed, and
+ * the data asked for. Main thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/protocol.h"
+#include "../common/strbuf.h"
+#include "sessiond.h"
+
+#define MAX_PATTERN 1024
+#define MAX_EXCLUDES 64
+
+/* What a request may carry, parsed and checked once. */
+struct request {
+	const char *session, *output, *channel, *pattern, *context;
+	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
+	uint64_t loglevel_match;
+	int64_t loglevel;
+	const char *excludes[MAX_EXCLUDES];
+	size_t nr_excludes;
+};
+
+static int parse(struct reel_msg *m, struct request *r)
+{
+	struct reel_msg_iter it;
+	struct reel_msg_field f;
+	int e;
+	memset(r, 0, sizeof(*r));
+	reel_msg_iter_init(&it, m);
+	while ((e = reel_msg_next(&it, &f)) > 0) {
+		switch (f.tag) {
+		case REEL_TAG_SESSION: e = reel_msg_str(&f, &r->session); break;
+		case REEL_TAG_OUTPUT: e = reel_msg_str(&f, &r->output); break;
+		case REEL_TAG_CHANNEL: e = reel_msg_str(&f, &r->channel); break;
+		case REEL_TAG_PATTERN: e = reel_msg_str(&f, &r->pattern); break;
+		case REEL_TAG_CONTEXT: e = reel_msg_str(&f, &r->context); break;
+		case REEL_TAG_EXCLUDE:
+			if (r->nr_excludes == MAX_EXCLUDES)
+				return -E2BIG;
+			e = reel_msg_str(&f, &r->excludes[r->nr_excludes]);
+			if (!e && strlen(r->excludes[r->nr_excludes]) > MAX_PATTERN)
+				e = -EINVAL;
+			r->nr_excludes++;
+			break;
+		case REEL_TAG_SUBBUF_SIZE: e = reel_msg_u64(&f, &r->subbuf_size); break;
+		case REEL_TAG_NUM_SUBBUF: e = reel_msg_u64(&f, &r->num_subbuf); break;
+		case REEL_TAG_OVERWRITE: e = reel_msg_u64(&f, &r->overwrite); break;
+		case REEL_TAG_BUFFERS: e = reel_msg_u64(&f, &r->buffers); break;
+		case REEL_TAG_SWITCH_TIMER: e = reel_msg_u64(&f, &r->switch_timer); break;
+		case REEL_TAG_LOGLEVEL_MATCH: e = reel_msg_u64(&f, &r->loglevel_match); break;
+		case REEL_TAG_LOGLEVEL: e = reel_msg_i64(&f, &r->loglevel); break;
+		default: e = 0; break;
+		}
+		if (e < 0)
+			return e;
+	}
+	if (e < 0)
+		return e;
+	if (r->subbuf_size > UINT32_MAX || r->num_subbuf > UINT32_MAX ||
+	    r->switch_timer > UINT32_MAX || r->buffers > REEL_BUFFERS_PID ||
+	    r->loglevel_match > REEL_LOGLEVEL_SINGLE || r->loglevel < 0 || r->loglevel > 14)
+		return -EINVAL;
+	return 0;
+}
+
+/* The session a request names, or the current one. */
+static struct session *target(uid_t uid, const struct request *r, char *err, size_t size)
+{
+	const char *name = r->session ? r->session : reeld.current[0] ? reeld.current : NULL;
+	if (!name) {
+		snprintf(err, size, "no session given and no current session (create one first)");
+		return NULL;
+	}
+	struct session *s = session_find(uid, name);
+	if (!s)
+		snprintf(err, size, "session '%s' not found", name);
+	return s;
+}
+
+static struct channel *channel_or_default(struct session *s, const char *name, bool create,
+					  int *ret_err, char *err, size_t size)
+{
+	const char *n = name ? name : "channel0";
+	struct channel *ch = session_channel(s, n);
+	if (ch || !create) {
+		if (!ch) {
+			snprintf(err, size, "channel '%s' not found in session '%s'", n, s->name);
+			*ret_err = -ENOENT;
+		}
+		return ch;
+	}
+	struct reel_channel_config c = { .struct_size = sizeof(c), .name = n };
+	*ret_err = session_add_channel(s, &c, err, size);
+	return *ret_err ? NULL : session_channel(s, n);
+}
+
+static bool remove_disabled(struct channel *ch, const char *pattern)
+{
+	for (size_t i = 0; i < ch->nr_disabled; i++) {
+		if (strcmp(ch->disabled[i], pattern) != 0)
+			continue;
+		free(ch->disabled[i]);
+		ch->disabled[i] = ch->disabled[--ch->nr_disabled];
+		return true;
+	}
+	return false;
+}
+
+static int enable_event(struct session *s, const struct request *r, char *err, size_t size)
+{
+	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
+		snprintf(err, size, "an event pattern is required");
+		return -EINVAL;
+	}
+	int e = 0;
+	struct channel *ch = channel_or_default(s, r->channel, true, &e, err, size);
+	if (!ch)
+		return e;
+	/* Naming a disabled pattern again enables it again. */
+	bool was_disabled = remove_disabled(ch, r->pattern);
+	for (size_t i = 0; i < ch->nr_rules; i++) {
+		struct rule *x = &ch->rules[i];
+		if (strcmp(x->pattern, r->pattern) == 0 && x->loglevel_match == r->loglevel_match &&
+		    x->loglevel == r->loglevel && x->nr_excludes == r->nr_excludes) {
+			if (was_disabled) {
+				enablement_update();
+				return 0;
+			}
+			snprintf(err, size, "event rule '%s' is already enabled in channel '%s'",
+				 r->pattern, ch->name);
+			return -EEXIST;
+		}
+	}
+	struct rule *grown = realloc(ch->rules, (ch->nr_rules + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	ch->rules = grown;
+	struct rule *x = &ch->rules[ch->nr_rules];
+	memset(x, 0, sizeof(*x));
+	x->pattern = strdup(r->pattern);
+	x->excludes = r->nr_excludes ? calloc(r->nr_excludes, sizeof(*x->excludes)) : NULL;
+	bool ok = x->pattern && (!r->nr_excludes || x->excludes);
+	for (size_t i = 0; ok && i < r->nr_excludes; i++) {
+		x->excludes[i] = strdup(r->excludes[i]);
+		ok = x->excludes[i] != NULL;
+		x->nr_excludes += ok;
+	}
+	if (!ok) {
+		rule_free(x);
+		return -ENOMEM;
+	}
+	x->loglevel_match = (uint32_t)r->loglevel_match;
+	x->loglevel = (int32_t)r->loglevel;
+	ch->nr_rules++;
+	enablement_update();
+	return 0;
+}
+
+static int disable_event(struct session *s, const struct request *r, char *err, size_t size)
+{
+	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
+		snprintf(err, size, "an event pattern is required");
+		return -EINVAL;
+	}
+	int e = 0;
+	struct channel *ch = channel_or_default(s, r->channel, false, &e, err, size);
+	if (!ch)
+		return e;
+	bool all = strcmp(r->pattern, "*") == 0;
+	size_t kept = 0, removed = 0;
+	for (size_t i = 0; i < ch->nr_rules; i++) {
+		if (all || strcmp(ch->rules[i].pattern, r->pattern) == 0) {
+			rule_free(&ch->rules[i]);
+			removed++;
+		} else {
+			ch->rules[kept++] = ch->rules[i];
+		}
+	}
+	ch->nr_rules = kept;
+	if (all) {
+		while (ch->nr_disabled)
+			free(ch->disabled[--ch->nr_disabled]);
+	} else if (!removed) {
+		/* No rule of its own: leave its events out of the others. */
+		bool known = false;
+		for (size_t i = 0; i < ch->nr_disabled && !known; i++)
+			known = strcmp(ch->disabled[i], r->pattern) == 0;
+		if (known) {
+			snprintf(err, size, "'%s' is already disabled in channel '%s'", r->pattern,
+				 ch->name);
+			return -EEXIST;
+		}
+		char **grown = realloc(ch->disabled, (ch->nr_disabled + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		ch->disabled = grown;
+		if (!(ch->disabled[ch->nr_disabled] = strdup(r->pattern)))
+			return -ENOMEM;
+		ch->nr_disabled++;
+	}
+	enablement_update();
+	return 0;
+}
+
+static int add_context(struct session *s, const struct request *r, char *err, size_t size)
+{
+	uint32_t bit = r->context ? context_of_name(r->context) : 0;
+	if (!bit) {
+		snprintf(err, size, "unknown context type '%s' (vpid, vtid, procname, pthread_id, cpu_id)",
+			 r->context ? r->context : "");
+		return -EINVAL;
+	}
+	if (s->started_once) {
+		snprintf(err, size, "session '%s' has been started: contexts cannot be added", s->name);
+		return -EBUSY;
+	}
+	int e = 0;
+	if (r->channel || s->nr_channels == 0) {
+		struct channel *ch = channel_or_default(s, r->channel, !r->channel, &e, err, size);
+		if (!ch)
+			return e;
+	}
+	for (uint32_t i = 0; i < s->nr_channels; i++) {
+		struct channel *ch = s->channels[i];
+		if (r->channel && strcmp(ch->name, r->channel) != 0)
+			continue;
+		if (ch->contexts & bit && r->channel) {
+			snprintf(err, size, "context '%s' is already in channel '%s'", r->context,
+				 ch->name);
+			return -EEXIST;
+		}
+		ch->contexts |= bit;
+	}
+	return 0;
+}
+
+static uint32_t apps_tracing(const struct session *s)
+{
+	uint32_t n = 0;
+	if (!s->active)
+		return 0;
+	for (const struct app *a = reeld.apps; a; a = a->next) {
+		bool in = false;
+		for (uint32_t i = 0; i < a->nr_events && !in; i++)
+			if (a->events[i] && a->events[i]->nr_sent)
+				in = true;
+		n += in;
+	}
+	return n;
+}
+
+static void describe_session(struct reel_msg *m, struct session *s)
+{
+	reel_msg_put_str(m, REEL_TAG_SESSION, s->name);
+	reel_msg_put_str(m, REEL_TAG_OUTPUT, s->output);
+	reel_msg_put_u64(m, REEL_TAG_ACTIVE, s->active);
+	reel_msg_put_u64(m, REEL_TAG_NR_APPS, apps_tracing(s));
+	if (s->error[0])
+		reel_msg_put_str(m, REEL_TAG_SESSION_ERROR, s->error);
+	pthread_mutex_lock(&s->lock);
+	for (uint32_t c = 0; c < s->nr_channels; c++) {
+		struct channel *ch = s->channels[c];
+		uint64_t packets = s->retired[c].packets, bytes = s->retired[c].bytes;
+		uint64_t discarded = s->retired[c].discarded, lost = s->retired[c].lost_packets;
+		for (struct trace *t = s->traces; t; t = t->next) {
+			struct bufset *b = c < t->nr_bufsets ? t->bufsets[c] : NULL;
+			if (!b)
+				continue;
+			packets += b->stat_packets;
+			bytes += b->stat_bytes;
+			lost += b->stat_lost_packets;
+			for (uint32_t k = 0; k < b->nr_streams; k++)
+				discarded += reel_rb_lost_total(b->streams[k]);
+		}
+		reel_msg_put_str(m, REEL_TAG_CHANNEL, ch->name);
+		reel_msg_put_u64(m, REEL_TAG_SUBBUF_SIZE, ch->config.subbuf_size);
+		reel_msg_put_u64(m, REEL_TAG_NUM_SUBBUF, ch->config.num_subbuf);
+		reel_msg_put_u64(m, REEL_TAG_OVERWRITE, ch->config.overwrite);
+		reel_msg_put_u64(m, REEL_TAG_BUFFERS, ch->config.buffers);
+		reel_msg_put_u64(m, REEL_TAG_SWITCH_TIMER, ch->config.switch_timer_us);
+		reel_msg_put_u64(m, REEL_TAG_PACKETS, packets);
+		reel_msg_put_u64(m, REEL_TAG_BYTES, bytes);
+		reel_msg_put_u64(m, REEL_TAG_DISCARDED, discarded);
+		reel_msg_put_u64(m, REEL_TAG_LOST_PACKETS, lost);
+		for (size_t r = 0; r < ch->nr_rules; r++) {
+			struct reel_strbuf text = { 0 };
+			const struct rule *x = &ch->rules[r];
+			reel_strbuf_printf(&text, "%s", x->pattern);
+			if (x->loglevel_match == REEL_LOGLEVEL_RANGE)
+				reel_strbuf_printf(&text, " (loglevel <= %d)", x->loglevel);
+			else if (x->loglevel_match == REEL_LOGLEVEL_SINGLE)
+				reel_strbuf_printf(&text, " (loglevel == %d)", x->loglevel);
+			for (size_t k = 0; k < x->nr_excludes; k++)
+				reel_strbuf_printf(&text, "%s%s", k ? ", " : " (excluding ",
+						   x->excludes[k]);
+			if (x->nr_excludes)
+				reel_strbuf_printf(&text, ")");
+			reel_msg_put_str(m, REEL_TAG_RULE, text.failed ? "?" : text.data);
+			reel_strbuf_free(&text);
+		}
+		for (size_t k = 0; k < ch->nr_disabled; k++) {
+			struct reel_strbuf text = { 0 };
+			reel_strbuf_printf(&text, "%s (disabled)", ch->disabled[k]);
+			reel_msg_put_str(m, REEL_TAG_RULE, text.failed ? "?" : text.data);
+			reel_strbuf_free(&text);
+		}
+		for (uint32_t k = 0; context_names[k]; k++)
+			if (ch->contexts & (1u << k))
+				reel_msg_put_str(m, REEL_TAG_CONTEXT, context_names[k]);
+	}
+	uint64_t rate = (uint64_t)s->rate;
+	pthread_mutex_unlock(&s->lock);
+	reel_msg_put_u64(m, REEL_TAG_RATE, rate);
+}
+
+static void list_apps(struct reel_msg *m, uid_t uid)
+{
+	for (struct app *a = reeld.apps; a; a = a->next) {
+		if (!a->hello || (uid != 0 && a->uid != uid))
+			continue;
+		reel_msg_put_i64(m, REEL_TAG_APP_PID, a->pid);
+		reel_msg_put_u64(m, REEL_TAG_UID, a->uid);
+		reel_msg_put_str(m, REEL_TAG_PROCNAME, a->procname);
+		for (uint32_t i = 0; i < a->nr_events; i++) {
+			if (!a->events[i])
+				continue;
+			reel_msg_put_str(m, REEL_TAG_NAME, a->events[i]->full_name);
+			reel_msg_put_i64(m, REEL_TAG_LOGLEVEL, a->events[i]->desc.loglevel);
+		}
+	}
+}
+
+int client_handle(int sock, uid_t uid, struct reel_msg *req)
+{
+	struct reel_msg reply;
+	reel_msg_init(&reply, REEL_CTL_REPLY);
+	struct reel_msg data;
+	reel_msg_init(&data, 0);
+	char err[512] = "";
+	struct request r;
+	struct session *s = NULL;
+	int status = parse(req, &r);
+	if (status) {
+		snprintf(err, sizeof(err), "malformed request");
+		goto reply;
+	}
+	switch (req->type) {
+	case REEL_CTL_CREATE:
+		status = session_create(uid, r.session, r.output, &s, err, sizeof(err));
+		if (!status) {
+			reel_msg_put_str(&data, REEL_TAG_SESSION, s->name);
+			reel_msg_put_str(&data, REEL_TAG_OUTPUT, s->output);
+		}
+		break;
+	case REEL_CTL_SET_SESSION:
+		if ((s = target(uid, &r, err, sizeof(err))))
+			snprintf(reeld.current, sizeof(reeld.current), "%s", s->name);
+		else
+			status = -ENOENT;
+		break;
+	case REEL_CTL_START:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else
+			status = session_start(s, err, sizeof(err));
+		break;
+	case REEL_CTL_STOP:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else if ((status = session_stop(s)) == -EALREADY)
+			snprintf(err, sizeof(err), "session '%s' is already stopped", s->name);
+		break;
+	case REEL_CTL_DESTROY:
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+		} else {
+			reel_msg_put_str(&data, REEL_TAG_SESSION, s->name);
+			reel_msg_put_str(&data, REEL_TAG_OUTPUT, s->output);
+			session_destroy(s);
+		}
+		break;
+	case REEL_CTL_ENABLE_CHANNEL: {
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+			break;
+		}
+		struct reel_channel_config c = {
+			.struct_size = sizeof(c),
+			.name = r.channel,
+			.subbuf_size = (uint32_t)r.subbuf_size,
+			.num_subbuf = (uint32_t)r.num_subbuf,
+			.overwrite = r.overwrite != 0,
+			.buffers = (uint32_t)r.buffers,
+			.switch_timer_us = (uint32_t)r.switch_timer,
+		};
+		status = session_add_channel(s, &c, err, sizeof(err));
+		break;
+	}
+	case REEL_CTL_ENABLE_EVENT:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else
+			status = enable_event(s, &r, err, sizeof(err));
+		break;
+	case REEL_CTL_DISABLE_EVENT:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else
+			status = disable_event(s, &r, err, sizeof(err));
+		break;
+	case REEL_CTL_ADD_CONTEXT:
+		if (!(s = target(uid, &r, err, sizeof(err))))
+			status = -ENOENT;
+		else
+			status = add_context(s, &r, err, sizeof(err));
+		break;
+	case REEL_CTL_LIST_SESSIONS:
+		if (reeld.current[0] && session_find(uid, reeld.current))
+			reel_msg_put_str(&data, REEL_TAG_CURRENT, reeld.current);
+		for (s = reeld.sessions; s; s = s->next)
+			if (uid == 0 || s->uid == uid)
+				describe_session(&data, s);
+		break;
+	case REEL_CTL_LIST_APPS:
+		list_apps(&data, uid);
+		break;
+	default:
+		status = -EOPNOTSUPP;
+		snprintf(err, sizeof(err), "unknown request %u", req->type);
+		break;
+	}
+reply:
+	reel_msg_put_i64(&reply, REEL_TAG_STATUS, status);
+	if (status)
+		reel_msg_put_str(&reply, REEL_TAG_ERROR, err[0] ? err : strerror(-status));
+	if (!status && data.failed) {
+		/* Too large a listing for one message. */
+		reel_msg_free(&reply);
+		reel_msg_init(&reply, REEL_CTL_REPLY);
+		status = -E2BIG;
+		snprintf(err, sizeof(err), "the reply is larger than %u MiB",
+			 REEL_MSG_MAX_PAYLOAD >> 20);
+		reel_msg_put_i64(&reply, REEL_TAG_STATUS, status);
+		reel_msg_put_str(&reply, REEL_TAG_ERROR, err);
+	} else if (!status) {
+		reel_msg_append(&reply, &data); /* the data follow the status */
+	}
+	int e = reel_msg_send(sock, &reply);
+	reel_msg_free(&reply);
+	reel_msg_free(&data);
+	return e;
+}

@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * consumer: one thread per started session. Moves complete packets from
+ * every buffer of the session's traces to their stream files as they are,
+ * keeps each trace's metadata up to date with the event classes the main
+ * thread adds, closes quiet packets on each channel's switch timer, and on
+ * request (stop) flushes everything. Applications wake it through the
+ * session's eventfd when they complete a sub-buffer.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/fileio.h"
+#include "../common/log.h"
+#include "../ctf/metadata.h"
+#include "sessiond.h"
+
+#define IDLE_WAIT_MS 100
+/* A sub-buffer left incomplete this long after an application died is
+ * taken to hold that application's unfinished event. */
+#define STALL_NS 500000000ull
+#define FLUSH_DEADLINE_NS 1000000000ull
+#define TRACER_MAJOR 0
+#define TRACER_MINOR 1
+#define TRACER_PATCHLEVEL 0
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- metadata ------------------------------------------------------------ */
+
+static int metadata_header(struct session *s, struct trace *t, struct reel_strbuf *out)
+{
+	struct reel_clock_desc clock;
+	int err = reel_clock_describe(&reeld.clock_start, REEL_CLOCK_QUICK_NS, &clock);
+	if (err)
+		return err;
+	char hostname[256] = "";
+	gethostname(hostname, sizeof(hostname) - 1);
+	struct reel_ctf_env_entry env[16];
+	unsigned int n = 0;
+	env[n++] = (struct reel_ctf_env_entry){ "hostname", hostname, 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "domain", "ust", 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_name", "reel", 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_major", NULL, TRACER_MAJOR };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_minor", NULL, TRACER_MINOR };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_patchlevel", NULL, TRACER_PATCHLEVEL };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_buffering_scheme",
+						t->per_pid ? "pid" : "uid", 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "tracer_buffering_id", NULL, (int64_t)t->owner };
+	env[n++] = (struct reel_ctf_env_entry){ "architecture_bit_width", NULL, 64 };
+	env[n++] = (struct reel_ctf_env_entry){ "trace_name", s->name, 0 };
+	env[n++] = (struct reel_ctf_env_entry){ "trace_creation_datetime", t->datetime, 0 };
+	if (t->per_pid) {
+		env[n++] = (struct reel_ctf_env_entry){ "procname", t->procname, 0 };
+		env[n++] = (struct reel_ctf_env_entry){ "vpid", NULL, (int64_t)t->owner };
+	}
+	env[n++] = (struct reel_ctf_env_entry){ "clock_source", clock.source, 0 };
+	uint32_t contexts[MAX_CHANNELS];
+	for (uint32_t i = 0; i < t->nr_bufsets; i++)
+		contexts[i] = t->bufsets[i]->channel->contexts;
+	struct reel_ctf_trace_desc desc = { .clock = &clock, .env = env, .nr_env = n,
+					    .nr_streams = t->nr_bufsets,
+					    .stream_contexts = contexts };
+	memcpy(desc.uuid, t->uuid, sizeof(desc.uuid));
+	return reel_ctf_metadata_header(out, &desc);
+}
+
+/* The whole metadata, written aside and renamed into place. */
+static int metadata_rewrite(struct session *s, struct trace *t)
+{
+	struct reel_strbuf text = { 0 };
+	int err = metadata_header(s, t, &text);
+	for (uint32_t i = 0; !err && i < t->nr_bufsets; i++)
+		for (uint32_t k = 0; k < t->bufsets[i]->nr_classes; k++)
+			err = reel_strbuf_printf(&text, "%s", t->bufsets[i]->classes[k].declaration);
+	char from[PATH_MAX + 32], to[PATH_MAX + 32];
+	snprintf(from, sizeof(from), "%s/.metadata.tmp", t->dir);
+	snprintf(to, sizeof(to), "%s/metadata", t->dir);
+	int fd = -1;
+	if (!err) {
+		fd = open(from, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+		err = fd < 0 ? -errno : reel_write_all(fd, text.data, text.len);
+	}
+	if (!err && rename(from, to) < 0)
+		err = -errno;
+	reel_strbuf_free(&text);
+	if (err) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(from);
+		}
+		return err;
+	}
+	if (t->metadata_fd >= 0)
+		close(t->metadata_fd);
+	t->metadata_fd = fd;
+	for (uint32_t i = 0; i < t->nr_bufsets; i++)
+		for (uint32_t k = 0; k < t->bufsets[i]->nr_classes; k++)
+			t->bufsets[i]->classes[k].written = true;
+	t->metadata_dirty = false;
+	return 0;
+}
+
+/* Append the event classes added since the metadata was written. */
+static int metadata_update(struct session *s, struct trace *t)
+{
+	if (!t->metadata_dirty)
+		return 0;
+	if (t->metadata_fd < 0)
+		return metadata_rewrite(s, t);
+	for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+		struct bufset *b = t->bufsets[i];
+		for (uint32_t k = 0; k < b->nr_classes; k++) {
+			if (b->classes[k].written)
+				continue;
+			int err = reel_write_all(t->metadata_fd, b->classes[k].declaration,
+						 strlen(b->classes[k].declaration));
+			if (err)
+				return err;
+			b->classes[k].written = true;
+		}
+	}
+	t->metadata_dirty = false;
+	return 0;
+}
+
+/* ---- streams left incomplete by dead applications ---------------------- */
+
+static int class_event_size(void *arg, uint32_t id, const char *payload, size_t avail,
+			    size_t *ret)
+{
+	struct bufset *b = arg;
+	if (id >= b->nr_classes)
+		return -EBADMSG;
+	/* The channel's context fields come first. */
+	uint32_t context = b->channel->contexts;
+	size_t skip = (context & REEL_CONTEXT_VPID ? 4 : 0) + (context & REEL_CONTEXT_VTID ? 4 : 0);
+	if (context & REEL_CONTEXT_PROCNAME) {
+		const char *nul = skip < avail ? memchr(payload + skip, '\0', avail - skip) : NULL;
+		if (!nul)
+			return -EBADMSG;
+		skip = (size_t)(nul - payload) + 1;
+	}
+	skip += (context & REEL_CONTEXT_PTHREAD_ID ? 8 : 0) + (context & REEL_CONTEXT_CPU_ID ? 4 : 0);
+	size_t size;
+	if (skip > avail || reel_ctf_payload_size(b->classes[id].layout, b->classes[id].nr_fields,
+						  payload + skip, avail - skip, &size) < 0)
+		return -EBADMSG;
+	*ret = skip + size;
+	return 0;
+}
+
+/* Called with the session's lock held: the classes are the main thread's. */
+static void repair(struct bufset *b, uint32_t k)
+{
+	if (reel_rb_repair(b->streams[k], class_event_size, b) > 0)
+		reel_debug("stream %s_%u: repaired a packet left incomplete by a dead application",
+			   b->channel->name, k);
+	b->stall_since[k] = 0;
+}
+
+static void repair_trace(struct trace *t)
+{
+	for (uint32_t i = 0; i < t->nr_bufsets; i++)
+		for (uint32_t k = 0; k < t->bufsets[i]->nr_streams; k++)
+			repair(t->bufsets[i], k);
+}
+
+/* Repair the streams of traces a killed application wrote into that stay
+ * stalled for long. Lock held. */
+static void check_stalls(struct session *s, uint64_t now)
+{
+	for (struct trace *t = s->traces; t; t = t->next) {
+		if (!t->suspect)
+			continue;
+		for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+			struct bufset *b = t->bufsets[i];
+			for (uint32_t k = 0; k < b->nr_streams; k++) {
+				struct reel_rb *rb = b->streams[k];
+				if (!reel_rb_is_stalled(rb)) {
+					b->stall_since[k] = 0;
+					continue;
+				}
+				uint64_t at = READ_ONCE(rb->shm->consumed);
+				if (!b->stall_since[k] || b->stall_at[k] != at) {
+					b->stall_since[k] = now;
+					b->stall_at[k] = at;
+				} else if (now - b->stall_since[k] > STALL_NS) {
+					repair(b, k);
+				}
+			}
+		}
+	}
+}
+
+/* ---- the thread ------------------------------------------------------------ */
+
+/*
+ * The consumer writes without the session's lock, so that a slow disk never
+ * holds the main thread: it works on a snapshot of the trace list taken
+ * under the lock. Traces are added at the head of the list by the main
+ * thread, and removed only by this thread (orphans) or once it is joined
+ * (destroy); a stream's buffer and file are this thread's alone.
+ */
+static int take_snapshot(struct session *s)
+{
+	size_t n = 0;
+	for (struct trace *t = s->traces; t; t = t->next)
+		n++;
+	if (n > s->snapshot_cap) {
+		struct trace **grown = realloc(s->snapshot, n * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		s->snapshot = grown;
+		s->snapshot_cap = n;
+	}
+	s->nr_snapshot = 0;
+	for (struct trace *t = s->traces; t; t = t->next) {
+		int err = metadata_update(s, t);
+		if (err)
+			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
+		s->snapshot[s->nr_snapshot++] = t;
+	}
+	return 0;
+}
+
+/* Write what is complete in trace `t`; with `flush`, close open packets
+ * too. Returns true when everything reserved is written. No lock. */
+static bool drain_trace(struct trace *t, bool flush)
+{
+	bool done = true;
+	for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+		struct bufset *b = t->bufsets[i];
+		for (uint32_t k = 0; k < b->nr_streams; k++) {
+			if (flush)
+				done &= reel_stream_file_flush(b->streams[k], &b->files[k], b->copy_buf);
+			else
+				reel_stream_file_drain(b->streams[k], &b->files[k], b->copy_buf);
+		}
+	}
+	return done;
+}
+
+/* What `status` reports, copied under the lock. */
+static void publish_stats(struct trace *t)
+{
+	for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+		struct bufset *b = t->bufsets[i];
+		uint64_t packets = 0, bytes = 0, lost = 0;
+		for (uint32_t k = 0; k < b->nr_streams; k++) {
+			packets += b->files[k].packets;
+			bytes += b->files[k].bytes;
+			lost += b->files[k].lost_packets;
+		}
+		b->stat_packets = packets;
+		b->stat_bytes = bytes;
+		b->stat_lost_packets = lost;
+	}
+}
+
+/* Close every open packet and write everything, waiting for reservations
+ * in flight to be committed, up to a deadline: an application stopped or
+ * killed inside a reservation never completes its packet. Lock held on
+ * entry and exit, released while writing. */
+static void final_flush(struct session *s)
+{
+	uint64_t deadline = monotonic_ns() + FLUSH_DEADLINE_NS;
+	bool repaired = false;
+	for (;;) {
+		if (take_snapshot(s) < 0)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		bool done = true;
+		for (size_t i = 0; i < s->nr_snapshot; i++)
+			done &= drain_trace(s->snapshot[i], true);
+		pthread_mutex_lock(&s->lock);
+		if (done)
+			break;
+		if (monotonic_ns() > deadline) {
+			/* What a killed application left unfinished is
+			 * repaired; otherwise a writer is suspended. */
+			bool suspect = false;
+			for (struct trace *t = s->traces; t; t = t->next)
+				if (t->suspect) {
+					repair_trace(t);
+					suspect = true;
+				}
+			if (suspect && !repaired) {
+				repaired = true;
+				continue;
+			}
+			reel_debug("session %s: some packets were still being written at stop", s->name);
+			break;
+		}
+		pthread_mutex_unlock(&s->lock);
+		struct timespec pause = { 0, 1000000 };
+		nanosleep(&pause, NULL);
+		pthread_mutex_lock(&s->lock);
+	}
+	/* The clock's frequency is now measured over a longer time. */
+	for (struct trace *t = s->traces; t; t = t->next) {
+		publish_stats(t);
+		int err = metadata_rewrite(s, t);
+		if (err)
+			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
+	}
+}
+
+/* Per-process traces whose process left, once written out (or after a
+ * second, whatever a killed writer left): complete, closed, freed. Lock
+ * held. */
+static void retire_orphans(struct session *s, uint64_t now)
+{
+	for (struct trace **p = &s->traces; *p;) {
+		struct trace *t = *p;
+		if (!t->orphan || (!t->flushed && now - t->orphan_since < FLUSH_DEADLINE_NS)) {
+			p = &t->next;
+			continue;
+		}
+		if (!t->flushed && t->suspect) {
+			repair_trace(t);
+			pthread_mutex_unlock(&s->lock);
+			drain_trace(t, true);
+			pthread_mutex_lock(&s->lock);
+			/* The main thread may have added traces meanwhile. */
+			for (p = &s->traces; *p != t; p = &(*p)->next)
+				;
+		}
+		publish_stats(t);
+		for (uint32_t i = 0; i < t->nr_bufsets; i++) {
+			s->retired[t->bufsets[i]->channel->index].packets += t->bufsets[i]->stat_packets;
+			s->retired[t->bufsets[i]->channel->index].bytes += t->bufsets[i]->stat_bytes;
+			s->retired[t->bufsets[i]->channel->index].lost_packets +=
+				t->bufsets[i]->stat_lost_packets;
+			for (uint32_t k = 0; k < t->bufsets[i]->nr_streams; k++)
+				s->retired[t->bufsets[i]->channel->index].discarded +=
+					reel_rb_lost_total(t->bufsets[i]->streams[k]);
+		}
+		int err = metadata_rewrite(s, t);
+		if (err)
+			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
+		*p = t->next;
+		trace_free(t);
+	}
+}
+
+static void switch_channel(struct session *s, uint32_t index)
+{
+	for (size_t i = 0; i < s->nr_snapshot; i++) {
+		struct trace *t = s->snapshot[i];
+		if (index < t->nr_bufsets)
+			for (uint32_t k = 0; k < t->bufsets[index]->nr_streams; k++)
+				reel_rb_switch(t->bufsets[index]->streams[k]);
+	}
+}
+
+static void *consumer_main(void *arg)
+{
+	struct session *s = arg;
+	uint64_t next_switch[MAX_CHANNELS];
+	uint64_t now = monotonic_ns();
+	for (uint32_t i = 0; i < MAX_CHANNELS; i++)
+		next_switch[i] = now;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (s->flush_request != s->flush_done) {
+			final_flush(s);
+			s->flush_done = s->flush_request;
+			pthread_cond_broadcast(&s->flushed);
+		}
+		if (s->quit)
+			break;
+		if (take_snapshot(s) < 0) {
+			pthread_mutex_unlock(&s->lock);
+			struct timespec pause = { 0, 10000000 };
+			nanosleep(&pause, NULL);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		bool active = s->active;
+		pthread_mutex_unlock(&s->lock);
+
+		for (size_t i = 0; i < s->nr_snapshot; i++) {
+			struct trace *t = s->snapshot[i];
+			/* An orphan is flushed: its process will write no more. */
+			bool done = drain_trace(t, __atomic_load_n(&t->orphan, __ATOMIC_ACQUIRE));
+			if (done && t->orphan)
+				t->flushed = true;
+		}
+		/* Quiet streams' packets close on their channel's timer. */
+		now = monotonic_ns();
+		uint64_t wake = now + IDLE_WAIT_MS * 1000000ull;
+		for (uint32_t i = 0; i < s->nr_channels; i++) {
+			uint64_t period = (uint64_t)s->channels[i]->config.switch_timer_us * 1000;
+			if (!period || !active)
+				continue;
+			if (now >= next_switch[i]) {
+				switch_channel(s, i);
+				next_switch[i] = now + period;
+			}
+			if (next_switch[i] < wake)
+				wake = next_switch[i];
+		}
+
+		pthread_mutex_lock(&s->lock);
+		uint64_t total = 0;
+		for (size_t i = 0; i < s->nr_snapshot; i++) {
+			publish_stats(s->snapshot[i]);
+			for (uint32_t k = 0; k < s->snapshot[i]->nr_bufsets; k++)
+				total += s->snapshot[i]->bufsets[k]->stat_bytes;
+		}
+		for (uint32_t k = 0; k < s->nr_channels; k++)
+			total += s->retired[k].bytes;
+		/* The write rate over the last second or so, for `status`. */
+		if (!s->rate_at_ns || now - s->rate_at_ns >= 1000000000ull) {
+			s->rate = s->rate_at_ns ? (double)(total - s->rate_bytes) * 1e9 /
+							  (double)(now - s->rate_at_ns) :
+						  0;
+			s->rate_at_ns = now;
+			s->rate_bytes = total;
+		}
+		check_stalls(s, now);
+		retire_orphans(s, now);
+		if (s->flush_request != s->flush_done || s->quit)
+			continue;
+		pthread_mutex_unlock(&s->lock);
+		struct pollfd p = { s->wake_fd, POLLIN, 0 };
+		int ms = (int)((wake - now + 999999) / 1000000);
+		if (poll(&p, 1, ms) > 0) {
+			uint64_t count;
+			if (read(s->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+				reel_debug("session %s: wake-up: %s", s->name, strerror(errno));
+		}
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void wake(struct session *s)
+{
+	uint64_t one = 1;
+	if (write(s->wake_fd, &one, sizeof(one)) < 0)
+		reel_debug("session %s: cannot wake the consumer", s->name);
+}
+
+int consumer_start(struct session *s)
+{
+	int err = -pthread_create(&s->consumer, NULL, consumer_main, s);
+	if (err)
+		return err;
+	pthread_setname_np(s->consumer, "reeld-consumer");
+	s->consumer_running = true;
+	return 0;
+}
+
+void consumer_flush(struct session *s)
+{
+	if (!s->consumer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	uint64_t ticket = ++s->flush_request;
+	wake(s);
+	while (s->flush_done < ticket)
+		pthread_cond_wait(&s->flushed, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void consumer_join(struct session *s)
+{
+	if (!s->consumer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->quit = true;
+	wake(s);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->consumer, NULL);
+	s->consumer_running = false;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the files of reeld; nothing outside src/sessiond uses it.
+ *
+ * Threads: the main thread owns every structure here and serves the
+ * sockets; each started session has a consumer thread that reads its
+ * traces' buffers and writes files. A session's `lock` guards what both
+ * touch: its traces, their buffer sets and event classes. */
+#ifndef REEL_SESSIOND_H
+#define REEL_SESSIOND_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <reel/abi.h>
+#include <reel/ctl.h>
+
+#include "../common/clock.h"
+#include "../common/msg.h"
+#include "../common/strbuf.h"
+#include "../ringbuf/drain.h"
+#include "../ringbuf/ringbuf.h"
+
+#define MAX_CHANNELS 64u
+#define MAX_NAME 256u
+
+/* An event as an application described it. */
+struct app_event {
+	struct reel_event_desc desc; /* owns provider, name, fields, enums */
+	char *full_name;             /* provider:event */
+	char *signature;             /* the layout, for matching across apps */
+	size_t signature_len;
+	/* The targets last sent for it (channel key, id, context). */
+	uint64_t *sent;
+	uint32_t nr_sent;
+};
+
+struct app {
+	int sock;
+	pid_t pid;
+	uid_t uid;
+	char procname[17];
+	bool hello;
+	struct app_event **events; /* by the app's id; NULL where unknown */
+	uint32_t nr_events;
+	uint64_t *mapped; /* keys of the buffer sets it was given */
+	uint32_t nr_mapped;
+	uint64_t next_seq;    /* of the enablement messages sent to it */
+	uint64_t pending_ack; /* the one enablement_update() waits for */
+	struct reel_msg_inbuf in; /* bytes received, not yet a whole message */
+	/* Messages received while waiting for an acknowledgement, handled
+	 * by the main loop afterwards. */
+	struct reel_msg *stash;
+	size_t nr_stash;
+	bool dead; /* its socket failed: forgotten by the main loop */
+	bool said_bye; /* exited normally: no reservation left open */
+	struct app *next;
+};
+
+struct rule {
+	char *pattern;
+	uint32_t loglevel_match;
+	int32_t loglevel;
+	char **excludes; /* patterns this rule leaves out */
+	size_t nr_excludes;
+};
+
+struct channel {
+	char name[MAX_NAME];
+	uint32_t index;    /* its stream class id */
+	uint32_t contexts; /* REEL_CONTEXT_* */
+	struct reel_channel_config config;
+	struct rule *rules;
+	size_t nr_rules;
+	/* Patterns disabled without a rule of their own: left out of all. */
+	char **disabled;
+	size_t nr_disabled;
+};
+
+/* An event class of one channel of one trace. */
+struct event_class {
+	const char *full_name;
+	char *signature;
+	size_t signature_len;
+	uint32_t id;
+	bool written;      /* in the metadata file */
+	char *declaration; /* its TSDL */
+	/* Its layout (kinds and sizes only), to walk a packet to repair. */
+	struct reel_field_desc *layout;
+	size_t nr_fields;
+};
+
+/* One channel's buffers in one trace: a ring buffer per CPU, the files
+ * they go to. */
+struct bufset {
+	uint64_t key; /* unique in the daemon: how applications name it */
+	struct channel *channel;
+	struct reel_rb **streams; /* their memfds are what applications map */
+	struct reel_stream_file *files;
+	uint32_t nr_streams;
+	char *copy_buf;
+	struct event_class *classes;
+	uint32_t nr_classes;
+	/* Per stream: since when its oldest sub-buffer is stalled, and where. */
+	uint64_t *stall_since, *stall_at;
+	/* Written out so far, published by the consumer under the lock. */
+	uint64_t stat_packets, stat_bytes, stat_lost_packets;
+};
+
+/* One CTF trace of a session: per user (ust/uid/<uid>/64-bit) or per
+ * process (ust/pid/<procname>-<pid>-<date>). */
+struct trace {
+	uint64_t owner; /* uid or pid */
+	bool per_pid;
+	char procname[17];
+	char dir[PATH_MAX];
+	char datetime[32];
+	uint8_t uuid[16];
+	struct reel_clock_sample clock_start;
+	struct bufset *bufsets[MAX_CHANNELS];
+	uint32_t nr_bufsets;
+	int metadata_fd;
+	bool metadata_dirty;
+	bool orphan; /* per-process trace whose process left: flush, close */
+	uint64_t orphan_since;
+	bool flushed; /* orphan written out (consumer only) */
+	bool suspect; /* an application killed while writing into it */
+	struct trace *next;
+};
+
+struct session {
+	char name[MAX_NAME];
+	char output[PATH_MAX];
+	uid_t uid;
+	bool active;
+	bool started_once;
+	char error[512]; /* the last thing that went wrong, for `status` */
+	struct channel *channels[MAX_CHANNELS];
+	uint32_t nr_channels;
+	struct trace *traces;
+
+	pthread_mutex_t lock;
+	pthread_cond_t flushed;
+	pthread_t consumer;
+	bool consumer_running;
+	int wake_fd; /* eventfd: applications completing sub-buffers */
+	uint64_t flush_request, flush_done; /* stop: final flush asked / done */
+	bool quit;
+	/* The consumer's working copy of the trace list. */
+	struct trace **snapshot;
+	size_t nr_snapshot, snapshot_cap;
+	/* What freed per-process traces had written, per channel. */
+	struct {
+		uint64_t packets, bytes, lost_packets, discarded;
+	} retired[MAX_CHANNELS];
+	/* Rate estimate for `status`. */
+	uint64_t rate_bytes, rate_at_ns;
+	double rate;
+	struct session *next;
+};
+
+struct daemon {
+	char rundir[PATH_MAX];
+	struct session *sessions;
+	struct app *apps;
+	char current[MAX_NAME]; /* current session */
+	struct reel_clock_sample clock_start; /* the daemon's: calibrates every trace's clock */
+	uint64_t next_key;
+};
+
+extern struct daemon reeld;
+
+/* session.c */
+struct session *session_find(uid_t uid, const char *name);
+int session_create(uid_t uid, const char *name, const char *output, struct session **ret,
+		   char *err, size_t err_size);
+int session_start(struct session *s, char *err, size_t err_size);
+int session_stop(struct session *s);
+void session_destroy(struct session *s);
+int session_add_channel(struct session *s, const struct reel_channel_config *config,
+			char *err, size_t err_size);
+struct channel *session_channel(struct session *s, const char *name);
+/* Recompute and send every application's enablement. */
+void enablement_update(void);
+void app_forget(struct app *a);
+void trace_free(struct trace *t);
+
+/* app.c */
+int app_handle(struct app *a, struct reel_msg *m);
+/* Wait until `a` acknowledges message `seq`, until `deadline` at most
+ * (monotonic_ns()). */
+int app_wait_ack(struct app *a, uint64_t seq, uint64_t deadline);
+/* Handle every whole message received from `a` so far (those stashed by
+ * app_wait_ack() first). */
+int app_pump(struct app *a);
+void app_free(struct app *a);
+bool event_matches_rule(const struct app_event *e, const struct rule *r);
+/* Whether a channel records event `e`: a rule matches, no exclusion does. */
+bool channel_records(const struct channel *ch, const struct app_event *e);
+void rule_free(struct rule *r);
+
+/* The REEL_CONTEXT_* bit of a context type's name; 0 if unknown. */
+uint32_t context_of_name(const char *name);
+extern const char *const context_names[];
+
+/* consumer.c */
+int consumer_start(struct session *s);
+/* Ask the consumer for a final flush and wait for it. */
+void consumer_flush(struct session *s);
+void consumer_join(struct session *s);
+uint64_t monotonic_ns(void);
+
+/* client.c */
+int client_handle(int sock, uid_t uid, struct reel_msg *req);
+
+#endif
