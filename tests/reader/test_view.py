@@ -390,3 +390,44 @@ def test_suite_trace_as_babeltrace(case):
         # between streams, integers over 64 bits, unmapped variant tags):
         # what it printed before must be the same
         assert ours[:len(theirs)] == theirs
+
+
+# ---- traces recorded by reeld ---------------------------------------------------------
+
+REELD = BUILD / "src" / "sessiond" / "reeld"
+
+
+def test_reeld_trace_as_babeltrace(tmp_path):
+    if not REELD.exists():
+        pytest.skip("reeld not built")
+    run = tmp_path / "run"
+    env = clean_env({"REEL_RUNDIR": str(run), "HOME": str(tmp_path)})
+    daemon = subprocess.Popen([str(REELD), "--rundir", str(run)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if (run / "client.sock").exists():
+                break
+            time.sleep(0.05)
+
+        def reel(*args):
+            proc = subprocess.run([str(REEL)] + [str(a) for a in args], env=env,
+                                  capture_output=True, text=True, timeout=60)
+            assert proc.returncode == 0, proc.stderr
+
+        reel("create", "viewtest", "--output", tmp_path / "trace")
+        reel("enable-channel", "-u", "chan", "--subbuf-size", "64k", "--num-subbuf", "4")
+        reel("enable-event", "-u", "-c", "chan", "*")
+        reel("add-context", "-u", "-c", "chan", "-t", "vpid", "-t", "vtid", "-t", "procname")
+        reel("start")
+        for args in (["fields"], ["threads", 2, 2000]):
+            app = subprocess.run([str(APP)] + [str(a) for a in args], env=env,
+                                 capture_output=True, text=True, timeout=60)
+            assert app.returncode == 0, app.stderr
+        reel("stop")
+        reel("destroy")
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+    lines = same_as_babeltrace(tmp_path / "trace")
+    assert any('procname = "fields-app"' in l for l in lines)
