@@ -9,8 +9,8 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 RELEASE_BUILD ?= build-release
 
-CHECK_PACKAGES = meson ninja-build gcc g++ clang pkg-config babeltrace2 python3-bt2 python3-pytest
-BENCH_PACKAGES = $(CHECK_PACKAGES) lttng-tools liblttng-ust-dev
+CHECK_PACKAGES = meson ninja-build gcc g++ clang pkg-config babeltrace2 python3-bt2 python3-pytest lttng-tools liblttng-ust-dev
+BENCH_PACKAGES = $(CHECK_PACKAGES)
 
 ASAN_MESON = -Db_sanitize=address,undefined -Db_lundef=false
 TSAN_MESON = -Db_sanitize=thread -Db_lundef=false
@@ -54,7 +54,7 @@ check: deps check-asan check-tsan
 check-asan:
 	$(call meson_build,$(ASAN_BUILD),$(ASAN_MESON))
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite stress-asm --suite system --suite cli --suite fuzz
+		meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite compile --suite stress --suite stress-asm --suite system --suite cli --suite reader --suite conformance --suite fuzz
 
 check-tsan:
 	$(call meson_build,$(TSAN_BUILD),$(TSAN_MESON))
@@ -62,7 +62,8 @@ check-tsan:
 
 bench: deps-bench
 	$(call meson_build,$(RELEASE_BUILD),--buildtype=release)
-	bash bench/run.sh $(RELEASE_BUILD)
+	@status=0; bash bench/run.sh $(RELEASE_BUILD) || status=1; \
+	bash bench/reader.sh $(RELEASE_BUILD) || status=1; exit $$status
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)

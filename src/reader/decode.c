@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stream decoder: maps one stream file, walks its packets (header, context,
+ * sizes, discarded-event counters) and decodes one event at a time into a
+ * flat array of values by walking the precompiled plans (plan.c). Every read
+ * is checked against the packet's content size; pages of finished packets
+ * are given back so that memory stays flat whatever the trace size.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reader-local.h"
+
+#define MAX_VALUES (1u << 22) /* per event or packet */
+#define CTF_MAGIC 0xC1FC1FC1u
+
+struct dctx {
+	struct rstream *s;
+	const uint8_t *base;
+	uint64_t pos, limit;
+	uint64_t fast_end;  /* bytes from base that may be loaded 8 at a time */
+	uint64_t *regs;
+	struct rvbuf *out;
+	uint64_t event_id;
+	bool has_event_id;
+	char *err;
+	size_t errlen;
+};
+
+static int dfail(struct dctx *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int dfail(struct dctx *d, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(d->err, d->errlen, "%s: packet at offset %llu: %s", d->s->path,
+		 (unsigned long long)d->s->pkt_off, msg);
+	return -EBADMSG;
+}
+
+uint64_t ctf_read_bits(const uint8_t *base, uint64_t pos, unsigned size, bool be)
+{
+	const uint8_t *p = base + (pos >> 3);
+	unsigned shift = (unsigned)(pos & 7);
+	unsigned nbytes = (shift + size + 7) / 8;
+	if (!be) {
+		/* little endian: bit 0 is the least significant bit of the first byte */
+		uint64_t v = 0;
+		unsigned n = nbytes > 8 ? 8 : nbytes;
+		for (unsigned i = 0; i < n; i++)
+			v |= (uint64_t)p[i] << (8 * i);
+		v >>= shift;
+		if (nbytes > 8)
+			v |= (uint64_t)p[8] << (64 - shift);
+		return size == 64 ? v : v & ((UINT64_C(1) << size) - 1);
+	}
+	/* big endian: bit 0 is the most significant bit of the first byte */
+	unsigned __int128 v = 0;
+	for (unsigned i = 0; i < nbytes; i++)
+		v = v << 8 | p[i];
+	v >>= nbytes * 8 - shift - size;
+	return size == 64 ? (uint64_t)v : (uint64_t)v & ((UINT64_C(1) << size) - 1);
+}
+
+int64_t ctf_clock_ns(const struct ctf_clock *c, uint64_t cycles)
+{
+	uint64_t ns;
+	if (c->freq == 1000000000) {
+		ns = cycles;
+	} else {
+		double r = 1e9 * (double)cycles / (double)c->freq;
+		ns = r >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)r;
+	}
+	/* wraps (defined) rather than overflows on absurd clock values */
+	return (int64_t)((uint64_t)c->base_ns + ns);
+}
+
+static int rv_grow(struct dctx *d)
+{
+	struct rvbuf *b = d->out;
+	if (b->cap >= MAX_VALUES)
+		return dfail(d, "too many fields in one event");
+	uint32_t cap = b->cap ? b->cap * 2 : 256;
+	struct rval *nv = realloc(b->v, (size_t)cap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	b->v = nv;
+	b->cap = cap;
+	return 0;
+}
+
+static inline void update_clock(struct rstream *s, unsigned size, uint64_t v)
+{
+	if (size >= 64) {
+		s->clock = v;
+		return;
+	}
+	uint64_t mask = (UINT64_C(1) << size) - 1;
+	uint64_t low = s->clock & mask;
+	uint64_t c = s->clock;
+	if (v < low)
+		c += mask + 1;
+	s->clock = (c & ~mask) | v;
+}
+
+static void int_flags(struct dctx *d, const struct plan_node *p, uint64_t v)
+{
+	struct rstream *s = d->s;
+	uint16_t f = p->flags;
+	if (f & PF_EVENT_ID) {
+		d->event_id = v;
+		d->has_event_id = true;
+	}
+	if (f & PF_CLOCK)
+		update_clock(s, p->size, v);
+	if (f & PF_TS_BEGIN) {
+		s->ts_begin = v;
+		s->has_ts_begin = true;
+	}
+	if (f & PF_TS_END) {
+		s->ts_end = v;
+		s->has_ts_end = true;
+	}
+	if (f & PF_CONTENT_SIZE)
+		s->content_bits = v;
+	if (f & PF_PACKET_SIZE)
+		s->pkt_bits = v;
+	if (f & PF_DISCARDED) {
+		s->discarded = v;
+		s->has_discarded = true;
+	}
+	if (f & PF_SEQ_NUM) {
+		s->seq_num = v;
+		s->has_seq_num = true;
+	}
+	if (f & PF_STREAM_INSTANCE) {
+		s->instance_id = v;
+		s->has_instance_id = true;
+	}
+}
+
+struct frame {
+	uint32_t idx;    /* value of the structure, array or variant */
+	uint64_t left;   /* array: elements still to decode */
+};
+
+#define MAX_DEPTH 80
+
+static int oob(struct dctx *d, const struct xop *o)
+{
+	const char *name = o->p && o->p->name ? o->p->name : "(element)";
+	return dfail(d, "field '%s' crosses the end of the packet content", name);
+}
+
+/* Little-endian bit fields within 8 readable bytes: one load. */
+static inline uint64_t read_le_fast(const uint8_t *base, uint64_t pos, unsigned size)
+{
+	uint64_t w;
+	memcpy(&w, base + (pos >> 3), 8);
+	w >>= pos & 7;
+	return size == 64 ? w : w & ((UINT64_C(1) << size) - 1);
+}
+
+#define RUN_NAME run_full
+#define RUN_STORE 1
+#include "decode-run.h"
+#define RUN_NAME run_skim
+#define RUN_STORE 0
+#include "decode-run.h"
+
+/* ---- files and packets ------------------------------------------------------ */
+
+int rstream_open(struct rtrace *t, const char *path, struct rstream **ret, char *err, size_t errlen)
+{
+	struct rstream *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->trace = t;
+	s->fd = -1;
+	s->end_off = UINT64_MAX;
+	s->pkt_ctx_index = UINT32_MAX;
+	s->path = strdup(path);
+	s->regs = calloc(t->meta->nregs ? t->meta->nregs : 1, sizeof(*s->regs));
+	if (!s->path || !s->regs) {
+		rstream_close(s);
+		return -ENOMEM;
+	}
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (s->fd < 0 || fstat(s->fd, &st) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		rstream_close(s);
+		return -e;
+	}
+	s->file_size = (uint64_t)st.st_size;
+	if (s->file_size) {
+		void *m = mmap(NULL, s->file_size, PROT_READ, MAP_PRIVATE, s->fd, 0);
+		if (m == MAP_FAILED) {
+			int e = errno;
+			snprintf(err, errlen, "%s: mmap: %s", path, strerror(e));
+			rstream_close(s);
+			return -e;
+		}
+		s->map = m;
+		madvise(m, s->file_size, MADV_NORMAL);
+	}
+	*ret = s;
+	return 0;
+}
+
+void rstream_close(struct rstream *s)
+{
+	if (!s)
+		return;
+	if (s->map)
+		munmap((void *)s->map, s->file_size);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->path);
+	free(s->regs);
+	free(s->pkt.v);
+	free(s->ev.v);
+	free(s);
+}
+
+static const struct ctf_stream_class *find_sc(const struct ctf_meta *m, uint64_t id)
+{
+	for (const struct ctf_stream_class *s = m->streams; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static int open_packet(struct rstream *s, char *err, size_t errlen)
+{
+	const struct ctf_meta *m = s->trace->meta;
+	uint64_t avail = s->file_size - s->pkt_off;
+	if (avail > UINT64_MAX / 8)
+		avail = UINT64_MAX / 8;
+	struct dctx d = {
+		.s = s, .base = s->map + s->pkt_off, .pos = 0, .limit = avail * 8, .regs = s->regs,
+		.fast_end = avail,
+		.out = &s->pkt, .err = err, .errlen = errlen,
+	};
+	s->pkt.n = 0;
+	s->pkt_ctx_index = UINT32_MAX;
+	s->has_ts_begin = s->has_ts_end = s->has_discarded = s->has_seq_num = false;
+	s->pkt_bits = s->content_bits = UINT64_MAX;
+	uint64_t stream_id = 0;
+	bool has_stream_id = false;
+	int r;
+	if (m->p_packet_header) {
+		r = run_full(&d, &m->x_packet_header);
+		if (r)
+			return r;
+		for (uint32_t i = 0; i < s->pkt.n; i++) {
+			const struct rval *v = &s->pkt.v[i];
+			if (v->p->flags & PF_MAGIC && v->u != CTF_MAGIC)
+				return dfail(&d, "bad magic number 0x%llx", (unsigned long long)v->u);
+			if (v->p->flags & PF_STREAM_ID) {
+				stream_id = v->u;
+				has_stream_id = true;
+			}
+			if (v->p->flags & PF_UUID && m->has_uuid) {
+				for (uint32_t k = 0; k < 16; k++)
+					if (s->pkt.v[i + 1 + k].u != m->uuid[k])
+						return dfail(&d, "trace UUID mismatch");
+			}
+		}
+	}
+	const struct ctf_stream_class *sc;
+	if (has_stream_id) {
+		sc = find_sc(m, stream_id);
+		if (!sc)
+			return dfail(&d, "undefined stream class %llu", (unsigned long long)stream_id);
+	} else {
+		if (m->nstreams > 1)
+			return dfail(&d, "no stream_id and several stream classes");
+		sc = m->streams;
+	}
+	if (s->sc && sc != s->sc)
+		return dfail(&d, "stream class changes within one stream file");
+	s->sc = sc;
+	if (sc && sc->p_packet_context) {
+		s->pkt_ctx_index = s->pkt.n;
+		r = run_full(&d, &sc->x_packet_context);
+		if (r)
+			return r;
+	}
+	if (s->pkt_bits == UINT64_MAX) /* no packet_size: the content, or the file */
+		s->pkt_bits = s->content_bits != UINT64_MAX ? (s->content_bits + 7) / 8 * 8 : avail * 8;
+	if (s->content_bits == UINT64_MAX)
+		s->content_bits = s->pkt_bits;
+	if (s->pkt_bits % 8 || s->pkt_bits == 0)
+		return dfail(&d, "invalid packet size %llu bits", (unsigned long long)s->pkt_bits);
+	if (s->pkt_bits / 8 > avail)
+		return dfail(&d, "packet size %llu bits goes past the end of the file",
+			     (unsigned long long)s->pkt_bits);
+	if (s->content_bits > s->pkt_bits)
+		return dfail(&d, "content size %llu bits larger than packet size %llu bits",
+			     (unsigned long long)s->content_bits, (unsigned long long)s->pkt_bits);
+	if (d.pos > s->content_bits)
+		return dfail(&d, "packet header and context go past the packet content");
+	s->pos = d.pos;
+	return 0;
+}
+
+/* The decoder's context is built from fields the previous event just
+ * stored: gcc's SLP vectorizer would load pairs of them with one 16-byte
+ * load, which store forwarding cannot serve (a stall per event). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define NO_SLP
+#endif
+
+static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
+{
+	bool skim = s->skim;
+	const struct ctf_stream_class *sc = s->sc;
+	struct dctx d = {
+		.s = s, .base = s->map + s->pkt_off, .pos = s->pos, .limit = s->content_bits,
+		.fast_end = s->file_size - s->pkt_off,
+		.regs = s->regs, .out = &s->ev, .err = err, .errlen = errlen,
+	};
+	uint64_t start = s->pos;
+	int r;
+	s->ev.n = 0;
+	s->ev_ctx_index = s->ev_spec_index = s->ev_fields_index = UINT32_MAX;
+	if (!sc)
+		return dfail(&d, "event data in a trace without event classes");
+	if (sc->p_event_header) {
+		/* never shown, never searched: only its meanings matter */
+		r = run_skim(&d, &sc->s_event_header);
+		if (r)
+			return r;
+	}
+	if (sc->p_event_context) {
+		s->ev_ctx_index = s->ev.n;
+		r = skim ? run_skim(&d, &sc->s_event_context) : run_full(&d, &sc->x_event_context);
+		if (r)
+			return r;
+	}
+	uint64_t id = d.has_event_id ? d.event_id : 0;
+	const struct ctf_event_class *ec = NULL;
+	if (!sc->by_id_sorted) {
+		if (id < sc->nby_id)
+			ec = sc->by_id[id];
+	} else {
+		size_t lo = 0, hi = sc->nby_id;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (sc->by_id[mid]->id < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < sc->nby_id && sc->by_id[lo]->id == id)
+			ec = sc->by_id[lo];
+	}
+	if (!ec)
+		return dfail(&d, "undefined event class id %llu", (unsigned long long)id);
+	s->ec = ec;
+	if (ec->p_context) {
+		s->ev_spec_index = s->ev.n;
+		r = skim ? run_skim(&d, &ec->s_context) : run_full(&d, &ec->x_context);
+		if (r)
+			return r;
+	}
+	if (ec->p_fields) {
+		s->ev_fields_index = s->ev.n;
+		r = skim ? run_skim(&d, &ec->s_fields) : run_full(&d, &ec->x_fields);
+		if (r)
+			return r;
+	}
+	if (d.pos == start)
+		return dfail(&d, "event '%s' of zero size", ec->name ? ec->name : "?");
+	s->pos = d.pos;
+	s->ev_clock = s->clock;
+	return 0;
+}
+
+static void give_back(struct rstream *s, uint64_t upto)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t start = s->dontneed_off & ~((uint64_t)page - 1);
+	uint64_t end = upto & ~((uint64_t)page - 1);
+	if (end > start + (128u << 10)) {
+		madvise((void *)(s->map + start), end - start, MADV_DONTNEED);
+		s->dontneed_off = end;
+	}
+}
+
+void rstream_end_packet(struct rstream *s)
+{
+	s->in_packet = false;
+	s->packets_done++;
+	s->pkt_off += s->pkt_bits / 8;
+	s->prev_discarded = s->discarded;
+	s->prev_seq_num = s->seq_num;
+	if (s->has_ts_end) {
+		s->prev_ts_end = s->ts_end;
+		s->has_prev_ts_end = true;
+	}
+	give_back(s, s->pkt_off);
+}
+
+int rstream_open_next_packet(struct rstream *s, char *err, size_t errlen)
+{
+	if (s->pkt_off >= s->file_size || s->pkt_off >= s->end_off) {
+		s->eof = true;
+		return 0;
+	}
+	int r = open_packet(s, err, errlen);
+	if (r)
+		return r;
+	s->in_packet = true;
+	s->had_packet = true;
+	return 1;
+}
+
+NO_SLP int rstream_next(struct rstream *s, char *err, size_t errlen)
+{
+	for (;;) {
+		if (s->eof)
+			return 0;
+		if (!s->in_packet) {
+			if (s->pkt_off >= s->file_size || s->pkt_off >= s->end_off) {
+				s->eof = true;
+				return 0;
+			}
+			int r = open_packet(s, err, errlen);
+			if (r)
+				return r;
+			s->in_packet = true;
+			s->had_packet = true;
+			return 2; /* a new packet: the caller reports discarded events */
+		}
+		if (s->pos >= s->content_bits) {
+			rstream_end_packet(s);
+			continue;
+		}
+		int r = decode_event(s, err, errlen);
+		if (r)
+			return r;
+		s->events++;
+		/* pages well behind this event go back, inside big packets too */
+		uint64_t here = s->pkt_off + (s->pos >> 3);
+		if (unlikely(here - s->dontneed_off > (256u << 10)))
+			give_back(s, here - (64u << 10));
+		return 1;
+	}
+}
