@@ -110,21 +110,26 @@ static void drop_conn(struct conn *c)
 	free(c);
 }
 
+/* Listen on `rundir`/`name`. The socket appears under its name only once
+ * it listens (bound under a temporary name, then renamed), so that a
+ * client that sees it can connect. */
 static int listen_on(const char *rundir, const char *name, mode_t mode)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char path[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	int err = reel_rundir_socket(rundir, name, path, sizeof(path));
-	if (err || strlen(path) >= sizeof(addr.sun_path))
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if (err || strlen(tmp) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
-	memcpy(addr.sun_path, path, strlen(path) + 1);
+	memcpy(addr.sun_path, tmp, strlen(tmp) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(path); /* stale: we checked that no daemon answers there */
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, mode) < 0 ||
-	    listen(fd, 128) < 0) {
+	unlink(tmp);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(tmp, mode) < 0 ||
+	    listen(fd, 128) < 0 || rename(tmp, path) < 0) {
 		err = -errno;
+		unlink(tmp);
 		close(fd);
 		return err;
 	}
@@ -358,8 +363,9 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	int client_fd = listen_on(reeld.rundir, REEL_CLIENT_SOCKET, 0600);
+	/* The client socket last: once it is there, the daemon is ready. */
 	int app_fd = listen_on(reeld.rundir, REEL_APP_SOCKET, geteuid() == 0 ? 0666 : 0600);
+	int client_fd = listen_on(reeld.rundir, REEL_CLIENT_SOCKET, 0600);
 	if (sfd < 0 || epfd < 0 || client_fd < 0 || app_fd < 0 ||
 	    add_conn(SIGNALS, sfd, 0, NULL) < 0 || add_conn(LISTEN_CLIENT, client_fd, 0, NULL) < 0 ||
 	    add_conn(LISTEN_APP, app_fd, 0, NULL) < 0) {
