@@ -144,6 +144,40 @@ REEL_CTL_API int reel_ctl_disable_event(struct reel_ctl *ctl, const char *sessio
 REEL_CTL_API int reel_ctl_add_context(struct reel_ctl *ctl, const char *session,
 				      const char *channel, const char *type);
 
+/* ---- rotation ------------------------------------------------------------- */
+
+/* Archive the session's current chunk now: once this returns, the chunk is
+ * a complete trace in `<output>/archives/<begin>-<end>-<index>/`, whose
+ * path `*ret_path` gets (free() it; NULL: not wanted). The session goes on
+ * tracing into the next chunk. */
+REEL_CTL_API int reel_ctl_rotate(struct reel_ctl *ctl, const char *session, char **ret_path);
+
+/* Rotate every `timer_us` microseconds and/or whenever `size` bytes were
+ * written (0: unchanged; at least one must be given), and run `hook` (a
+ * shell command; NULL: unchanged) with each archived chunk's path as $1. */
+REEL_CTL_API int reel_ctl_enable_rotation(struct reel_ctl *ctl, const char *session,
+					  uint64_t timer_us, uint64_t size, const char *hook);
+/* No more scheduled rotations (reel_ctl_rotate() still works). */
+REEL_CTL_API int reel_ctl_disable_rotation(struct reel_ctl *ctl, const char *session);
+
+struct reel_chunk_info {
+	char *path;
+	uint64_t index;
+	int32_t hook_status; /* exit status; -1 running, -2 no hook, -3 killed (hung) */
+};
+
+struct reel_rotation_list {
+	uint64_t timer_us, size; /* the schedule, 0: none */
+	char *hook;
+	struct reel_chunk_info *chunks;
+	size_t nr_chunks;
+};
+
+/* The session's archived chunks, oldest first, and its schedule. */
+REEL_CTL_API int reel_ctl_list_rotations(struct reel_ctl *ctl, const char *session,
+					 struct reel_rotation_list **ret);
+REEL_CTL_API void reel_rotation_list_free(struct reel_rotation_list *list);
+
 /* ---- what the daemon knows ---------------------------------------------- */
 
 struct reel_channel_status {

@@ -36,6 +36,10 @@ enum {
 	REEL_CTL_LIST_SESSIONS = 48,
 	REEL_CTL_LIST_APPS = 49,
 	REEL_CTL_ADD_CONTEXT = 50,
+	REEL_CTL_ROTATE = 51,
+	REEL_CTL_ENABLE_ROTATION = 52,
+	REEL_CTL_DISABLE_ROTATION = 53,
+	REEL_CTL_LIST_ROTATIONS = 54,
 	REEL_CTL_REPLY = 60, /* STATUS (negative errno or 0), ERROR text, then data */
 };
 
@@ -88,6 +92,11 @@ enum {
 	REEL_TAG_LOST_PACKETS,
 	REEL_TAG_SESSION_ERROR, /* what went wrong in a session, in words */
 	REEL_TAG_EXCLUDE,       /* a pattern an event rule leaves out */
+	REEL_TAG_CHUNK,         /* an archived chunk's path: a record follows */
+	REEL_TAG_HOOK_STATUS,   /* i64: the hook's exit status, -1 running, -2 none */
+	REEL_TAG_ROTATE_TIMER,  /* microseconds, 0: none */
+	REEL_TAG_ROTATE_SIZE,   /* bytes, 0: none */
+	REEL_TAG_HOOK,          /* a shell command run with each chunk's path */
 };
 
 /* REEL_TAG_ABI of a hello: the ring buffer's and the fast path's layouts. */

@@ -519,3 +519,104 @@ int reel_ctl_list_apps(struct reel_ctl *ctl, struct reel_app_list **ret)
 	*ret = list;
 	return 0;
 }
+
+/* ---- rotation ------------------------------------------------------------- */
+
+int reel_ctl_rotate(struct reel_ctl *ctl, const char *session, char **ret_path)
+{
+	struct reel_msg m, reply;
+	reel_msg_init(&m, REEL_CTL_ROTATE);
+	put_session(&m, session);
+	struct reel_msg_iter it;
+	struct reel_msg_field f;
+	char *path = NULL;
+	int err = transact(ctl, &m, &reply, &it);
+	while (!err && reel_msg_next(&it, &f) > 0)
+		if (f.tag == REEL_TAG_CHUNK)
+			err = dup_str(&f, &path);
+	reel_msg_free(&reply);
+	if (!err && !path)
+		err = -EPROTO;
+	if (!err && ret_path) {
+		*ret_path = path;
+		path = NULL;
+	}
+	free(path);
+	return err;
+}
+
+int reel_ctl_enable_rotation(struct reel_ctl *ctl, const char *session, uint64_t timer_us,
+			     uint64_t size, const char *hook)
+{
+	struct reel_msg m;
+	reel_msg_init(&m, REEL_CTL_ENABLE_ROTATION);
+	put_session(&m, session);
+	reel_msg_put_u64(&m, REEL_TAG_ROTATE_TIMER, timer_us);
+	reel_msg_put_u64(&m, REEL_TAG_ROTATE_SIZE, size);
+	if (hook)
+		reel_msg_put_str(&m, REEL_TAG_HOOK, hook);
+	return simple(ctl, &m);
+}
+
+int reel_ctl_disable_rotation(struct reel_ctl *ctl, const char *session)
+{
+	return session_request(ctl, REEL_CTL_DISABLE_ROTATION, session);
+}
+
+void reel_rotation_list_free(struct reel_rotation_list *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->nr_chunks; i++)
+		free(list->chunks[i].path);
+	free(list->chunks);
+	free(list->hook);
+	free(list);
+}
+
+int reel_ctl_list_rotations(struct reel_ctl *ctl, const char *session,
+			    struct reel_rotation_list **ret)
+{
+	struct reel_msg m, reply;
+	reel_msg_init(&m, REEL_CTL_LIST_ROTATIONS);
+	put_session(&m, session);
+	struct reel_msg_iter it;
+	int err = transact(ctl, &m, &reply, &it);
+	struct reel_rotation_list *list = calloc(1, sizeof(*list));
+	if (!err && !list)
+		err = -ENOMEM;
+	struct reel_chunk_info *c = NULL;
+	struct reel_msg_field f;
+	int r = 0;
+	while (!err && (r = reel_msg_next(&it, &f)) > 0) {
+		int64_t iv;
+		if (f.tag == REEL_TAG_ROTATE_TIMER) {
+			err = u64_of(&f, &list->timer_us);
+		} else if (f.tag == REEL_TAG_ROTATE_SIZE) {
+			err = u64_of(&f, &list->size);
+		} else if (f.tag == REEL_TAG_HOOK) {
+			err = dup_str(&f, &list->hook);
+		} else if (f.tag == REEL_TAG_CHUNK) {
+			err = grow((void **)&list->chunks, &list->nr_chunks, sizeof(*c));
+			if (!err) {
+				c = &list->chunks[list->nr_chunks - 1];
+				c->hook_status = -2;
+				err = dup_str(&f, &c->path);
+			}
+		} else if (f.tag == REEL_TAG_ID && c) {
+			err = u64_of(&f, &c->index);
+		} else if (f.tag == REEL_TAG_HOOK_STATUS && c) {
+			err = reel_msg_i64(&f, &iv) ? -EPROTO : 0;
+			c->hook_status = (int32_t)iv;
+		}
+	}
+	if (!err && r < 0)
+		err = -EPROTO;
+	reel_msg_free(&reply);
+	if (err) {
+		reel_rotation_list_free(list);
+		return err;
+	}
+	*ret = list;
+	return 0;
+}

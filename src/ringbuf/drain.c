@@ -51,6 +51,15 @@ static void mark_leading_loss(struct reel_rb *rb, struct reel_stream_file *f,
 	write_packets(f, (const char *)&placeholder, sizeof(placeholder));
 }
 
+void reel_stream_file_new_chunk(struct reel_stream_file *f, int fd)
+{
+	f->fd = fd;
+	f->size = 0;
+	f->failed = false;
+	if (f->started)
+		f->chunk_start = true;
+}
+
 unsigned int reel_stream_file_drain(struct reel_rb *rb, struct reel_stream_file *f, void *copy_buf)
 {
 	unsigned int packets = 0;
@@ -75,6 +84,20 @@ unsigned int reel_stream_file_drain(struct reel_rb *rb, struct reel_stream_file 
 		f->last_seq = seq;
 		if (!f->started)
 			mark_leading_loss(rb, f, &packet);
+		/* The consumer owns the packet until it puts it back. */
+		char *context = (char *)packet.data;
+		uint64_t discarded;
+		memcpy(&discarded, context + offsetof(struct reel_ctf_packet, events_discarded),
+		       sizeof(discarded));
+		if (f->chunk_start) {
+			f->discarded_base = discarded;
+			f->chunk_start = false;
+		}
+		if (f->discarded_base) {
+			discarded = discarded >= f->discarded_base ? discarded - f->discarded_base : 0;
+			memcpy(context + offsetof(struct reel_ctf_packet, events_discarded), &discarded,
+			       sizeof(discarded));
+		}
 		if (write_packets(f, packet.data, packet.size) < 0) {
 			f->unwritten++;
 			f->lost_packets++;

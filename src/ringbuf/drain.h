@@ -22,10 +22,18 @@ struct reel_stream_file {
 	uint64_t unwritten;      /* packets lost to write errors */
 	uint64_t lost_packets;   /* sequence numbers missing (overwritten, unwritten) */
 	uint64_t last_seq;       /* of the last packet consumed */
+	/* A chunk of a rotated trace starts: its first packet's loss count
+	 * becomes the base its packets count from, so that the chunk read
+	 * alone reports only its own losses. */
+	bool chunk_start;
+	uint64_t discarded_base;
 };
 
 /* A stream file to be opened by the caller: fd -1, counts zero. */
 void reel_stream_file_init(struct reel_stream_file *f) REEL_HIDDEN;
+
+/* Go on in a new file `fd` (rotation): what follows is a trace of its own. */
+void reel_stream_file_new_chunk(struct reel_stream_file *f, int fd) REEL_HIDDEN;
 
 /* Write every complete packet of `rb` to `f` (overwrite mode copies
  * through `copy_buf`, one sub-buffer). A packet that cannot be written is

@@ -20,7 +20,8 @@
 
 /* What a request may carry, parsed and checked once. */
 struct request {
-	const char *session, *output, *channel, *pattern, *context;
+	const char *session, *output, *channel, *pattern, *context, *hook;
+	uint64_t rotate_timer, rotate_size;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
 	uint64_t loglevel_match;
 	int64_t loglevel;
@@ -42,6 +43,9 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_CHANNEL: e = reel_msg_str(&f, &r->channel); break;
 		case REEL_TAG_PATTERN: e = reel_msg_str(&f, &r->pattern); break;
 		case REEL_TAG_CONTEXT: e = reel_msg_str(&f, &r->context); break;
+		case REEL_TAG_HOOK: e = reel_msg_str(&f, &r->hook); break;
+		case REEL_TAG_ROTATE_TIMER: e = reel_msg_u64(&f, &r->rotate_timer); break;
+		case REEL_TAG_ROTATE_SIZE: e = reel_msg_u64(&f, &r->rotate_size); break;
 		case REEL_TAG_EXCLUDE:
 			if (r->nr_excludes == MAX_EXCLUDES)
 				return -E2BIG;
@@ -421,6 +425,70 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 			status = -ENOENT;
 		else
 			status = add_context(s, &r, err, sizeof(err));
+		break;
+	case REEL_CTL_ROTATE:
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+		} else if (!s->started_once) {
+			status = -EINVAL;
+			snprintf(err, sizeof(err), "session '%s' was never started: nothing to rotate",
+				 s->name);
+		} else if ((status = consumer_rotate(s)) < 0) {
+			snprintf(err, sizeof(err), "rotation of session '%s' failed: %s", s->name,
+				 strerror(-status));
+		} else {
+			pthread_mutex_lock(&s->lock);
+			reel_msg_put_str(&data, REEL_TAG_CHUNK, s->chunks[s->nr_chunks - 1].path);
+			pthread_mutex_unlock(&s->lock);
+		}
+		break;
+	case REEL_CTL_ENABLE_ROTATION:
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+		} else if (!r.rotate_timer && !r.rotate_size) {
+			status = -EINVAL;
+			snprintf(err, sizeof(err), "give a timer or a size");
+		} else {
+			char *hook = r.hook ? strdup(r.hook) : NULL;
+			pthread_mutex_lock(&s->lock);
+			if (r.rotate_timer)
+				s->rotate_timer_us = r.rotate_timer;
+			if (r.rotate_size)
+				s->rotate_size = r.rotate_size;
+			if (r.hook) {
+				free(s->rotate_hook);
+				s->rotate_hook = hook;
+			}
+			pthread_mutex_unlock(&s->lock);
+		}
+		break;
+	case REEL_CTL_DISABLE_ROTATION:
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+		} else {
+			pthread_mutex_lock(&s->lock);
+			s->rotate_timer_us = s->rotate_size = 0;
+			pthread_mutex_unlock(&s->lock);
+		}
+		break;
+	case REEL_CTL_LIST_ROTATIONS:
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+			break;
+		}
+		pthread_mutex_lock(&s->lock);
+		reel_msg_put_u64(&data, REEL_TAG_ROTATE_TIMER, s->rotate_timer_us);
+		reel_msg_put_u64(&data, REEL_TAG_ROTATE_SIZE, s->rotate_size);
+		if (s->rotate_hook)
+			reel_msg_put_str(&data, REEL_TAG_HOOK, s->rotate_hook);
+		for (size_t i = 0; i < s->nr_chunks; i++) {
+			if (!s->chunks[i].path)
+				continue;
+			reel_msg_put_str(&data, REEL_TAG_CHUNK, s->chunks[i].path);
+			reel_msg_put_u64(&data, REEL_TAG_ID, s->chunks[i].index);
+			reel_msg_put_i64(&data, REEL_TAG_HOOK_STATUS, s->chunks[i].hook_status);
+		}
+		pthread_mutex_unlock(&s->lock);
 		break;
 	case REEL_CTL_LIST_SESSIONS:
 		if (reeld.current[0] && session_find(uid, reeld.current))

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +24,8 @@
 #include "../common/log.h"
 #include "../ctf/metadata.h"
 #include "sessiond.h"
+
+extern char **environ;
 
 #define IDLE_WAIT_MS 100
 /* A sub-buffer left incomplete this long after an application died is
@@ -356,6 +361,167 @@ static void retire_orphans(struct session *s, uint64_t now)
 	}
 }
 
+static void wake(struct session *s)
+{
+	uint64_t one = 1;
+	if (write(s->wake_fd, &one, sizeof(one)) < 0)
+		reel_debug("session %s: cannot wake the consumer", s->name);
+}
+
+/* ---- rotation ------------------------------------------------------------- */
+
+#define HOOK_TIMEOUT_NS (300 * 1000000000ull)
+
+static void iso8601(char *buf, size_t size, time_t t)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(buf, size, "%Y%m%dT%H%M%S%z", &tm);
+}
+
+/* Run the session's hook with the chunk's path, in the background. */
+static void run_hook(struct session *s, struct chunk *c)
+{
+	c->hook_status = -2;
+	if (!s->rotate_hook)
+		return;
+	char *argv[] = { (char *)"/bin/sh", (char *)"-c", s->rotate_hook, (char *)"reel-hook",
+			 c->path, NULL };
+	pid_t pid;
+	int err = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ);
+	if (err) {
+		reel_debug("session %s: cannot run the rotation hook: %s", s->name, strerror(err));
+		c->hook_status = 127;
+		return;
+	}
+	c->hook_pid = pid;
+	c->hook_started = monotonic_ns();
+	c->hook_status = -1;
+}
+
+/* Collect finished hooks; kill those that hang. Lock held. */
+static void reap_hooks(struct session *s, uint64_t now)
+{
+	for (size_t i = 0; i < s->nr_chunks; i++) {
+		struct chunk *c = &s->chunks[i];
+		if (!c->hook_pid)
+			continue;
+		int status;
+		pid_t r = waitpid(c->hook_pid, &status, WNOHANG);
+		if (r == c->hook_pid) {
+			c->hook_pid = 0;
+			if (c->hook_status == -1)
+				c->hook_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+			if (c->hook_status)
+				reel_debug("session %s: rotation hook for %s: status %d", s->name,
+					   c->path, c->hook_status);
+		} else if (r < 0) {
+			c->hook_pid = 0;
+		} else if (now - c->hook_started > HOOK_TIMEOUT_NS && c->hook_status == -1) {
+			kill(c->hook_pid, SIGKILL);
+			c->hook_status = -3;
+		}
+	}
+}
+
+/*
+ * Archive the current chunk: every packet completed so far is written,
+ * the chunk's metadata completed, its directory moved to
+ * <output>/archives/<begin>-<end>-<index>/ (ISO 8601 times, as LTTng names
+ * them), and the traces go on in new files. Packets still being written
+ * land in the next chunk: every event is in exactly one. Lock held on
+ * entry and exit.
+ */
+static int rotate(struct session *s)
+{
+	int err = take_snapshot(s);
+	if (err)
+		return err;
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < s->nr_snapshot; i++) {
+		struct trace *t = s->snapshot[i];
+		for (uint32_t b = 0; b < t->nr_bufsets; b++)
+			for (uint32_t k = 0; k < t->bufsets[b]->nr_streams; k++) {
+				reel_rb_switch(t->bufsets[b]->streams[k]);
+				reel_stream_file_drain(t->bufsets[b]->streams[k],
+						       &t->bufsets[b]->files[k],
+						       t->bufsets[b]->copy_buf);
+			}
+	}
+	pthread_mutex_lock(&s->lock);
+
+	time_t end = time(NULL);
+	char begin_text[32], end_text[32], from[PATH_MAX + 8], to[PATH_MAX + 128];
+	iso8601(begin_text, sizeof(begin_text), s->chunk_begin);
+	iso8601(end_text, sizeof(end_text), end);
+	snprintf(from, sizeof(from), "%s/ust", s->output);
+	int n = snprintf(to, sizeof(to), "%s/archives/%s-%s-%llu", s->output, begin_text, end_text,
+			 (unsigned long long)s->chunk_index);
+	if (n < 0 || (size_t)n >= sizeof(to) - 8)
+		return -ENAMETOOLONG;
+	struct chunk *grown = realloc(s->chunks, (s->nr_chunks + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	s->chunks = grown;
+	/* The chunk's metadata, complete and measured to now. */
+	for (struct trace *t = s->traces; t; t = t->next) {
+		err = metadata_rewrite(s, t);
+		if (err)
+			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
+	}
+	if ((err = reel_mkdir_p(to)) < 0)
+		return err;
+	char to_ust[PATH_MAX + 160];
+	snprintf(to_ust, sizeof(to_ust), "%s/ust", to);
+	/* Open files move with their directory; they are closed after. */
+	if (access(from, F_OK) == 0 && rename(from, to_ust) < 0)
+		return -errno;
+	for (struct trace *t = s->traces; t; t = t->next) {
+		if ((err = reel_mkdir_p(t->dir)) < 0)
+			reel_debug("%s: %s", t->dir, strerror(-err));
+		if (t->metadata_fd >= 0)
+			close(t->metadata_fd);
+		t->metadata_fd = -1;
+		t->metadata_dirty = true;
+		for (uint32_t b = 0; b < t->nr_bufsets; b++) {
+			struct bufset *set = t->bufsets[b];
+			for (uint32_t k = 0; k < set->nr_streams; k++) {
+				char path[PATH_MAX + MAX_NAME + 16];
+				snprintf(path, sizeof(path), "%s/%s_%u", t->dir, set->channel->name, k);
+				if (set->files[k].fd >= 0)
+					close(set->files[k].fd);
+				int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+				if (fd < 0)
+					reel_debug("%s: %s", path, strerror(errno));
+				reel_stream_file_new_chunk(&set->files[k], fd);
+			}
+		}
+		metadata_update(s, t);
+	}
+	struct chunk *c = &s->chunks[s->nr_chunks++];
+	memset(c, 0, sizeof(*c));
+	c->path = strdup(to);
+	c->index = s->chunk_index++;
+	s->chunk_begin = end;
+	if (c->path)
+		run_hook(s, c);
+	return 0;
+}
+
+int consumer_rotate(struct session *s)
+{
+	if (!s->consumer_running)
+		return -ENOTCONN;
+	pthread_mutex_lock(&s->lock);
+	uint64_t ticket = ++s->rotate_request;
+	wake(s);
+	while (s->rotate_done < ticket)
+		pthread_cond_wait(&s->flushed, &s->lock);
+	int err = s->rotate_error;
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
 static void switch_channel(struct session *s, uint32_t index)
 {
 	for (size_t i = 0; i < s->nr_snapshot; i++) {
@@ -370,7 +536,7 @@ static void *consumer_main(void *arg)
 {
 	struct session *s = arg;
 	uint64_t next_switch[MAX_CHANNELS];
-	uint64_t now = monotonic_ns();
+	uint64_t now = monotonic_ns(), rotations_seen = 0;
 	for (uint32_t i = 0; i < MAX_CHANNELS; i++)
 		next_switch[i] = now;
 
@@ -379,6 +545,11 @@ static void *consumer_main(void *arg)
 		if (s->flush_request != s->flush_done) {
 			final_flush(s);
 			s->flush_done = s->flush_request;
+			pthread_cond_broadcast(&s->flushed);
+		}
+		if (s->rotate_request != s->rotate_done) {
+			s->rotate_error = rotate(s);
+			s->rotate_done = s->rotate_request;
 			pthread_cond_broadcast(&s->flushed);
 		}
 		if (s->quit)
@@ -434,7 +605,19 @@ static void *consumer_main(void *arg)
 		}
 		check_stalls(s, now);
 		retire_orphans(s, now);
-		if (s->flush_request != s->flush_done || s->quit)
+		reap_hooks(s, now);
+		/* Scheduled rotations, while the session runs. The size counts
+		 * from the last rotation, whoever asked for it. */
+		if (rotations_seen != s->rotate_done) {
+			rotations_seen = s->rotate_done;
+			s->chunk_bytes_base = total;
+		}
+		if (s->rotate_request == s->rotate_done && s->active &&
+		    ((s->rotate_size && total - s->chunk_bytes_base >= s->rotate_size) ||
+		     (s->rotate_timer_us &&
+		      (uint64_t)(time(NULL) - s->chunk_begin) * 1000000ull >= s->rotate_timer_us)))
+			s->rotate_request++;
+		if (s->flush_request != s->flush_done || s->rotate_request != s->rotate_done || s->quit)
 			continue;
 		pthread_mutex_unlock(&s->lock);
 		struct pollfd p = { s->wake_fd, POLLIN, 0 };
@@ -450,12 +633,6 @@ static void *consumer_main(void *arg)
 	return NULL;
 }
 
-static void wake(struct session *s)
-{
-	uint64_t one = 1;
-	if (write(s->wake_fd, &one, sizeof(one)) < 0)
-		reel_debug("session %s: cannot wake the consumer", s->name);
-}
 
 int consumer_start(struct session *s)
 {

@@ -620,6 +620,8 @@ int session_start(struct session *s, char *err, size_t err_size)
 	}
 	set_closed(s, false);
 	s->active = true;
+	if (!s->started_once)
+		s->chunk_begin = time(NULL);
 	s->started_once = true;
 	enablement_update();
 	return 0;
@@ -681,6 +683,10 @@ void session_destroy(struct session *s)
 	}
 	close(s->wake_fd);
 	free(s->snapshot);
+	for (size_t i = 0; i < s->nr_chunks; i++)
+		free(s->chunks[i].path);
+	free(s->chunks);
+	free(s->rotate_hook);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->flushed);
 	free(s);

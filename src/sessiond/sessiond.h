@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <reel/abi.h>
 #include <reel/ctl.h>
@@ -147,6 +148,17 @@ struct session {
 	bool consumer_running;
 	int wake_fd; /* eventfd: applications completing sub-buffers */
 	uint64_t flush_request, flush_done; /* stop: final flush asked / done */
+	/* Rotation (consumer.c): settings by the main thread, chunks by the
+	 * consumer, all under the lock. */
+	uint64_t rotate_timer_us, rotate_size;
+	char *rotate_hook;
+	uint64_t rotate_request, rotate_done;
+	int rotate_error;
+	uint64_t chunk_index;
+	time_t chunk_begin;
+	uint64_t chunk_bytes_base; /* bytes written when the chunk began */
+	struct chunk *chunks;
+	size_t nr_chunks;
 	bool quit;
 	/* The consumer's working copy of the trace list. */
 	struct trace **snapshot;
@@ -159,6 +171,15 @@ struct session {
 	uint64_t rate_bytes, rate_at_ns;
 	double rate;
 	struct session *next;
+};
+
+/* An archived chunk of a rotated session. */
+struct chunk {
+	char *path;
+	uint64_t index;
+	pid_t hook_pid;  /* running hook, or 0 */
+	uint64_t hook_started;
+	int hook_status; /* exit status; -1 running, -2 no hook, -3 killed (hung) */
 };
 
 struct daemon {
@@ -210,6 +231,9 @@ int consumer_start(struct session *s);
 /* Ask the consumer for a final flush and wait for it. */
 void consumer_flush(struct session *s);
 void consumer_join(struct session *s);
+/* Ask the consumer for a rotation and wait for it. Returns 0 (the chunk is
+ * the last of s->chunks) or a negative errno. */
+int consumer_rotate(struct session *s);
 uint64_t monotonic_ns(void);
 
 /* client.c */

@@ -950,3 +950,89 @@ def test_status_shows_the_write_rate(daemon, tmp_path):
     assert channel["bytes_written"] > 1e6
     rate = float(human.split("MB/s")[0].split()[-1])
     assert rate > 1
+
+
+def test_rotation_under_load(daemon, tmp_path):
+    """Chunks cut while an application traces at speed: each one a complete
+    trace read alone without a warning, every event in exactly one, the hook
+    run once per chunk."""
+    out = tmp_path / "trace"
+    hooked = tmp_path / "hooked"
+    daemon.reel("create", "rot", "-o", out)
+    daemon.reel("enable-channel", "-u", "c", "--subbuf-size", "256k", "--num-subbuf", "8")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    daemon.reel("enable-rotation", "--timer", "300ms", "--hook", f'echo "$1" >> {hooked}')
+    daemon.reel("start")
+    spinner = daemon.app("spin")
+    manual = []
+    for _ in range(3):
+        time.sleep(0.2)
+        p = daemon.reel("--json", "rotate")
+        manual.append(json.loads(p.stdout)["chunk"])
+    time.sleep(0.5)
+    spinner.kill()
+    spinner.wait()
+    daemon.reel("disable-rotation")
+    daemon.reel("stop")
+    last = json.loads(daemon.reel("--json", "rotate").stdout)["chunk"]
+    rotations = json.loads(daemon.reel("--json", "list-rotations").stdout)
+    chunks = [c["path"] for c in rotations["chunks"]]
+    assert set(manual) | {last} <= set(chunks)
+    assert len(chunks) >= 5  # three manual, one at least from the timer, the last
+    assert [c["index"] for c in rotations["chunks"]] == list(range(len(chunks)))
+    for c in chunks:
+        assert Path(c).parent == out / "archives"
+        p = subprocess.run(["babeltrace2", c], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0 and p.stderr == "", p.stderr[-500:]
+    # Together, the chunks hold every event the application committed,
+    # once each, in order.
+    spun = []
+    for c in chunks:
+        spun += steps_of(read_trace(c)[0], 0)
+    assert spun == list(range(len(spun)))
+    assert len(spun) >= 100000
+    deadline = time.time() + 10
+    while time.time() < deadline and len(hooked.read_text().split()) < len(chunks):
+        time.sleep(0.05)
+    assert sorted(hooked.read_text().split()) == sorted(chunks)
+    daemon.reel("destroy")
+
+
+def test_rotation_hook_failures_do_not_stop_tracing(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "hk", "-o", out)
+    # Sizes are counted in whole packets written.
+    daemon.reel("enable-channel", "-u", "--subbuf-size", "16k", "--num-subbuf", "64", "channel0")
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("enable-rotation", "--size", "64k", "--hook", "exit 3")
+    daemon.reel("start")
+    app = daemon.app("steps", 20000)
+    for k in range(3):
+        step(app, k)
+        time.sleep(0.3)
+    finish(app)
+    daemon.reel("stop")
+    daemon.reel("rotate")
+    rotations = json.loads(daemon.reel("--json", "list-rotations").stdout)
+    assert len(rotations["chunks"]) >= 3
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        rotations = json.loads(daemon.reel("--json", "list-rotations").stdout)
+        if all(c["hook_status"] != -1 for c in rotations["chunks"]):
+            break
+        time.sleep(0.05)
+    assert {c["hook_status"] for c in rotations["chunks"]} == {3}
+    events = []
+    for c in rotations["chunks"]:
+        events += read_trace(c["path"])[0]
+    for k in range(3):
+        assert steps_of(events, k) == list(range(20000))
+    daemon.reel("destroy")
+
+
+def test_rotate_needs_a_started_session(daemon, tmp_path):
+    daemon.reel("create", "never", "-o", tmp_path / "t")
+    p = daemon.reel("rotate", check=False)
+    assert p.returncode == 1 and "never started" in p.stderr
+    p = daemon.reel("enable-rotation", check=False)
+    assert p.returncode == 2

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* reel enable-rotation / disable-rotation: scheduled rotations, as lttng's. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "cli.h"
+#include "daemon.h"
+#include "output.h"
+
+static void help_enable(void)
+{
+	printf("Usage: reel enable-rotation [-s SESSION] (--timer PERIOD | --size SIZE)...\n"
+	       "                            [--hook COMMAND]\n"
+	       "\n"
+	       "Rotate the session every PERIOD, and/or whenever SIZE bytes were written\n"
+	       "since the last rotation: each chunk is archived as with `reel rotate`.\n"
+	       "\n"
+	       "  -s, --session SESSION  the session; default: the current session\n"
+	       "      --timer PERIOD     microseconds, or with a unit: 500ms, 30s, 5m, 1h\n"
+	       "      --size SIZE        bytes, or with a unit: 64k, 500M, 2G\n"
+	       "      --hook COMMAND     a shell command run with each archived chunk's path\n"
+	       "                         as $1 (compress it, upload it, notify a queue); its\n"
+	       "                         failures are reported by `reel list-rotations` and\n"
+	       "                         never stop tracing; a hook running 5 minutes is killed\n"
+	       "      --json             print the schedule, in JSON\n"
+	       "  -h, --help             this text\n");
+}
+
+static void help_disable(void)
+{
+	printf("Usage: reel disable-rotation [-s SESSION]\n"
+	       "\n"
+	       "No more scheduled rotations for the session (`reel rotate` still works).\n"
+	       "\n"
+	       "  -s, --session SESSION  the session; default: the current session\n"
+	       "      --json             print {\"session\": S}\n"
+	       "  -h, --help             this text\n");
+}
+
+enum { OPT_TIMER = 0x200, OPT_SIZE, OPT_HOOK };
+
+static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"session", required_argument, NULL, 's'},
+		{"timer", required_argument, NULL, OPT_TIMER},
+		{"size", required_argument, NULL, OPT_SIZE},
+		{"hook", required_argument, NULL, OPT_HOOK},
+		CLI_HELP_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	const char *session = NULL, *hook = NULL;
+	uint64_t timer = 0, size = 0;
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!*optarg)
+				return cli_usage_error(cmd, "the session name is empty");
+			session = optarg;
+			break;
+		case OPT_TIMER:
+			if (!enable)
+				return cli_bad_option(cmd, '?', argc, argv, longopts);
+			if (cli_parse_duration_us(optarg, UINT64_MAX / 2, &timer) || timer < 1000)
+				return cli_usage_error(cmd, "--timer: '%s' is not a period of 1 ms or more",
+						       optarg);
+			break;
+		case OPT_SIZE:
+			if (!enable)
+				return cli_bad_option(cmd, '?', argc, argv, longopts);
+			if (cli_parse_size(optarg, UINT64_MAX / 2, &size) || size < 4096)
+				return cli_usage_error(cmd, "--size: '%s' is not a size of 4k or more",
+						       optarg);
+			break;
+		case OPT_HOOK:
+			if (!enable)
+				return cli_bad_option(cmd, '?', argc, argv, longopts);
+			if (!*optarg)
+				return cli_usage_error(cmd, "--hook: the command is empty");
+			hook = optarg;
+			break;
+		case 'h':
+			enable ? help_enable() : help_disable();
+			return 0;
+		case CLI_OPT_JSON:
+			cli_json = true;
+			break;
+		default:
+			return cli_bad_option(cmd, c, argc, argv, longopts);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (enable && !timer && !size)
+		return cli_usage_error(cmd, "give --timer PERIOD and/or --size SIZE");
+	struct reel_ctl *ctl = NULL;
+	char *sname = NULL;
+	int status = cli_connect(cmd, 0, &ctl);
+	if (status)
+		goto out;
+	if ((status = cli_session_name(cmd, ctl, session, &sname)))
+		goto out;
+	int err = enable ? reel_ctl_enable_rotation(ctl, sname, timer, size, hook) :
+			   reel_ctl_disable_rotation(ctl, sname);
+	if (err) {
+		status = cli_ctl_error(cmd, ctl, err, "cannot change the rotation of session '%s'",
+				       sname);
+		goto out;
+	}
+	if (cli_json) {
+		struct cli_json_writer w;
+		cli_json_init(&w, stdout);
+		cli_json_begin_object(&w, NULL);
+		cli_json_string(&w, "session", sname);
+		if (enable) {
+			cli_json_uint(&w, "timer_us", timer);
+			cli_json_uint(&w, "size", size);
+			cli_json_string(&w, "hook", hook);
+		}
+		cli_json_end_object(&w);
+		cli_json_finish(&w);
+	} else if (enable) {
+		if (timer)
+			printf("Rotation of session %s every %llu us enabled\n", sname,
+			       (unsigned long long)timer);
+		if (size)
+			printf("Rotation of session %s every %llu bytes written enabled\n", sname,
+			       (unsigned long long)size);
+		if (hook)
+			printf("Each chunk's path goes to: %s\n", hook);
+	} else {
+		printf("Scheduled rotations of session %s disabled\n", sname);
+	}
+out:
+	free(sname);
+	reel_ctl_close(ctl);
+	return status;
+}
+
+static int run_enable(int argc, char **argv)
+{
+	return run_rotation("enable-rotation", true, argc, argv);
+}
+
+static int run_disable(int argc, char **argv)
+{
+	return run_rotation("disable-rotation", false, argc, argv);
+}
+
+const struct cli_command cli_cmd_enable_rotation = {
+	.name = "enable-rotation",
+	.summary = "rotate a session on a timer or a size",
+	.run = run_enable,
+	.help = help_enable,
+};
+
+const struct cli_command cli_cmd_disable_rotation = {
+	.name = "disable-rotation",
+	.summary = "stop scheduled rotations",
+	.run = run_disable,
+	.help = help_disable,
+};

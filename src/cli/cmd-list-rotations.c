@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* reel list-rotations: a session's archived chunks and its schedule. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "args.h"
+#include "cli.h"
+#include "daemon.h"
+#include "output.h"
+
+#define CMD "list-rotations"
+
+static void help(void)
+{
+	printf("Usage: reel list-rotations [SESSION]\n"
+	       "\n"
+	       "The session's archived chunks, oldest first (index, path, hook status), and\n"
+	       "its rotation schedule.\n"
+	       "\n"
+	       "      --json             {\"session\": S, \"timer_us\": N, \"size\": N, \"hook\": H,\n"
+	       "                          \"chunks\": [{\"index\": N, \"path\": P, \"hook_status\": N}]}\n"
+	       "                         hook_status: exit status, -1 running, -2 no hook,\n"
+	       "                         -3 killed (it ran 5 minutes)\n"
+	       "  -h, --help             this text\n");
+}
+
+static const char *hook_text(int status, char *buf, size_t size)
+{
+	switch (status) {
+	case -1: return "hook running";
+	case -2: return "";
+	case -3: return "hook killed (hung)";
+	default:
+		snprintf(buf, size, "hook exit status %d", status);
+		return buf;
+	}
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_HELP_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case CLI_OPT_JSON:
+			cli_json = true;
+			break;
+		default:
+			return cli_bad_option(CMD, c, argc, argv, longopts);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
+	struct reel_ctl *ctl = NULL;
+	struct reel_rotation_list *list = NULL;
+	char *sname = NULL;
+	int status = cli_connect(CMD, 0, &ctl);
+	if (status)
+		goto out;
+	if ((status = cli_session_name(CMD, ctl, optind < argc ? argv[optind] : NULL, &sname)))
+		goto out;
+	int err = reel_ctl_list_rotations(ctl, sname, &list);
+	if (err) {
+		status = cli_ctl_error(CMD, ctl, err, "cannot list the rotations of '%s'", sname);
+		goto out;
+	}
+	if (cli_json) {
+		struct cli_json_writer w;
+		cli_json_init(&w, stdout);
+		cli_json_begin_object(&w, NULL);
+		cli_json_string(&w, "session", sname);
+		cli_json_uint(&w, "timer_us", list->timer_us);
+		cli_json_uint(&w, "size", list->size);
+		cli_json_string(&w, "hook", list->hook);
+		cli_json_begin_array(&w, "chunks");
+		for (size_t i = 0; i < list->nr_chunks; i++) {
+			cli_json_begin_object(&w, NULL);
+			cli_json_uint(&w, "index", list->chunks[i].index);
+			cli_json_string(&w, "path", list->chunks[i].path);
+			cli_json_int(&w, "hook_status", list->chunks[i].hook_status);
+			cli_json_end_object(&w);
+		}
+		cli_json_end_array(&w);
+		cli_json_end_object(&w);
+		cli_json_finish(&w);
+	} else {
+		printf("Rotations of session %s:", sname);
+		if (!list->timer_us && !list->size)
+			printf(" none scheduled\n");
+		else
+			printf("%s%llu us%s%llu bytes\n", list->timer_us ? " every " : "",
+			       (unsigned long long)list->timer_us, list->size ? ", every " : "",
+			       (unsigned long long)list->size);
+		if (list->hook)
+			printf("Hook: %s\n", list->hook);
+		for (size_t i = 0; i < list->nr_chunks; i++) {
+			char buf[64];
+			printf("  %llu  %s  %s\n", (unsigned long long)list->chunks[i].index,
+			       list->chunks[i].path,
+			       hook_text(list->chunks[i].hook_status, buf, sizeof(buf)));
+		}
+	}
+out:
+	reel_rotation_list_free(list);
+	free(sname);
+	reel_ctl_close(ctl);
+	return status;
+}
+
+const struct cli_command cli_cmd_list_rotations = {
+	.name = CMD,
+	.summary = "list a session's archived chunks",
+	.run = run,
+	.help = help,
+};
