@@ -173,6 +173,16 @@ struct reel_rotation_list {
 	size_t nr_chunks;
 };
 
+/* Wait for chunk `index` of the session (REEL_CTL_NEXT_CHUNK: the next one
+ * to be archived) for `timeout_ms` at most (0: an hour), and return its
+ * path and index in `*ret` (free ret->path). A chunk archived already
+ * returns at once. -ETIMEDOUT when none came in time. This is the
+ * notification of rotations for programs: the daemon answers as soon as
+ * the chunk is archived. */
+#define REEL_CTL_NEXT_CHUNK UINT64_MAX
+REEL_CTL_API int reel_ctl_wait_rotation(struct reel_ctl *ctl, const char *session, uint64_t index,
+					uint32_t timeout_ms, struct reel_chunk_info *ret);
+
 /* The session's archived chunks, oldest first, and its schedule. */
 REEL_CTL_API int reel_ctl_list_rotations(struct reel_ctl *ctl, const char *session,
 					 struct reel_rotation_list **ret);

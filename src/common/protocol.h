@@ -40,6 +40,7 @@ enum {
 	REEL_CTL_ENABLE_ROTATION = 52,
 	REEL_CTL_DISABLE_ROTATION = 53,
 	REEL_CTL_LIST_ROTATIONS = 54,
+	REEL_CTL_WAIT_ROTATION = 55, /* ID: the first chunk index awaited; TIMEOUT ms */
 	REEL_CTL_REPLY = 60, /* STATUS (negative errno or 0), ERROR text, then data */
 };
 
@@ -97,6 +98,7 @@ enum {
 	REEL_TAG_ROTATE_TIMER,  /* microseconds, 0: none */
 	REEL_TAG_ROTATE_SIZE,   /* bytes, 0: none */
 	REEL_TAG_HOOK,          /* a shell command run with each chunk's path */
+	REEL_TAG_TIMEOUT,       /* milliseconds */
 };
 
 /* REEL_TAG_ABI of a hello: the ring buffer's and the fast path's layouts. */

@@ -620,3 +620,40 @@ int reel_ctl_list_rotations(struct reel_ctl *ctl, const char *session,
 	*ret = list;
 	return 0;
 }
+
+int reel_ctl_wait_rotation(struct reel_ctl *ctl, const char *session, uint64_t index,
+			   uint32_t timeout_ms, struct reel_chunk_info *ret)
+{
+	if (index == REEL_CTL_NEXT_CHUNK) {
+		struct reel_rotation_list *list;
+		int err = reel_ctl_list_rotations(ctl, session, &list);
+		if (err)
+			return err;
+		index = list->nr_chunks ? list->chunks[list->nr_chunks - 1].index + 1 : 0;
+		reel_rotation_list_free(list);
+	}
+	struct reel_msg m, reply;
+	reel_msg_init(&m, REEL_CTL_WAIT_ROTATION);
+	put_session(&m, session);
+	reel_msg_put_u64(&m, REEL_TAG_ID, index);
+	reel_msg_put_u64(&m, REEL_TAG_TIMEOUT, timeout_ms);
+	struct reel_msg_iter it;
+	struct reel_msg_field f;
+	struct reel_chunk_info info = { .hook_status = -2 };
+	int err = transact(ctl, &m, &reply, &it);
+	while (!err && reel_msg_next(&it, &f) > 0) {
+		if (f.tag == REEL_TAG_CHUNK)
+			err = dup_str(&f, &info.path);
+		else if (f.tag == REEL_TAG_ID)
+			err = u64_of(&f, &info.index);
+	}
+	reel_msg_free(&reply);
+	if (!err && !info.path)
+		err = -EPROTO;
+	if (err) {
+		free(info.path);
+		return err;
+	}
+	*ret = info;
+	return 0;
+}

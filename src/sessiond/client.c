@@ -21,7 +21,7 @@
 /* What a request may carry, parsed and checked once. */
 struct request {
 	const char *session, *output, *channel, *pattern, *context, *hook;
-	uint64_t rotate_timer, rotate_size;
+	uint64_t rotate_timer, rotate_size, id, timeout;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
 	uint64_t loglevel_match;
 	int64_t loglevel;
@@ -44,6 +44,8 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_PATTERN: e = reel_msg_str(&f, &r->pattern); break;
 		case REEL_TAG_CONTEXT: e = reel_msg_str(&f, &r->context); break;
 		case REEL_TAG_HOOK: e = reel_msg_str(&f, &r->hook); break;
+		case REEL_TAG_ID: e = reel_msg_u64(&f, &r->id); break;
+		case REEL_TAG_TIMEOUT: e = reel_msg_u64(&f, &r->timeout); break;
 		case REEL_TAG_ROTATE_TIMER: e = reel_msg_u64(&f, &r->rotate_timer); break;
 		case REEL_TAG_ROTATE_SIZE: e = reel_msg_u64(&f, &r->rotate_size); break;
 		case REEL_TAG_EXCLUDE:
@@ -342,6 +344,66 @@ static void list_apps(struct reel_msg *m, uid_t uid)
 	}
 }
 
+static void reply_chunk(int sock, int status, const char *error, const struct chunk *c)
+{
+	struct reel_msg reply;
+	reel_msg_init(&reply, REEL_CTL_REPLY);
+	reel_msg_put_i64(&reply, REEL_TAG_STATUS, status);
+	if (status)
+		reel_msg_put_str(&reply, REEL_TAG_ERROR, error);
+	else {
+		reel_msg_put_str(&reply, REEL_TAG_CHUNK, c->path);
+		reel_msg_put_u64(&reply, REEL_TAG_ID, c->index);
+	}
+	reel_msg_send(sock, &reply);
+	reel_msg_free(&reply);
+}
+
+/* The chunk of index `index` or later, if archived. Lock held. */
+static const struct chunk *chunk_from(const struct session *s, uint64_t index)
+{
+	for (size_t i = 0; i < s->nr_chunks; i++)
+		if (s->chunks[i].index >= index && s->chunks[i].path)
+			return &s->chunks[i];
+	return NULL;
+}
+
+uint64_t rotation_waiters_serve(bool all, int gone_sock)
+{
+	uint64_t now = monotonic_ns(), next = UINT64_MAX;
+	for (struct rotation_waiter **p = &reeld.waiters; *p;) {
+		struct rotation_waiter *w = *p;
+		if (w->sock == gone_sock) {
+			*p = w->next;
+			free(w);
+			continue;
+		}
+		struct session *s = session_find(w->uid, w->session);
+		bool done = true;
+		if (!s) {
+			reply_chunk(w->sock, -ENOENT, "the session was destroyed", NULL);
+		} else {
+			pthread_mutex_lock(&s->lock);
+			const struct chunk *c = chunk_from(s, w->index);
+			if (c)
+				reply_chunk(w->sock, 0, NULL, c);
+			else if (all || now >= w->deadline)
+				reply_chunk(w->sock, -ETIMEDOUT, "no rotation happened in time", NULL);
+			else
+				done = false;
+			pthread_mutex_unlock(&s->lock);
+		}
+		if (done) {
+			*p = w->next;
+			free(w);
+		} else {
+			next = w->deadline < next ? w->deadline : next;
+			p = &w->next;
+		}
+	}
+	return next;
+}
+
 int client_handle(int sock, uid_t uid, struct reel_msg *req)
 {
 	struct reel_msg reply;
@@ -490,6 +552,38 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		}
 		pthread_mutex_unlock(&s->lock);
 		break;
+	case REEL_CTL_WAIT_ROTATION: {
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+			break;
+		}
+		/* Answered now if the chunk is there, else when it comes (or
+		 * the time is up): the client waits for the reply. */
+		pthread_mutex_lock(&s->lock);
+		const struct chunk *c = chunk_from(s, r.id);
+		if (c) {
+			reel_msg_put_str(&data, REEL_TAG_CHUNK, c->path);
+			reel_msg_put_u64(&data, REEL_TAG_ID, c->index);
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (c)
+			break;
+		struct rotation_waiter *w = calloc(1, sizeof(*w));
+		if (!w) {
+			status = -ENOMEM;
+			break;
+		}
+		w->sock = sock;
+		w->uid = uid;
+		snprintf(w->session, sizeof(w->session), "%s", s->name);
+		w->index = r.id;
+		w->deadline = monotonic_ns() + (r.timeout ? r.timeout : 3600000) * 1000000ull;
+		w->next = reeld.waiters;
+		reeld.waiters = w;
+		reel_msg_free(&reply);
+		reel_msg_free(&data);
+		return 0;
+	}
 	case REEL_CTL_LIST_SESSIONS:
 		if (reeld.current[0] && session_find(uid, reeld.current))
 			reel_msg_put_str(&data, REEL_TAG_CURRENT, reeld.current);

@@ -503,6 +503,10 @@ static int rotate(struct session *s)
 	c->path = strdup(to);
 	c->index = s->chunk_index++;
 	s->chunk_begin = end;
+	uint64_t one = 1;
+	if (reeld.chunk_event_fd >= 0 && write(reeld.chunk_event_fd, &one, sizeof(one)) < 0)
+		reel_debug("session %s: cannot announce chunk %llu", s->name,
+			   (unsigned long long)c->index);
 	if (c->path)
 		run_hook(s, c);
 	return 0;

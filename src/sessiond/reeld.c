@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,7 +38,7 @@
 #endif
 
 /* What an epoll event refers to. */
-enum conn_kind { LISTEN_CLIENT, LISTEN_APP, CLIENT, APP, SIGNALS };
+enum conn_kind { LISTEN_CLIENT, LISTEN_APP, CLIENT, APP, SIGNALS, CHUNKS };
 
 struct conn {
 	enum conn_kind kind;
@@ -104,6 +105,8 @@ static void drop_conn(struct conn *c)
 		app_forget(a);
 		app_free(a); /* closes the socket */
 	} else {
+		if (c->kind == CLIENT)
+			rotation_waiters_serve(false, c->fd);
 		close(c->fd);
 	}
 	reel_msg_inbuf_free(&c->in);
@@ -277,6 +280,7 @@ static void pump_apps(void)
 
 static void shutdown_all(void)
 {
+	rotation_waiters_serve(true, -1);
 	while (reeld.sessions)
 		session_destroy(reeld.sessions);
 	while (conns)
@@ -396,10 +400,20 @@ int main(int argc, char **argv)
 	}
 	reel_debug("listening in %s", reeld.rundir);
 
+	reeld.chunk_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (reeld.chunk_event_fd < 0 || add_conn(CHUNKS, reeld.chunk_event_fd, 0, NULL) < 0) {
+		fprintf(stderr, "reeld: cannot create an eventfd: %s\n", strerror(errno));
+		return 1;
+	}
 	bool running = true;
+	uint64_t next_deadline = UINT64_MAX;
 	while (running) {
 		struct epoll_event events[32];
-		int n = epoll_wait(epfd, events, 32, -1);
+		uint64_t now = monotonic_ns();
+		int timeout = next_deadline == UINT64_MAX ? -1 :
+			      next_deadline <= now ? 0 :
+			      (int)((next_deadline - now) / 1000000 + 1);
+		int n = epoll_wait(epfd, events, 32, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -419,6 +433,12 @@ int main(int argc, char **argv)
 			case LISTEN_APP:
 				accept_conn(c);
 				break;
+			case CHUNKS: {
+				uint64_t count;
+				if (read(c->fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+					reel_debug("chunk events: %s", strerror(errno));
+				break;
+			}
 			case CLIENT:
 			case APP:
 				/* One event per descriptor per batch: freeing
@@ -431,6 +451,7 @@ int main(int argc, char **argv)
 				break;
 		}
 		pump_apps();
+		next_deadline = rotation_waiters_serve(false, -1);
 	}
 	/* Every session is stopped (its trace complete on disk) and forgotten. */
 	shutdown_all();

@@ -26,7 +26,7 @@
 #include "../ctf/metadata.h"
 #include "sessiond.h"
 
-struct daemon reeld;
+struct daemon reeld = { .chunk_event_fd = -1 };
 
 #define DEFAULT_SUBBUF_SIZE (512u * 1024)
 #define DEFAULT_NUM_SUBBUF 4u

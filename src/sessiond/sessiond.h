@@ -182,6 +182,16 @@ struct chunk {
 	int hook_status; /* exit status; -1 running, -2 no hook, -3 killed (hung) */
 };
 
+/* A client waiting for a session's chunk (reel wait-rotation). */
+struct rotation_waiter {
+	int sock;
+	uid_t uid;
+	char session[MAX_NAME];
+	uint64_t index;    /* the chunk awaited */
+	uint64_t deadline; /* monotonic_ns() */
+	struct rotation_waiter *next;
+};
+
 struct daemon {
 	char rundir[PATH_MAX];
 	struct session *sessions;
@@ -189,6 +199,8 @@ struct daemon {
 	char current[MAX_NAME]; /* current session */
 	struct reel_clock_sample clock_start; /* the daemon's: calibrates every trace's clock */
 	uint64_t next_key;
+	int chunk_event_fd; /* eventfd: a consumer archived a chunk */
+	struct rotation_waiter *waiters;
 };
 
 extern struct daemon reeld;
@@ -238,5 +250,9 @@ uint64_t monotonic_ns(void);
 
 /* client.c */
 int client_handle(int sock, uid_t uid, struct reel_msg *req);
+/* Answer the rotation waiters whose chunk exists, or whose time is up
+ * (all of them with `all`); forget those of `sock` when it is >= 0 (the
+ * client left). Returns the next deadline (UINT64_MAX: none). */
+uint64_t rotation_waiters_serve(bool all, int gone_sock);
 
 #endif

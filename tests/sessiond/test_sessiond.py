@@ -1045,3 +1045,32 @@ def test_rotate_needs_a_started_session(daemon, tmp_path):
     assert p.returncode == 1 and "never started" in p.stderr
     p = daemon.reel("enable-rotation", check=False)
     assert p.returncode == 2
+
+
+def test_wait_rotation(daemon, tmp_path):
+    """`reel wait-rotation` (libreel-ctl's notification) returns when the
+    next chunk is archived, at once for one archived already, and fails
+    after its timeout."""
+    out = tmp_path / "trace"
+    daemon.reel("create", "wr", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 100)
+    step(app, 1)
+    waiter = subprocess.Popen([str(REEL), "--json", "wait-rotation", "--timeout", "20s"],
+                              env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    time.sleep(0.3)
+    assert waiter.poll() is None, "it must wait for the rotation"
+    chunk = json.loads(daemon.reel("--json", "rotate").stdout)["chunk"]
+    got = json.loads(waiter.communicate(timeout=20)[0])
+    assert got == {"session": "wr", "index": 0, "chunk": chunk}
+    again = json.loads(daemon.reel("--json", "wait-rotation", "--index", "0").stdout)
+    assert again["chunk"] == chunk
+    t0 = time.time()
+    late = daemon.reel("wait-rotation", "--timeout", "300ms", check=False)
+    assert late.returncode == 1 and "no rotation happened in time" in late.stderr
+    assert time.time() - t0 < 10
+    finish(app)
+    daemon.reel("destroy")
+    assert steps_of(read_trace(chunk)[0], 1) == list(range(100))
