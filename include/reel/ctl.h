@@ -157,6 +157,12 @@ REEL_CTL_API int reel_ctl_rotate(struct reel_ctl *ctl, const char *session, char
  * shell command; NULL: unchanged) with each archived chunk's path as $1. */
 REEL_CTL_API int reel_ctl_enable_rotation(struct reel_ctl *ctl, const char *session,
 					  uint64_t timer_us, uint64_t size, const char *hook);
+/* Retention of archived chunks: keep at most `max_chunks` of them and/or
+ * `max_bytes` of them (0: unchanged), the oldest deleted first, never the
+ * newest nor one whose hook still runs. */
+REEL_CTL_API int reel_ctl_set_retention(struct reel_ctl *ctl, const char *session,
+					uint64_t max_chunks, uint64_t max_bytes);
+
 /* No more scheduled rotations (reel_ctl_rotate() still works). */
 REEL_CTL_API int reel_ctl_disable_rotation(struct reel_ctl *ctl, const char *session);
 
@@ -168,6 +174,7 @@ struct reel_chunk_info {
 
 struct reel_rotation_list {
 	uint64_t timer_us, size; /* the schedule, 0: none */
+	uint64_t keep_chunks, keep_bytes; /* the retention, 0: everything */
 	char *hook;
 	struct reel_chunk_info *chunks;
 	size_t nr_chunks;

@@ -14,7 +14,7 @@
 static void help_enable(void)
 {
 	printf("Usage: reel enable-rotation [-s SESSION] (--timer PERIOD | --size SIZE)...\n"
-	       "                            [--hook COMMAND]\n"
+	       "                            [--hook COMMAND] [--keep N] [--keep-size SIZE]\n"
 	       "\n"
 	       "Rotate the session every PERIOD, and/or whenever SIZE bytes were written\n"
 	       "since the last rotation: each chunk is archived as with `reel rotate`.\n"
@@ -26,6 +26,9 @@ static void help_enable(void)
 	       "                         as $1 (compress it, upload it, notify a queue); its\n"
 	       "                         failures are reported by `reel list-rotations` and\n"
 	       "                         never stop tracing; a hook running 5 minutes is killed\n"
+	       "      --keep N           keep at most N archived chunks: the oldest are deleted\n"
+	       "      --keep-size SIZE   keep at most SIZE bytes of archived chunks (the newest\n"
+	       "                         chunk and those whose hook runs are always kept)\n"
 	       "      --json             print the schedule, in JSON\n"
 	       "  -h, --help             this text\n");
 }
@@ -41,7 +44,7 @@ static void help_disable(void)
 	       "  -h, --help             this text\n");
 }
 
-enum { OPT_TIMER = 0x200, OPT_SIZE, OPT_HOOK };
+enum { OPT_TIMER = 0x200, OPT_SIZE, OPT_HOOK, OPT_KEEP, OPT_KEEP_SIZE };
 
 static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 {
@@ -50,11 +53,13 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 		{"timer", required_argument, NULL, OPT_TIMER},
 		{"size", required_argument, NULL, OPT_SIZE},
 		{"hook", required_argument, NULL, OPT_HOOK},
+		{"keep", required_argument, NULL, OPT_KEEP},
+		{"keep-size", required_argument, NULL, OPT_KEEP_SIZE},
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *session = NULL, *hook = NULL;
-	uint64_t timer = 0, size = 0;
+	uint64_t timer = 0, size = 0, keep = 0, keep_size = 0;
 	int c;
 	optind = 0;
 	opterr = 0;
@@ -86,6 +91,18 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 				return cli_usage_error(cmd, "--hook: the command is empty");
 			hook = optarg;
 			break;
+		case OPT_KEEP:
+			if (!enable)
+				return cli_bad_option(cmd, '?', argc, argv, longopts);
+			if (cli_parse_uint(optarg, UINT32_MAX, &keep) || !keep)
+				return cli_usage_error(cmd, "--keep: '%s' is not a number of chunks", optarg);
+			break;
+		case OPT_KEEP_SIZE:
+			if (!enable)
+				return cli_bad_option(cmd, '?', argc, argv, longopts);
+			if (cli_parse_size(optarg, UINT64_MAX / 2, &keep_size) || !keep_size)
+				return cli_usage_error(cmd, "--keep-size: '%s' is not a size", optarg);
+			break;
 		case 'h':
 			enable ? help_enable() : help_disable();
 			return 0;
@@ -98,8 +115,8 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (enable && !timer && !size)
-		return cli_usage_error(cmd, "give --timer PERIOD and/or --size SIZE");
+	if (enable && !timer && !size && !keep && !keep_size)
+		return cli_usage_error(cmd, "give --timer PERIOD and/or --size SIZE (or a retention)");
 	struct reel_ctl *ctl = NULL;
 	char *sname = NULL;
 	int status = cli_connect(cmd, 0, &ctl);
@@ -107,8 +124,13 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 		goto out;
 	if ((status = cli_session_name(cmd, ctl, session, &sname)))
 		goto out;
-	int err = enable ? reel_ctl_enable_rotation(ctl, sname, timer, size, hook) :
-			   reel_ctl_disable_rotation(ctl, sname);
+	int err = 0;
+	if (enable && (timer || size || hook))
+		err = reel_ctl_enable_rotation(ctl, sname, timer, size, hook);
+	if (enable && !err && (keep || keep_size))
+		err = reel_ctl_set_retention(ctl, sname, keep, keep_size);
+	if (!enable)
+		err = reel_ctl_disable_rotation(ctl, sname);
 	if (err) {
 		status = cli_ctl_error(cmd, ctl, err, "cannot change the rotation of session '%s'",
 				       sname);
@@ -135,6 +157,11 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 			       (unsigned long long)size);
 		if (hook)
 			printf("Each chunk's path goes to: %s\n", hook);
+		if (keep)
+			printf("At most %llu archived chunks are kept\n", (unsigned long long)keep);
+		if (keep_size)
+			printf("At most %llu bytes of archived chunks are kept\n",
+			       (unsigned long long)keep_size);
 	} else {
 		printf("Scheduled rotations of session %s disabled\n", sname);
 	}

@@ -81,6 +81,8 @@ static int run(int argc, char **argv)
 		cli_json_string(&w, "session", sname);
 		cli_json_uint(&w, "timer_us", list->timer_us);
 		cli_json_uint(&w, "size", list->size);
+		cli_json_uint(&w, "keep_chunks", list->keep_chunks);
+		cli_json_uint(&w, "keep_bytes", list->keep_bytes);
 		cli_json_string(&w, "hook", list->hook);
 		cli_json_begin_array(&w, "chunks");
 		for (size_t i = 0; i < list->nr_chunks; i++) {
@@ -103,6 +105,10 @@ static int run(int argc, char **argv)
 			       (unsigned long long)list->size);
 		if (list->hook)
 			printf("Hook: %s\n", list->hook);
+		if (list->keep_chunks || list->keep_bytes)
+			printf("Kept: at most %llu chunks, %llu bytes (0: no limit)\n",
+			       (unsigned long long)list->keep_chunks,
+			       (unsigned long long)list->keep_bytes);
 		for (size_t i = 0; i < list->nr_chunks; i++) {
 			char buf[64];
 			printf("  %llu  %s  %s\n", (unsigned long long)list->chunks[i].index,

@@ -99,6 +99,8 @@ enum {
 	REEL_TAG_ROTATE_SIZE,   /* bytes, 0: none */
 	REEL_TAG_HOOK,          /* a shell command run with each chunk's path */
 	REEL_TAG_TIMEOUT,       /* milliseconds */
+	REEL_TAG_KEEP_CHUNKS,   /* retention: archived chunks kept, 0: all */
+	REEL_TAG_KEEP_BYTES,    /* retention: bytes of archives kept, 0: all */
 };
 
 /* REEL_TAG_ABI of a hello: the ring buffer's and the fast path's layouts. */

@@ -558,6 +558,17 @@ int reel_ctl_enable_rotation(struct reel_ctl *ctl, const char *session, uint64_t
 	return simple(ctl, &m);
 }
 
+int reel_ctl_set_retention(struct reel_ctl *ctl, const char *session, uint64_t max_chunks,
+			   uint64_t max_bytes)
+{
+	struct reel_msg m;
+	reel_msg_init(&m, REEL_CTL_ENABLE_ROTATION);
+	put_session(&m, session);
+	reel_msg_put_u64(&m, REEL_TAG_KEEP_CHUNKS, max_chunks);
+	reel_msg_put_u64(&m, REEL_TAG_KEEP_BYTES, max_bytes);
+	return simple(ctl, &m);
+}
+
 int reel_ctl_disable_rotation(struct reel_ctl *ctl, const char *session)
 {
 	return session_request(ctl, REEL_CTL_DISABLE_ROTATION, session);
@@ -594,6 +605,10 @@ int reel_ctl_list_rotations(struct reel_ctl *ctl, const char *session,
 			err = u64_of(&f, &list->timer_us);
 		} else if (f.tag == REEL_TAG_ROTATE_SIZE) {
 			err = u64_of(&f, &list->size);
+		} else if (f.tag == REEL_TAG_KEEP_CHUNKS) {
+			err = u64_of(&f, &list->keep_chunks);
+		} else if (f.tag == REEL_TAG_KEEP_BYTES) {
+			err = u64_of(&f, &list->keep_bytes);
 		} else if (f.tag == REEL_TAG_HOOK) {
 			err = dup_str(&f, &list->hook);
 		} else if (f.tag == REEL_TAG_CHUNK) {

@@ -21,7 +21,7 @@
 /* What a request may carry, parsed and checked once. */
 struct request {
 	const char *session, *output, *channel, *pattern, *context, *hook;
-	uint64_t rotate_timer, rotate_size, id, timeout;
+	uint64_t rotate_timer, rotate_size, id, timeout, keep_chunks, keep_bytes;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
 	uint64_t loglevel_match;
 	int64_t loglevel;
@@ -46,6 +46,8 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_HOOK: e = reel_msg_str(&f, &r->hook); break;
 		case REEL_TAG_ID: e = reel_msg_u64(&f, &r->id); break;
 		case REEL_TAG_TIMEOUT: e = reel_msg_u64(&f, &r->timeout); break;
+		case REEL_TAG_KEEP_CHUNKS: e = reel_msg_u64(&f, &r->keep_chunks); break;
+		case REEL_TAG_KEEP_BYTES: e = reel_msg_u64(&f, &r->keep_bytes); break;
 		case REEL_TAG_ROTATE_TIMER: e = reel_msg_u64(&f, &r->rotate_timer); break;
 		case REEL_TAG_ROTATE_SIZE: e = reel_msg_u64(&f, &r->rotate_size); break;
 		case REEL_TAG_EXCLUDE:
@@ -507,9 +509,9 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 	case REEL_CTL_ENABLE_ROTATION:
 		if (!(s = target(uid, &r, err, sizeof(err)))) {
 			status = -ENOENT;
-		} else if (!r.rotate_timer && !r.rotate_size) {
+		} else if (!r.rotate_timer && !r.rotate_size && !r.keep_chunks && !r.keep_bytes) {
 			status = -EINVAL;
-			snprintf(err, sizeof(err), "give a timer or a size");
+			snprintf(err, sizeof(err), "give a timer, a size or a retention");
 		} else {
 			char *hook = r.hook ? strdup(r.hook) : NULL;
 			pthread_mutex_lock(&s->lock);
@@ -517,6 +519,10 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 				s->rotate_timer_us = r.rotate_timer;
 			if (r.rotate_size)
 				s->rotate_size = r.rotate_size;
+			if (r.keep_chunks)
+				s->keep_chunks = r.keep_chunks;
+			if (r.keep_bytes)
+				s->keep_bytes = r.keep_bytes;
 			if (r.hook) {
 				free(s->rotate_hook);
 				s->rotate_hook = hook;
@@ -541,6 +547,8 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		pthread_mutex_lock(&s->lock);
 		reel_msg_put_u64(&data, REEL_TAG_ROTATE_TIMER, s->rotate_timer_us);
 		reel_msg_put_u64(&data, REEL_TAG_ROTATE_SIZE, s->rotate_size);
+		reel_msg_put_u64(&data, REEL_TAG_KEEP_CHUNKS, s->keep_chunks);
+		reel_msg_put_u64(&data, REEL_TAG_KEEP_BYTES, s->keep_bytes);
 		if (s->rotate_hook)
 			reel_msg_put_str(&data, REEL_TAG_HOOK, s->rotate_hook);
 		for (size_t i = 0; i < s->nr_chunks; i++) {

@@ -10,12 +10,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -399,6 +401,64 @@ static void run_hook(struct session *s, struct chunk *c)
 	c->hook_status = -1;
 }
 
+static uint64_t tree_bytes;
+
+static int add_size(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_F)
+		tree_bytes += (uint64_t)st->st_size;
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0)
+		reel_debug("retention: %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static uint64_t chunk_bytes(const char *path)
+{
+	tree_bytes = 0;
+	nftw(path, add_size, 16, FTW_PHYS);
+	return tree_bytes;
+}
+
+/* Retention: the oldest archived chunks go while there are more than
+ * keep_chunks, or their bytes exceed keep_bytes; never the newest one, nor
+ * one whose hook still runs (it may be reading it). Lock held. */
+static void apply_retention(struct session *s)
+{
+	if (!s->keep_chunks && !s->keep_bytes)
+		return;
+	uint64_t total = 0;
+	uint64_t *sizes = calloc(s->nr_chunks ? s->nr_chunks : 1, sizeof(*sizes));
+	if (!sizes)
+		return;
+	for (size_t i = 0; i < s->nr_chunks; i++)
+		total += sizes[i] = s->keep_bytes ? chunk_bytes(s->chunks[i].path) : 0;
+	size_t kept = s->nr_chunks, first = 0;
+	while (kept > 1 && ((s->keep_chunks && kept > s->keep_chunks) ||
+			    (s->keep_bytes && total > s->keep_bytes))) {
+		struct chunk *c = &s->chunks[first];
+		if (c->hook_pid)
+			break;
+		nftw(c->path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		reel_debug("session %s: retention removed %s", s->name, c->path);
+		free(c->path);
+		total -= sizes[first];
+		first++;
+		kept--;
+	}
+	memmove(s->chunks, s->chunks + first, kept * sizeof(*s->chunks));
+	s->nr_chunks = kept;
+	free(sizes);
+}
+
 /* Collect finished hooks; kill those that hang. Lock held. */
 static void reap_hooks(struct session *s, uint64_t now)
 {
@@ -509,6 +569,7 @@ static int rotate(struct session *s)
 			   (unsigned long long)c->index);
 	if (c->path)
 		run_hook(s, c);
+	apply_retention(s);
 	return 0;
 }
 

@@ -152,6 +152,7 @@ struct session {
 	 * consumer, all under the lock. */
 	uint64_t rotate_timer_us, rotate_size;
 	char *rotate_hook;
+	uint64_t keep_chunks, keep_bytes; /* retention of archives; 0: all */
 	uint64_t rotate_request, rotate_done;
 	int rotate_error;
 	uint64_t chunk_index;

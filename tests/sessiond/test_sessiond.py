@@ -1074,3 +1074,26 @@ def test_wait_rotation(daemon, tmp_path):
     finish(app)
     daemon.reel("destroy")
     assert steps_of(read_trace(chunk)[0], 1) == list(range(100))
+
+
+def test_rotation_retention(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "ret", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("enable-rotation", "--keep", "2")
+    daemon.reel("start")
+    app = daemon.app("steps", 100)
+    made = []
+    for k in range(4):
+        step(app, k)
+        made.append(json.loads(daemon.reel("--json", "rotate").stdout)["chunk"])
+    finish(app)
+    rotations = json.loads(daemon.reel("--json", "list-rotations").stdout)
+    assert rotations["keep_chunks"] == 2
+    assert [c["path"] for c in rotations["chunks"]] == made[2:]
+    assert sorted(str(p) for p in (out / "archives").iterdir()) == sorted(made[2:])
+    events = []
+    for c in made[2:]:
+        events += read_trace(c)[0]
+    assert steps_of(events, 2) == list(range(100)) and steps_of(events, 3) == list(range(100))
+    daemon.reel("destroy")
