@@ -69,6 +69,8 @@ struct reel_session_config {
 	size_t struct_size;
 	const char *name;   /* NULL: "auto-<date>-<time>" */
 	const char *output; /* trace directory; NULL: $HOME/reel-traces/<name>-<date>-<time> */
+	bool snapshot;      /* flight recorder: overwrite-mode buffers, written only
+			     * by reel_ctl_snapshot_record() */
 };
 
 /* Create a session (it becomes the current one). The name and output the
@@ -194,6 +196,15 @@ REEL_CTL_API int reel_ctl_wait_rotation(struct reel_ctl *ctl, const char *sessio
 REEL_CTL_API int reel_ctl_list_rotations(struct reel_ctl *ctl, const char *session,
 					 struct reel_rotation_list **ret);
 REEL_CTL_API void reel_rotation_list_free(struct reel_rotation_list *list);
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* Record what a snapshot session's buffers hold now, while it goes on
+ * tracing, as a complete trace in `dir` (NULL: the session's output), in
+ * `snapshot-<n>-<date>-<time>-<index>/`, whose path `*ret_path` gets
+ * (free() it; NULL: not wanted). */
+REEL_CTL_API int reel_ctl_snapshot_record(struct reel_ctl *ctl, const char *session,
+					  const char *dir, char **ret_path);
 
 /* ---- what the daemon knows ---------------------------------------------- */
 

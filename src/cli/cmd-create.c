@@ -18,7 +18,7 @@
 
 static void help(void)
 {
-	printf("Usage: reel create [NAME] [-o DIR]\n"
+	printf("Usage: reel create [NAME] [-o DIR] [--snapshot]\n"
 	       "\n"
 	       "Create a recording session named NAME and make it the current session:\n"
 	       "the commands that take a session use it when none is named. Starts a\n"
@@ -28,6 +28,8 @@ static void help(void)
 	       "                         chosen by the daemon\n"
 	       "  -o, --output DIR       write the trace into DIR; default\n"
 	       "                         $HOME/reel-traces/NAME-YYYYMMDD-HHMMSS\n"
+	       "      --snapshot         a flight recorder: overwrite-mode buffers, nothing\n"
+	       "                         written until `reel snapshot record`\n"
 	       "      --json             print {\"session\": NAME, \"output\": DIR}\n"
 	       "  -h, --help             this text\n"
 	       "\n"
@@ -59,10 +61,12 @@ static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
+		{"snapshot", no_argument, NULL, 'S'},
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *output = NULL;
+	bool snapshot = false;
 	int c;
 	optind = 0;
 	opterr = 0;
@@ -72,6 +76,9 @@ static int run(int argc, char **argv)
 			if (!*optarg)
 				return cli_usage_error(CMD, "the output directory is empty");
 			output = optarg;
+			break;
+		case 'S':
+			snapshot = true;
 			break;
 		case 'h':
 			help();
@@ -103,6 +110,7 @@ static int run(int argc, char **argv)
 		.struct_size = sizeof(config),
 		.name = name,
 		.output = abs_output,
+		.snapshot = snapshot,
 	};
 	char *created = NULL, *created_output = NULL;
 	int err = reel_ctl_create_session(ctl, &config, &created, &created_output);

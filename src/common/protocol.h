@@ -41,6 +41,7 @@ enum {
 	REEL_CTL_DISABLE_ROTATION = 53,
 	REEL_CTL_LIST_ROTATIONS = 54,
 	REEL_CTL_WAIT_ROTATION = 55, /* ID: the first chunk index awaited; TIMEOUT ms */
+	REEL_CTL_SNAPSHOT_RECORD = 56,
 	REEL_CTL_REPLY = 60, /* STATUS (negative errno or 0), ERROR text, then data */
 };
 
@@ -101,6 +102,7 @@ enum {
 	REEL_TAG_TIMEOUT,       /* milliseconds */
 	REEL_TAG_KEEP_CHUNKS,   /* retention: archived chunks kept, 0: all */
 	REEL_TAG_KEEP_BYTES,    /* retention: bytes of archives kept, 0: all */
+	REEL_TAG_SNAPSHOT,      /* u64: a flight-recorder session (create) */
 };
 
 /* REEL_TAG_ABI of a hello: the ring buffer's and the fast path's layouts. */

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -181,6 +182,10 @@ int reel_ctl_create_session(struct reel_ctl *ctl, const struct reel_session_conf
 	struct reel_msg m;
 	reel_msg_init(&m, REEL_CTL_CREATE);
 	put_session(&m, config->name);
+	if (config->struct_size >= offsetof(struct reel_session_config, snapshot) +
+					   sizeof(config->snapshot) &&
+	    config->snapshot)
+		reel_msg_put_u64(&m, REEL_TAG_SNAPSHOT, 1);
 	if (config->output) {
 		char abs[PATH_MAX];
 		if (config->output[0] != '/') {
@@ -671,4 +676,30 @@ int reel_ctl_wait_rotation(struct reel_ctl *ctl, const char *session, uint64_t i
 	}
 	*ret = info;
 	return 0;
+}
+
+int reel_ctl_snapshot_record(struct reel_ctl *ctl, const char *session, const char *dir,
+			     char **ret_path)
+{
+	struct reel_msg m, reply;
+	reel_msg_init(&m, REEL_CTL_SNAPSHOT_RECORD);
+	put_session(&m, session);
+	if (dir)
+		reel_msg_put_str(&m, REEL_TAG_OUTPUT, dir);
+	struct reel_msg_iter it;
+	struct reel_msg_field f;
+	char *path = NULL;
+	int err = transact(ctl, &m, &reply, &it);
+	while (!err && reel_msg_next(&it, &f) > 0)
+		if (f.tag == REEL_TAG_CHUNK)
+			err = dup_str(&f, &path);
+	reel_msg_free(&reply);
+	if (!err && !path)
+		err = -EPROTO;
+	if (!err && ret_path) {
+		*ret_path = path;
+		path = NULL;
+	}
+	free(path);
+	return err;
 }

@@ -604,3 +604,39 @@ int reel_rb_repair(struct reel_rb *rb, reel_rb_event_size_fn event_size, void *a
 	__atomic_fetch_add(&rb->commit[index].count, complete - count, __ATOMIC_RELEASE);
 	return 1;
 }
+
+unsigned int reel_rb_snapshot(struct reel_rb *rb, void *copy_buf, reel_rb_packet_fn fn, void *arg)
+{
+	struct reel_rb_shm *shm = rb->shm;
+	/* Complete packets lie below the last sub-buffer boundary the
+	 * writers reached, at most N sub-buffers back. */
+	uint64_t end = load_acquire(&shm->write.w.offset) & ~(rb->subbuf_size - 1);
+	uint64_t start = end > rb->buf_size ? end - rb->buf_size : 0;
+	uint64_t base = READ_ONCE(shm->base_offset);
+	if (start < base)
+		start = base;
+	unsigned int given = 0;
+	for (uint64_t p = start; p < end; p += rb->subbuf_size) {
+		uint64_t index = (p >> rb->subbuf_shift) & (rb->num_subbuf - 1);
+		uint64_t complete = ((p >> rb->buf_shift) + 1) * rb->subbuf_size;
+		/* Acquire: pairs with the writers' release of the counter. */
+		if (load_acquire(&rb->commit[index].count) != complete ||
+		    load_acquire(&shm->write.w.offset) >= p + rb->buf_size)
+			continue; /* still being written, or already overwritten */
+		struct reel_ctf_packet hdr;
+		copy_racy(&hdr, packet_at(rb, p), sizeof(hdr));
+		uint64_t bits = hdr.packet_size;
+		if (bits % 8 || bits / 8 < PACKET_HEADER || bits / 8 >= rb->subbuf_size ||
+		    hdr.content_size != bits || hdr.magic != REEL_CTF_MAGIC)
+			continue;
+		copy_racy(copy_buf, packet_at(rb, p), (size_t)(bits / 8));
+		/* A writer that entered the slot's next generation meanwhile
+		 * may have torn the copy. */
+		if (load_acquire(&rb->commit[index].count) != complete ||
+		    load_acquire(&shm->write.w.offset) >= p + rb->buf_size)
+			continue;
+		fn(arg, copy_buf, (uint32_t)(bits / 8));
+		given++;
+	}
+	return given;
+}

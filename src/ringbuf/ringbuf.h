@@ -274,6 +274,18 @@ typedef int (*reel_rb_event_size_fn)(void *arg, uint32_t id, const char *payload
  */
 int reel_rb_repair(struct reel_rb *rb, reel_rb_event_size_fn event_size, void *arg) REEL_HIDDEN;
 
+/*
+ * Flight recorder: call `fn` with each complete packet still in the buffer,
+ * oldest first, without consuming anything (writers go on). Each packet is
+ * copied into `copy_buf` (subbuf_size bytes) and checked afterwards not to
+ * have been overwritten meanwhile; those that were are skipped. Consumer
+ * side; the caller switches the stream first to include the open packet.
+ * Returns the number of packets given to `fn`.
+ */
+typedef void (*reel_rb_packet_fn)(void *arg, const char *packet, uint32_t size);
+unsigned int reel_rb_snapshot(struct reel_rb *rb, void *copy_buf, reel_rb_packet_fn fn, void *arg)
+	REEL_HIDDEN;
+
 /* True when every reserved byte has been committed and consumed. */
 bool reel_rb_is_drained(struct reel_rb *rb) REEL_HIDDEN;
 

@@ -21,7 +21,7 @@
 /* What a request may carry, parsed and checked once. */
 struct request {
 	const char *session, *output, *channel, *pattern, *context, *hook;
-	uint64_t rotate_timer, rotate_size, id, timeout, keep_chunks, keep_bytes;
+	uint64_t rotate_timer, rotate_size, id, timeout, keep_chunks, keep_bytes, snapshot;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
 	uint64_t loglevel_match;
 	int64_t loglevel;
@@ -48,6 +48,7 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_TIMEOUT: e = reel_msg_u64(&f, &r->timeout); break;
 		case REEL_TAG_KEEP_CHUNKS: e = reel_msg_u64(&f, &r->keep_chunks); break;
 		case REEL_TAG_KEEP_BYTES: e = reel_msg_u64(&f, &r->keep_bytes); break;
+		case REEL_TAG_SNAPSHOT: e = reel_msg_u64(&f, &r->snapshot); break;
 		case REEL_TAG_ROTATE_TIMER: e = reel_msg_u64(&f, &r->rotate_timer); break;
 		case REEL_TAG_ROTATE_SIZE: e = reel_msg_u64(&f, &r->rotate_size); break;
 		case REEL_TAG_EXCLUDE:
@@ -422,7 +423,8 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 	}
 	switch (req->type) {
 	case REEL_CTL_CREATE:
-		status = session_create(uid, r.session, r.output, &s, err, sizeof(err));
+		status = session_create(uid, r.session, r.output, r.snapshot != 0, &s, err,
+					sizeof(err));
 		if (!status) {
 			reel_msg_put_str(&data, REEL_TAG_SESSION, s->name);
 			reel_msg_put_str(&data, REEL_TAG_OUTPUT, s->output);
@@ -490,13 +492,37 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		else
 			status = add_context(s, &r, err, sizeof(err));
 		break;
+	case REEL_CTL_SNAPSHOT_RECORD:
+		if (!(s = target(uid, &r, err, sizeof(err)))) {
+			status = -ENOENT;
+		} else if (!s->snapshot_mode) {
+			status = -EINVAL;
+			snprintf(err, sizeof(err),
+				 "session '%s' is not a snapshot session (reel create --snapshot)",
+				 s->name);
+		} else if (!s->started_once) {
+			status = -EINVAL;
+			snprintf(err, sizeof(err), "session '%s' was never started: nothing to record",
+				 s->name);
+		} else if (r.output && r.output[0] != '/') {
+			status = -EINVAL;
+			snprintf(err, sizeof(err), "the snapshot directory must be absolute");
+		} else if ((status = consumer_snapshot(s, r.output)) < 0) {
+			snprintf(err, sizeof(err), "snapshot of session '%s' failed: %s", s->name,
+				 strerror(-status));
+		} else {
+			pthread_mutex_lock(&s->lock);
+			reel_msg_put_str(&data, REEL_TAG_CHUNK, s->snapshot_path);
+			pthread_mutex_unlock(&s->lock);
+		}
+		break;
 	case REEL_CTL_ROTATE:
 		if (!(s = target(uid, &r, err, sizeof(err)))) {
 			status = -ENOENT;
-		} else if (!s->started_once) {
+		} else if (!s->started_once || s->snapshot_mode) {
 			status = -EINVAL;
-			snprintf(err, sizeof(err), "session '%s' was never started: nothing to rotate",
-				 s->name);
+			snprintf(err, sizeof(err), "session '%s' %s: nothing to rotate", s->name,
+				 s->snapshot_mode ? "is a snapshot session" : "was never started");
 		} else if ((status = consumer_rotate(s)) < 0) {
 			snprintf(err, sizeof(err), "rotation of session '%s' failed: %s", s->name,
 				 strerror(-status));

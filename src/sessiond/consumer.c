@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -85,13 +86,22 @@ static int metadata_header(struct session *s, struct trace *t, struct reel_strbu
 }
 
 /* The whole metadata, written aside and renamed into place. */
-static int metadata_rewrite(struct session *s, struct trace *t)
+/* The whole metadata of trace `t` as it is now. Lock held. */
+static int metadata_text(struct session *s, struct trace *t, struct reel_strbuf *text)
 {
-	struct reel_strbuf text = { 0 };
-	int err = metadata_header(s, t, &text);
+	int err = metadata_header(s, t, text);
 	for (uint32_t i = 0; !err && i < t->nr_bufsets; i++)
 		for (uint32_t k = 0; k < t->bufsets[i]->nr_classes; k++)
-			err = reel_strbuf_printf(&text, "%s", t->bufsets[i]->classes[k].declaration);
+			err = reel_strbuf_printf(text, "%s", t->bufsets[i]->classes[k].declaration);
+	return err;
+}
+
+static int metadata_rewrite(struct session *s, struct trace *t)
+{
+	if (s->snapshot_mode)
+		return 0; /* written into each snapshot */
+	struct reel_strbuf text = { 0 };
+	int err = metadata_text(s, t, &text);
 	char from[PATH_MAX + 32], to[PATH_MAX + 32];
 	snprintf(from, sizeof(from), "%s/.metadata.tmp", t->dir);
 	snprintf(to, sizeof(to), "%s/metadata", t->dir);
@@ -123,7 +133,7 @@ static int metadata_rewrite(struct session *s, struct trace *t)
 /* Append the event classes added since the metadata was written. */
 static int metadata_update(struct session *s, struct trace *t)
 {
-	if (!t->metadata_dirty)
+	if (!t->metadata_dirty || s->snapshot_mode)
 		return 0;
 	if (t->metadata_fd < 0)
 		return metadata_rewrite(s, t);
@@ -248,6 +258,8 @@ static int take_snapshot(struct session *s)
 static bool drain_trace(struct trace *t, bool flush)
 {
 	bool done = true;
+	if (t->no_files)
+		return true; /* a flight recorder's: read by snapshots only */
 	for (uint32_t i = 0; i < t->nr_bufsets; i++) {
 		struct bufset *b = t->bufsets[i];
 		for (uint32_t k = 0; k < b->nr_streams; k++) {
@@ -368,6 +380,109 @@ static void wake(struct session *s)
 	uint64_t one = 1;
 	if (write(s->wake_fd, &one, sizeof(one)) < 0)
 		reel_debug("session %s: cannot wake the consumer", s->name);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+struct snapshot_file {
+	int fd;
+	bool first;
+	uint64_t discarded_base;
+	int err;
+};
+
+/* Write one packet of a snapshot; its loss count is rebased on the
+ * snapshot's first packet, so that the snapshot reports only its own. */
+static void snapshot_packet(void *arg, const char *packet, uint32_t size)
+{
+	struct snapshot_file *f = arg;
+	char *context = (char *)packet; /* our copy */
+	uint64_t discarded;
+	memcpy(&discarded, context + offsetof(struct reel_ctf_packet, events_discarded),
+	       sizeof(discarded));
+	if (f->first) {
+		f->discarded_base = discarded;
+		f->first = false;
+	}
+	discarded = discarded >= f->discarded_base ? discarded - f->discarded_base : 0;
+	memcpy(context + offsetof(struct reel_ctf_packet, events_discarded), &discarded,
+	       sizeof(discarded));
+	if (!f->err)
+		f->err = reel_write_all(f->fd, packet, size);
+}
+
+/*
+ * Record what a flight-recorder session's buffers hold now, while tracing
+ * goes on: for each of its traces, under <dir>/snapshot-<n>-<date>-<time>-<i>/
+ * (as LTTng names snapshots), the metadata and every complete packet of
+ * every stream, oldest first (the open packets are closed first). Lock held.
+ */
+static int record_snapshot(struct session *s)
+{
+	char stamp[32], root[PATH_MAX + 128];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	const char *dir = s->snapshot_dir[0] ? s->snapshot_dir : s->output;
+	int n = snprintf(root, sizeof(root), "%s/snapshot-%llu-%s-%llu", dir,
+			 (unsigned long long)s->snapshot_index + 1, stamp,
+			 (unsigned long long)s->snapshot_index);
+	if (n < 0 || (size_t)n >= sizeof(root) - 8)
+		return -ENAMETOOLONG;
+	int err = reel_mkdir_p(root);
+	size_t out_len = strlen(s->output);
+	for (struct trace *t = s->traces; t && !err; t = t->next) {
+		char tdir[PATH_MAX * 2 + 160], path[PATH_MAX * 2 + MAX_NAME + 200];
+		snprintf(tdir, sizeof(tdir), "%s%s", root, t->dir + out_len);
+		if ((err = reel_mkdir_p(tdir)) < 0)
+			break;
+		struct reel_strbuf text = { 0 };
+		err = metadata_text(s, t, &text);
+		snprintf(path, sizeof(path), "%s/metadata", tdir);
+		int fd = err ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+		if (!err)
+			err = fd < 0 ? -errno : reel_write_all(fd, text.data, text.len);
+		if (fd >= 0)
+			close(fd);
+		reel_strbuf_free(&text);
+		for (uint32_t b = 0; b < t->nr_bufsets && !err; b++) {
+			struct bufset *set = t->bufsets[b];
+			for (uint32_t k = 0; k < set->nr_streams && !err; k++) {
+				snprintf(path, sizeof(path), "%s/%s_%u", tdir, set->channel->name, k);
+				struct snapshot_file f = { .first = true };
+				f.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+				if (f.fd < 0) {
+					err = -errno;
+					break;
+				}
+				reel_rb_switch(set->streams[k]);
+				reel_rb_snapshot(set->streams[k], set->copy_buf, snapshot_packet, &f);
+				close(f.fd);
+				err = f.err;
+			}
+		}
+	}
+	if (err)
+		return err;
+	snprintf(s->snapshot_path, sizeof(s->snapshot_path), "%s", root);
+	s->snapshot_index++;
+	return 0;
+}
+
+int consumer_snapshot(struct session *s, const char *dir)
+{
+	if (!s->consumer_running)
+		return -ENOTCONN;
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->snapshot_dir, sizeof(s->snapshot_dir), "%s", dir ? dir : "");
+	uint64_t ticket = ++s->snapshot_request;
+	wake(s);
+	while (s->snapshot_done < ticket)
+		pthread_cond_wait(&s->flushed, &s->lock);
+	int err = s->snapshot_error;
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }
 
 /* ---- rotation ------------------------------------------------------------- */
@@ -563,6 +678,7 @@ static int rotate(struct session *s)
 	c->path = strdup(to);
 	c->index = s->chunk_index++;
 	s->chunk_begin = end;
+	s->chunk_begin_ns = monotonic_ns();
 	uint64_t one = 1;
 	if (reeld.chunk_event_fd >= 0 && write(reeld.chunk_event_fd, &one, sizeof(one)) < 0)
 		reel_debug("session %s: cannot announce chunk %llu", s->name,
@@ -615,6 +731,11 @@ static void *consumer_main(void *arg)
 		if (s->rotate_request != s->rotate_done) {
 			s->rotate_error = rotate(s);
 			s->rotate_done = s->rotate_request;
+			pthread_cond_broadcast(&s->flushed);
+		}
+		if (s->snapshot_request != s->snapshot_done) {
+			s->snapshot_error = record_snapshot(s);
+			s->snapshot_done = s->snapshot_request;
 			pthread_cond_broadcast(&s->flushed);
 		}
 		if (s->quit)
@@ -680,9 +801,10 @@ static void *consumer_main(void *arg)
 		if (s->rotate_request == s->rotate_done && s->active &&
 		    ((s->rotate_size && total - s->chunk_bytes_base >= s->rotate_size) ||
 		     (s->rotate_timer_us &&
-		      (uint64_t)(time(NULL) - s->chunk_begin) * 1000000ull >= s->rotate_timer_us)))
+		      now - s->chunk_begin_ns >= s->rotate_timer_us * 1000ull)))
 			s->rotate_request++;
-		if (s->flush_request != s->flush_done || s->rotate_request != s->rotate_done || s->quit)
+		if (s->flush_request != s->flush_done || s->rotate_request != s->rotate_done ||
+		    s->snapshot_request != s->snapshot_done || s->quit)
 			continue;
 		pthread_mutex_unlock(&s->lock);
 		struct pollfd p = { s->wake_fd, POLLIN, 0 };

@@ -77,8 +77,8 @@ static bool name_is_valid(const char *name)
 	return true;
 }
 
-int session_create(uid_t uid, const char *name, const char *output, struct session **ret,
-		   char *err, size_t err_size)
+int session_create(uid_t uid, const char *name, const char *output, bool snapshot,
+		   struct session **ret, char *err, size_t err_size)
 {
 	char generated[MAX_NAME], stamp[32];
 	datetime(stamp, sizeof(stamp), true);
@@ -99,6 +99,7 @@ int session_create(uid_t uid, const char *name, const char *output, struct sessi
 		return -ENOMEM;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->uid = uid;
+	s->snapshot_mode = snapshot;
 	int n;
 	if (output) {
 		if (output[0] != '/') {
@@ -166,6 +167,8 @@ int session_add_channel(struct session *s, const struct reel_channel_config *con
 	if (s->nr_channels == MAX_CHANNELS)
 		return say(err, err_size, "too many channels (at most %u)", MAX_CHANNELS), -E2BIG;
 	struct reel_channel_config c = *config;
+	if (s->snapshot_mode)
+		c.overwrite = true; /* a flight recorder keeps the newest */
 	c.subbuf_size = c.subbuf_size ? c.subbuf_size : DEFAULT_SUBBUF_SIZE;
 	c.num_subbuf = c.num_subbuf ? c.num_subbuf : DEFAULT_NUM_SUBBUF;
 	if (!is_pow2(c.subbuf_size) || c.subbuf_size < 4096 || c.subbuf_size > (1u << 30))
@@ -220,7 +223,7 @@ static void bufset_free(struct bufset *b)
 	free(b);
 }
 
-static struct bufset *bufset_new(struct trace *t, struct channel *ch)
+static struct bufset *bufset_new(struct trace *t, struct channel *ch, bool files)
 {
 	struct bufset *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -251,6 +254,8 @@ static struct bufset *bufset_new(struct trace *t, struct channel *ch)
 		b->streams[i] = reel_rb_create(&rbc);
 		if (!b->streams[i])
 			goto fail;
+		if (!files)
+			continue; /* a flight recorder's buffers go to snapshots */
 		char path[PATH_MAX + MAX_NAME + 16];
 		snprintf(path, sizeof(path), "%s/%s_%u", t->dir, ch->name, i);
 		b->files[i].fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
@@ -295,6 +300,7 @@ static struct trace *trace_get(struct session *s, const struct app *a)
 		return NULL;
 	t->owner = owner;
 	t->per_pid = per_pid;
+	t->no_files = s->snapshot_mode;
 	snprintf(t->procname, sizeof(t->procname), "%s", a->procname);
 	datetime(t->datetime, sizeof(t->datetime), false);
 	t->metadata_fd = -1;
@@ -313,14 +319,15 @@ static struct trace *trace_get(struct session *s, const struct app *a)
 		n = snprintf(t->dir, sizeof(t->dir), "%s/ust/uid/%u/64-bit", s->output,
 			     (unsigned int)a->uid);
 	}
-	int err = n < 0 || (size_t)n >= sizeof(t->dir) ? -ENAMETOOLONG : reel_mkdir_p(t->dir);
+	int err = n < 0 || (size_t)n >= sizeof(t->dir) ? -ENAMETOOLONG :
+		  s->snapshot_mode ? 0 : reel_mkdir_p(t->dir);
 	if (err) {
 		reel_debug("cannot create %s: %s", t->dir, strerror(-err));
 		errno = -err;
 		goto fail;
 	}
 	for (uint32_t i = 0; i < s->nr_channels; i++) {
-		t->bufsets[i] = bufset_new(t, s->channels[i]);
+		t->bufsets[i] = bufset_new(t, s->channels[i], !s->snapshot_mode);
 		if (!t->bufsets[i]) {
 			reel_debug("cannot create the buffers of %s: %s", t->dir, strerror(errno));
 			goto fail;
@@ -620,8 +627,10 @@ int session_start(struct session *s, char *err, size_t err_size)
 	}
 	set_closed(s, false);
 	s->active = true;
-	if (!s->started_once)
+	if (!s->started_once) {
 		s->chunk_begin = time(NULL);
+		s->chunk_begin_ns = monotonic_ns();
+	}
 	s->started_once = true;
 	enablement_update();
 	return 0;

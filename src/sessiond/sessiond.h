@@ -128,6 +128,7 @@ struct trace {
 	uint64_t orphan_since;
 	bool flushed; /* orphan written out (consumer only) */
 	bool suspect; /* an application killed while writing into it */
+	bool no_files; /* a flight recorder's: written by snapshots only */
 	struct trace *next;
 };
 
@@ -137,6 +138,12 @@ struct session {
 	uid_t uid;
 	bool active;
 	bool started_once;
+	bool snapshot_mode; /* flight recorder: buffers written only on request */
+	uint64_t snapshot_index;
+	uint64_t snapshot_request, snapshot_done;
+	int snapshot_error;
+	char snapshot_dir[PATH_MAX];  /* where the next one goes ("" : output) */
+	char snapshot_path[PATH_MAX + 128]; /* the last one recorded */
 	char error[512]; /* the last thing that went wrong, for `status` */
 	struct channel *channels[MAX_CHANNELS];
 	uint32_t nr_channels;
@@ -156,7 +163,8 @@ struct session {
 	uint64_t rotate_request, rotate_done;
 	int rotate_error;
 	uint64_t chunk_index;
-	time_t chunk_begin;
+	time_t chunk_begin;         /* for the chunk's name */
+	uint64_t chunk_begin_ns;    /* for the timer: monotonic_ns() */
 	uint64_t chunk_bytes_base; /* bytes written when the chunk began */
 	struct chunk *chunks;
 	size_t nr_chunks;
@@ -208,8 +216,8 @@ extern struct daemon reeld;
 
 /* session.c */
 struct session *session_find(uid_t uid, const char *name);
-int session_create(uid_t uid, const char *name, const char *output, struct session **ret,
-		   char *err, size_t err_size);
+int session_create(uid_t uid, const char *name, const char *output, bool snapshot,
+		   struct session **ret, char *err, size_t err_size);
 int session_start(struct session *s, char *err, size_t err_size);
 int session_stop(struct session *s);
 void session_destroy(struct session *s);
@@ -247,6 +255,9 @@ void consumer_join(struct session *s);
 /* Ask the consumer for a rotation and wait for it. Returns 0 (the chunk is
  * the last of s->chunks) or a negative errno. */
 int consumer_rotate(struct session *s);
+/* Record a snapshot of a flight-recorder session into `dir` (NULL: its
+ * output) and wait for it; the path is then s->snapshot_path. */
+int consumer_snapshot(struct session *s, const char *dir);
 uint64_t monotonic_ns(void);
 
 /* client.c */

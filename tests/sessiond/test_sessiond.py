@@ -1097,3 +1097,46 @@ def test_rotation_retention(daemon, tmp_path):
         events += read_trace(c)[0]
     assert steps_of(events, 2) == list(range(100)) and steps_of(events, 3) == list(range(100))
     daemon.reel("destroy")
+
+
+def test_snapshot_flight_recorder(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "fr", "--snapshot", "-o", out)
+    daemon.reel("enable-channel", "-u", "c", "--subbuf-size", "64k", "--num-subbuf", "8")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    daemon.reel("start")
+    spinner = daemon.app("spin")
+    maxima = []
+    for _ in range(2):
+        while True:
+            line = spinner.stdout.readline()
+            assert line.startswith("at ")
+            if int(line.split()[1]) >= 100000 * (len(maxima) + 1):
+                break
+        reached = int(line.split()[1])
+        snap = json.loads(daemon.reel("--json", "snapshot", "record").stdout)["snapshot"]
+        assert Path(snap).parent == out and Path(snap).name.startswith(f"snapshot-{len(maxima) + 1}-")
+        p = subprocess.run(["babeltrace2", snap], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        assert p.returncode == 0 and p.stderr == "", p.stderr[-500:]
+        view = subprocess.run([str(REEL), "--json", "view", snap], capture_output=True,
+                              text=True, timeout=60)
+        spun = [json.loads(l)["fields"]["i"] for l in view.stdout.splitlines()]
+        # The newest events, in order: everything committed before the
+        # record that the buffers (512 KiB per CPU) could still hold.
+        assert spun and spun == sorted(set(spun))
+        assert spun[-1] >= reached - 1
+        assert len(spun) < reached
+        maxima.append(spun[-1])
+    spinner.kill()
+    spinner.wait()
+    assert maxima[1] > maxima[0]
+    # Nothing but the snapshots is written.
+    assert sorted(p.name.split("-")[0] for p in out.iterdir()) == ["snapshot", "snapshot"]
+    p = daemon.reel("rotate", check=False)
+    assert p.returncode == 1 and "snapshot session" in p.stderr
+    daemon.reel("destroy")
+    p = daemon.reel("create", "plain", "-o", tmp_path / "p")
+    daemon.reel("start", "plain", check=False)
+    p = daemon.reel("snapshot", "record", "-s", "plain", check=False)
+    assert p.returncode == 1 and "not a snapshot session" in p.stderr
