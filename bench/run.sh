@@ -16,6 +16,9 @@
 # Reel runs twice: standalone (REEL_OUTPUT, an in-process consumer) and
 # under its session daemon (reeld, controlled with reel, as LTTng is with
 # lttng-sessiond); lines named daemon_* compare the latter with LTTng.
+# Workload g times rotations (reel rotate / lttng rotate, each waiting for
+# the chunk to be archived) while an application records paced at
+# BENCH_RATE, BENCH_ROTATIONS [5] times.
 # Workload f runs 10 applications at once, each emitting as fast as it can,
 # with buffers large enough for all of them (BENCH_MULTI_EVENTS [1000000]
 # events each): nothing should be discarded.
@@ -292,7 +295,7 @@ reeld_run() {
 	reeld_app "$@" >"$tmp/$name.reeld"
 	local t0 t1
 	t0=$(date +%s.%N)
-	r stop "$session" >/dev/null
+	r stop "$session" >/dev/null 2>&1
 	t1=$(date +%s.%N)
 	echo "result drain_s=$(fmt %.3f "$t1 - $t0")" >>"$tmp/$name.reeld"
 	r destroy "$session" >/dev/null
@@ -332,7 +335,7 @@ multi_run() {
 	done
 	wait "${pids[@]}"
 	if [[ $t == reeld ]]; then
-		r stop "$session" >/dev/null
+		r stop "$session" >/dev/null 2>&1
 		r destroy "$session" >/dev/null
 	else
 		lt stop "$session" >/dev/null
@@ -343,6 +346,55 @@ multi_run() {
 	echo "result emitted=$((multi_apps * multi_events)) seconds=$(fmt %.3f "$t1 - $t0")" >"$tmp/f.$t"
 	echo "# f: $multi_apps apps x $multi_events events, buffers $multi_subbuf x $multi_nsubbuf per CPU" >"$tmp/f.$t.about"
 	finish "$out" f "$t"
+}
+
+# g: rotations while an application records at full speed: each `rotate`
+# is timed until it returns (the chunk archived: both tracers' rotate
+# commands wait for it), and the application's slowest burst shows whether
+# it stalled. rotation_run TRACER.
+rotations=${BENCH_ROTATIONS:-5}
+rotation_run() {
+	local t=$1 session=bench-rot-$$ out i t0 t1
+	if [[ $t == reeld ]]; then
+		out=$tmp/trace-reeld-g
+		r create "$session" --output "$out" >/dev/null
+		r enable-channel -u -s "$session" --subbuf-size "$subbuf" --num-subbuf "$nsubbuf" c0 >/dev/null
+		r enable-event -u -s "$session" -c c0 'benchp:*' >/dev/null
+		r start "$session" >/dev/null
+	else
+		out=$tmp/lttng-traces/g
+		lt create "$session" --output="$out" >/dev/null
+		lt enable-channel -u -s "$session" --subbuf-size "$subbuf" --num-subbuf "$nsubbuf" c0 >/dev/null
+		lt enable-event -u -s "$session" -c c0 'benchp:*' >/dev/null
+		lt start "$session" >/dev/null
+	fi
+	${t}_app sustained -s $((rotations / 2 + 2)) -R "$rate" -c "$cpu_a" >"$tmp/g.$t" &
+	local app=$!
+	sleep 0.5
+	: >"$tmp/g.$t.times"
+	for ((i = 0; i < rotations; i++)); do
+		t0=$(date +%s.%N)
+		if [[ $t == reeld ]]; then
+			r rotate "$session" >/dev/null
+		else
+			lt rotate "$session" >/dev/null
+		fi
+		t1=$(date +%s.%N)
+		fmt %.3f "1000 * ($t1 - $t0)" >>"$tmp/g.$t.times"
+		echo >>"$tmp/g.$t.times"
+		sleep 0.3
+	done
+	wait "$app"
+	if [[ $t == reeld ]]; then
+		r stop "$session" >/dev/null 2>&1
+		r destroy "$session" >/dev/null
+	else
+		lt stop "$session" >/dev/null
+		lt destroy "$session" >/dev/null
+	fi
+	echo "result rotate_ms=$(sort -g "$tmp/g.$t.times" | sed -n "$((rotations / 2 + 1))p")" \
+		"rotate_max_ms=$(sort -g "$tmp/g.$t.times" | tail -n 1)" >>"$tmp/g.$t"
+	rm -rf "$out"
 }
 
 # run_all TRACER: every workload through one tracer.
@@ -430,11 +482,13 @@ if [[ -x $reel_bin_dir/sessiond/reeld ]] && start_reeld; then
 		reeld_run check-a one_int -n 100000 -r 1 -w 0 -c "$cpu_a"
 	fi
 	multi_run reeld
+	rotation_run reeld
 fi
 if ((lttng_ok)); then
 	if start_sessiond; then
 		run_all lttng
 		multi_run lttng
+		rotation_run lttng
 	else
 		lttng_ok=0 lttng_why="lttng-sessiond failed to start"
 	fi
@@ -580,5 +634,13 @@ if ((reeld_ok)); then
 		"$(get seconds "$tmp/f.lttng") s from the first start to the trace on disk"
 	emit daemon_10apps_discarded "$(lost f reeld)" "$(lost f lttng)" events count
 	emit daemon_10apps_seconds "$(get seconds "$tmp/f.reeld")" "$(get seconds "$tmp/f.lttng")" s lower
+	for t in reeld lttng; do
+		echo "# $t g: $rotations rotations while emitting $(get rate "$tmp/g.$t")/s (paced at $rate):" \
+			"median $(get rotate_ms "$tmp/g.$t") ms, slowest $(get rotate_max_ms "$tmp/g.$t") ms;" \
+			"the application's slowest burst of $(get burst "$tmp/g.$t"): $(get longest_burst_us "$tmp/g.$t") us"
+	done
+	emit rotate_under_load "$(get rotate_ms "$tmp/g.reeld")" "$(get rotate_ms "$tmp/g.lttng")" ms lower
+	emit rotate_app_longest_burst "$(get longest_burst_us "$tmp/g.reeld")" \
+		"$(get longest_burst_us "$tmp/g.lttng")" us lower
 fi
 exit "$status"
