@@ -213,7 +213,7 @@ int rstream_open(struct rtrace *t, const char *path, struct rstream **ret, char 
 			return -e;
 		}
 		s->map = m;
-		madvise(m, s->file_size, MADV_NORMAL);
+		madvise(m, s->file_size, MADV_NOHUGEPAGE);
 	}
 	*ret = s;
 	return 0;

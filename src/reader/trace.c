@@ -938,6 +938,12 @@ int reel_reader_summarize(struct reel_reader *r, unsigned threads)
 				break;
 		}
 	}
+	/* Pass 1 mapped a little of every packet (the kernel maps a whole
+	 * page-cache folio around each header): give it all back, so that
+	 * only what pass 2's workers read is mapped. */
+	for (size_t i = 0; i < r->nstreams; i++)
+		if (r->streams[i]->map)
+			madvise((void *)r->streams[i]->map, r->streams[i]->file_size, MADV_DONTNEED);
 	/* Pass 2, in parallel: the events of each item. */
 	struct sum_ctx ctx = { .r = r, .items = items, .nitems = nitems };
 	struct sum_worker *w = NULL;
