@@ -261,6 +261,11 @@ int xprog_build_header(struct arena *a, const struct plan_node *root, bool skim,
 	}
 	memcpy(ret->ops, b.ops, (size_t)b.n * sizeof(*ret->ops));
 	ret->n = b.n;
+	ret->flat = skim;
+	for (uint32_t i = 0; i < b.n; i++)
+		if (b.ops[i].code != X_SKIP && b.ops[i].code != X_ALIGN && b.ops[i].code != X_STRING &&
+		    b.ops[i].code != X_RET)
+			ret->flat = false;
 	free(b.ops);
 	return 0;
 }

@@ -157,6 +157,7 @@ struct xheader {
 struct xprog {
 	struct xop *ops;
 	uint32_t n;
+	bool flat;  /* skim program of skips, alignments and strings only */
 };
 
 /* ---- metadata ------------------------------------------------------------ */
@@ -418,6 +419,18 @@ void rstream_close(struct rstream *s) REEL_HIDDEN;
 /* Decode the next event into s->ev. Returns 1 for an event, 0 at the end of
  * the stream, a negative errno (message in err) on malformed data. */
 int rstream_next(struct rstream *s, char *err, size_t errlen) REEL_HIDDEN;
+
+/* --stats: skim the remaining events of the open packet, counting each in
+ * counts[class gindex]; *ret_n (events), *ret_first_clock (the first one's
+ * clock, written only when *ret_n was 0) grow, s->ev_clock is the last one's.
+ * Returns 0 at the end of the packet content (the packet stays open), a
+ * negative errno (message in err) as rstream_next would. */
+struct skim_tally {
+	uint64_t *counts;
+	uint64_t n;
+	uint64_t first_clock;
+};
+int rstream_skim_packet(struct rstream *s, struct skim_tally *t, char *err, size_t errlen) REEL_HIDDEN;
 
 /* Packet by packet, without the events: open the next packet (1, 0 at the
  * end, <0 on error), then end it (the offset moves past it). */

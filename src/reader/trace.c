@@ -787,6 +787,21 @@ static int run_item(struct sum_ctx *ctx, struct sum_item *it, uint64_t *counts)
 	int e;
 	(void)ctx;
 	while ((e = rstream_next(&c, err, sizeof(err))) > 0) {
+		if (e == 2) { /* a new packet: its events at once */
+			struct skim_tally t = { .counts = counts };
+			e = rstream_skim_packet(&c, &t, err, sizeof(err));
+			if (e < 0)
+				break;
+			if (t.n) {
+				if (!it->has_first) {
+					it->has_first = true;
+					it->first = t.first_clock;
+				}
+				it->last = c.ev_clock;
+				it->events += t.n;
+			}
+			continue;
+		}
 		if (e != 1)
 			continue;
 		counts[c.ec->gindex]++;
