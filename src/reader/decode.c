@@ -345,83 +345,6 @@ static int open_packet(struct rstream *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* The decoder's context is built from fields the previous event just
- * stored: gcc's SLP vectorizer would load pairs of them with one 16-byte
- * load, which store forwarding cannot serve (a stall per event). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
-#else
-#define NO_SLP
-#endif
-
-static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
-{
-	bool skim = s->skim;
-	const struct ctf_stream_class *sc = s->sc;
-	struct dctx d = {
-		.s = s, .base = s->map + s->pkt_off, .pos = s->pos, .limit = s->content_bits,
-		.fast_end = s->file_size - s->pkt_off,
-		.regs = s->regs, .out = &s->ev, .err = err, .errlen = errlen,
-	};
-	uint64_t start = s->pos;
-	int r;
-	s->ev.n = 0;
-	s->ev_ctx_index = s->ev_spec_index = s->ev_fields_index = UINT32_MAX;
-	if (!sc)
-		return dfail(&d, "event data in a trace without event classes");
-	if (sc->p_event_header) {
-		/* never shown, never searched: only its meanings matter */
-		r = run_skim(&d, &sc->s_event_header);
-		if (r)
-			return r;
-	}
-	if (sc->p_event_context) {
-		s->ev_ctx_index = s->ev.n;
-		r = skim ? run_skim(&d, &sc->s_event_context) : run_full(&d, &sc->x_event_context);
-		if (r)
-			return r;
-	}
-	uint64_t id = d.has_event_id ? d.event_id : 0;
-	const struct ctf_event_class *ec = NULL;
-	if (!sc->by_id_sorted) {
-		if (id < sc->nby_id)
-			ec = sc->by_id[id];
-	} else {
-		size_t lo = 0, hi = sc->nby_id;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (sc->by_id[mid]->id < id)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < sc->nby_id && sc->by_id[lo]->id == id)
-			ec = sc->by_id[lo];
-	}
-	if (!ec)
-		return dfail(&d, "undefined event class id %llu", (unsigned long long)id);
-	s->ec = ec;
-	if (ec->p_context) {
-		s->ev_spec_index = s->ev.n;
-		r = skim ? run_skim(&d, &ec->s_context) : run_full(&d, &ec->x_context);
-		if (r)
-			return r;
-	}
-	if (ec->p_fields) {
-		s->ev_fields_index = s->ev.n;
-		r = skim ? run_skim(&d, &ec->s_fields) : run_full(&d, &ec->x_fields);
-		if (r)
-			return r;
-	}
-	if (d.pos == start)
-		return dfail(&d, "event '%s' of zero size", ec->name ? ec->name : "?");
-	s->pos = d.pos;
-	s->ev_clock = s->clock;
-	return 0;
-}
-
-/* ---- --stats: a packet's events without the per-event calls --------------- */
-
 /*
  * The X_HEADER instruction of run_skim, inline. False for anything out of
  * the ordinary (bounds, a tag no option takes, a meaning other than the
@@ -488,6 +411,92 @@ static inline bool skim_header(struct rstream *s, const struct xheader *h, const
 	*ret_id = id;
 	return true;
 }
+
+/* The decoder's context is built from fields the previous event just
+ * stored: gcc's SLP vectorizer would load pairs of them with one 16-byte
+ * load, which store forwarding cannot serve (a stall per event). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define NO_SLP
+#endif
+
+static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
+{
+	bool skim = s->skim;
+	const struct ctf_stream_class *sc = s->sc;
+	struct dctx d = {
+		.s = s, .base = s->map + s->pkt_off, .pos = s->pos, .limit = s->content_bits,
+		.fast_end = s->file_size - s->pkt_off,
+		.regs = s->regs, .out = &s->ev, .err = err, .errlen = errlen,
+	};
+	uint64_t start = s->pos;
+	int r;
+	s->ev.n = 0;
+	s->ev_ctx_index = s->ev_spec_index = s->ev_fields_index = UINT32_MAX;
+	if (!sc)
+		return dfail(&d, "event data in a trace without event classes");
+	if (sc->p_event_header) {
+		/* never shown, never searched: only its meanings matter */
+		uint64_t clock = s->clock, pos = d.pos, id;
+		if (sc->s_event_header.ops[0].code == X_HEADER &&
+		    skim_header(s, sc->s_event_header.ops[0].hdr, d.base, &pos, d.limit, d.fast_end, &id)) {
+			d.pos = pos;
+			d.event_id = id;
+			d.has_event_id = true;
+		} else {
+			s->clock = clock;
+			r = run_skim(&d, &sc->s_event_header);
+			if (r)
+				return r;
+		}
+	}
+	if (sc->p_event_context) {
+		s->ev_ctx_index = s->ev.n;
+		r = skim ? run_skim(&d, &sc->s_event_context) : run_full(&d, &sc->x_event_context);
+		if (r)
+			return r;
+	}
+	uint64_t id = d.has_event_id ? d.event_id : 0;
+	const struct ctf_event_class *ec = NULL;
+	if (!sc->by_id_sorted) {
+		if (id < sc->nby_id)
+			ec = sc->by_id[id];
+	} else {
+		size_t lo = 0, hi = sc->nby_id;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (sc->by_id[mid]->id < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < sc->nby_id && sc->by_id[lo]->id == id)
+			ec = sc->by_id[lo];
+	}
+	if (!ec)
+		return dfail(&d, "undefined event class id %llu", (unsigned long long)id);
+	s->ec = ec;
+	if (ec->p_context) {
+		s->ev_spec_index = s->ev.n;
+		r = skim ? run_skim(&d, &ec->s_context) : run_full(&d, &ec->x_context);
+		if (r)
+			return r;
+	}
+	if (ec->p_fields) {
+		s->ev_fields_index = s->ev.n;
+		r = skim ? run_skim(&d, &ec->s_fields) : run_full(&d, &ec->x_fields);
+		if (r)
+			return r;
+	}
+	if (d.pos == start)
+		return dfail(&d, "event '%s' of zero size", ec->name ? ec->name : "?");
+	s->pos = d.pos;
+	s->ev_clock = s->clock;
+	return 0;
+}
+
+/* ---- --stats: a packet's events without the per-event calls --------------- */
 
 /* A flat skim program (xprog.flat), inline: false where it is out of bounds. */
 static inline bool skim_flat(const struct xprog *x, const uint8_t *base, uint64_t *ret_pos,
@@ -590,7 +599,7 @@ NO_SLP int rstream_skim_packet(struct rstream *s, struct skim_tally *t, char *er
 			t->first_clock = s->clock;
 		n++;
 		uint64_t here = s->pkt_off + (pos >> 3);
-		if (unlikely(here - s->dontneed_off > (256u << 10)))
+		if (unlikely(here - s->dontneed_off > (1024u << 10)))
 			give_back(s, here - (64u << 10));
 	}
 	s->pos = pos;
