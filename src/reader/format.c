@@ -119,6 +119,15 @@ static inline void put(struct reel_formatter *f, const char *s, size_t n)
 		f->len += n;
 		return;
 	}
+	if (likely(n > 16 && n <= 64 && f->len + 64 <= OUTBUF)) {
+		/* names and prefixes: 16-byte pieces, the last overlapping */
+		char *d = f->buf + f->len;
+		for (size_t i = 0; i + 16 < n; i += 16)
+			memcpy(d + i, s + i, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+		f->len += n;
+		return;
+	}
 	if (unlikely(f->len + n > OUTBUF)) {
 		flush(f);
 		if (n > OUTBUF) {
