@@ -191,6 +191,21 @@ static inline unsigned ndigits(uint64_t v)
 	return t + 1 - (v < pow10[t]);
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HAVE_DIGITS8 1
+/* The 8 decimal digits of v < 10^8 (leading zeros), the first in the lowest
+ * byte: both halves' pairs and digits at once, no chain of divisions. */
+static inline uint64_t digits8(uint32_t v)
+{
+	uint64_t x = (uint64_t)(v / 10000) | (uint64_t)(v % 10000) << 32;
+	uint64_t y = ((x * 10486) >> 20) & UINT64_C(0x0000007F0000007F); /* x / 100, x < 10^4 */
+	x = (x - y * 100) << 16 | y;
+	uint64_t z = ((x * 103) >> 10) & UINT64_C(0x000F000F000F000F); /* x / 10, x < 100 */
+	x = (x - z * 10) << 8 | z;
+	return x | UINT64_C(0x3030303030303030);
+}
+#endif
+
 /* Digits straight into the output buffer (no staging copy: byte stores
  * then a wide load would stall store forwarding). */
 static void put_u64(struct reel_formatter *f, uint64_t v)
@@ -225,6 +240,16 @@ static void put_pad(struct reel_formatter *f, uint32_t v, int width)
 {
 	if (unlikely(f->len + 16 > OUTBUF))
 		flush(f);
+#ifdef HAVE_DIGITS8
+	if (width == 9) { /* nanoseconds */
+		char *d = f->buf + f->len;
+		uint64_t x = digits8(v % 100000000);
+		d[0] = (char)('0' + v / 100000000 % 10);
+		memcpy(d + 1, &x, 8);
+		f->len += 9;
+		return;
+	}
+#endif
 	char *p = f->buf + f->len + width;
 	int i = width;
 	while (i >= 2) {
