@@ -212,6 +212,10 @@ static void put_u64(struct reel_formatter *f, uint64_t v)
 {
 	if (unlikely(f->len + 24 > OUTBUF))
 		flush(f);
+	if (v < 10) { /* seconds of most deltas, small ids */
+		f->buf[f->len++] = (char)('0' + v);
+		return;
+	}
 	unsigned n = ndigits(v);
 	char *end = f->buf + f->len + n, *p = end;
 	while (v > UINT32_MAX) {
