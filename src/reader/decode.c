@@ -412,6 +412,95 @@ static inline bool skim_header(struct rstream *s, const struct xheader *h, const
 	return true;
 }
 
+/*
+ * A flat full program (xprog.flat), inline, values as run_full keeps them.
+ * False, with nothing kept and d->pos unchanged, where anything is out of
+ * bounds or the value buffer is short: run_full then decodes (and reports)
+ * from the same start.
+ */
+#define FLAT_DEPTH 8
+static inline bool full_flat(struct dctx *d, const struct xprog *x)
+{
+	struct rvbuf *out = d->out;
+	if (out->cap - out->n < x->n)
+		return false;
+	const uint8_t *base = d->base;
+	uint64_t pos = d->pos, limit = d->limit;
+	uint32_t n0 = out->n, stack[FLAT_DEPTH];
+	int sp = 0;
+	for (const struct xop *o = x->ops;; o++) {
+		if (o->align > 1) {
+			uint64_t np = (pos + o->align - 1) & ~((uint64_t)o->align - 1);
+			if (np > limit || np < pos)
+				goto fail;
+			pos = np;
+		}
+		if (o->code == X_END) {
+			out->v[stack[--sp]].end = out->n;
+			continue;
+		}
+		if (o->code == X_RET) {
+			d->pos = pos;
+			return true;
+		}
+		uint32_t idx = out->n++;
+		struct rval *v = &out->v[idx];
+		v->p = o->p;
+		switch (o->code) {
+		case X_BEGIN:
+			if (sp == FLAT_DEPTH)
+				goto fail;
+			v->count = o->p->nkids;
+			stack[sp++] = idx;
+			break;
+		case X_U8:
+			if (limit - pos < 8)
+				goto fail;
+			v->u = o->sign ? (uint64_t)(int64_t)(int8_t)base[pos >> 3] : base[pos >> 3];
+			pos += 8;
+			break;
+		case X_U16: {
+			uint16_t t;
+			if (limit - pos < 16)
+				goto fail;
+			memcpy(&t, base + (pos >> 3), 2);
+			v->u = o->sign ? (uint64_t)(int64_t)(int16_t)t : t;
+			pos += 16;
+			break;
+		}
+		case X_U32: {
+			uint32_t t;
+			if (limit - pos < 32)
+				goto fail;
+			memcpy(&t, base + (pos >> 3), 4);
+			v->u = o->sign ? (uint64_t)(int64_t)(int32_t)t : t;
+			pos += 32;
+			break;
+		}
+		case X_U64:
+			if (limit - pos < 64)
+				goto fail;
+			memcpy(&v->u, base + (pos >> 3), 8);
+			pos += 64;
+			break;
+		default: { /* X_STRING */
+			const char *str = (const char *)base + (pos >> 3);
+			uint64_t room = (limit - pos) / 8;
+			uint64_t len = string_len(str, room, d->fast_end - (pos >> 3));
+			if (len == room)
+				goto fail;
+			v->str.ptr = str;
+			v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+			pos += (len + 1) * 8;
+			break;
+		}
+		}
+	}
+fail:
+	out->n = n0;
+	return false;
+}
+
 /* The decoder's context is built from fields the previous event just
  * stored: gcc's SLP vectorizer would load pairs of them with one 16-byte
  * load, which store forwarding cannot serve (a stall per event). */
@@ -485,7 +574,12 @@ static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
 	}
 	if (ec->p_fields) {
 		s->ev_fields_index = s->ev.n;
-		r = skim ? run_skim(&d, &ec->s_fields) : run_full(&d, &ec->x_fields);
+		if (skim)
+			r = run_skim(&d, &ec->s_fields);
+		else if (!ec->x_fields.flat || !full_flat(&d, &ec->x_fields))
+			r = run_full(&d, &ec->x_fields);
+		else
+			r = 0;
 		if (r)
 			return r;
 	}

@@ -157,7 +157,8 @@ struct xheader {
 struct xprog {
 	struct xop *ops;
 	uint32_t n;
-	bool flat;  /* skim program of skips, alignments and strings only */
+	bool flat;  /* skim: skips, alignments and strings only; full: structures,
+		     * byte-aligned integers nothing depends on, strings */
 };
 
 /* ---- metadata ------------------------------------------------------------ */
