@@ -422,10 +422,10 @@ void rstream_close(struct rstream *s) REEL_HIDDEN;
 int rstream_next(struct rstream *s, char *err, size_t errlen) REEL_HIDDEN;
 
 /* --stats: skim the remaining events of the open packet, counting each in
- * counts[class gindex]; *ret_n (events), *ret_first_clock (the first one's
- * clock, written only when *ret_n was 0) grow, s->ev_clock is the last one's.
- * Returns 0 at the end of the packet content (the packet stays open), a
- * negative errno (message in err) as rstream_next would. */
+ * t->counts[class gindex] and t->n; t->first_clock is set to the clock of
+ * the event that makes t->n 1; s->ev_clock ends as the last event's. Returns
+ * 0 at the end of the packet content (the packet stays open), a negative
+ * errno (message in err) as rstream_next would. One thread per stream copy. */
 struct skim_tally {
 	uint64_t *counts;
 	uint64_t n;
