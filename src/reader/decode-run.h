@@ -167,13 +167,12 @@ l_string: {
 	ALIGN();
 	PUSH();
 	const char *str = (const char *)base + (pos >> 3);
-	const char *nul = memchr(str, 0, (limit - pos) / 8);
-	if (unlikely(!nul)) {
+	uint64_t room = (limit - pos) / 8, len = string_len(str, room, fast_end - (pos >> 3));
+	if (unlikely(len == room)) {
 		d->pos = pos;
 		return dfail(d, "string '%s' crosses the end of the packet content",
 			     o->p->name ? o->p->name : "");
 	}
-	uint64_t len = (uint64_t)(nul - str);
 	if (store) {
 		v->str.ptr = str;
 		v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;

@@ -171,6 +171,35 @@ static inline uint64_t read_le_fast(const uint8_t *base, uint64_t pos, unsigned 
 	return size == 64 ? w : w & ((UINT64_C(1) << size) - 1);
 }
 
+/*
+ * Length of the string at str, the index of its NUL among the room bytes
+ * of packet content (room when there is none); readable bytes from str
+ * (the mapped file: readable >= room is not required) are read 8 at a time,
+ * which short strings, the common ones, favor over a call to memchr.
+ */
+static inline uint64_t string_len(const char *str, uint64_t room, uint64_t readable)
+{
+	uint64_t len = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (len + 8 <= readable && len < room) {
+		uint64_t w;
+		memcpy(&w, str + len, 8);
+		uint64_t z = (w - UINT64_C(0x0101010101010101)) & ~w & UINT64_C(0x8080808080808080);
+		if (z) { /* the lowest flagged byte is the first NUL (little endian) */
+			len += (uint64_t)__builtin_ctzll(z) / 8;
+			return len < room ? len : room;
+		}
+		len += 8;
+	}
+#else
+	(void)readable;
+#endif
+	if (len >= room)
+		return room;
+	const char *nul = memchr(str + len, 0, room - len);
+	return nul ? (uint64_t)(nul - str) : room;
+}
+
 #define RUN_NAME run_full
 #define RUN_STORE 1
 #include "decode-run.h"
@@ -213,7 +242,7 @@ int rstream_open(struct rtrace *t, const char *path, struct rstream **ret, char 
 			return -e;
 		}
 		s->map = m;
-		madvise(m, s->file_size, MADV_NORMAL);
+		madvise(m, s->file_size, MADV_NOHUGEPAGE);
 	}
 	*ret = s;
 	return 0;
@@ -316,6 +345,162 @@ static int open_packet(struct rstream *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The X_HEADER instruction of run_skim, inline. False for anything out of
+ * the ordinary (bounds, a tag no option takes, a meaning other than the
+ * event id or the clock): the caller then decodes the event the general way,
+ * which reports what is wrong.
+ */
+static inline bool skim_header(struct rstream *s, const struct xheader *h, const uint8_t *base,
+			       uint64_t *ret_pos, uint64_t limit, uint64_t fast_end, uint64_t *ret_id)
+{
+	uint64_t pos = *ret_pos, np, u, id = 0;
+	const struct xint *xi = &h->tag;
+	uint32_t left = 0;
+	np = (pos + h->align - 1) & ~((uint64_t)h->align - 1);
+	if (np > limit || np < pos)
+		return false;
+	pos = np;
+	for (int step = 0;; step++) {
+		np = (pos + xi->align - 1) & ~((uint64_t)xi->align - 1);
+		if (np > limit || np < pos || limit - np < xi->size)
+			return false;
+		pos = np;
+		if (!xi->be && (pos & 7) + xi->size <= 64 && (pos >> 3) + 8 <= fast_end)
+			u = read_le_fast(base, pos, xi->size);
+		else
+			u = ctf_read_bits(base, pos, xi->size, xi->be);
+		if (xi->sign && xi->size < 64 && (u >> (xi->size - 1)) & 1)
+			u |= ~((UINT64_C(1) << xi->size) - 1);
+		pos += xi->size;
+		if (xi->reg >= 0)
+			s->regs[xi->reg] = u;
+		if (xi->flags == PF_CLOCK)
+			update_clock(s, xi->size, u);
+		else if (xi->flags == PF_EVENT_ID)
+			id = u;
+		else if (xi->flags)
+			return false;
+		if (step == 0) {
+			const struct plan_node *p = h->variant;
+			size_t i;
+			for (i = 0; i < p->nranges; i++) {
+				const struct variant_range *rg = &p->ranges[i];
+				if (xi->sign ? (int64_t)u >= (int64_t)rg->lo && (int64_t)u <= (int64_t)rg->hi
+					     : u >= rg->lo && u <= rg->hi)
+					break;
+			}
+			if (i == p->nranges)
+				return false;
+			uint32_t k = p->ranges[i].option;
+			np = (pos + h->opt[k].align - 1) & ~((uint64_t)h->opt[k].align - 1);
+			if (np > limit || np < pos)
+				return false;
+			pos = np;
+			if (!h->opt[k].n)
+				break;
+			xi = &h->opt[k].ints[0];
+			left = h->opt[k].n;
+			continue;
+		}
+		if (--left == 0)
+			break;
+		xi++;
+	}
+	*ret_pos = pos;
+	*ret_id = id;
+	return true;
+}
+
+/*
+ * A flat full program (xprog.flat), inline, values as run_full keeps them.
+ * False, with nothing kept and d->pos unchanged, where anything is out of
+ * bounds or the value buffer is short: run_full then decodes (and reports)
+ * from the same start.
+ */
+#define FLAT_DEPTH 8
+static inline bool full_flat(struct dctx *d, const struct xprog *x)
+{
+	struct rvbuf *out = d->out;
+	if (out->cap - out->n < x->n)
+		return false;
+	const uint8_t *base = d->base;
+	uint64_t pos = d->pos, limit = d->limit;
+	uint32_t n0 = out->n, stack[FLAT_DEPTH];
+	int sp = 0;
+	for (const struct xop *o = x->ops;; o++) {
+		if (o->align > 1) {
+			uint64_t np = (pos + o->align - 1) & ~((uint64_t)o->align - 1);
+			if (np > limit || np < pos)
+				goto fail;
+			pos = np;
+		}
+		if (o->code == X_END) {
+			out->v[stack[--sp]].end = out->n;
+			continue;
+		}
+		if (o->code == X_RET) {
+			d->pos = pos;
+			return true;
+		}
+		uint32_t idx = out->n++;
+		struct rval *v = &out->v[idx];
+		v->p = o->p;
+		switch (o->code) {
+		case X_BEGIN:
+			if (sp == FLAT_DEPTH)
+				goto fail;
+			v->count = o->p->nkids;
+			stack[sp++] = idx;
+			break;
+		case X_U8:
+			if (limit - pos < 8)
+				goto fail;
+			v->u = o->sign ? (uint64_t)(int64_t)(int8_t)base[pos >> 3] : base[pos >> 3];
+			pos += 8;
+			break;
+		case X_U16: {
+			uint16_t t;
+			if (limit - pos < 16)
+				goto fail;
+			memcpy(&t, base + (pos >> 3), 2);
+			v->u = o->sign ? (uint64_t)(int64_t)(int16_t)t : t;
+			pos += 16;
+			break;
+		}
+		case X_U32: {
+			uint32_t t;
+			if (limit - pos < 32)
+				goto fail;
+			memcpy(&t, base + (pos >> 3), 4);
+			v->u = o->sign ? (uint64_t)(int64_t)(int32_t)t : t;
+			pos += 32;
+			break;
+		}
+		case X_U64:
+			if (limit - pos < 64)
+				goto fail;
+			memcpy(&v->u, base + (pos >> 3), 8);
+			pos += 64;
+			break;
+		default: { /* X_STRING */
+			const char *str = (const char *)base + (pos >> 3);
+			uint64_t room = (limit - pos) / 8;
+			uint64_t len = string_len(str, room, d->fast_end - (pos >> 3));
+			if (len == room)
+				goto fail;
+			v->str.ptr = str;
+			v->str.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+			pos += (len + 1) * 8;
+			break;
+		}
+		}
+	}
+fail:
+	out->n = n0;
+	return false;
+}
+
 /* The decoder's context is built from fields the previous event just
  * stored: gcc's SLP vectorizer would load pairs of them with one 16-byte
  * load, which store forwarding cannot serve (a stall per event). */
@@ -342,9 +527,18 @@ static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
 		return dfail(&d, "event data in a trace without event classes");
 	if (sc->p_event_header) {
 		/* never shown, never searched: only its meanings matter */
-		r = run_skim(&d, &sc->s_event_header);
-		if (r)
-			return r;
+		uint64_t clock = s->clock, pos = d.pos, id;
+		if (sc->s_event_header.ops[0].code == X_HEADER &&
+		    skim_header(s, sc->s_event_header.ops[0].hdr, d.base, &pos, d.limit, d.fast_end, &id)) {
+			d.pos = pos;
+			d.event_id = id;
+			d.has_event_id = true;
+		} else {
+			s->clock = clock;
+			r = run_skim(&d, &sc->s_event_header);
+			if (r)
+				return r;
+		}
 	}
 	if (sc->p_event_context) {
 		s->ev_ctx_index = s->ev.n;
@@ -380,7 +574,12 @@ static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
 	}
 	if (ec->p_fields) {
 		s->ev_fields_index = s->ev.n;
-		r = skim ? run_skim(&d, &ec->s_fields) : run_full(&d, &ec->x_fields);
+		if (skim)
+			r = run_skim(&d, &ec->s_fields);
+		else if (!ec->x_fields.flat || !full_flat(&d, &ec->x_fields))
+			r = run_full(&d, &ec->x_fields);
+		else
+			r = 0;
 		if (r)
 			return r;
 	}
@@ -388,6 +587,121 @@ static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
 		return dfail(&d, "event '%s' of zero size", ec->name ? ec->name : "?");
 	s->pos = d.pos;
 	s->ev_clock = s->clock;
+	return 0;
+}
+
+/* ---- --stats: a packet's events without the per-event calls --------------- */
+
+/* A flat skim program (xprog.flat), inline: false where it is out of bounds. */
+static inline bool skim_flat(const struct xprog *x, const uint8_t *base, uint64_t *ret_pos,
+			     uint64_t limit, uint64_t fast_end)
+{
+	uint64_t pos = *ret_pos;
+	for (const struct xop *o = x->ops;; o++) {
+		if (o->align > 1) {
+			uint64_t np = (pos + o->align - 1) & ~((uint64_t)o->align - 1);
+			if (np > limit || np < pos)
+				return false;
+			pos = np;
+		}
+		switch (o->code) {
+		case X_SKIP:
+			if (limit - pos < o->size)
+				return false;
+			pos += o->size;
+			break;
+		case X_STRING: {
+			uint64_t room = (limit - pos) / 8;
+			uint64_t len = string_len((const char *)base + (pos >> 3), room, fast_end - (pos >> 3));
+			if (len == room)
+				return false;
+			pos += (len + 1) * 8;
+			break;
+		}
+		case X_ALIGN:
+			break;
+		default: /* X_RET */
+			*ret_pos = pos;
+			return true;
+		}
+	}
+}
+
+static const struct ctf_event_class *class_by_id(const struct ctf_stream_class *sc, uint64_t id)
+{
+	if (!sc->by_id_sorted)
+		return id < sc->nby_id ? sc->by_id[id] : NULL;
+	size_t lo = 0, hi = sc->nby_id;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (sc->by_id[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sc->nby_id && sc->by_id[lo]->id == id ? sc->by_id[lo] : NULL;
+}
+
+static void give_back(struct rstream *s, uint64_t upto);
+
+/*
+ * Each event as decode_event with s->skim would decode it, with the common
+ * shapes (an X_HEADER or no event header, flat payloads) inline; any other
+ * shape, and every event the inline code finds anything wrong with, goes
+ * through decode_event from the event's start, which reports errors.
+ */
+NO_SLP int rstream_skim_packet(struct rstream *s, struct skim_tally *t, char *err, size_t errlen)
+{
+	const struct ctf_stream_class *sc = s->sc;
+	const uint8_t *base = s->map + s->pkt_off;
+	uint64_t pos = s->pos, limit = s->content_bits, fast_end = s->file_size - s->pkt_off;
+	const struct xheader *hdr = NULL;
+	bool fast = sc && !sc->p_event_context;
+	if (fast && sc->p_event_header) {
+		if (sc->s_event_header.ops[0].code == X_HEADER)
+			hdr = sc->s_event_header.ops[0].hdr;
+		else
+			fast = false;
+	}
+	const struct ctf_event_class *ec = NULL;
+	uint64_t n = 0;
+	while (pos < limit) {
+		uint64_t start = pos, clock = s->clock, id = 0;
+		if (!fast || (hdr && !skim_header(s, hdr, base, &pos, limit, fast_end, &id)))
+			goto slow;
+		ec = class_by_id(sc, id);
+		if (!ec || ec->p_context || (ec->p_fields && !ec->s_fields.flat))
+			goto slow;
+		if (ec->p_fields && !skim_flat(&ec->s_fields, base, &pos, limit, fast_end))
+			goto slow;
+		if (pos == start)
+			goto slow;
+		goto counted;
+	slow:
+		s->pos = start;
+		s->clock = clock;
+		int r = decode_event(s, err, errlen);
+		if (r) {
+			s->events += n;
+			return r;
+		}
+		pos = s->pos;
+		ec = s->ec;
+	counted:
+		t->counts[ec->gindex]++;
+		if (t->n++ == 0)
+			t->first_clock = s->clock;
+		n++;
+		uint64_t here = s->pkt_off + (pos >> 3);
+		if (unlikely(here - s->dontneed_off > (1024u << 10)))
+			give_back(s, here - (64u << 10));
+	}
+	s->pos = pos;
+	s->events += n;
+	if (n) {
+		s->ec = ec;
+		s->ev_clock = s->clock;
+	}
 	return 0;
 }
 

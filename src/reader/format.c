@@ -17,6 +17,8 @@
 #include "reader-local.h"
 
 #define OUTBUF (1u << 16)
+#define PCTX_MAX_VALS 32
+#define PCTX_MAX_TEXT 1024
 
 struct reel_formatter {
 	enum reel_format fmt;
@@ -35,6 +37,13 @@ struct reel_formatter {
 	/* memory sink (out == NULL): flushed bytes accumulate here */
 	char *mem;
 	size_t mem_len, mem_cap;
+	uint64_t flushes;
+	/* the text of the last packet context, for as long as its values are
+	 * the same (every event of a packet shows it) */
+	struct rval pctx_vals[PCTX_MAX_VALS];
+	uint32_t pctx_n;     /* values in pctx_vals, 0: nothing cached */
+	uint32_t pctx_len;
+	char pctx_text[PCTX_MAX_TEXT];
 };
 
 struct reel_formatter *reel_formatter_new(enum reel_format fmt, unsigned flags, FILE *out)
@@ -60,6 +69,7 @@ struct reel_formatter *reel_formatter_new(enum reel_format fmt, unsigned flags, 
 
 static void flush(struct reel_formatter *f)
 {
+	f->flushes++;
 	if (!f->len)
 		return;
 	if (!f->out) {
@@ -106,6 +116,15 @@ static inline void put(struct reel_formatter *f, const char *s, size_t n)
 			for (size_t i = 0; i < n; i++)
 				d[i] = s[i];
 		}
+		f->len += n;
+		return;
+	}
+	if (likely(n > 16 && n <= 64 && f->len + 64 <= OUTBUF)) {
+		/* names and prefixes: 16-byte pieces, the last overlapping */
+		char *d = f->buf + f->len;
+		for (size_t i = 0; i + 16 < n; i += 16)
+			memcpy(d + i, s + i, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
 		f->len += n;
 		return;
 	}
@@ -159,17 +178,33 @@ static inline char *fmt_u32(char *p, uint32_t v)
 
 static inline unsigned ndigits(uint64_t v)
 {
-	static const uint64_t pow10[] = {
-		10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
-		1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
-		100000000000000ull, 1000000000000000ull, 10000000000000000ull,
-		100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+	/* pow10[t] = 10^t, but 0 for t = 0 (so that 0 has one digit) */
+	static const uint64_t pow10[20] = {
+		0ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+		10000000000000ull, 100000000000000ull, 1000000000000000ull,
+		10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
+		10000000000000000000ull,
 	};
-	unsigned n = 1;
-	while (n < 20 && v >= pow10[n - 1])
-		n++;
-	return n;
+	/* floor(log10(2) * bits) is the digit count or one less */
+	unsigned t = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+	return t + 1 - (v < pow10[t]);
 }
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HAVE_DIGITS8 1
+/* The 8 decimal digits of v < 10^8 (leading zeros), the first in the lowest
+ * byte: both halves' pairs and digits at once, no chain of divisions. */
+static inline uint64_t digits8(uint32_t v)
+{
+	uint64_t x = (uint64_t)(v / 10000) | (uint64_t)(v % 10000) << 32;
+	uint64_t y = ((x * 10486) >> 20) & UINT64_C(0x0000007F0000007F); /* x / 100, x < 10^4 */
+	x = (x - y * 100) << 16 | y;
+	uint64_t z = ((x * 103) >> 10) & UINT64_C(0x000F000F000F000F); /* x / 10, x < 100 */
+	x = (x - z * 10) << 8 | z;
+	return x | UINT64_C(0x3030303030303030);
+}
+#endif
 
 /* Digits straight into the output buffer (no staging copy: byte stores
  * then a wide load would stall store forwarding). */
@@ -177,6 +212,10 @@ static void put_u64(struct reel_formatter *f, uint64_t v)
 {
 	if (unlikely(f->len + 24 > OUTBUF))
 		flush(f);
+	if (v < 10) { /* seconds of most deltas, small ids */
+		f->buf[f->len++] = (char)('0' + v);
+		return;
+	}
 	unsigned n = ndigits(v);
 	char *end = f->buf + f->len + n, *p = end;
 	while (v > UINT32_MAX) {
@@ -205,6 +244,16 @@ static void put_pad(struct reel_formatter *f, uint32_t v, int width)
 {
 	if (unlikely(f->len + 16 > OUTBUF))
 		flush(f);
+#ifdef HAVE_DIGITS8
+	if (width == 9) { /* nanoseconds */
+		char *d = f->buf + f->len;
+		uint64_t x = digits8(v % 100000000);
+		d[0] = (char)('0' + v / 100000000 % 10);
+		memcpy(d + 1, &x, 8);
+		f->len += 9;
+		return;
+	}
+#endif
 	char *p = f->buf + f->len + width;
 	int i = width;
 	while (i >= 2) {
@@ -247,11 +296,41 @@ static inline bool needs_escape(unsigned char c)
 	return escape_table[c];
 }
 
+/* Whether any of the 8 bytes of w is one babeltrace2 escapes (exact: the
+ * classic zero-byte tests err only in bytes after a true match). */
+static inline bool word_needs_escape(uint64_t w)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+#define HAS_ZERO(x) (((x) - ones) & ~(x) & highs)
+	uint64_t lt20 = (w - ones * 0x20) & ~w & highs; /* bytes < 0x20 */
+	return lt20 | HAS_ZERO(w ^ (ones * 0x7f)) | HAS_ZERO(w ^ (ones * '\\')) |
+	       HAS_ZERO(w ^ (ones * '\'')) | HAS_ZERO(w ^ (ones * '"')) | HAS_ZERO(w ^ (ones * '?'));
+#undef HAS_ZERO
+}
+
 static void put_escaped(struct reel_formatter *f, const char *s, size_t n)
 {
+	size_t i = 0;
+	while (i + 8 <= n) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (word_needs_escape(w))
+			break;
+		i += 8;
+	}
+	if (i + 8 > n) {
+		while (i < n && !needs_escape((unsigned char)s[i]))
+			i++;
+		if (i == n) { /* the common case: nothing to escape */
+			putc_(f, '"');
+			put(f, s, n);
+			putc_(f, '"');
+			return;
+		}
+	}
 	putc_(f, '"');
 	size_t start = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (likely(!needs_escape(c)))
 			continue;
@@ -553,6 +632,59 @@ static uint32_t text_field(struct reel_formatter *f, const struct rvbuf *b, uint
 	return i + 1;
 }
 
+/* Whether the values of a structure are a cacheable packet context: those
+ * of its text only (a structure of integers, enumerations included). */
+static bool pctx_cacheable(const struct rvbuf *b, uint32_t i)
+{
+	uint32_t end = b->v[i].end;
+	if (end <= i || end > b->n || end - i > PCTX_MAX_VALS || b->v[i].p->op != OP_STRUCT)
+		return false;
+	for (uint32_t k = i + 1; k < end; k++)
+		if (b->v[k].p->op > OP_INT_BITS)
+			return false;
+	return true;
+}
+
+static bool pctx_same(const struct reel_formatter *f, const struct rvbuf *b, uint32_t i)
+{
+	uint32_t n = b->v[i].end - i;
+	if (n != f->pctx_n)
+		return false;
+	const struct rval *c = f->pctx_vals, *v = b->v + i;
+	if (c[0].p != v[0].p)
+		return false;
+	for (uint32_t k = 1; k < n; k++)
+		if (c[k].p != v[k].p || c[k].u != v[k].u)
+			return false;
+	return true;
+}
+
+/* The packet context's text (text_field), from the cache while its values
+ * stay the same. */
+static void text_packet_context(struct reel_formatter *f, const struct rvbuf *b, uint32_t i)
+{
+	if (f->pctx_n && pctx_same(f, b, i)) {
+		put(f, f->pctx_text, f->pctx_len);
+		return;
+	}
+	f->pctx_n = 0;
+	if (!pctx_cacheable(b, i)) {
+		text_field(f, b, i, true);
+		return;
+	}
+	if (f->len + PCTX_MAX_TEXT > OUTBUF)
+		flush(f);
+	uint64_t flushes = f->flushes;
+	size_t at = f->len;
+	text_field(f, b, i, true);
+	if (f->flushes != flushes || f->len - at > PCTX_MAX_TEXT)
+		return;
+	f->pctx_len = (uint32_t)(f->len - at);
+	memcpy(f->pctx_text, f->buf + at, f->pctx_len);
+	f->pctx_n = b->v[i].end - i;
+	memcpy(f->pctx_vals, b->v + i, (size_t)f->pctx_n * sizeof(*f->pctx_vals));
+}
+
 static void put_time(struct reel_formatter *f, int64_t ns)
 {
 	int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
@@ -624,7 +756,7 @@ static void text_event(struct reel_formatter *f, const struct reel_event *ev)
 	bool first = true;
 	if (!(f->flags & REEL_TEXT_FIELD_NAMES_ONLY_PAYLOAD)) {
 		if (s->pkt_ctx_index != UINT32_MAX && s->pkt.v[s->pkt_ctx_index].p->in_ir) {
-			text_field(f, &s->pkt, s->pkt_ctx_index, true);
+			text_packet_context(f, &s->pkt, s->pkt_ctx_index);
 			first = false;
 		}
 		uint32_t idx[2] = { s->ev_ctx_index, s->ev_spec_index };

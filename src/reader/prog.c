@@ -261,6 +261,16 @@ int xprog_build_header(struct arena *a, const struct plan_node *root, bool skim,
 	}
 	memcpy(ret->ops, b.ops, (size_t)b.n * sizeof(*ret->ops));
 	ret->n = b.n;
+	ret->flat = true;
+	for (uint32_t i = 0; i < b.n; i++) {
+		const struct xop *op = &b.ops[i];
+		if (skim && op->code != X_SKIP && op->code != X_ALIGN && op->code != X_STRING && op->code != X_RET)
+			ret->flat = false;
+		if (!skim && op->code != X_BEGIN && op->code != X_END && op->code != X_STRING &&
+		    op->code != X_RET && !((op->code == X_U8 || op->code == X_U16 || op->code == X_U32 ||
+					   op->code == X_U64) && op->reg < 0 && !op->flags))
+			ret->flat = false;
+	}
 	free(b.ops);
 	return 0;
 }

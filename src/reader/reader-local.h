@@ -157,6 +157,8 @@ struct xheader {
 struct xprog {
 	struct xop *ops;
 	uint32_t n;
+	bool flat;  /* skim: skips, alignments and strings only; full: structures,
+		     * byte-aligned integers nothing depends on, strings */
 };
 
 /* ---- metadata ------------------------------------------------------------ */
@@ -418,6 +420,18 @@ void rstream_close(struct rstream *s) REEL_HIDDEN;
 /* Decode the next event into s->ev. Returns 1 for an event, 0 at the end of
  * the stream, a negative errno (message in err) on malformed data. */
 int rstream_next(struct rstream *s, char *err, size_t errlen) REEL_HIDDEN;
+
+/* --stats: skim the remaining events of the open packet, counting each in
+ * t->counts[class gindex] and t->n; t->first_clock is set to the clock of
+ * the event that makes t->n 1; s->ev_clock ends as the last event's. Returns
+ * 0 at the end of the packet content (the packet stays open), a negative
+ * errno (message in err) as rstream_next would. One thread per stream copy. */
+struct skim_tally {
+	uint64_t *counts;
+	uint64_t n;
+	uint64_t first_clock;
+};
+int rstream_skim_packet(struct rstream *s, struct skim_tally *t, char *err, size_t errlen) REEL_HIDDEN;
 
 /* Packet by packet, without the events: open the next packet (1, 0 at the
  * end, <0 on error), then end it (the offset moves past it). */

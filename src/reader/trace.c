@@ -760,7 +760,9 @@ struct sum_ctx {
 	size_t nitems;
 	size_t next;            /* atomic: the next item to take */
 	unsigned nthreads;
-	uint64_t *counts;       /* nthreads x nclasses */
+	uint64_t *counts;       /* nthreads x stride */
+	size_t stride;          /* nclasses rounded up to whole cache lines: no
+				 * line is shared by two threads' counters */
 };
 
 struct sum_worker {
@@ -787,6 +789,21 @@ static int run_item(struct sum_ctx *ctx, struct sum_item *it, uint64_t *counts)
 	int e;
 	(void)ctx;
 	while ((e = rstream_next(&c, err, sizeof(err))) > 0) {
+		if (e == 2) { /* a new packet: its events at once */
+			struct skim_tally t = { .counts = counts };
+			e = rstream_skim_packet(&c, &t, err, sizeof(err));
+			if (e < 0)
+				break;
+			if (t.n) {
+				if (!it->has_first) {
+					it->has_first = true;
+					it->first = t.first_clock;
+				}
+				it->last = c.ev_clock;
+				it->events += t.n;
+			}
+			continue;
+		}
 		if (e != 1)
 			continue;
 		counts[c.ec->gindex]++;
@@ -817,7 +834,7 @@ static void *sum_thread(void *arg)
 {
 	struct sum_worker *w = arg;
 	struct sum_ctx *ctx = w->ctx;
-	uint64_t *counts = ctx->counts + (size_t)w->index * ctx->r->nclasses;
+	uint64_t *counts = ctx->counts + (size_t)w->index * ctx->stride;
 	for (;;) {
 		size_t i = __atomic_fetch_add(&ctx->next, 1, __ATOMIC_RELAXED);
 		if (i >= ctx->nitems)
@@ -938,6 +955,12 @@ int reel_reader_summarize(struct reel_reader *r, unsigned threads)
 				break;
 		}
 	}
+	/* Pass 1 mapped a little of every packet (the kernel maps a whole
+	 * page-cache folio around each header): give it all back, so that
+	 * only what pass 2's workers read is mapped. */
+	for (size_t i = 0; i < r->nstreams; i++)
+		if (r->streams[i]->map)
+			madvise((void *)r->streams[i]->map, r->streams[i]->file_size, MADV_DONTNEED);
 	/* Pass 2, in parallel: the events of each item. */
 	struct sum_ctx ctx = { .r = r, .items = items, .nitems = nitems };
 	struct sum_worker *w = NULL;
@@ -946,7 +969,15 @@ int reel_reader_summarize(struct reel_reader *r, unsigned threads)
 		if (threads > nitems)
 			threads = nitems ? (unsigned)nitems : 1;
 		ctx.nthreads = threads;
-		ctx.counts = calloc((size_t)threads * (r->nclasses ? r->nclasses : 1), sizeof(*ctx.counts));
+		ctx.stride = ((size_t)r->nclasses + 7) & ~(size_t)7; /* 64-byte lines */
+		if (!ctx.stride)
+			ctx.stride = 8;
+		size_t bytes;
+		if (!__builtin_mul_overflow((size_t)threads * sizeof(*ctx.counts), ctx.stride, &bytes) &&
+		    posix_memalign((void **)&ctx.counts, 64, bytes) == 0)
+			memset(ctx.counts, 0, bytes);
+		else
+			ctx.counts = NULL;
 		w = calloc(threads, sizeof(*w));
 		if (!ctx.counts || !w)
 			e = rfail(r, -ENOMEM, "out of memory");
@@ -971,7 +1002,7 @@ int reel_reader_summarize(struct reel_reader *r, unsigned threads)
 	if (!e) {
 		for (unsigned t = 0; t < threads; t++)
 			for (uint32_t k = 0; k < r->nclasses; k++)
-				r->class_counts[k] += ctx.counts[(size_t)t * r->nclasses + k];
+				r->class_counts[k] += ctx.counts[(size_t)t * ctx.stride + k];
 		int64_t first = 0, last = 0;
 		bool any = false;
 		for (size_t i = 0; i < nitems; i++) {

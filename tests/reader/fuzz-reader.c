@@ -153,6 +153,11 @@ static void run_stream(const uint8_t *d, size_t n)
 	if (null)
 		fclose(null);
 	reel_reader_destroy(r);
+	/* the same stream through --stats: skim programs, inline skims, threads */
+	r = reel_reader_new();
+	if (r && reel_reader_add_path(r, tmpdir) > 0)
+		reel_reader_summarize(r, 2);
+	reel_reader_destroy(r);
 }
 
 typedef void (*target_fn)(const uint8_t *d, size_t n);
