@@ -211,3 +211,36 @@ int cli_kernel_unavailable(const char *cmd)
 	return cli_error(cmd,
 			 "the kernel domain is not available in this build; use -u (--userspace)");
 }
+
+int cli_domain_option(const char *cmd, int c, struct cli_domain *ret)
+{
+	switch (c) {
+	case 'u':
+		ret->userspace = true;
+		return 0;
+	case 'k':
+		ret->kernel = true;
+		return 0;
+	case 's':
+		if (!*optarg)
+			return cli_usage_error(cmd, "the session name is empty");
+		ret->session = optarg;
+		return 0;
+	case 'c':
+		if (!*optarg)
+			return cli_usage_error(cmd, "the channel name is empty");
+		ret->channel = optarg;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int cli_domain_check(const char *cmd, const struct cli_domain *d)
+{
+	if (d->kernel)
+		return cli_kernel_unavailable(cmd);
+	if (!d->userspace)
+		return cli_usage_error(cmd, "no domain: give -u (--userspace)");
+	return 0;
+}

@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Long-only options every command accepts. */
@@ -54,5 +55,20 @@ int cli_bad_option(const char *cmd, int c, int argc, char **argv, const struct o
 
 /* Refuse -k/--kernel. Returns the failure exit status (1). */
 int cli_kernel_unavailable(const char *cmd);
+
+/* The options of the commands that act on a domain's channels: -u, -k,
+ * -s SESSION, -c CHANNEL (those a command lists in its options). */
+struct cli_domain {
+	bool userspace, kernel;
+	const char *session, *channel;
+};
+
+/* Take option `c` (its value in optarg) if it is one of them: returns 0
+ * when taken, an exit status when its value is wrong, -1 when it is not
+ * one of them. */
+int cli_domain_option(const char *cmd, int c, struct cli_domain *ret);
+/* Once parsed: the kernel domain is not available, -u is required.
+ * Returns 0 or an exit status. */
+int cli_domain_check(const char *cmd, const struct cli_domain *d);
 
 #endif

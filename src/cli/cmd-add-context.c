@@ -56,30 +56,16 @@ static int run(int argc, char **argv)
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	bool userspace = false, kernel = false;
-	const char *session = NULL, *channel = NULL, *types[MAX_TYPES];
+	struct cli_domain dom = { 0 };
+	int domain_status;
+;
+	const char *types[MAX_TYPES];
 	size_t nr_types = 0;
 	int c;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":uks:c:t:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'u':
-			userspace = true;
-			break;
-		case 'k':
-			kernel = true;
-			break;
-		case 's':
-			if (!*optarg)
-				return cli_usage_error(CMD, "the session name is empty");
-			session = optarg;
-			break;
-		case 'c':
-			if (!*optarg)
-				return cli_usage_error(CMD, "the channel name is empty");
-			channel = optarg;
-			break;
 		case 't':
 			if (!known_type(optarg))
 				return cli_usage_error(CMD,
@@ -97,13 +83,17 @@ static int run(int argc, char **argv)
 			cli_json = true;
 			break;
 		default:
-			return cli_bad_option(CMD, c, argc, argv, longopts);
+			domain_status = cli_domain_option(CMD, c, &dom);
+			if (domain_status < 0)
+				return cli_bad_option(CMD, c, argc, argv, longopts);
+			if (domain_status > 0)
+				return domain_status;
+			break;
 		}
 	}
-	if (kernel)
-		return cli_kernel_unavailable(CMD);
-	if (!userspace)
-		return cli_usage_error(CMD, "no domain: give -u (--userspace)");
+	domain_status = cli_domain_check(CMD, &dom);
+	if (domain_status)
+		return domain_status;
 	if (!nr_types)
 		return cli_usage_error(CMD, "no context type: give -t TYPE");
 	if (optind < argc)
@@ -114,24 +104,24 @@ static int run(int argc, char **argv)
 	int status = cli_connect(CMD, 0, &ctl);
 	if (status)
 		goto out;
-	if ((status = cli_session_name(CMD, ctl, session, &sname)))
+	if ((status = cli_session_name(CMD, ctl, dom.session, &sname)))
 		goto out;
 	for (size_t i = 0; i < nr_types; i++) {
-		int err = reel_ctl_add_context(ctl, sname, channel, types[i]);
+		int err = reel_ctl_add_context(ctl, sname, dom.channel, types[i]);
 		if (err) {
 			status = cli_ctl_error(CMD, ctl, err, "cannot add context '%s'", types[i]);
 			goto out;
 		}
 		if (!cli_json)
 			printf("UST context %s added to %s%s of session %s\n", types[i],
-			       channel ? "channel " : "all channels", channel ? channel : "", sname);
+			       dom.channel ? "channel " : "all channels", dom.channel ? dom.channel : "", sname);
 	}
 	if (cli_json) {
 		struct cli_json_writer w;
 		cli_json_init(&w, stdout);
 		cli_json_begin_object(&w, NULL);
 		cli_json_string(&w, "session", sname);
-		cli_json_string(&w, "channel", channel);
+		cli_json_string(&w, "channel", dom.channel);
 		cli_json_begin_array(&w, "types");
 		for (size_t i = 0; i < nr_types; i++)
 			cli_json_string(&w, NULL, types[i]);

@@ -47,29 +47,14 @@ static int run(int argc, char **argv)
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	bool userspace = false, kernel = false, all = false;
-	const char *session = NULL, *channel = NULL;
+	struct cli_domain dom = { 0 };
+	int domain_status;
+	bool all = false;
 	int c, err;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":uks:c:ah", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'u':
-			userspace = true;
-			break;
-		case 'k':
-			kernel = true;
-			break;
-		case 's':
-			if (!*optarg)
-				return cli_usage_error(CMD, "the session name is empty");
-			session = optarg;
-			break;
-		case 'c':
-			if (!*optarg)
-				return cli_usage_error(CMD, "the channel name is empty");
-			channel = optarg;
-			break;
 		case 'a':
 			all = true;
 			break;
@@ -80,13 +65,17 @@ static int run(int argc, char **argv)
 			cli_json = true;
 			break;
 		default:
-			return cli_bad_option(CMD, c, argc, argv, longopts);
+			domain_status = cli_domain_option(CMD, c, &dom);
+			if (domain_status < 0)
+				return cli_bad_option(CMD, c, argc, argv, longopts);
+			if (domain_status > 0)
+				return domain_status;
+			break;
 		}
 	}
-	if (kernel)
-		return cli_kernel_unavailable(CMD);
-	if (!userspace)
-		return cli_usage_error(CMD, "no domain: give -u (--userspace)");
+	domain_status = cli_domain_check(CMD, &dom);
+	if (domain_status)
+		return domain_status;
 	if (all && optind < argc)
 		return cli_usage_error(CMD, "-a disables every rule: give no pattern with it");
 	if (!all && optind == argc)
@@ -110,11 +99,11 @@ static int run(int argc, char **argv)
 	int status = cli_connect(CMD, 0, &ctl);
 	if (status)
 		goto out;
-	if ((status = cli_session_name(CMD, ctl, session, &sname)))
+	if ((status = cli_session_name(CMD, ctl, dom.session, &sname)))
 		goto out;
-	const char *chname = channel ? channel : DEFAULT_CHANNEL;
+	const char *chname = dom.channel ? dom.channel : DEFAULT_CHANNEL;
 	for (size_t i = 0; i < nr; i++) {
-		err = reel_ctl_disable_event(ctl, sname, channel, patterns[i]);
+		err = reel_ctl_disable_event(ctl, sname, dom.channel, patterns[i]);
 		if (err) {
 			status =
 				cli_ctl_error(CMD, ctl, err,

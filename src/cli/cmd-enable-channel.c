@@ -92,25 +92,15 @@ static int run(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct reel_channel_config config = {.struct_size = sizeof(config)};
-	bool userspace = false, kernel = false, discard = false, uid = false, pid = false;
-	const char *session = NULL;
+	struct cli_domain dom = { 0 };
+	int domain_status;
+	bool discard = false, uid = false, pid = false;
 	uint64_t v;
 	int c, err;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":uks:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'u':
-			userspace = true;
-			break;
-		case 'k':
-			kernel = true;
-			break;
-		case 's':
-			if (!*optarg)
-				return cli_usage_error(CMD, "the session name is empty");
-			session = optarg;
-			break;
 		case OPT_SUBBUF_SIZE:
 			if ((err = parse_pow2("--subbuf-size", optarg, MIN_SUBBUF_SIZE, true,
 					      &config.subbuf_size)))
@@ -154,13 +144,17 @@ static int run(int argc, char **argv)
 			cli_json = true;
 			break;
 		default:
-			return cli_bad_option(CMD, c, argc, argv, longopts);
+			domain_status = cli_domain_option(CMD, c, &dom);
+			if (domain_status < 0)
+				return cli_bad_option(CMD, c, argc, argv, longopts);
+			if (domain_status > 0)
+				return domain_status;
+			break;
 		}
 	}
-	if (kernel)
-		return cli_kernel_unavailable(CMD);
-	if (!userspace)
-		return cli_usage_error(CMD, "no domain: give -u (--userspace)");
+	domain_status = cli_domain_check(CMD, &dom);
+	if (domain_status)
+		return domain_status;
 	if (optind == argc)
 		return cli_usage_error(CMD, "no channel name");
 	if (argc - optind > 1)
@@ -181,7 +175,7 @@ static int run(int argc, char **argv)
 	int status = cli_connect(CMD, 0, &ctl);
 	if (status)
 		goto out;
-	if ((status = cli_session_name(CMD, ctl, session, &sname)))
+	if ((status = cli_session_name(CMD, ctl, dom.session, &sname)))
 		goto out;
 	config.session = sname;
 	err = reel_ctl_enable_channel(ctl, &config);

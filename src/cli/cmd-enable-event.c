@@ -76,8 +76,9 @@ static int run(int argc, char **argv)
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	bool userspace = false, kernel = false, all = false;
-	const char *session = NULL, *channel = NULL;
+	struct cli_domain dom = { 0 };
+	int domain_status;
+	bool all = false;
 	char *exclude_arg = NULL;
 	uint32_t match = REEL_LOGLEVEL_ALL;
 	int32_t loglevel = 0;
@@ -86,22 +87,6 @@ static int run(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":uks:c:ax:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'u':
-			userspace = true;
-			break;
-		case 'k':
-			kernel = true;
-			break;
-		case 's':
-			if (!*optarg)
-				return cli_usage_error(CMD, "the session name is empty");
-			session = optarg;
-			break;
-		case 'c':
-			if (!*optarg)
-				return cli_usage_error(CMD, "the channel name is empty");
-			channel = optarg;
-			break;
 		case 'a':
 			all = true;
 			break;
@@ -133,13 +118,17 @@ static int run(int argc, char **argv)
 			cli_json = true;
 			break;
 		default:
-			return cli_bad_option(CMD, c, argc, argv, longopts);
+			domain_status = cli_domain_option(CMD, c, &dom);
+			if (domain_status < 0)
+				return cli_bad_option(CMD, c, argc, argv, longopts);
+			if (domain_status > 0)
+				return domain_status;
+			break;
 		}
 	}
-	if (kernel)
-		return cli_kernel_unavailable(CMD);
-	if (!userspace)
-		return cli_usage_error(CMD, "no domain: give -u (--userspace)");
+	domain_status = cli_domain_check(CMD, &dom);
+	if (domain_status)
+		return domain_status;
 	if (all && optind < argc)
 		return cli_usage_error(CMD, "-a enables every event: give no pattern with it");
 	if (!all && optind == argc)
@@ -170,14 +159,14 @@ static int run(int argc, char **argv)
 	int status = cli_connect(CMD, 0, &ctl);
 	if (status)
 		goto out;
-	if ((status = cli_session_name(CMD, ctl, session, &sname)))
+	if ((status = cli_session_name(CMD, ctl, dom.session, &sname)))
 		goto out;
-	const char *chname = channel ? channel : DEFAULT_CHANNEL;
+	const char *chname = dom.channel ? dom.channel : DEFAULT_CHANNEL;
 	for (size_t i = 0; i < nr; i++) {
 		struct reel_event_rule rule = {
 			.struct_size = sizeof(rule),
 			.session = sname,
-			.channel = channel,
+			.channel = dom.channel,
 			.pattern = patterns[i],
 			.loglevel_match = match,
 			.loglevel = loglevel,
