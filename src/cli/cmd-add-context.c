@@ -13,7 +13,7 @@
 #include "daemon.h"
 #include "output.h"
 
-#define CMD "add-context"
+#define CMD	  "add-context"
 #define MAX_TYPES 16
 
 static void help(void)
@@ -38,7 +38,7 @@ static void help(void)
 
 static bool known_type(const char *t)
 {
-	static const char *const types[] = { "vpid", "vtid", "procname", "pthread_id", "cpu_id" };
+	static const char *const types[] = {"vpid", "vtid", "procname", "pthread_id", "cpu_id"};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcmp(types[i], t) == 0)
 			return true;
@@ -56,9 +56,9 @@ static int run(int argc, char **argv)
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct cli_domain dom = { 0 };
+	struct cli_domain dom = {0};
 	int domain_status;
-;
+	;
 	const char *types[MAX_TYPES];
 	size_t nr_types = 0;
 	int c;
@@ -68,10 +68,11 @@ static int run(int argc, char **argv)
 		switch (c) {
 		case 't':
 			if (!known_type(optarg))
-				return cli_usage_error(CMD,
-						       "unknown context type '%s' (vpid, vtid, procname, "
-						       "pthread_id, cpu_id)",
-						       optarg);
+				return cli_usage_error(
+					CMD,
+					"unknown context type '%s' (vpid, vtid, procname, "
+					"pthread_id, cpu_id)",
+					optarg);
 			if (nr_types == MAX_TYPES)
 				return cli_usage_error(CMD, "too many -t options");
 			types[nr_types++] = optarg;
@@ -114,7 +115,8 @@ static int run(int argc, char **argv)
 		}
 		if (!cli_json)
 			printf("UST context %s added to %s%s of session %s\n", types[i],
-			       dom.channel ? "channel " : "all channels", dom.channel ? dom.channel : "", sname);
+			       dom.channel ? "channel " : "all channels",
+			       dom.channel ? dom.channel : "", sname);
 	}
 	if (cli_json) {
 		struct cli_json_writer w;

@@ -47,7 +47,7 @@ static int run(int argc, char **argv)
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct cli_domain dom = { 0 };
+	struct cli_domain dom = {0};
 	int domain_status;
 	bool all = false;
 	int c, err;

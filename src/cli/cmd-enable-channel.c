@@ -92,7 +92,7 @@ static int run(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct reel_channel_config config = {.struct_size = sizeof(config)};
-	struct cli_domain dom = { 0 };
+	struct cli_domain dom = {0};
 	int domain_status;
 	bool discard = false, uid = false, pid = false;
 	uint64_t v;

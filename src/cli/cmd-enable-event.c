@@ -76,7 +76,7 @@ static int run(int argc, char **argv)
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct cli_domain dom = { 0 };
+	struct cli_domain dom = {0};
 	int domain_status;
 	bool all = false;
 	char *exclude_arg = NULL;
@@ -92,7 +92,8 @@ static int run(int argc, char **argv)
 			break;
 		case 'x':
 			if (exclude_arg)
-				return cli_usage_error(CMD, "give -x once, with a comma-separated list");
+				return cli_usage_error(CMD,
+						       "give -x once, with a comma-separated list");
 			exclude_arg = optarg;
 			break;
 		case OPT_LOGLEVEL:

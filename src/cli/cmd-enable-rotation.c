@@ -74,15 +74,16 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 			if (!enable)
 				return cli_bad_option(cmd, '?', argc, argv, longopts);
 			if (cli_parse_duration_us(optarg, UINT64_MAX / 2, &timer) || timer < 1000)
-				return cli_usage_error(cmd, "--timer: '%s' is not a period of 1 ms or more",
-						       optarg);
+				return cli_usage_error(
+					cmd, "--timer: '%s' is not a period of 1 ms or more",
+					optarg);
 			break;
 		case OPT_SIZE:
 			if (!enable)
 				return cli_bad_option(cmd, '?', argc, argv, longopts);
 			if (cli_parse_size(optarg, UINT64_MAX / 2, &size) || size < 4096)
-				return cli_usage_error(cmd, "--size: '%s' is not a size of 4k or more",
-						       optarg);
+				return cli_usage_error(
+					cmd, "--size: '%s' is not a size of 4k or more", optarg);
 			break;
 		case OPT_HOOK:
 			if (!enable)
@@ -95,13 +96,15 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 			if (!enable)
 				return cli_bad_option(cmd, '?', argc, argv, longopts);
 			if (cli_parse_uint(optarg, UINT32_MAX, &keep) || !keep)
-				return cli_usage_error(cmd, "--keep: '%s' is not a number of chunks", optarg);
+				return cli_usage_error(
+					cmd, "--keep: '%s' is not a number of chunks", optarg);
 			break;
 		case OPT_KEEP_SIZE:
 			if (!enable)
 				return cli_bad_option(cmd, '?', argc, argv, longopts);
 			if (cli_parse_size(optarg, UINT64_MAX / 2, &keep_size) || !keep_size)
-				return cli_usage_error(cmd, "--keep-size: '%s' is not a size", optarg);
+				return cli_usage_error(cmd, "--keep-size: '%s' is not a size",
+						       optarg);
 			break;
 		case 'h':
 			enable ? help_enable() : help_disable();
@@ -116,7 +119,8 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (enable && !timer && !size && !keep && !keep_size)
-		return cli_usage_error(cmd, "give --timer PERIOD and/or --size SIZE (or a retention)");
+		return cli_usage_error(cmd,
+				       "give --timer PERIOD and/or --size SIZE (or a retention)");
 	struct reel_ctl *ctl = NULL;
 	char *sname = NULL;
 	int status = cli_connect(cmd, 0, &ctl);

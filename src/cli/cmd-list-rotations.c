@@ -19,8 +19,10 @@ static void help(void)
 	       "The session's archived chunks, oldest first (index, path, hook status), and\n"
 	       "its rotation schedule.\n"
 	       "\n"
-	       "      --json             {\"session\": S, \"timer_us\": N, \"size\": N, \"hook\": H,\n"
-	       "                          \"chunks\": [{\"index\": N, \"path\": P, \"hook_status\": N}]}\n"
+	       "      --json             {\"session\": S, \"timer_us\": N, \"size\": N, \"hook\": "
+	       "H,\n"
+	       "                          \"chunks\": [{\"index\": N, \"path\": P, "
+	       "\"hook_status\": N}]}\n"
 	       "                         hook_status: exit status, -1 running, -2 no hook,\n"
 	       "                         -3 killed (it ran 5 minutes)\n"
 	       "  -h, --help             this text\n");
@@ -29,9 +31,12 @@ static void help(void)
 static const char *hook_text(int status, char *buf, size_t size)
 {
 	switch (status) {
-	case -1: return "hook running";
-	case -2: return "";
-	case -3: return "hook killed (hung)";
+	case -1:
+		return "hook running";
+	case -2:
+		return "";
+	case -3:
+		return "hook killed (hung)";
 	default:
 		snprintf(buf, size, "hook exit status %d", status);
 		return buf;

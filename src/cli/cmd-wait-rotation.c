@@ -54,13 +54,15 @@ static int run(int argc, char **argv)
 			break;
 		case OPT_INDEX:
 			if (cli_parse_uint(optarg, UINT32_MAX, &index))
-				return cli_usage_error(CMD, "--index: '%s' is not a chunk index", optarg);
+				return cli_usage_error(CMD, "--index: '%s' is not a chunk index",
+						       optarg);
 			break;
 		case OPT_TIMEOUT:
 			if (cli_parse_duration_us(optarg, 24ull * 3600 * 1000000, &timeout_us) ||
 			    timeout_us < 1000)
-				return cli_usage_error(CMD, "--timeout: '%s' is not a period of 1 ms to 24 h",
-						       optarg);
+				return cli_usage_error(
+					CMD, "--timeout: '%s' is not a period of 1 ms to 24 h",
+					optarg);
 			break;
 		case 'h':
 			help();
@@ -76,7 +78,7 @@ static int run(int argc, char **argv)
 		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	struct reel_ctl *ctl = NULL;
 	char *sname = NULL;
-	struct reel_chunk_info chunk = { 0 };
+	struct reel_chunk_info chunk = {0};
 	int status = cli_connect(CMD, 0, &ctl);
 	if (status)
 		goto out;
