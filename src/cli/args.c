@@ -244,3 +244,31 @@ int cli_domain_check(const char *cmd, const struct cli_domain *d)
 		return cli_usage_error(cmd, "no domain: give -u (--userspace)");
 	return 0;
 }
+
+int cli_parse_plain(const char *cmd, int argc, char **argv, void (*help)(void),
+		    const char **ret_arg)
+{
+	static const struct option longopts[] = {
+		CLI_HELP_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case CLI_OPT_JSON:
+			cli_json = true;
+			break;
+		default:
+			return cli_bad_option(cmd, c, argc, argv, longopts);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+	*ret_arg = optind < argc ? argv[optind] : NULL;
+	return -1;
+}

@@ -56,6 +56,12 @@ int cli_bad_option(const char *cmd, int c, int argc, char **argv, const struct o
 /* Refuse -k/--kernel. Returns the failure exit status (1). */
 int cli_kernel_unavailable(const char *cmd);
 
+/* The options of a command that takes only -h/--help and --json, and at
+ * most one argument (NULL in *ret_arg when none). Returns -1 to go on, or
+ * the exit status to end with (0 after the help). */
+int cli_parse_plain(const char *cmd, int argc, char **argv, void (*help)(void),
+		    const char **ret_arg);
+
 /* The options of the commands that act on a domain's channels: -u, -k,
  * -s SESSION, -c CHANNEL (those a command lists in its options). */
 struct cli_domain {

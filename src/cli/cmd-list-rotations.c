@@ -45,34 +45,17 @@ static const char *hook_text(int status, char *buf, size_t size)
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_HELP_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			help();
-			return 0;
-		case CLI_OPT_JSON:
-			cli_json = true;
-			break;
-		default:
-			return cli_bad_option(CMD, c, argc, argv, longopts);
-		}
-	}
-	if (argc - optind > 1)
-		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
+	const char *session;
+	int parsed = cli_parse_plain(CMD, argc, argv, help, &session);
+	if (parsed >= 0)
+		return parsed;
 	struct reel_ctl *ctl = NULL;
 	struct reel_rotation_list *list = NULL;
 	char *sname = NULL;
 	int status = cli_connect(CMD, 0, &ctl);
 	if (status)
 		goto out;
-	if ((status = cli_session_name(CMD, ctl, optind < argc ? argv[optind] : NULL, &sname)))
+	if ((status = cli_session_name(CMD, ctl, session, &sname)))
 		goto out;
 	int err = reel_ctl_list_rotations(ctl, sname, &list);
 	if (err) {

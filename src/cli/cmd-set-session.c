@@ -25,30 +25,12 @@ static void help(void)
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_HELP_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			help();
-			return 0;
-		case CLI_OPT_JSON:
-			cli_json = true;
-			break;
-		default:
-			return cli_bad_option(CMD, c, argc, argv, longopts);
-		}
-	}
-	if (optind == argc)
+	const char *name;
+	int parsed = cli_parse_plain(CMD, argc, argv, help, &name);
+	if (parsed >= 0)
+		return parsed;
+	if (!name)
 		return cli_usage_error(CMD, "no session name");
-	if (argc - optind > 1)
-		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
-	const char *name = argv[optind];
 
 	struct reel_ctl *ctl = NULL;
 	int status = cli_connect(CMD, 0, &ctl);

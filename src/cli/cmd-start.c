@@ -38,34 +38,17 @@ static void help_stop(void)
 
 static int run_start_stop(const char *cmd, bool start, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_HELP_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			start ? help_start() : help_stop();
-			return 0;
-		case CLI_OPT_JSON:
-			cli_json = true;
-			break;
-		default:
-			return cli_bad_option(cmd, c, argc, argv, longopts);
-		}
-	}
-	if (argc - optind > 1)
-		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+	const char *session;
+	int parsed = cli_parse_plain(cmd, argc, argv, start ? help_start : help_stop, &session);
+	if (parsed >= 0)
+		return parsed;
 
 	struct reel_ctl *ctl = NULL;
 	char *sname = NULL;
 	int status = cli_connect(cmd, 0, &ctl);
 	if (status)
 		goto out;
-	if ((status = cli_session_name(cmd, ctl, optind < argc ? argv[optind] : NULL, &sname)))
+	if ((status = cli_session_name(cmd, ctl, session, &sname)))
 		goto out;
 	int err = start ? reel_ctl_start(ctl, sname) : reel_ctl_stop(ctl, sname);
 	if (err) {

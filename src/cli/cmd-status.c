@@ -62,29 +62,13 @@ static void print_status(const struct reel_session_status *s)
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_HELP_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			help();
-			return 0;
-		case CLI_OPT_JSON:
-			cli_json = true;
-			break;
-		default:
-			return cli_bad_option(CMD, c, argc, argv, longopts);
-		}
-	}
-	if (optind < argc)
+	const char *arg;
+	int parsed = cli_parse_plain(CMD, argc, argv, help, &arg);
+	if (parsed >= 0)
+		return parsed;
+	if (arg)
 		return cli_usage_error(
-			CMD, "unexpected argument '%s' (`reel list SESSION` shows any session)",
-			argv[optind]);
+			CMD, "unexpected argument '%s' (`reel list SESSION` shows any session)", arg);
 
 	struct reel_ctl *ctl = NULL;
 	struct reel_session_list *list = NULL;

@@ -527,11 +527,16 @@ int reel_ctl_list_apps(struct reel_ctl *ctl, struct reel_app_list **ret)
 
 /* ---- rotation ------------------------------------------------------------- */
 
-int reel_ctl_rotate(struct reel_ctl *ctl, const char *session, char **ret_path)
+/* A request whose reply names a path (CHUNK): a rotation's chunk, a
+ * snapshot's directory. */
+static int request_path(struct reel_ctl *ctl, uint16_t type, const char *session,
+			const char *dir, char **ret_path)
 {
 	struct reel_msg m, reply;
-	reel_msg_init(&m, REEL_CTL_ROTATE);
+	reel_msg_init(&m, type);
 	put_session(&m, session);
+	if (dir)
+		reel_msg_put_str(&m, REEL_TAG_OUTPUT, dir);
 	struct reel_msg_iter it;
 	struct reel_msg_field f;
 	char *path = NULL;
@@ -548,6 +553,11 @@ int reel_ctl_rotate(struct reel_ctl *ctl, const char *session, char **ret_path)
 	}
 	free(path);
 	return err;
+}
+
+int reel_ctl_rotate(struct reel_ctl *ctl, const char *session, char **ret_path)
+{
+	return request_path(ctl, REEL_CTL_ROTATE, session, NULL, ret_path);
 }
 
 int reel_ctl_enable_rotation(struct reel_ctl *ctl, const char *session, uint64_t timer_us,
@@ -681,25 +691,5 @@ int reel_ctl_wait_rotation(struct reel_ctl *ctl, const char *session, uint64_t i
 int reel_ctl_snapshot_record(struct reel_ctl *ctl, const char *session, const char *dir,
 			     char **ret_path)
 {
-	struct reel_msg m, reply;
-	reel_msg_init(&m, REEL_CTL_SNAPSHOT_RECORD);
-	put_session(&m, session);
-	if (dir)
-		reel_msg_put_str(&m, REEL_TAG_OUTPUT, dir);
-	struct reel_msg_iter it;
-	struct reel_msg_field f;
-	char *path = NULL;
-	int err = transact(ctl, &m, &reply, &it);
-	while (!err && reel_msg_next(&it, &f) > 0)
-		if (f.tag == REEL_TAG_CHUNK)
-			err = dup_str(&f, &path);
-	reel_msg_free(&reply);
-	if (!err && !path)
-		err = -EPROTO;
-	if (!err && ret_path) {
-		*ret_path = path;
-		path = NULL;
-	}
-	free(path);
-	return err;
+	return request_path(ctl, REEL_CTL_SNAPSHOT_RECORD, session, dir, ret_path);
 }
