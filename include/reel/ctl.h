@@ -62,6 +62,9 @@ REEL_CTL_API int reel_ctl_connect(const char *rundir, unsigned int flags, struct
 REEL_CTL_API void reel_ctl_close(struct reel_ctl *ctl);
 /* Why the daemon refused the last request, or "" (valid until the next call). */
 REEL_CTL_API const char *reel_ctl_last_error(const struct reel_ctl *ctl);
+/* A remark on the last request, which succeeded (e.g. syscall arguments
+ * recorded as raw values: eBPF unavailable), or NULL. */
+REEL_CTL_API const char *reel_ctl_last_warning(const struct reel_ctl *ctl);
 
 /* ---- sessions ---------------------------------------------------------- */
 
@@ -88,6 +91,12 @@ REEL_CTL_API int reel_ctl_destroy(struct reel_ctl *ctl, const char *session);
 
 /* ---- channels and events ------------------------------------------------ */
 
+/* Where events come from. */
+enum reel_domain {
+	REEL_DOMAIN_UST = 0,    /* applications instrumented with <reel/tracepoint.h> */
+	REEL_DOMAIN_KERNEL = 1, /* the kernel, through tracefs and eBPF (root only) */
+};
+
 enum reel_buffers {
 	REEL_BUFFERS_UID = 0, /* one set of buffers per user (the default) */
 	REEL_BUFFERS_PID = 1, /* one set per process */
@@ -102,9 +111,13 @@ struct reel_channel_config {
 	bool overwrite;       /* flight-recorder mode: overwrite the oldest */
 	uint32_t buffers;     /* enum reel_buffers */
 	uint32_t switch_timer_us; /* 0: never; packets close when full or at stop */
+	/* Since 0.2. REEL_DOMAIN_KERNEL: the kernel buffers' size per CPU
+	 * (subbuf_size * num_subbuf; default 4 x 1 MiB), before the first
+	 * kernel event; the other settings do not apply. */
+	uint32_t domain;
 };
 
-/* Create a userspace channel (before the session starts). */
+/* Create a channel (before the session starts). */
 REEL_CTL_API int reel_ctl_enable_channel(struct reel_ctl *ctl, const struct reel_channel_config *config);
 
 /* Log-level comparison of an event rule, as lttng's --loglevel and
@@ -125,6 +138,11 @@ struct reel_event_rule {
 	/* Patterns (globs) of events the rule leaves out, as lttng's -x. */
 	const char *const *excludes;
 	size_t nr_excludes;
+	/* Since 0.2. REEL_DOMAIN_KERNEL: `pattern` is a list of tracefs
+	 * event globs ("sched_switch,block_rq_*", "-a" for all), or with
+	 * `syscall`, of syscall names; loglevels and excludes do not apply. */
+	uint32_t domain;
+	bool syscall;
 };
 
 /* Enable the events matching a rule, in every traced application, now and
@@ -138,6 +156,10 @@ REEL_CTL_API int reel_ctl_enable_event(struct reel_ctl *ctl, const struct reel_e
  * exclusion of the channel. Returns once running applications applied it. */
 REEL_CTL_API int reel_ctl_disable_event(struct reel_ctl *ctl, const char *session,
 					const char *channel, const char *pattern);
+
+/* Stop recording the kernel events (or syscalls) matching `pattern`. */
+REEL_CTL_API int reel_ctl_disable_kernel_event(struct reel_ctl *ctl, const char *session,
+					       const char *pattern, bool syscall);
 
 /* Record context field `type` ("vpid", "vtid", "procname", "pthread_id",
  * "cpu_id") with every event of `channel` (NULL: every channel of the

@@ -206,12 +206,6 @@ int cli_bad_option(const char *cmd, int c, int argc, char **argv, const struct o
 	return cli_usage_error(cmd, "unknown option '%s'", arg);
 }
 
-int cli_kernel_unavailable(const char *cmd)
-{
-	return cli_error(cmd,
-			 "the kernel domain is not available in this build; use -u (--userspace)");
-}
-
 int cli_domain_option(const char *cmd, int c, struct cli_domain *ret)
 {
 	switch (c) {
@@ -236,12 +230,14 @@ int cli_domain_option(const char *cmd, int c, struct cli_domain *ret)
 	}
 }
 
-int cli_domain_check(const char *cmd, const struct cli_domain *d)
+int cli_domain_check(const char *cmd, const struct cli_domain *d, bool kernel_ok)
 {
-	if (d->kernel)
-		return cli_kernel_unavailable(cmd);
-	if (!d->userspace)
-		return cli_usage_error(cmd, "no domain: give -u (--userspace)");
+	if (d->kernel && d->userspace)
+		return cli_usage_error(cmd, "-u and -k exclude each other: one domain at a time");
+	if (d->kernel && !kernel_ok)
+		return cli_error(cmd, "the kernel domain has no %s; use -u (--userspace)", cmd);
+	if (!d->userspace && !d->kernel)
+		return cli_usage_error(cmd, "no domain: give -u (--userspace) or -k (--kernel)");
 	return 0;
 }
 

@@ -53,9 +53,6 @@ int cli_split_list(const char *cmd, const char *what, char *text, char ***ret, s
  */
 int cli_bad_option(const char *cmd, int c, int argc, char **argv, const struct option *longopts);
 
-/* Refuse -k/--kernel. Returns the failure exit status (1). */
-int cli_kernel_unavailable(const char *cmd);
-
 /* The options of a command that takes only -h/--help and --json, and at
  * most one argument (NULL in *ret_arg when none). Returns -1 to go on, or
  * the exit status to end with (0 after the help). */
@@ -73,8 +70,8 @@ struct cli_domain {
  * when taken, an exit status when its value is wrong, -1 when it is not
  * one of them. */
 int cli_domain_option(const char *cmd, int c, struct cli_domain *ret);
-/* Once parsed: the kernel domain is not available, -u is required.
- * Returns 0 or an exit status. */
-int cli_domain_check(const char *cmd, const struct cli_domain *d);
+/* Once parsed: one domain, -u or -k (when the command has it). Returns 0
+ * or an exit status. */
+int cli_domain_check(const char *cmd, const struct cli_domain *d, bool kernel_ok);
 
 #endif

@@ -28,7 +28,7 @@ static void help(void)
 	       "pthread_id (pthread_self()), cpu_id (the CPU).\n"
 	       "\n"
 	       "  -u, --userspace        the userspace domain (required)\n"
-	       "  -k, --kernel           the kernel domain (not available in this build)\n"
+	       "  -k, --kernel           the kernel domain: no contexts (cpu_id is in every packet)\n"
 	       "  -s, --session SESSION  the session; default: the current session\n"
 	       "  -c, --channel CHANNEL  the channel; default: every channel\n"
 	       "  -t, --type TYPE        a context type; repeat for several\n"
@@ -92,7 +92,7 @@ static int run(int argc, char **argv)
 			break;
 		}
 	}
-	domain_status = cli_domain_check(CMD, &dom);
+	domain_status = cli_domain_check(CMD, &dom, false);
 	if (domain_status)
 		return domain_status;
 	if (!nr_types)

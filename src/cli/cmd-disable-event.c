@@ -14,12 +14,17 @@
 #include "output.h"
 
 #define CMD		"disable-event"
+
+enum {
+	OPT_SYSCALL = CLI_OPT_FIRST_LOCAL,
+};
 #define DEFAULT_CHANNEL "channel0"
 
 static void help(void)
 {
 	printf("Usage: reel disable-event -u [-s SESSION] [-c CHANNEL] PATTERN[,PATTERN...]\n"
 	       "       reel disable-event -u [-s SESSION] [-c CHANNEL] -a\n"
+	       "       reel disable-event -k [-s SESSION] [--syscall] PATTERN[,PATTERN...]\n"
 	       "\n"
 	       "Stop recording the events of each PATTERN in a channel: the rules enabled\n"
 	       "with exactly this pattern are removed; if there is none, the events\n"
@@ -27,8 +32,9 @@ static void help(void)
 	       "'myapp:noisy*' after enable-event -u 'myapp:*'), until enable-event names\n"
 	       "the pattern again. Running applications apply it before this returns.\n"
 	       "\n"
-	       "  -u, --userspace        the userspace domain (required)\n"
-	       "  -k, --kernel           the kernel domain (not available in this build)\n"
+	       "  -u, --userspace        the userspace domain\n"
+	       "  -k, --kernel           the kernel domain (root): tracepoint names, or with\n"
+	       "      --syscall          syscall names\n"
 	       "  -s, --session SESSION  the session; default: the current session\n"
 	       "  -c, --channel CHANNEL  the channel; default channel0\n"
 	       "  -a, --all              every rule and exclusion of the channel\n"
@@ -44,12 +50,13 @@ static int run(int argc, char **argv)
 		{"session", required_argument, NULL, 's'},
 		{"channel", required_argument, NULL, 'c'},
 		{"all", no_argument, NULL, 'a'},
+		{"syscall", no_argument, NULL, OPT_SYSCALL},
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_domain dom = {0};
 	int domain_status;
-	bool all = false;
+	bool all = false, syscall = false;
 	int c, err;
 	optind = 0;
 	opterr = 0;
@@ -57,6 +64,9 @@ static int run(int argc, char **argv)
 		switch (c) {
 		case 'a':
 			all = true;
+			break;
+		case OPT_SYSCALL:
+			syscall = true;
 			break;
 		case 'h':
 			help();
@@ -73,9 +83,11 @@ static int run(int argc, char **argv)
 			break;
 		}
 	}
-	domain_status = cli_domain_check(CMD, &dom);
+	domain_status = cli_domain_check(CMD, &dom, true);
 	if (domain_status)
 		return domain_status;
+	if (syscall && !dom.kernel)
+		return cli_usage_error(CMD, "--syscall goes with -k (--kernel)");
 	if (all && optind < argc)
 		return cli_usage_error(CMD, "-a disables every rule: give no pattern with it");
 	if (!all && optind == argc)
@@ -103,7 +115,8 @@ static int run(int argc, char **argv)
 		goto out;
 	const char *chname = dom.channel ? dom.channel : DEFAULT_CHANNEL;
 	for (size_t i = 0; i < nr; i++) {
-		err = reel_ctl_disable_event(ctl, sname, dom.channel, patterns[i]);
+		err = dom.kernel ? reel_ctl_disable_kernel_event(ctl, sname, patterns[i], syscall) :
+				   reel_ctl_disable_event(ctl, sname, dom.channel, patterns[i]);
 		if (err) {
 			status =
 				cli_ctl_error(CMD, ctl, err,
@@ -113,10 +126,11 @@ static int run(int argc, char **argv)
 		}
 		if (cli_json)
 			continue;
+		const char *domain = dom.kernel ? (syscall ? "Kernel syscall" : "Kernel event") : "UST event";
 		if (all)
-			printf("All UST events are disabled in channel %s\n", chname);
+			printf("All %ss are disabled in channel %s\n", domain, chname);
 		else
-			printf("UST event %s disabled in channel %s\n", patterns[i], chname);
+			printf("%s %s disabled in channel %s\n", domain, patterns[i], chname);
 	}
 	if (cli_json) {
 		struct cli_json_writer w;

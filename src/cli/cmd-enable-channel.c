@@ -31,13 +31,17 @@ enum {
 static void help(void)
 {
 	printf("Usage: reel enable-channel -u [-s SESSION] NAME [OPTIONS]\n"
+	       "       reel enable-channel -k [-s SESSION] channel0 [--subbuf-size SIZE] [--num-subbuf N]\n"
 	       "\n"
 	       "Create the userspace channel NAME in a session, before the session starts.\n"
 	       "A channel is a set of ring buffers (per CPU) and the stream files they are\n"
 	       "written to; event rules are enabled in a channel (default: channel0).\n"
 	       "\n"
-	       "  -u, --userspace        the userspace domain (required)\n"
-	       "  -k, --kernel           the kernel domain (not available in this build)\n"
+	       "With -k (root), size the kernel's buffers before the first kernel event:\n"
+	       "SIZE x N bytes per CPU (default 1M x 4), in discard mode.\n"
+	       "\n"
+	       "  -u, --userspace        the userspace domain\n"
+	       "  -k, --kernel           the kernel domain\n"
 	       "  -s, --session SESSION  the session; default: the current session\n"
 	       "      --subbuf-size SIZE sub-buffer (packet) size in bytes, a power of two of\n"
 	       "                         at least 4k; suffixes k, M, G; default 512k\n"
@@ -152,7 +156,7 @@ static int run(int argc, char **argv)
 			break;
 		}
 	}
-	domain_status = cli_domain_check(CMD, &dom);
+	domain_status = cli_domain_check(CMD, &dom, true);
 	if (domain_status)
 		return domain_status;
 	if (optind == argc)
@@ -168,6 +172,9 @@ static int run(int argc, char **argv)
 		return cli_usage_error(CMD, "the channel name is empty");
 	config.name = name;
 	config.buffers = pid ? REEL_BUFFERS_PID : REEL_BUFFERS_UID;
+	if (dom.kernel && (config.overwrite || pid || config.switch_timer_us))
+		return cli_usage_error(CMD, "kernel channels take --subbuf-size and --num-subbuf only");
+	config.domain = dom.kernel ? REEL_DOMAIN_KERNEL : REEL_DOMAIN_UST;
 
 	struct reel_ctl *ctl = NULL;
 	struct reel_session_list *list = NULL;
@@ -184,8 +191,23 @@ static int run(int argc, char **argv)
 				       name, sname);
 		goto out;
 	}
-	if (!cli_json) {
-		printf("UST channel %s enabled for session %s\n", name, sname);
+	if (!cli_json || dom.kernel) {
+		if (cli_json) {
+			struct cli_json_writer kw;
+			cli_json_init(&kw, stdout);
+			cli_json_begin_object(&kw, NULL);
+			cli_json_string(&kw, "session", sname);
+			cli_json_begin_object(&kw, "channel");
+			cli_json_string(&kw, "name", name);
+			cli_json_string(&kw, "domain", "kernel");
+			cli_json_uint(&kw, "subbuf_size", config.subbuf_size);
+			cli_json_uint(&kw, "num_subbuf", config.num_subbuf);
+			cli_json_end_object(&kw);
+			cli_json_end_object(&kw);
+			cli_json_finish(&kw);
+		} else
+			printf("%s channel %s enabled for session %s\n", dom.kernel ? "Kernel" : "UST",
+			       name, sname);
 		goto out;
 	}
 	/* The channel as the daemon made it, defaults filled in. */

@@ -19,6 +19,7 @@
 enum {
 	OPT_LOGLEVEL = CLI_OPT_FIRST_LOCAL,
 	OPT_LOGLEVEL_ONLY,
+	OPT_SYSCALL,
 };
 
 static void help(void)
@@ -26,13 +27,20 @@ static void help(void)
 	printf("Usage: reel enable-event -u [-s SESSION] [-c CHANNEL] PATTERN[,PATTERN...]\n"
 	       "                        [--loglevel LEVEL | --loglevel-only LEVEL]\n"
 	       "       reel enable-event -u [-s SESSION] [-c CHANNEL] -a [--loglevel...]\n"
+	       "       reel enable-event -k [-s SESSION] [--syscall] PATTERN[,PATTERN...] | -a\n"
 	       "\n"
 	       "Enable the userspace events whose names match each PATTERN (\"provider:event\",\n"
 	       "with * globs: 'myapp:*'), in every traced application: those running now\n"
 	       "and those that start later. Quote patterns with * from the shell.\n"
 	       "\n"
-	       "  -u, --userspace        the userspace domain (required)\n"
-	       "  -k, --kernel           the kernel domain (not available in this build)\n"
+	       "With -k (root), enable kernel tracepoints by their tracefs names\n"
+	       "('sched_switch', 'block_rq_*', or 'system:event' globs), or with --syscall,\n"
+	       "the entry and exit of syscalls by name ('openat,read', '*'); -a: every\n"
+	       "tracepoint and syscall. `reel list -k` lists them.\n"
+	       "\n"
+	       "  -u, --userspace        the userspace domain\n"
+	       "  -k, --kernel           the kernel domain\n"
+	       "      --syscall          (-k) PATTERN names syscalls\n"
 	       "  -s, --session SESSION  the session; default: the current session\n"
 	       "  -c, --channel CHANNEL  the channel; default channel0, created when missing\n"
 	       "  -a, --all              every event (the pattern *)\n"
@@ -62,6 +70,60 @@ static const char *match_name(uint32_t match)
 	}
 }
 
+/* -k: each pattern (with -a, every tracepoint, then every syscall). */
+static int enable_kernel(struct reel_ctl *ctl, const char *sname, char **patterns, size_t nr,
+			 bool all, bool syscall)
+{
+	int passes = all && !syscall ? 2 : 1;
+	for (int pass = 0; pass < passes; pass++) {
+		bool sc = syscall || pass == 1;
+		for (size_t i = 0; i < nr; i++) {
+			struct reel_event_rule rule = {
+				.struct_size = sizeof(rule),
+				.session = sname,
+				.pattern = patterns[i],
+				.domain = REEL_DOMAIN_KERNEL,
+				.syscall = sc,
+			};
+			int err = reel_ctl_enable_event(ctl, &rule);
+			if (err)
+				return cli_ctl_error(CMD, ctl, err,
+						     "cannot enable kernel %s '%s' in session '%s'",
+						     sc ? "syscall" : "event", patterns[i], sname);
+			const char *warning = reel_ctl_last_warning(ctl);
+			if (warning)
+				fprintf(stderr, "Warning: %s\n", warning);
+			if (cli_json)
+				continue;
+			if (all)
+				printf("All kernel %s are enabled in channel channel0\n",
+				       sc ? "system calls" : "tracepoints");
+			else
+				printf("Kernel %s %s enabled in channel channel0\n",
+				       sc ? "syscall" : "event", patterns[i]);
+		}
+	}
+	if (cli_json) {
+		struct cli_json_writer w;
+		cli_json_init(&w, stdout);
+		cli_json_begin_object(&w, NULL);
+		cli_json_string(&w, "session", sname);
+		cli_json_string(&w, "domain", "kernel");
+		cli_json_begin_array(&w, "events");
+		for (int pass = 0; pass < passes; pass++)
+			for (size_t i = 0; i < nr; i++) {
+				cli_json_begin_object(&w, NULL);
+				cli_json_string(&w, "pattern", patterns[i]);
+				cli_json_bool(&w, "syscall", syscall || pass == 1);
+				cli_json_end_object(&w);
+			}
+		cli_json_end_array(&w);
+		cli_json_end_object(&w);
+		cli_json_finish(&w);
+	}
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -73,12 +135,13 @@ static int run(int argc, char **argv)
 		{"exclude", required_argument, NULL, 'x'},
 		{"loglevel", required_argument, NULL, OPT_LOGLEVEL},
 		{"loglevel-only", required_argument, NULL, OPT_LOGLEVEL_ONLY},
+		{"syscall", no_argument, NULL, OPT_SYSCALL},
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_domain dom = {0};
 	int domain_status;
-	bool all = false;
+	bool all = false, syscall = false;
 	char *exclude_arg = NULL;
 	uint32_t match = REEL_LOGLEVEL_ALL;
 	int32_t loglevel = 0;
@@ -112,6 +175,9 @@ static int run(int argc, char **argv)
 			match = m;
 			break;
 		}
+		case OPT_SYSCALL:
+			syscall = true;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -127,9 +193,13 @@ static int run(int argc, char **argv)
 			break;
 		}
 	}
-	domain_status = cli_domain_check(CMD, &dom);
+	domain_status = cli_domain_check(CMD, &dom, true);
 	if (domain_status)
 		return domain_status;
+	if (syscall && !dom.kernel)
+		return cli_usage_error(CMD, "--syscall goes with -k (--kernel)");
+	if (dom.kernel && (exclude_arg || match != REEL_LOGLEVEL_ALL))
+		return cli_usage_error(CMD, "-x and log levels are for userspace events");
 	if (all && optind < argc)
 		return cli_usage_error(CMD, "-a enables every event: give no pattern with it");
 	if (!all && optind == argc)
@@ -163,6 +233,10 @@ static int run(int argc, char **argv)
 	if ((status = cli_session_name(CMD, ctl, dom.session, &sname)))
 		goto out;
 	const char *chname = dom.channel ? dom.channel : DEFAULT_CHANNEL;
+	if (dom.kernel) {
+		status = enable_kernel(ctl, sname, patterns, nr, all, syscall);
+		goto out;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		struct reel_event_rule rule = {
 			.struct_size = sizeof(rule),

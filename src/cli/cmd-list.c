@@ -11,13 +11,82 @@
 #include "cli.h"
 #include "daemon.h"
 #include "output.h"
+#include "kernel/ktrace.h"
 
 #define CMD "list"
+
+enum {
+	OPT_SYSCALL = CLI_OPT_FIRST_LOCAL,
+};
+
+struct kernel_listing {
+	bool syscall;
+	struct cli_json_writer w;
+	const char *last; /* syscall name printed last (entry and exit) */
+	char last_buf[256];
+};
+
+static int kernel_event(void *arg, const char *system, const char *event)
+{
+	struct kernel_listing *l = arg;
+	bool is_syscall = strcmp(system, "syscalls") == 0;
+	if (is_syscall != l->syscall)
+		return 0;
+	const char *name = event;
+	if (is_syscall) {
+		name = strncmp(event, "sys_enter_", 10) == 0 ? event + 10 :
+		       strncmp(event, "sys_exit_", 9) == 0   ? event + 9 :
+								NULL;
+		if (!name || (l->last && strcmp(l->last, name) == 0))
+			return 0;
+		snprintf(l->last_buf, sizeof(l->last_buf), "%s", name);
+		l->last = l->last_buf;
+	}
+	if (cli_json) {
+		cli_json_begin_object(&l->w, NULL);
+		cli_json_string(&l->w, "name", name);
+		if (!is_syscall)
+			cli_json_string(&l->w, "system", system);
+		cli_json_end_object(&l->w);
+	} else if (is_syscall) {
+		printf("      %s\n", name);
+	} else {
+		printf("      %s (%s)\n", name, system);
+	}
+	return 0;
+}
+
+/* `lttng list -k`: the tracepoints (or syscalls) tracefs offers. */
+static int list_kernel(bool syscall)
+{
+	struct kernel_listing l = { .syscall = syscall };
+	if (cli_json) {
+		cli_json_init(&l.w, stdout);
+		cli_json_begin_object(&l.w, NULL);
+		cli_json_begin_array(&l.w, syscall ? "syscalls" : "events");
+	} else {
+		printf("Kernel %s:\n-------------\n", syscall ? "system calls" : "events");
+	}
+	char err[512] = "";
+	int e = reel_ktrace_list(kernel_event, &l, err, sizeof(err));
+	if (e < 0) {
+		if (cli_json)
+			printf("\n");
+		return cli_error(CMD, "%s", err);
+	}
+	if (cli_json) {
+		cli_json_end_array(&l.w);
+		cli_json_end_object(&l.w);
+		cli_json_finish(&l.w);
+	}
+	return 0;
+}
 
 static void help(void)
 {
 	printf("Usage: reel list [SESSION]\n"
 	       "       reel list -u\n"
+	       "       reel list -k [--syscall]\n"
 	       "\n"
 	       "Without arguments, list the sessions of this user. With SESSION, show its\n"
 	       "channels: their attributes, statistics and event rules. With -u alone,\n"
@@ -28,7 +97,8 @@ static void help(void)
 	       "  -u, --userspace        the userspace domain: the applications and their\n"
 	       "                         events (with SESSION: the session's userspace\n"
 	       "                         channels, which is all it has)\n"
-	       "  -k, --kernel           the kernel domain (not available in this build)\n"
+	       "  -k, --kernel           the kernel tracepoints tracefs offers (root), and with\n"
+	       "      --syscall          the syscalls\n"
 	       "      --json             the same, in JSON\n"
 	       "  -h, --help             this text\n");
 }
@@ -154,10 +224,11 @@ static int run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"userspace", no_argument, NULL, 'u'},
 		{"kernel", no_argument, NULL, 'k'},
+		{"syscall", no_argument, NULL, OPT_SYSCALL},
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	bool userspace = false, kernel = false;
+	bool userspace = false, kernel = false, syscall = false;
 	int c;
 	optind = 0;
 	opterr = 0;
@@ -168,6 +239,9 @@ static int run(int argc, char **argv)
 			break;
 		case 'k':
 			kernel = true;
+			break;
+		case OPT_SYSCALL:
+			syscall = true;
 			break;
 		case 'h':
 			help();
@@ -180,7 +254,9 @@ static int run(int argc, char **argv)
 		}
 	}
 	if (kernel)
-		return cli_kernel_unavailable(CMD);
+		return list_kernel(syscall);
+	if (syscall)
+		return cli_usage_error(CMD, "--syscall goes with -k (--kernel)");
 	if (argc - optind > 1)
 		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
 	const char *name = optind < argc ? argv[optind] : NULL;

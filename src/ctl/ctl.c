@@ -29,6 +29,7 @@ extern char **environ;
 struct reel_ctl {
 	int sock;
 	char error[512];
+	char warning[512];
 };
 
 int reel_ctl_rundir(char *buf, size_t size)
@@ -115,12 +116,21 @@ const char *reel_ctl_last_error(const struct reel_ctl *ctl)
 	return ctl ? ctl->error : "";
 }
 
+const char *reel_ctl_last_warning(const struct reel_ctl *ctl)
+{
+	return ctl && ctl->warning[0] ? ctl->warning : NULL;
+}
+
+/* Whether `config`, of `struct_size` bytes, holds `member`. */
+#define HAS_MEMBER(config, type, member)                                                 \
+	((config)->struct_size >= offsetof(type, member) + sizeof((config)->member))
+
 /* Send `req` and receive the reply into `reply` (to be freed), positioned
  * at the data after the status. Returns the daemon's status. */
 static int transact(struct reel_ctl *ctl, struct reel_msg *req, struct reel_msg *reply,
 		    struct reel_msg_iter *ret_data)
 {
-	ctl->error[0] = '\0';
+	ctl->error[0] = ctl->warning[0] = '\0';
 	reel_msg_init(reply, 0);
 	int err = reel_msg_send(ctl->sock, req);
 	reel_msg_free(req);
@@ -145,6 +155,11 @@ static int transact(struct reel_ctl *ctl, struct reel_msg *req, struct reel_msg 
 			snprintf(ctl->error, sizeof(ctl->error), "%s", text);
 		return (int)status;
 	}
+	const char *text;
+	struct reel_msg_iter peek = it;
+	while (reel_msg_next(&peek, &f) > 0)
+		if (f.tag == REEL_TAG_WARNING && !reel_msg_str(&f, &text))
+			snprintf(ctl->warning, sizeof(ctl->warning), "%s", text);
 	if (ret_data)
 		*ret_data = it;
 	return 0;
@@ -258,11 +273,13 @@ int reel_ctl_destroy(struct reel_ctl *ctl, const char *session)
 
 int reel_ctl_enable_channel(struct reel_ctl *ctl, const struct reel_channel_config *config)
 {
-	if (!config || config->struct_size < sizeof(*config))
+	if (!config || !HAS_MEMBER(config, struct reel_channel_config, switch_timer_us))
 		return -EINVAL;
 	struct reel_msg m;
 	reel_msg_init(&m, REEL_CTL_ENABLE_CHANNEL);
 	put_session(&m, config->session);
+	if (HAS_MEMBER(config, struct reel_channel_config, domain) && config->domain)
+		reel_msg_put_u64(&m, REEL_TAG_DOMAIN, config->domain);
 	if (config->name)
 		reel_msg_put_str(&m, REEL_TAG_CHANNEL, config->name);
 	reel_msg_put_u64(&m, REEL_TAG_SUBBUF_SIZE, config->subbuf_size);
@@ -275,11 +292,17 @@ int reel_ctl_enable_channel(struct reel_ctl *ctl, const struct reel_channel_conf
 
 int reel_ctl_enable_event(struct reel_ctl *ctl, const struct reel_event_rule *rule)
 {
-	if (!rule || rule->struct_size < sizeof(*rule) || !rule->pattern)
+	if (!rule || !HAS_MEMBER(rule, struct reel_event_rule, nr_excludes) || !rule->pattern)
 		return -EINVAL;
 	struct reel_msg m;
 	reel_msg_init(&m, REEL_CTL_ENABLE_EVENT);
 	put_session(&m, rule->session);
+	if (HAS_MEMBER(rule, struct reel_event_rule, syscall)) {
+		if (rule->domain)
+			reel_msg_put_u64(&m, REEL_TAG_DOMAIN, rule->domain);
+		if (rule->syscall)
+			reel_msg_put_u64(&m, REEL_TAG_SYSCALL, 1);
+	}
 	if (rule->channel)
 		reel_msg_put_str(&m, REEL_TAG_CHANNEL, rule->channel);
 	reel_msg_put_str(&m, REEL_TAG_PATTERN, rule->pattern);
@@ -301,6 +324,21 @@ int reel_ctl_disable_event(struct reel_ctl *ctl, const char *session, const char
 	put_session(&m, session);
 	if (channel)
 		reel_msg_put_str(&m, REEL_TAG_CHANNEL, channel);
+	reel_msg_put_str(&m, REEL_TAG_PATTERN, pattern);
+	return simple(ctl, &m);
+}
+
+int reel_ctl_disable_kernel_event(struct reel_ctl *ctl, const char *session, const char *pattern,
+				  bool syscall)
+{
+	if (!pattern)
+		return -EINVAL;
+	struct reel_msg m;
+	reel_msg_init(&m, REEL_CTL_DISABLE_EVENT);
+	put_session(&m, session);
+	reel_msg_put_u64(&m, REEL_TAG_DOMAIN, REEL_DOMAIN_KERNEL);
+	if (syscall)
+		reel_msg_put_u64(&m, REEL_TAG_SYSCALL, 1);
 	reel_msg_put_str(&m, REEL_TAG_PATTERN, pattern);
 	return simple(ctl, &m);
 }

@@ -72,7 +72,7 @@ long reel_syscall_nr_from_name(const char *name)
 /* Is field `name` of type `type` of syscall `sc` a NUL-terminated user
  * string? `const char *` ones are, except data buffers; of the `char *`
  * ones, which are mostly buffers the kernel writes, only a few paths. */
-static bool is_string(const char *sc, const char *type, const char *name)
+bool reel_syscall_arg_is_string(const char *sc, const char *type, const char *name)
 {
 	static const char *const buffers[] = {"buf", "ubuf", "u_msg_ptr"};
 	static const char *const paths[] = {"filename", "pathname", "dev_name", "dir_name", "type"};
@@ -135,7 +135,7 @@ static int parse_format(FILE *f, const char *sc, struct reel_syscall_arg_config 
 		}
 		if (arg < 0 || arg > 5)
 			return -EBADMSG; /* not the layout of a syscall event */
-		if (is_string(sc, type, name))
+		if (reel_syscall_arg_is_string(sc, type, name))
 			c->string_mask |= 1u << arg;
 		if (!strcmp(type, "int") && !strcmp(prev_type, "struct sockaddr *")) {
 			c->sockaddr_arg = arg - 1;

@@ -41,6 +41,7 @@
 #ifndef REEL_KERNEL_SYSCALL_ARGS_H
 #define REEL_KERNEL_SYSCALL_ARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -121,6 +122,11 @@ void reel_syscall_args_destroy(struct reel_syscall_args *sa) REEL_HIDDEN;
 int reel_syscall_args_config_from_tracefs(const char *tracefs_dir,
 					  struct reel_syscall_arg_config **ret_cfg,
 					  size_t *ret_nr) REEL_HIDDEN;
+
+/* Whether field `name` of C type `type` (as a format file writes them) of
+ * sys_enter_<sc> is a NUL-terminated user string that the program copies:
+ * `const char *` ones but data buffers, a few `char *` paths. */
+bool reel_syscall_arg_is_string(const char *sc, const char *type, const char *name) REEL_HIDDEN;
 
 /* The number of syscall `name` (the kernel's name, as in sys_enter_<name>),
  * or -1 when unknown. */

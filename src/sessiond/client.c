@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "../common/protocol.h"
 #include "../common/strbuf.h"
@@ -23,7 +25,7 @@ struct request {
 	const char *session, *output, *channel, *pattern, *context, *hook;
 	uint64_t rotate_timer, rotate_size, id, timeout, keep_chunks, keep_bytes, snapshot;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
-	uint64_t loglevel_match;
+	uint64_t loglevel_match, domain, syscall;
 	int64_t loglevel;
 	const char *excludes[MAX_EXCLUDES];
 	size_t nr_excludes;
@@ -66,6 +68,8 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_SWITCH_TIMER: e = reel_msg_u64(&f, &r->switch_timer); break;
 		case REEL_TAG_LOGLEVEL_MATCH: e = reel_msg_u64(&f, &r->loglevel_match); break;
 		case REEL_TAG_LOGLEVEL: e = reel_msg_i64(&f, &r->loglevel); break;
+		case REEL_TAG_DOMAIN: e = reel_msg_u64(&f, &r->domain); break;
+		case REEL_TAG_SYSCALL: e = reel_msg_u64(&f, &r->syscall); break;
 		default: e = 0; break;
 		}
 		if (e < 0)
@@ -75,7 +79,8 @@ static int parse(struct reel_msg *m, struct request *r)
 		return e;
 	if (r->subbuf_size > UINT32_MAX || r->num_subbuf > UINT32_MAX ||
 	    r->switch_timer > UINT32_MAX || r->buffers > REEL_BUFFERS_PID ||
-	    r->loglevel_match > REEL_LOGLEVEL_SINGLE || r->loglevel < 0 || r->loglevel > 14)
+	    r->loglevel_match > REEL_LOGLEVEL_SINGLE || r->loglevel < 0 || r->loglevel > 14 ||
+	    r->domain > REEL_DOMAIN_KERNEL)
 		return -EINVAL;
 	return 0;
 }
@@ -121,6 +126,101 @@ static bool remove_disabled(struct channel *ch, const char *pattern)
 		return true;
 	}
 	return false;
+}
+
+/* ---- the kernel domain ------------------------------------------------------ */
+
+static int kernel_allowed(struct session *s, uid_t uid, char *err, size_t size)
+{
+	if (uid != 0) {
+		snprintf(err, size, "kernel tracing needs root (run `reel` as root, which uses "
+				    "root's session daemon)");
+		return -EPERM;
+	}
+	if (s->snapshot_mode) {
+		snprintf(err, size, "snapshot sessions record userspace only for now");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* enable-channel -k: the kernel buffers' size, before the first kernel
+ * event. One kernel channel, "channel0", as LTTng's default. */
+static int kernel_channel(struct session *s, uid_t uid, const struct request *r, char *err,
+			  size_t size)
+{
+	int e = kernel_allowed(s, uid, err, size);
+	if (e)
+		return e;
+	if (s->kernel) {
+		snprintf(err, size, "the kernel channel of session '%s' exists already (enable-channel "
+				    "-k comes before the first kernel event)", s->name);
+		return -EEXIST;
+	}
+	if (r->channel && strcmp(r->channel, "channel0") != 0) {
+		snprintf(err, size, "the kernel domain has one channel, channel0");
+		return -EINVAL;
+	}
+	if (r->overwrite) {
+		snprintf(err, size, "kernel channels are in discard mode");
+		return -ENOTSUP;
+	}
+	uint64_t bytes = (r->subbuf_size ? r->subbuf_size : 1u << 20) * (r->num_subbuf ? r->num_subbuf : 4);
+	if (bytes < 65536 || bytes > (1ull << 32)) {
+		snprintf(err, size, "kernel buffers of %llu bytes per CPU: give 64 KiB to 4 GiB",
+			 (unsigned long long)bytes);
+		return -EINVAL;
+	}
+	s->kernel_config.buffer_kb = (uint32_t)(bytes / 1024);
+	return 0;
+}
+
+/* The kernel events of a pattern list ("a,b,c"), enabled or disabled. */
+static int kernel_events(struct session *s, uid_t uid, const struct request *r, bool enable,
+			 struct reel_msg *data, char *err, size_t size)
+{
+	int e = kernel_allowed(s, uid, err, size);
+	if (e)
+		return e;
+	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
+		snprintf(err, size, "an event pattern is required");
+		return -EINVAL;
+	}
+	if (!s->kernel) {
+		if (!enable) {
+			snprintf(err, size, "session '%s' records no kernel event", s->name);
+			return -ENOENT;
+		}
+		if (s->started_once) {
+			snprintf(err, size, "the kernel domain is added before the session first starts");
+			return -EINVAL;
+		}
+		e = reel_ktrace_new(&s->kernel_config, &s->kernel, err, size);
+		if (e)
+			return e;
+		if (getrandom(s->kernel_uuid, sizeof(s->kernel_uuid), 0) != sizeof(s->kernel_uuid))
+			memset(s->kernel_uuid, 0x5a, sizeof(s->kernel_uuid));
+		s->kernel_uuid[6] = (uint8_t)((s->kernel_uuid[6] & 0x0f) | 0x40);
+		s->kernel_uuid[8] = (uint8_t)((s->kernel_uuid[8] & 0x3f) | 0x80);
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(s->kernel_datetime, sizeof(s->kernel_datetime), "%Y%m%dT%H%M%S%z",
+			 localtime_r(&now, &tm));
+		const char *why = reel_ktrace_warning(s->kernel);
+		if (why)
+			reel_msg_put_str(data, REEL_TAG_WARNING, why);
+	}
+	char list[MAX_PATTERN + 1];
+	snprintf(list, sizeof(list), "%s", r->pattern);
+	char *save = NULL;
+	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		const char *pattern = strcmp(p, "-a") == 0 ? "*" : p;
+		e = enable ? reel_ktrace_enable(s->kernel, pattern, r->syscall != 0, err, size) :
+			     reel_ktrace_disable(s->kernel, pattern, r->syscall != 0, err, size);
+		if (e < 0)
+			return e;
+	}
+	return 0;
 }
 
 static int enable_event(struct session *s, const struct request *r, char *err, size_t size)
@@ -462,6 +562,10 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 			status = -ENOENT;
 			break;
 		}
+		if (r.domain == REEL_DOMAIN_KERNEL) {
+			status = kernel_channel(s, uid, &r, err, sizeof(err));
+			break;
+		}
 		struct reel_channel_config c = {
 			.struct_size = sizeof(c),
 			.name = r.channel,
@@ -477,12 +581,16 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 	case REEL_CTL_ENABLE_EVENT:
 		if (!(s = target(uid, &r, err, sizeof(err))))
 			status = -ENOENT;
+		else if (r.domain == REEL_DOMAIN_KERNEL)
+			status = kernel_events(s, uid, &r, true, &data, err, sizeof(err));
 		else
 			status = enable_event(s, &r, err, sizeof(err));
 		break;
 	case REEL_CTL_DISABLE_EVENT:
 		if (!(s = target(uid, &r, err, sizeof(err))))
 			status = -ENOENT;
+		else if (r.domain == REEL_DOMAIN_KERNEL)
+			status = kernel_events(s, uid, &r, false, &data, err, sizeof(err));
 		else
 			status = disable_event(s, &r, err, sizeof(err));
 		break;

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,13 @@ extern char **environ;
  * taken to hold that application's unfinished event. */
 #define STALL_NS 500000000ull
 #define FLUSH_DEADLINE_NS 1000000000ull
+/* Kernel packets close at least this often, so that files follow. */
+#define KERNEL_SWITCH_NS 1000000000ull
+/* The kernel's buffers are read this often (their poll() is not reliable
+ * enough to wait on: it can report data that read() then does not give);
+ * a pass that read many pages goes again at once. */
+#define KERNEL_POLL_NS 10000000ull
+#define KERNEL_BUSY_PAGES 64
 #define TRACER_MAJOR 0
 #define TRACER_MINOR 1
 #define TRACER_PATCHLEVEL 0
@@ -48,12 +56,76 @@ uint64_t monotonic_ns(void)
 
 /* ---- metadata ------------------------------------------------------------ */
 
+/* Measure the clock again (the longer since the daemon started, the more
+ * exactly): every metadata written after describes it so, the kernel's
+ * and the applications' alike, so that their events interleave exactly.
+ * Lock held. */
+static int measure_clock(struct session *s)
+{
+	int err = reel_clock_describe(&reeld.clock_start, REEL_CLOCK_QUICK_NS, &s->clock);
+	s->clock_known = !err;
+	return err;
+}
+
+/* The kernel trace's environment is LTTng's kernel tracer's, so that
+ * LTTng-analyses, Trace Compass and Babeltrace take it for a kernel trace;
+ * reel_tracer says who wrote it. */
+static int kernel_metadata(struct session *s)
+{
+	if (!s->clock_known) {
+		int err = measure_clock(s);
+		if (err)
+			return err;
+	}
+	char hostname[256] = "";
+	gethostname(hostname, sizeof(hostname) - 1);
+	struct utsname u;
+	if (uname(&u) < 0)
+		memset(&u, 0, sizeof(u));
+	struct reel_ctf_env_entry env[] = {
+		{ "hostname", hostname, 0 },
+		{ "domain", "kernel", 0 },
+		{ "sysname", u.sysname, 0 },
+		{ "kernel_release", u.release, 0 },
+		{ "kernel_version", u.version, 0 },
+		{ "tracer_name", "lttng-modules", 0 },
+		{ "tracer_major", NULL, 2 },
+		{ "tracer_minor", NULL, 13 },
+		{ "tracer_patchlevel", NULL, 0 },
+		{ "reel_tracer", "reel " REEL_VERSION, 0 },
+		{ "trace_buffering_scheme", "global", 0 },
+		{ "trace_name", s->name, 0 },
+		{ "trace_creation_datetime", s->kernel_datetime, 0 },
+		{ "clock_source", s->clock.source, 0 },
+	};
+	struct reel_ctf_trace_desc desc = { .clock = &s->clock, .env = env,
+					    .nr_env = sizeof(env) / sizeof(env[0]) };
+	memcpy(desc.uuid, s->kernel_uuid, sizeof(desc.uuid));
+	return reel_ktrace_set_metadata(s->kernel, &desc);
+}
+
+int consumer_kernel_start(struct session *s, char *err, size_t err_size)
+{
+	pthread_mutex_lock(&s->lock);
+	int e = kernel_metadata(s);
+	pthread_mutex_unlock(&s->lock);
+	if (e) {
+		snprintf(err, err_size, "cannot describe the kernel trace: %s", strerror(-e));
+		return e;
+	}
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/kernel", s->output);
+	return reel_ktrace_start(s->kernel, dir, err, err_size);
+}
+
 static int metadata_header(struct session *s, struct trace *t, struct reel_strbuf *out)
 {
-	struct reel_clock_desc clock;
-	int err = reel_clock_describe(&reeld.clock_start, REEL_CLOCK_QUICK_NS, &clock);
-	if (err)
-		return err;
+	if (!s->clock_known) {
+		int err = measure_clock(s);
+		if (err)
+			return err;
+	}
+	struct reel_clock_desc clock = s->clock;
 	char hostname[256] = "";
 	gethostname(hostname, sizeof(hostname) - 1);
 	struct reel_ctf_env_entry env[16];
@@ -328,7 +400,18 @@ static void final_flush(struct session *s)
 		nanosleep(&pause, NULL);
 		pthread_mutex_lock(&s->lock);
 	}
+	/* The kernel's buffers, to the end (recording stopped before). */
+	if (s->kernel) {
+		pthread_mutex_unlock(&s->lock);
+		while (reel_ktrace_consume(s->kernel, true) > 0)
+			;
+		pthread_mutex_lock(&s->lock);
+	}
 	/* The clock's frequency is now measured over a longer time. */
+	if (measure_clock(s))
+		reel_debug("session %s: cannot measure the clock", s->name);
+	if (s->kernel && kernel_metadata(s))
+		reel_debug("session %s: cannot write the kernel metadata", s->name);
 	for (struct trace *t = s->traces; t; t = t->next) {
 		publish_stats(t);
 		int err = metadata_rewrite(s, t);
@@ -623,6 +706,8 @@ static int rotate(struct session *s)
 						       t->bufsets[b]->copy_buf);
 			}
 	}
+	if (s->kernel)
+		reel_ktrace_close_chunk(s->kernel);
 	pthread_mutex_lock(&s->lock);
 
 	time_t end = time(NULL);
@@ -639,6 +724,10 @@ static int rotate(struct session *s)
 		return -ENOMEM;
 	s->chunks = grown;
 	/* The chunk's metadata, complete and measured to now. */
+	if (measure_clock(s))
+		reel_debug("session %s: cannot measure the clock", s->name);
+	if (s->kernel && kernel_metadata(s))
+		reel_debug("session %s: cannot write the kernel metadata", s->name);
 	for (struct trace *t = s->traces; t; t = t->next) {
 		err = metadata_rewrite(s, t);
 		if (err)
@@ -651,6 +740,15 @@ static int rotate(struct session *s)
 	/* Open files move with their directory; they are closed after. */
 	if (access(from, F_OK) == 0 && rename(from, to_ust) < 0)
 		return -errno;
+	if (s->kernel) {
+		char from_kernel[PATH_MAX + 16], to_kernel[PATH_MAX + 160];
+		snprintf(from_kernel, sizeof(from_kernel), "%s/kernel", s->output);
+		snprintf(to_kernel, sizeof(to_kernel), "%s/kernel", to);
+		if (access(from_kernel, F_OK) == 0 && rename(from_kernel, to_kernel) < 0)
+			return -errno;
+		if ((err = reel_ktrace_open_chunk(s->kernel, from_kernel)) < 0)
+			reel_debug("%s: %s", from_kernel, strerror(-err));
+	}
 	for (struct trace *t = s->traces; t; t = t->next) {
 		if ((err = reel_mkdir_p(t->dir)) < 0)
 			reel_debug("%s: %s", t->dir, strerror(-err));
@@ -718,6 +816,7 @@ static void *consumer_main(void *arg)
 	struct session *s = arg;
 	uint64_t next_switch[MAX_CHANNELS];
 	uint64_t now = monotonic_ns(), rotations_seen = 0;
+	uint64_t next_kernel_switch = now + KERNEL_SWITCH_NS;
 	for (uint32_t i = 0; i < MAX_CHANNELS; i++)
 		next_switch[i] = now;
 
@@ -757,9 +856,19 @@ static void *consumer_main(void *arg)
 			if (done && t->orphan)
 				t->flushed = true;
 		}
-		/* Quiet streams' packets close on their channel's timer. */
+		/* The kernel's buffers; its packets close on the timer too. */
 		now = monotonic_ns();
-		uint64_t wake = now + IDLE_WAIT_MS * 1000000ull;
+		bool kernel_busy = false;
+		if (s->kernel) {
+			bool close = active && now >= next_kernel_switch;
+			if (close)
+				next_kernel_switch = now + KERNEL_SWITCH_NS;
+			kernel_busy = reel_ktrace_consume(s->kernel, close) >= KERNEL_BUSY_PAGES;
+		}
+		/* Quiet streams' packets close on their channel's timer. */
+		uint64_t wake = kernel_busy ? now : now + IDLE_WAIT_MS * 1000000ull;
+		if (s->kernel && active && !kernel_busy)
+			wake = now + KERNEL_POLL_NS;
 		for (uint32_t i = 0; i < s->nr_channels; i++) {
 			uint64_t period = (uint64_t)s->channels[i]->config.switch_timer_us * 1000;
 			if (!period || !active)
@@ -808,7 +917,7 @@ static void *consumer_main(void *arg)
 			continue;
 		pthread_mutex_unlock(&s->lock);
 		struct pollfd p = { s->wake_fd, POLLIN, 0 };
-		int ms = (int)((wake - now + 999999) / 1000000);
+		int ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 		if (poll(&p, 1, ms) > 0) {
 			uint64_t count;
 			if (read(s->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)

@@ -357,6 +357,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	reel_clock_init();
+	/* Tracefs instances of daemons that died without removing them. */
+	reel_ktrace_cleanup_stale();
 	reel_clock_sample(&reeld.clock_start);
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t sigs;

@@ -625,6 +625,13 @@ int session_start(struct session *s, char *err, size_t err_size)
 		if (e)
 			return say(err, err_size, "cannot start the consumer: %s", strerror(-e)), e;
 	}
+	if (s->kernel && !s->started_once) {
+		e = consumer_kernel_start(s, err, err_size);
+		if (e)
+			return e;
+	} else if (s->kernel && reel_ktrace_resume(s->kernel) < 0) {
+		return say(err, err_size, "cannot restart the kernel recording"), -EIO;
+	}
 	set_closed(s, false);
 	s->active = true;
 	if (!s->started_once) {
@@ -646,6 +653,8 @@ int session_stop(struct session *s)
 	 * application has not yet heard. */
 	enablement_update();
 	set_closed(s, true);
+	if (s->kernel)
+		reel_ktrace_stop(s->kernel);
 	consumer_flush(s);
 	return 0;
 }
@@ -655,6 +664,8 @@ void session_destroy(struct session *s)
 	if (s->active)
 		session_stop(s);
 	consumer_join(s);
+	reel_ktrace_destroy(s->kernel);
+	s->kernel = NULL;
 	/* Applications forget its buffers. */
 	for (struct app *a = reeld.apps; a; a = a->next) {
 		struct reel_msg m;

@@ -21,6 +21,7 @@
 #include "../common/clock.h"
 #include "../common/msg.h"
 #include "../common/strbuf.h"
+#include "../kernel/ktrace.h"
 #include "../ringbuf/drain.h"
 #include "../ringbuf/ringbuf.h"
 
@@ -148,6 +149,16 @@ struct session {
 	struct channel *channels[MAX_CHANNELS];
 	uint32_t nr_channels;
 	struct trace *traces;
+	/* The kernel domain (root only): created by the first kernel
+	 * enable-event, with the settings of enable-channel -k. */
+	struct reel_ktrace *kernel;
+	struct reel_ktrace_config kernel_config;
+	uint8_t kernel_uuid[16];
+	char kernel_datetime[32];
+	/* The clock as every metadata of the session describes it, measured
+	 * again at each start, rotation and stop (consumer, lock held). */
+	struct reel_clock_desc clock;
+	bool clock_known;
 
 	pthread_mutex_t lock;
 	pthread_cond_t flushed;
@@ -259,6 +270,9 @@ int consumer_rotate(struct session *s);
  * output) and wait for it; the path is then s->snapshot_path. */
 int consumer_snapshot(struct session *s, const char *dir);
 uint64_t monotonic_ns(void);
+/* Write the kernel trace's metadata and start recording the kernel into
+ * <output>/kernel. Main thread. */
+int consumer_kernel_start(struct session *s, char *err, size_t err_size);
 
 /* client.c */
 int client_handle(int sock, uid_t uid, struct reel_msg *req);

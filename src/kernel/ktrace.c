@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ktrace: a session's kernel trace (see ktrace.h). Calls libtracefs for
+ * the instance, kconvert for the conversion, statedump for the state at
+ * each chunk's start, src/ctf for the metadata header.
+ */
+#define _GNU_SOURCE
+#include "ktrace.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tracefs.h>
+
+#include "../common/clock.h"
+#include "../common/fileio.h"
+#include "../common/log.h"
+#include "kconvert.h"
+#include "kernel-local.h"
+
+#define DEFAULT_BUFFER_KB 4096u
+#define DEFAULT_PACKET_SIZE (1u << 20)
+#define MAX_PAGES_PER_PASS 1024
+#define INSTANCE_PREFIX "reel-"
+
+struct kcpu {
+	int raw_fd;  /* per_cpu/cpuN/trace_pipe_raw of the instance */
+	int file_fd; /* the stream file */
+	uint64_t dropped_seen;
+};
+
+struct reel_ktrace {
+	pthread_mutex_t lock;
+	struct tracefs_instance *instance;
+	char name[64];
+	uint32_t nr_cpus;
+	struct kcpu *cpus;
+	struct kconv *kc;
+	struct reel_ktrace_syscall_args *args; /* eBPF, or NULL */
+	char *page;
+	size_t page_size;
+	uint32_t packet_size;
+	char dir[4096];
+	int metadata_fd;
+	char *metadata_header; /* TSDL up to the event classes */
+	bool started;
+	uint64_t lost_packets;
+	uint32_t nr_enabled;
+	struct kstatedump statedump;
+	char warning[512];
+};
+
+static atomic_uint instance_counter;
+
+/* ---- tracefs files ------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t *ret_size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0) {
+				free(buf);
+				buf = NULL;
+			}
+			break;
+		}
+		len += (size_t)n;
+		if (len == cap) {
+			char *grown = realloc(buf, 2 * cap + 1);
+			if (!grown) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	if (buf) {
+		buf[len] = '\0';
+		if (ret_size)
+			*ret_size = len;
+	}
+	return buf;
+}
+
+static char *tracefs_read(const char *file)
+{
+	char *path = tracefs_get_tracing_file(file);
+	if (!path)
+		return NULL;
+	char *text = read_file(path, NULL);
+	tracefs_put_tracing_file(path);
+	return text;
+}
+
+static int instance_write(struct reel_ktrace *kt, const char *file, const char *value)
+{
+	return tracefs_instance_file_write(kt->instance, file, value) < 0 ? -EIO : 0;
+}
+
+/* tracefs mounted (mounting it where it is missing). */
+static int tracefs_ready(char *err, size_t err_size)
+{
+	const char *path = NULL;
+	if (tracefs_tracing_dir_is_mounted(true, &path) < 0 || !tracefs_tracing_dir()) {
+		snprintf(err, err_size,
+			 "tracefs is not mounted and could not be mounted at /sys/kernel/tracing "
+			 "(mount -t tracefs nodev /sys/kernel/tracing; the kernel needs CONFIG_TRACING)");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static int exclude_self(struct reel_ktrace *kt)
+{
+	if (instance_write(kt, "options/event-fork", "1"))
+		return -EIO;
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
+	char list[4096] = "";
+	size_t len = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && len + strlen(e->d_name) + 2 < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s ", e->d_name);
+	closedir(d);
+	return instance_write(kt, "set_event_notrace_pid", list);
+}
+
+static void write_packet(void *arg, uint32_t cpu, const char *packet, size_t size)
+{
+	struct reel_ktrace *kt = arg;
+	if (cpu >= kt->nr_cpus || kt->cpus[cpu].file_fd < 0 ||
+	    reel_write_all(kt->cpus[cpu].file_fd, packet, size) < 0)
+		kt->lost_packets++;
+}
+
+static uint32_t count_cpus(void)
+{
+	char *dir = tracefs_get_tracing_file("per_cpu");
+	uint32_t n = 0;
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (strncmp(e->d_name, "cpu", 3) == 0) {
+				uint32_t cpu = (uint32_t)strtoul(e->d_name + 3, NULL, 10);
+				if (cpu + 1 > n)
+					n = cpu + 1;
+			}
+		closedir(d);
+	}
+	tracefs_put_tracing_file(dir);
+	return n;
+}
+
+int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace **ret,
+		    char *err, size_t err_size)
+{
+	if (geteuid() != 0) {
+		snprintf(err, err_size,
+			 "kernel tracing needs root: the session daemon runs as uid %u (run `reel` "
+			 "as root, which uses root's daemon)",
+			 (unsigned)geteuid());
+		return -EPERM;
+	}
+	int e = tracefs_ready(err, err_size);
+	if (e)
+		return e;
+	struct reel_ktrace *kt = calloc(1, sizeof(*kt));
+	if (!kt)
+		return -ENOMEM;
+	pthread_mutex_init(&kt->lock, NULL);
+	kt->metadata_fd = -1;
+	kt->packet_size = config->packet_size ? config->packet_size : DEFAULT_PACKET_SIZE;
+	kt->nr_cpus = count_cpus();
+	if (!kt->nr_cpus) {
+		snprintf(err, err_size, "tracefs has no per_cpu buffers");
+		reel_ktrace_destroy(kt);
+		return -ENOENT;
+	}
+	kt->cpus = calloc(kt->nr_cpus, sizeof(*kt->cpus));
+	if (!kt->cpus) {
+		reel_ktrace_destroy(kt);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < kt->nr_cpus; i++)
+		kt->cpus[i].raw_fd = kt->cpus[i].file_fd = -1;
+	snprintf(kt->name, sizeof(kt->name), INSTANCE_PREFIX "%d-%u", (int)getpid(),
+		 atomic_fetch_add(&instance_counter, 1));
+	kt->instance = tracefs_instance_create(kt->name);
+	if (!kt->instance) {
+		snprintf(err, err_size, "cannot create tracefs instance %s: %s", kt->name,
+			 strerror(errno));
+		reel_ktrace_destroy(kt);
+		return -EIO;
+	}
+	char size[32];
+	snprintf(size, sizeof(size), "%u", config->buffer_kb ? config->buffer_kb : DEFAULT_BUFFER_KB);
+	/* Off until started; discard when full (overruns counted), as LTTng's
+	 * kernel channels; the clock of Reel's userspace events. */
+	if (instance_write(kt, "tracing_on", "0") || instance_write(kt, "options/overwrite", "0") ||
+	    instance_write(kt, "buffer_size_kb", size) ||
+	    instance_write(kt, "trace_clock", reel_clock_is_tsc ? "x86-tsc" : "mono")) {
+		snprintf(err, err_size, "cannot set up tracefs instance %s", kt->name);
+		reel_ktrace_destroy(kt);
+		return -EIO;
+	}
+	/* Not the daemon itself: its consumer's reads and writes would feed
+	 * back into the trace. Threads it starts later inherit this. */
+	if (exclude_self(kt)) {
+		snprintf(err, err_size, "cannot set up tracefs instance %s: set_event_notrace_pid",
+			 kt->name);
+		reel_ktrace_destroy(kt);
+		return -EIO;
+	}
+	kt->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	long long subbuf_kb = 0;
+	if (tracefs_instance_file_read_number(kt->instance, "buffer_subbuf_size_kb", &subbuf_kb) == 0 &&
+	    subbuf_kb > 0)
+		kt->page_size = (size_t)subbuf_kb * 1024;
+	kt->page = malloc(kt->page_size);
+	if (!kt->page) {
+		reel_ktrace_destroy(kt);
+		return -ENOMEM;
+	}
+	if (!config->no_syscall_args)
+		kt->args = kernel_syscall_args_open(kt->warning, sizeof(kt->warning));
+	else
+		snprintf(kt->warning, sizeof(kt->warning), "syscall string arguments not requested");
+	struct kconv_config kcc = {
+		.nr_cpus = kt->nr_cpus,
+		.packet_size = kt->packet_size,
+		.packet = write_packet,
+		.arg = kt,
+		.user_string = kt->args ? kernel_syscall_args_lookup : NULL,
+		.user_string_arg = kt->args,
+	};
+	e = kconv_new(&kcc, &kt->kc);
+	if (!e)
+		e = kstatedump_declare(kt->kc, &kt->statedump);
+	if (e) {
+		snprintf(err, err_size, "cannot set up the kernel trace: %s", strerror(-e));
+		reel_ktrace_destroy(kt);
+		return e;
+	}
+	*ret = kt;
+	return 0;
+}
+
+static void close_files(struct reel_ktrace *kt)
+{
+	for (uint32_t i = 0; i < kt->nr_cpus; i++)
+		if (kt->cpus[i].file_fd >= 0) {
+			close(kt->cpus[i].file_fd);
+			kt->cpus[i].file_fd = -1;
+		}
+	if (kt->metadata_fd >= 0)
+		close(kt->metadata_fd);
+	kt->metadata_fd = -1;
+}
+
+void reel_ktrace_destroy(struct reel_ktrace *kt)
+{
+	if (!kt)
+		return;
+	if (kt->instance) {
+		tracefs_instance_file_write(kt->instance, "tracing_on", "0");
+		tracefs_instance_file_write(kt->instance, "events/enable", "0");
+	}
+	if (kt->cpus)
+		for (uint32_t i = 0; i < kt->nr_cpus; i++)
+			if (kt->cpus[i].raw_fd >= 0)
+				close(kt->cpus[i].raw_fd);
+	close_files(kt);
+	if (kt->instance) {
+		if (tracefs_instance_destroy(kt->instance) < 0)
+			reel_debug("cannot remove tracefs instance %s: %s", kt->name, strerror(errno));
+		tracefs_instance_free(kt->instance);
+	}
+	kernel_syscall_args_close(kt->args);
+	kconv_destroy(kt->kc);
+	free(kt->cpus);
+	free(kt->page);
+	free(kt->metadata_header);
+	pthread_mutex_destroy(&kt->lock);
+	free(kt);
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+struct match {
+	struct reel_ktrace *kt;
+	const char *pattern;
+	bool syscall, enable;
+	int count, err;
+};
+
+static int enable_one(struct match *m, const char *system, const char *event)
+{
+	char file[512];
+	int e = 0;
+	if (m->enable) {
+		snprintf(file, sizeof(file), "events/%s/%s/format", system, event);
+		char *format = tracefs_read(file);
+		if (!format)
+			return -errno ? -errno : -EIO;
+		e = kconv_add_event(m->kt->kc, system, event, format);
+		free(format);
+		if (e == -EEXIST)
+			e = 0;
+		if (e == -EINVAL)
+			return 0; /* a format it cannot describe: not recorded */
+		if (e)
+			return e;
+		if (m->kt->metadata_fd >= 0) {
+			struct reel_strbuf decl = { 0 };
+			e = kconv_metadata(m->kt->kc, &decl, false);
+			if (!e && decl.len)
+				e = reel_write_all(m->kt->metadata_fd, decl.data, decl.len);
+			reel_strbuf_free(&decl);
+			if (e)
+				return e;
+		}
+	}
+	snprintf(file, sizeof(file), "events/%s/%s/enable", system, event);
+	if (instance_write(m->kt, file, m->enable ? "1" : "0"))
+		return -EIO;
+	m->count++;
+	return 0;
+}
+
+static bool event_matches(const struct match *m, const char *system, const char *event)
+{
+	bool is_syscall = strcmp(system, "syscalls") == 0;
+	if (m->syscall) {
+		if (!is_syscall)
+			return false;
+		const char *name = strncmp(event, "sys_enter_", 10) == 0 ? event + 10 :
+				   strncmp(event, "sys_exit_", 9) == 0	   ? event + 9 :
+									     NULL;
+		return name && fnmatch(m->pattern, name, 0) == 0;
+	}
+	if (is_syscall)
+		return false; /* with --syscall only, as lttng */
+	if (strchr(m->pattern, ':')) {
+		char full[512];
+		snprintf(full, sizeof(full), "%s:%s", system, event);
+		return fnmatch(m->pattern, full, 0) == 0;
+	}
+	return fnmatch(m->pattern, event, 0) == 0;
+}
+
+/* Every "system:event" line of available_events. */
+static int for_each_event(int (*cb)(void *arg, const char *system, const char *event), void *arg)
+{
+	char *text = tracefs_read("available_events");
+	if (!text)
+		return -errno ? -errno : -EIO;
+	int e = 0;
+	for (char *line = text, *next; !e && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *colon = strchr(line, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		e = cb(arg, line, colon + 1);
+	}
+	free(text);
+	return e;
+}
+
+static int match_cb(void *arg, const char *system, const char *event)
+{
+	struct match *m = arg;
+	if (!event_matches(m, system, event))
+		return 0;
+	int e = enable_one(m, system, event);
+	if (e && !m->err)
+		m->err = e;
+	return 0;
+}
+
+static int set_events(struct reel_ktrace *kt, const char *pattern, bool syscall, bool enable,
+		      char *err, size_t err_size)
+{
+	struct match m = { kt, pattern, syscall, enable, 0, 0 };
+	pthread_mutex_lock(&kt->lock);
+	int e = for_each_event(match_cb, &m);
+	if (!e)
+		e = m.err;
+	if (enable)
+		kt->nr_enabled += (uint32_t)m.count;
+	pthread_mutex_unlock(&kt->lock);
+	if (e) {
+		snprintf(err, err_size, "cannot %s kernel events '%s': %s", enable ? "enable" : "disable",
+			 pattern, strerror(-e));
+		return e;
+	}
+	if (!m.count) {
+		snprintf(err, err_size, "no kernel %s matches '%s' (see `reel list -k`)",
+			 syscall ? "syscall" : "event", pattern);
+		return -ENOENT;
+	}
+	return m.count;
+}
+
+int reel_ktrace_enable(struct reel_ktrace *kt, const char *pattern, bool syscall, char *err,
+		       size_t err_size)
+{
+	return set_events(kt, pattern, syscall, true, err, err_size);
+}
+
+int reel_ktrace_disable(struct reel_ktrace *kt, const char *pattern, bool syscall, char *err,
+			size_t err_size)
+{
+	return set_events(kt, pattern, syscall, false, err, err_size);
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+/* The metadata file of the chunk: written aside, renamed into place. */
+static int write_metadata(struct reel_ktrace *kt)
+{
+	char tmp[4096 + 64], path[4096 + 64];
+	snprintf(tmp, sizeof(tmp), "%s/.metadata.tmp", kt->dir);
+	snprintf(path, sizeof(path), "%s/metadata", kt->dir);
+	struct reel_strbuf text = { 0 };
+	int e = reel_strbuf_printf(&text, "%s", kt->metadata_header);
+	if (!e)
+		e = kconv_metadata(kt->kc, &text, true);
+	int fd = -1;
+	if (!e) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+		e = fd < 0 ? -errno : reel_write_all(fd, text.data, text.len);
+	}
+	if (!e && rename(tmp, path) < 0)
+		e = -errno;
+	reel_strbuf_free(&text);
+	if (e) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return e;
+	}
+	if (kt->metadata_fd >= 0)
+		close(kt->metadata_fd);
+	kt->metadata_fd = fd;
+	return 0;
+}
+
+static int open_chunk(struct reel_ktrace *kt, const char *dir)
+{
+	int e = reel_mkdir_p(dir);
+	if (e < 0)
+		return e;
+	snprintf(kt->dir, sizeof(kt->dir), "%s", dir);
+	char path[4096 + 64];
+	for (uint32_t i = 0; i < kt->nr_cpus; i++) {
+		snprintf(path, sizeof(path), "%s/channel0_%u", dir, i);
+		kt->cpus[i].file_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+		if (kt->cpus[i].file_fd < 0)
+			return -errno;
+	}
+	e = write_metadata(kt);
+	if (e)
+		return e;
+	kconv_new_chunk(kt->kc);
+	/* The state before this chunk, first in CPU 0's stream. */
+	e = kstatedump_write(kt->kc, &kt->statedump, reel_clock_read(), "/proc");
+	kconv_flush(kt->kc, 0, false);
+	return e;
+}
+
+int reel_ktrace_set_metadata(struct reel_ktrace *kt, const struct reel_ctf_trace_desc *trace)
+{
+	struct reel_ctf_trace_desc desc = *trace;
+	desc.nr_streams = 1;
+	desc.stream_contexts = NULL;
+	struct reel_strbuf header = { 0 };
+	int e = reel_ctf_metadata_header(&header, &desc);
+	if (!e && !header.data)
+		e = -ENOMEM;
+	if (e) {
+		reel_strbuf_free(&header);
+		return e;
+	}
+	pthread_mutex_lock(&kt->lock);
+	free(kt->metadata_header);
+	kt->metadata_header = header.data;
+	kconv_set_uuid(kt->kc, trace->uuid);
+	if (kt->metadata_fd >= 0)
+		e = write_metadata(kt);
+	pthread_mutex_unlock(&kt->lock);
+	return e;
+}
+
+int reel_ktrace_start(struct reel_ktrace *kt, const char *dir, char *err, size_t err_size)
+{
+	pthread_mutex_lock(&kt->lock);
+	int e = kt->metadata_header ? 0 : -EINVAL;
+	char path[512];
+	for (uint32_t i = 0; !e && i < kt->nr_cpus; i++) {
+		if (kt->cpus[i].raw_fd >= 0)
+			continue;
+		snprintf(path, sizeof(path), "per_cpu/cpu%u/trace_pipe_raw", i);
+		char *file = tracefs_instance_get_file(kt->instance, path);
+		kt->cpus[i].raw_fd = file ? open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+		if (kt->cpus[i].raw_fd < 0)
+			e = -errno ? -errno : -ENOMEM;
+		tracefs_put_tracing_file(file);
+	}
+	if (!e && kt->metadata_fd < 0)
+		e = open_chunk(kt, dir);
+	if (!e && instance_write(kt, "tracing_on", "1"))
+		e = -EIO;
+	if (!e)
+		kt->started = true;
+	pthread_mutex_unlock(&kt->lock);
+	if (e)
+		snprintf(err, err_size, "cannot start the kernel trace in %s: %s", dir, strerror(-e));
+	return e;
+}
+
+int reel_ktrace_stop(struct reel_ktrace *kt)
+{
+	return instance_write(kt, "tracing_on", "0");
+}
+
+int reel_ktrace_resume(struct reel_ktrace *kt)
+{
+	return instance_write(kt, "tracing_on", "1");
+}
+
+static uint64_t read_dropped(struct reel_ktrace *kt, uint32_t cpu)
+{
+	char file[64];
+	snprintf(file, sizeof(file), "per_cpu/cpu%u/stats", cpu);
+	char *text = tracefs_instance_file_read(kt->instance, file, NULL);
+	uint64_t n = 0;
+	const char *d = text ? strstr(text, "dropped events: ") : NULL;
+	if (d)
+		n = strtoull(d + 16, NULL, 10);
+	free(text);
+	return n;
+}
+
+static int consume_locked(struct reel_ktrace *kt, bool flush)
+{
+	int pages = 0;
+	for (uint32_t cpu = 0; cpu < kt->nr_cpus; cpu++) {
+		struct kcpu *c = &kt->cpus[cpu];
+		if (c->raw_fd < 0)
+			continue;
+		int n = 0;
+		for (; n < MAX_PAGES_PER_PASS; n++) {
+			if (kt->args)
+				kernel_syscall_args_drain(kt->args);
+			ssize_t got = read(c->raw_fd, kt->page, kt->page_size);
+			if (got <= 0)
+				break;
+			if (kconv_page(kt->kc, cpu, kt->page, (size_t)got) < 0)
+				reel_debug("kernel cpu %u: malformed page", cpu);
+		}
+		pages += n;
+		if (n || flush) {
+			uint64_t dropped = read_dropped(kt, cpu);
+			if (dropped > c->dropped_seen)
+				kconv_discarded(kt->kc, cpu, dropped - c->dropped_seen);
+			c->dropped_seen = dropped;
+		}
+		if (flush)
+			kconv_flush(kt->kc, cpu, false);
+	}
+	return pages;
+}
+
+int reel_ktrace_consume(struct reel_ktrace *kt, bool flush)
+{
+	pthread_mutex_lock(&kt->lock);
+	int pages = kt->started ? consume_locked(kt, flush) : 0;
+	pthread_mutex_unlock(&kt->lock);
+	return pages;
+}
+
+int reel_ktrace_close_chunk(struct reel_ktrace *kt)
+{
+	pthread_mutex_lock(&kt->lock);
+	if (kt->started)
+		while (consume_locked(kt, true) > 0)
+			;
+	close_files(kt);
+	pthread_mutex_unlock(&kt->lock);
+	return 0;
+}
+
+int reel_ktrace_open_chunk(struct reel_ktrace *kt, const char *dir)
+{
+	pthread_mutex_lock(&kt->lock);
+	int e = kt->metadata_header ? open_chunk(kt, dir) : 0;
+	pthread_mutex_unlock(&kt->lock);
+	return e;
+}
+
+void reel_ktrace_stats(struct reel_ktrace *kt, struct reel_ktrace_stats *ret)
+{
+	struct kconv_stats s;
+	pthread_mutex_lock(&kt->lock);
+	kconv_stats(kt->kc, &s);
+	*ret = (struct reel_ktrace_stats){
+		.events = s.events,
+		.packets = s.packets,
+		.bytes = s.bytes,
+		.discarded = s.discarded,
+		.lost_packets = kt->lost_packets,
+		.nr_events = kt->nr_enabled,
+	};
+	pthread_mutex_unlock(&kt->lock);
+}
+
+const char *reel_ktrace_warning(const struct reel_ktrace *kt)
+{
+	return kt->warning[0] ? kt->warning : NULL;
+}
+
+/* ---- outside any session --------------------------------------------------- */
+
+void reel_ktrace_cleanup_stale(void)
+{
+	if (geteuid() != 0 || !tracefs_tracing_dir())
+		return;
+	char **names = tracefs_instances("^" INSTANCE_PREFIX "[0-9]+-[0-9]+$");
+	for (char **n = names; n && *n; n++) {
+		pid_t pid = (pid_t)strtol(*n + strlen(INSTANCE_PREFIX), NULL, 10);
+		if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		struct tracefs_instance *inst = tracefs_instance_alloc(NULL, *n);
+		if (inst) {
+			tracefs_instance_file_write(inst, "tracing_on", "0");
+			tracefs_instance_file_write(inst, "events/enable", "0");
+			if (tracefs_instance_destroy(inst) == 0)
+				reel_debug("removed tracefs instance %s of a dead daemon", *n);
+			tracefs_instance_free(inst);
+		}
+	}
+	tracefs_list_free(names);
+}
+
+int reel_ktrace_list(int (*cb)(void *arg, const char *system, const char *event), void *arg,
+		     char *err, size_t err_size)
+{
+	if (geteuid() != 0) {
+		snprintf(err, err_size, "listing kernel events needs root");
+		return -EPERM;
+	}
+	int e = tracefs_ready(err, err_size);
+	if (e)
+		return e;
+	e = for_each_event(cb, arg);
+	if (e < 0)
+		snprintf(err, err_size, "cannot read available_events: %s", strerror(-e));
+	return e;
+}
