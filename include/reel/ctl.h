@@ -248,6 +248,7 @@ struct reel_channel_status {
 	size_t nr_rules;
 	char **contexts;           /* context fields recorded ("vpid", ...) */
 	size_t nr_contexts;
+	uint32_t domain;           /* enum reel_domain (since 0.2) */
 };
 
 struct reel_session_status {

@@ -48,7 +48,10 @@ static void print_status(const struct reel_session_status *s)
 		char written[32], rate[32];
 		cli_format_bytes(written, sizeof(written), (double)c->bytes_written);
 		snprintf(rate, sizeof(rate), "%.2f MB/s", c->bytes_per_second / 1e6);
-		printf("%-16s %12llu %14s %12llu %10llu %12s  ", c->name ? c->name : "?",
+		char name[64];
+		snprintf(name, sizeof(name), "%s%s", c->name ? c->name : "?",
+			 c->domain == REEL_DOMAIN_KERNEL ? " (kernel)" : "");
+		printf("%-16s %12llu %14s %12llu %10llu %12s  ", name,
 		       (unsigned long long)c->packets_written, written,
 		       (unsigned long long)c->events_discarded, (unsigned long long)c->packets_lost,
 		       rate);

@@ -144,6 +144,7 @@ void cli_json_channel(struct cli_json_writer *w, const char *key,
 {
 	cli_json_begin_object(w, key);
 	cli_json_string(w, "name", c->name);
+	cli_json_string(w, "domain", c->domain == REEL_DOMAIN_KERNEL ? "kernel" : "ust");
 	cli_json_uint(w, "subbuf_size", c->subbuf_size);
 	cli_json_uint(w, "num_subbuf", c->num_subbuf);
 	cli_json_bool(w, "overwrite", c->overwrite);
@@ -196,22 +197,29 @@ void cli_print_session(const struct reel_session_status *s, bool current)
 	printf("    Applications: %u\n", s->nr_apps);
 	if (s->error)
 		printf("    Error: %s\n", s->error);
-	printf("\n=== Domain: User space ===\n\n");
 	if (!s->nr_channels) {
-		printf("No channel: `reel enable-channel -u` or `reel enable-event -u` adds "
+		printf("\nNo channel: `reel enable-channel -u` or `reel enable-event -u` adds "
 		       "one.\n");
 		return;
 	}
-	printf("Channels:\n-------------\n");
+	uint32_t domain = UINT32_MAX;
 	for (size_t i = 0; i < s->nr_channels; i++) {
 		const struct reel_channel_status *c = &s->channels[i];
+		if (c->domain != domain) {
+			domain = c->domain;
+			printf("\n=== Domain: %s ===\n\nChannels:\n-------------\n",
+			       domain == REEL_DOMAIN_KERNEL ? "Linux kernel" : "User space");
+		}
 		printf("- %s:\n\n", str_or(c->name, "?"));
 		printf("    Attributes:\n");
 		printf("      Event-loss mode:  %s\n", c->overwrite ? "overwrite" : "discard");
 		cli_format_bytes(buf, sizeof(buf), c->subbuf_size);
 		printf("      Sub-buffer size:  %u bytes (%s)\n", c->subbuf_size, buf);
 		printf("      Sub-buffer count: %u\n", c->num_subbuf);
-		printf("      Buffering:        per-%s\n", cli_buffers_name(c->buffers));
+		if (c->domain == REEL_DOMAIN_KERNEL)
+			printf("      Buffering:        per-CPU, tracefs\n");
+		else
+			printf("      Buffering:        per-%s\n", cli_buffers_name(c->buffers));
 		if (c->switch_timer_us)
 			printf("      Switch timer:     %u us\n", c->switch_timer_us);
 		else

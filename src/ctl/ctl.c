@@ -480,6 +480,7 @@ int reel_ctl_list_sessions(struct reel_ctl *ctl, struct reel_session_list **ret)
 			case REEL_TAG_BYTES: c->bytes_written = v; break;
 			case REEL_TAG_DISCARDED: c->events_discarded = v; break;
 			case REEL_TAG_LOST_PACKETS: c->packets_lost = v; break;
+			case REEL_TAG_DOMAIN: c->domain = (uint32_t)v; break;
 			default: break;
 			}
 		}

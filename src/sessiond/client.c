@@ -172,7 +172,38 @@ static int kernel_channel(struct session *s, uid_t uid, const struct request *r,
 		return -EINVAL;
 	}
 	s->kernel_config.buffer_kb = (uint32_t)(bytes / 1024);
+	s->kernel_subbuf_size = (uint32_t)(r->subbuf_size ? r->subbuf_size : 1u << 20);
+	s->kernel_num_subbuf = (uint32_t)(r->num_subbuf ? r->num_subbuf : 4);
 	return 0;
+}
+
+/* The rules `list` shows: "sched_*", "syscall openat"; a disabled one
+ * goes, or shows as disabled. */
+static void kernel_rule_note(struct session *s, const char *pattern, bool syscall, bool enable)
+{
+	char text[MAX_PATTERN + 32];
+	snprintf(text, sizeof(text), "%s%s", syscall ? "syscall " : "", pattern);
+	for (size_t i = 0; i < s->nr_kernel_rules; i++) {
+		if (strcmp(s->kernel_rules[i], text) != 0)
+			continue;
+		if (!enable) {
+			free(s->kernel_rules[i]);
+			s->kernel_rules[i] = s->kernel_rules[--s->nr_kernel_rules];
+		}
+		return;
+	}
+	if (!enable)
+		strncat(text, " (disabled)", sizeof(text) - strlen(text) - 1);
+	char **grown = realloc(s->kernel_rules, (s->nr_kernel_rules + 1) * sizeof(*grown));
+	char *copy = strdup(text);
+	if (!grown || !copy) {
+		free(copy);
+		if (grown)
+			s->kernel_rules = grown;
+		return;
+	}
+	s->kernel_rules = grown;
+	s->kernel_rules[s->nr_kernel_rules++] = copy;
 }
 
 /* The kernel events of a pattern list ("a,b,c"), enabled or disabled. */
@@ -219,6 +250,7 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 			     reel_ktrace_disable(s->kernel, pattern, r->syscall != 0, err, size);
 		if (e < 0)
 			return e;
+		kernel_rule_note(s, pattern, r->syscall != 0, enable);
 	}
 	return 0;
 }
@@ -427,6 +459,20 @@ static void describe_session(struct reel_msg *m, struct session *s)
 	}
 	uint64_t rate = (uint64_t)s->rate;
 	pthread_mutex_unlock(&s->lock);
+	if (s->kernel) {
+		struct reel_ktrace_stats k;
+		reel_ktrace_stats(s->kernel, &k);
+		reel_msg_put_str(m, REEL_TAG_CHANNEL, "channel0");
+		reel_msg_put_u64(m, REEL_TAG_DOMAIN, REEL_DOMAIN_KERNEL);
+		reel_msg_put_u64(m, REEL_TAG_SUBBUF_SIZE, s->kernel_subbuf_size ? s->kernel_subbuf_size : 1u << 20);
+		reel_msg_put_u64(m, REEL_TAG_NUM_SUBBUF, s->kernel_num_subbuf ? s->kernel_num_subbuf : 4);
+		reel_msg_put_u64(m, REEL_TAG_PACKETS, k.packets);
+		reel_msg_put_u64(m, REEL_TAG_BYTES, k.bytes);
+		reel_msg_put_u64(m, REEL_TAG_DISCARDED, k.discarded);
+		reel_msg_put_u64(m, REEL_TAG_LOST_PACKETS, k.lost_packets);
+		for (size_t r = 0; r < s->nr_kernel_rules; r++)
+			reel_msg_put_str(m, REEL_TAG_RULE, s->kernel_rules[r]);
+	}
 	reel_msg_put_u64(m, REEL_TAG_RATE, rate);
 }
 

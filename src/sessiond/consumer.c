@@ -890,6 +890,11 @@ static void *consumer_main(void *arg)
 		}
 		for (uint32_t k = 0; k < s->nr_channels; k++)
 			total += s->retired[k].bytes;
+		if (s->kernel) {
+			struct reel_ktrace_stats ks;
+			reel_ktrace_stats(s->kernel, &ks);
+			total += ks.bytes;
+		}
 		/* The write rate over the last second or so, for `status`. */
 		if (!s->rate_at_ns || now - s->rate_at_ns >= 1000000000ull) {
 			s->rate = s->rate_at_ns ? (double)(total - s->rate_bytes) * 1e9 /

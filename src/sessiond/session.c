@@ -611,7 +611,7 @@ int session_start(struct session *s, char *err, size_t err_size)
 {
 	if (s->active)
 		return say(err, err_size, "session '%s' is already started", s->name), -EALREADY;
-	if (s->nr_channels == 0) {
+	if (s->nr_channels == 0 && !s->kernel) {
 		struct reel_channel_config c = { .struct_size = sizeof(c) };
 		int e = session_add_channel(s, &c, err, err_size);
 		if (e)
@@ -666,6 +666,9 @@ void session_destroy(struct session *s)
 	consumer_join(s);
 	reel_ktrace_destroy(s->kernel);
 	s->kernel = NULL;
+	for (size_t i = 0; i < s->nr_kernel_rules; i++)
+		free(s->kernel_rules[i]);
+	free(s->kernel_rules);
 	/* Applications forget its buffers. */
 	for (struct app *a = reeld.apps; a; a = a->next) {
 		struct reel_msg m;

@@ -153,6 +153,9 @@ struct session {
 	 * enable-event, with the settings of enable-channel -k. */
 	struct reel_ktrace *kernel;
 	struct reel_ktrace_config kernel_config;
+	uint32_t kernel_subbuf_size, kernel_num_subbuf; /* as enable-channel -k gave them */
+	char **kernel_rules; /* as enable-event -k gave them, for `list` */
+	size_t nr_kernel_rules;
 	uint8_t kernel_uuid[16];
 	char kernel_datetime[32];
 	/* The clock as every metadata of the session describes it, measured
