@@ -39,7 +39,12 @@ enum op_kind {
 	OP_DATA_LOC,    /* a __data_loc string: u32 {offset, length << 16} at src */
 	OP_REL_LOC,     /* the same, offset from the end of the u32 */
 	OP_USER_STRING, /* a user pointer at src: the string it points to */
+	OP_SOCKADDR,    /* a user struct sockaddr * at src: family, port, address */
 };
+
+/* What OP_SOCKADDR writes, as LTTng's connect/bind/sendto entries: family,
+ * dport (host order), v4addr[4], v6addr[16]. */
+#define SOCKADDR_OUT 26u
 
 struct op {
 	uint16_t src, len;
@@ -213,6 +218,7 @@ static uint32_t syscall_arg_width(const char *type, bool *is_signed)
 struct class_builder {
 	struct kclass *c;
 	bool user_strings; /* string arguments are recorded as strings */
+	int sockaddr_src;  /* the offset of a struct sockaddr * argument, or -1 */
 	struct reel_strbuf fields;
 	uint32_t cap_ops;
 	int err;
@@ -244,11 +250,13 @@ static void add_op(struct class_builder *b, uint8_t kind, uint32_t src, uint32_t
 		}
 		c->ops[c->nr_ops++] = (struct op){ (uint16_t)src, (uint16_t)len, kind };
 	}
-	uint32_t read = src + (kind == OP_COPY ? len : kind == OP_USER_STRING ? 8 : 4);
+	uint32_t read = src + (kind == OP_COPY ? len : kind == OP_USER_STRING || kind == OP_SOCKADDR ? 8 : 4);
 	if (read > c->min_size)
 		c->min_size = read;
 	if (kind == OP_COPY)
 		c->out_fixed += len;
+	else if (kind == OP_SOCKADDR)
+		c->out_fixed += SOCKADDR_OUT;
 	else
 		c->nr_strings++;
 }
@@ -294,6 +302,11 @@ static void add_field(struct class_builder *b, const char *system, const char *e
 			add_string(b, f->name, OP_USER_STRING, f->offset);
 			return;
 		}
+		if (b->user_strings && strncmp(event, "sys_enter_", 10) == 0 &&
+		    strcmp(f->type, "struct sockaddr *") == 0 && f->size == 8 &&
+		    (strcmp(event + 10, "connect") == 0 || strcmp(event + 10, "bind") == 0 ||
+		     strcmp(event + 10, "sendto") == 0))
+			b->sockaddr_src = (int)f->offset;
 		uint32_t width = syscall_arg_width(f->type, &is_signed);
 		if (width > f->size)
 			width = f->size;
@@ -391,7 +404,8 @@ int kconv_add_event(struct kconv *kc, const char *system, const char *name, cons
 		snprintf(ctf_name, sizeof(ctf_name), "%s", name);
 
 	struct class_builder b = { .c = calloc(1, sizeof(struct kclass)),
-				   .user_strings = kc->config.user_string != NULL };
+				   .user_strings = kc->config.user_string != NULL,
+				   .sockaddr_src = -1 };
 	if (!b.c)
 		return -ENOMEM;
 	b.c->name = strdup(ctf_name);
@@ -418,6 +432,15 @@ int kconv_add_event(struct kconv *kc, const char *system, const char *name, cons
 	}
 	if (!b.err && !any)
 		b.err = -EINVAL;
+	if (!b.err && b.sockaddr_src >= 0) {
+		/* After the arguments, as LTTng: the address it points to. */
+		add_op(&b, OP_SOCKADDR, (uint32_t)b.sockaddr_src, 0);
+		reel_strbuf_printf(&b.fields,
+				   "\t\tinteger { size = 32; align = 8; signed = 1; encoding = none; base = 10; } _family;\n"
+				   "\t\tinteger { size = 16; align = 8; signed = 0; encoding = none; base = 10; } _dport;\n"
+				   "\t\tinteger { size = 8; align = 8; signed = 0; encoding = none; base = 10; } _v4addr[4];\n"
+				   "\t\tinteger { size = 8; align = 8; signed = 0; encoding = none; base = 16; } _v6addr[16];\n");
+	}
 	if (!b.err && !b.fields.data)
 		reel_strbuf_printf(&b.fields, "%s", "");
 	if (!b.err && !b.fields.data)
@@ -573,6 +596,35 @@ static inline char *put_string(char *dst, const char *s, size_t n)
 	return dst + len + 1;
 }
 
+/* family, dport, v4addr[4], v6addr[16] of the sockaddr the syscall got:
+ * zeros where unknown. */
+static char *put_sockaddr(struct kconv *kc, char *dst, const char *rec, uint32_t src)
+{
+	uint64_t ptr;
+	int32_t tid, family = 0;
+	uint32_t len = 0;
+	uint16_t port = 0;
+	memcpy(&ptr, rec + src, sizeof(ptr));
+	memcpy(&tid, rec + 4, sizeof(tid));
+	const unsigned char *sa = (const unsigned char *)kc->config.user_string(
+		kc->config.user_string_arg, KCONV_USER_SOCKADDR, (uint32_t)tid, ptr, &len);
+	memset(dst, 0, SOCKADDR_OUT);
+	if (sa && len >= 2) {
+		uint16_t f;
+		memcpy(&f, sa, sizeof(f));
+		family = f;
+		if ((family == 2 || family == 10) && len >= 4)
+			port = (uint16_t)(sa[2] << 8 | sa[3]); /* network order */
+		if (family == 2 /* AF_INET */ && len >= 8)
+			memcpy(dst + 6, sa + 4, 4);
+		if (family == 10 /* AF_INET6 */ && len >= 24)
+			memcpy(dst + 10, sa + 8, 16);
+	}
+	memcpy(dst, &family, sizeof(family));
+	memcpy(dst + 4, &port, sizeof(port));
+	return dst + SOCKADDR_OUT;
+}
+
 static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const char *rec,
 			   uint32_t size)
 {
@@ -605,9 +657,11 @@ static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const ch
 			memcpy(&ptr, rec + o->src, sizeof(ptr));
 			memcpy(&tid, rec + 4, sizeof(tid));
 			const char *s = kc->config.user_string ?
-						kc->config.user_string(kc->config.user_string_arg, (uint32_t)tid, ptr, &len) :
+						kc->config.user_string(kc->config.user_string_arg, KCONV_USER_STRING, (uint32_t)tid, ptr, &len) :
 						NULL;
 			dst = put_string(dst, s ? s : "", s ? (len < USER_STRING_MAX ? len : USER_STRING_MAX) : 0);
+		} else if (o->kind == OP_SOCKADDR) {
+			dst = put_sockaddr(kc, dst, rec, o->src);
 		} else {
 			uint32_t loc;
 			memcpy(&loc, rec + o->src, sizeof(loc));

@@ -22,8 +22,16 @@
 
 struct kconv;
 
-/* Where user-memory strings of syscall arguments come from (eBPF). */
-typedef const char *(*kconv_user_string_fn)(void *arg, uint32_t tid, uint64_t ptr,
+/* What syscalls read from user memory (eBPF): a string argument, or the
+ * bytes of a socket address. */
+enum kconv_user_kind {
+	KCONV_USER_STRING = 1,
+	KCONV_USER_SOCKADDR = 2,
+};
+
+/* The bytes thread `tid` passed at user address `ptr` (a string without
+ * its NUL), or NULL when unknown. */
+typedef const char *(*kconv_user_string_fn)(void *arg, uint8_t kind, uint32_t tid, uint64_t ptr,
 					    uint32_t *ret_len);
 
 /* A packet is complete: its bytes are to be written as they are. */

@@ -25,6 +25,7 @@ void kernel_syscall_args_close(struct reel_ktrace_syscall_args *sa);
 /* Take the records the program wrote since the last call. */
 void kernel_syscall_args_drain(struct reel_ktrace_syscall_args *sa);
 /* kconv_user_string_fn; `arg` is the struct reel_ktrace_syscall_args. */
-const char *kernel_syscall_args_lookup(void *arg, uint32_t tid, uint64_t ptr, uint32_t *ret_len);
+const char *kernel_syscall_args_lookup(void *arg, uint8_t kind, uint32_t tid, uint64_t ptr,
+				       uint32_t *ret_len);
 
 #endif

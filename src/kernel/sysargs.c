@@ -29,6 +29,7 @@
 struct slot {
 	uint64_t ptr, seq;
 	uint32_t tid, len, cap;
+	uint8_t kind; /* enum kconv_user_kind */
 	uint32_t next; /* in its bucket's chain */
 	bool used;
 	char *str;
@@ -61,13 +62,14 @@ static void unlink_slot(struct reel_ktrace_syscall_args *sa, uint32_t i)
 static int on_record(void *arg, const struct reel_syscall_arg *rec)
 {
 	struct reel_ktrace_syscall_args *sa = arg;
-	if (rec->kind != REEL_SYSCALL_ARG_STRING)
+	if (rec->kind != REEL_SYSCALL_ARG_STRING && rec->kind != REEL_SYSCALL_ARG_SOCKADDR)
 		return 0;
+	bool string = rec->kind == REEL_SYSCALL_ARG_STRING;
 	uint32_t i = (uint32_t)(sa->seq % NR_SLOTS);
 	struct slot *s = &sa->slots[i];
 	if (s->used)
 		unlink_slot(sa, i);
-	uint32_t len = rec->len ? rec->len - 1u : 0; /* without its NUL */
+	uint32_t len = string && rec->len ? rec->len - 1u : rec->len; /* a string without its NUL */
 	if (len + 1 > s->cap) {
 		char *grown = realloc(s->str, len + 1);
 		if (!grown)
@@ -80,6 +82,7 @@ static int on_record(void *arg, const struct reel_syscall_arg *rec)
 	s->len = len;
 	s->tid = rec->tid;
 	s->ptr = rec->ptr;
+	s->kind = string ? KCONV_USER_STRING : KCONV_USER_SOCKADDR;
 	s->seq = sa->seq++;
 	s->used = true;
 	uint32_t b = bucket_of(s->tid, s->ptr);
@@ -133,14 +136,28 @@ void kernel_syscall_args_drain(struct reel_ktrace_syscall_args *sa)
 	reel_syscall_args_drain(sa->bpf, on_record, sa);
 }
 
-const char *kernel_syscall_args_lookup(void *arg, uint32_t tid, uint64_t ptr, uint32_t *ret_len)
+static uint32_t find(struct reel_ktrace_syscall_args *sa, uint8_t kind, uint32_t tid, uint64_t ptr)
 {
-	struct reel_ktrace_syscall_args *sa = arg;
 	uint32_t best = NONE;
 	for (uint32_t i = sa->buckets[bucket_of(tid, ptr)]; i != NONE; i = sa->slots[i].next) {
 		const struct slot *s = &sa->slots[i];
-		if (s->tid == tid && s->ptr == ptr && (best == NONE || s->seq < sa->slots[best].seq))
+		if (s->tid == tid && s->ptr == ptr && s->kind == kind &&
+		    (best == NONE || s->seq < sa->slots[best].seq))
 			best = i;
+	}
+	return best;
+}
+
+const char *kernel_syscall_args_lookup(void *arg, uint8_t kind, uint32_t tid, uint64_t ptr,
+				       uint32_t *ret_len)
+{
+	struct reel_ktrace_syscall_args *sa = arg;
+	uint32_t best = find(sa, kind, tid, ptr);
+	if (best == NONE) {
+		/* Its record may have been written just after the event was
+		 * read: the program can run after tracefs's probe. */
+		kernel_syscall_args_drain(sa);
+		best = find(sa, kind, tid, ptr);
 	}
 	if (best == NONE)
 		return NULL;
