@@ -165,13 +165,25 @@ def test_domain_required(cmd, env):
 
 
 @pytest.mark.parametrize("args", [
-    ["enable-channel", "-k", "big"], ["enable-channel", "--kernel", "big"],
-    ["enable-event", "-k", "sched_switch"], ["disable-event", "-k", "x"], ["list", "-k"],
+    ["enable-channel", "-u", "-k", "big"], ["enable-event", "-u", "-k", "sched_switch"],
+    ["disable-event", "--userspace", "--kernel", "x"],
 ])
-def test_kernel_domain_unavailable(args, env):
-    p = reel(args, env)
+def test_one_domain_at_a_time(args, env):
+    usage_error(args, env, "-u and -k exclude each other")
+
+
+@pytest.mark.parametrize("args", [
+    ["enable-event", "-u", "--syscall", "openat"], ["disable-event", "-u", "--syscall", "x"],
+    ["list", "--syscall"],
+])
+def test_syscall_needs_kernel(args, env):
+    usage_error(args, env, "--syscall goes with -k")
+
+
+def test_kernel_has_no_contexts(env):
+    p = reel(["add-context", "-k", "-t", "vpid"], env)
     assert p.returncode == 1
-    assert p.stderr.startswith(f"reel {args[0]}: the kernel domain is not available in this build")
+    assert p.stderr.startswith("reel add-context: the kernel domain has no add-context")
 
 
 @pytest.mark.parametrize("size,why", [
