@@ -676,6 +676,72 @@ static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const ch
 	event_end(kc, cpu, dst);
 }
 
+int kconv_records(struct kconv *kc, uint32_t cpu, const char *data, size_t len, uint64_t *ts_io,
+		  bool emit)
+{
+	if (cpu >= kc->config.nr_cpus)
+		return -EBADMSG;
+	const char *p = data, *end = data + len;
+	uint64_t ts = *ts_io;
+	int events = 0, err = 0;
+	while (end - p >= 4) {
+		uint32_t word, arg;
+		memcpy(&word, p, sizeof(word));
+		uint32_t type_len = word & 31, delta = word >> 5;
+		if (type_len >= 1 && type_len <= 28) {
+			ts += delta;
+			uint32_t n = type_len * 4;
+			if ((size_t)(end - p) < 4 + n) {
+				err = -EBADMSG;
+				break;
+			}
+			if (emit)
+				convert_record(kc, cpu, ts, p + 4, n);
+			p += 4 + n;
+			events++;
+			continue;
+		}
+		if (end - p < 8) {
+			if (type_len != 29 || delta != 0)
+				err = -EBADMSG;
+			break;
+		}
+		memcpy(&arg, p + 4, sizeof(arg));
+		if (type_len == 0) { /* a long record: arg is its length plus 4 */
+			ts += delta;
+			if (arg < 4 || (size_t)(end - p) < 4 + (size_t)arg) {
+				err = -EBADMSG;
+				break;
+			}
+			if (emit)
+				convert_record(kc, cpu, ts, p + 8, arg - 4);
+			p += 4 + arg;
+			events++;
+		} else if (type_len == 29) { /* padding: the end, or a discarded record */
+			if (delta == 0)
+				break;
+			if ((size_t)(end - p) < 4 + (size_t)arg) {
+				err = -EBADMSG;
+				break;
+			}
+			p += 4 + arg;
+		} else if (type_len == 30) {
+			ts += ((uint64_t)arg << 27) + delta;
+			p += 8;
+		} else { /* 31: absolute; the top bits come from the last stamp */
+			uint64_t abs = ((uint64_t)arg << 27) | delta;
+			const uint64_t low = (1ull << 59) - 1;
+			abs |= ts & ~low;
+			if (abs < ts && ts - abs > (1ull << 58))
+				abs += 1ull << 59;
+			ts = abs;
+			p += 8;
+		}
+	}
+	*ts_io = ts;
+	return err ? err : events;
+}
+
 int kconv_page(struct kconv *kc, uint32_t cpu, const char *page, size_t size)
 {
 	if (cpu >= kc->config.nr_cpus || size < PAGE_HEADER)
@@ -692,58 +758,7 @@ int kconv_page(struct kconv *kc, uint32_t cpu, const char *page, size_t size)
 			memcpy(&missed, page + PAGE_HEADER + len, sizeof(missed));
 		kconv_discarded(kc, cpu, missed ? missed : 1);
 	}
-	const char *p = page + PAGE_HEADER, *end = p + len;
-	int events = 0;
-	while (end - p >= 4) {
-		uint32_t word, arg;
-		memcpy(&word, p, sizeof(word));
-		uint32_t type_len = word & 31, delta = word >> 5;
-		if (type_len >= 1 && type_len <= 28) {
-			ts += delta;
-			uint32_t n = type_len * 4;
-			if ((size_t)(end - p) < 4 + n)
-				return -EBADMSG;
-			convert_record(kc, cpu, ts, p + 4, n);
-			p += 4 + n;
-			events++;
-			continue;
-		}
-		if (end - p < 8)
-			return type_len == 29 && delta == 0 ? events : -EBADMSG;
-		memcpy(&arg, p + 4, sizeof(arg));
-		switch (type_len) {
-		case 0: /* a long record: arg is its length plus 4 */
-			ts += delta;
-			if (arg < 4 || (size_t)(end - p) < 4 + (size_t)arg)
-				return -EBADMSG;
-			convert_record(kc, cpu, ts, p + 8, arg - 4);
-			p += 4 + arg;
-			events++;
-			break;
-		case 29: /* padding: the rest of the page, or a discarded record */
-			if (delta == 0)
-				return events;
-			if ((size_t)(end - p) < 4 + (size_t)arg)
-				return -EBADMSG;
-			p += 4 + arg;
-			break;
-		case 30:
-			ts += ((uint64_t)arg << 27) + delta;
-			p += 8;
-			break;
-		default: { /* 31: absolute; the top bits come from the last stamp */
-			uint64_t abs = ((uint64_t)arg << 27) | delta;
-			const uint64_t low = (1ull << 59) - 1;
-			abs |= ts & ~low;
-			if (abs < ts && ts - abs > (1ull << 58))
-				abs += 1ull << 59;
-			ts = abs;
-			p += 8;
-			break;
-		}
-		}
-	}
-	return events;
+	return kconv_records(kc, cpu, page + PAGE_HEADER, len, &ts, true);
 }
 
 void kconv_stats(const struct kconv *kc, struct kconv_stats *ret)

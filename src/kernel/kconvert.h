@@ -64,6 +64,14 @@ int kconv_metadata(struct kconv *kc, struct reel_strbuf *out, bool all);
  * the page is malformed (what was valid before is kept). */
 int kconv_page(struct kconv *kc, uint32_t cpu, const char *page, size_t size);
 
+/* The records of a sub-buffer's data from `data` to `data + len`, the
+ * clock at `*ts_io` before the first (updated to after the last): the
+ * mmap reader converts a sub-buffer in several pieces. Without `emit`, only
+ * the clock advances (records consumed before). Returns the number of
+ * records, or -EBADMSG. */
+int kconv_records(struct kconv *kc, uint32_t cpu, const char *data, size_t len, uint64_t *ts_io,
+		  bool emit);
+
 /* Events the kernel dropped on `cpu` (its buffer was full): carried by the
  * next packet's events_discarded. */
 void kconv_discarded(struct kconv *kc, uint32_t cpu, uint64_t count);

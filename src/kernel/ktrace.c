@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,11 +36,36 @@
 #define DEFAULT_PACKET_SIZE (1u << 20)
 #define MAX_PAGES_PER_PASS 1024
 #define INSTANCE_PREFIX "reel-"
+#define PAGE_HEADER_SIZE 16u /* u64 timestamp, u64 commit */
+
+/* The meta-page of a memory-mapped per-CPU buffer (Linux 6.10+,
+ * <linux/trace_mmap.h>, which Debian 12's headers predate). */
+struct trace_buffer_meta {
+	uint32_t meta_page_size;
+	uint32_t meta_struct_len;
+	uint32_t subbuf_size;
+	uint32_t nr_subbufs;
+	struct {
+		uint64_t lost_events;
+		uint32_t id;   /* the sub-buffer the reader may read */
+		uint32_t read; /* bytes of its data given to the reader so far */
+	} reader;
+	uint64_t flags, entries, overrun, read, reserved1, reserved2;
+};
+#define TRACE_MMAP_IOCTL_GET_READER _IO('R', 0x20)
 
 struct kcpu {
 	int raw_fd;  /* per_cpu/cpuN/trace_pipe_raw of the instance */
 	int file_fd; /* the stream file */
 	uint64_t dropped_seen;
+	/* The zero-copy reader: the buffer mapped, where the reader is in
+	 * its current sub-buffer (data offset, clock there). NULL meta: the
+	 * kernel cannot map it; read() copies sub-buffers instead. */
+	const volatile struct trace_buffer_meta *meta;
+	const char *data;
+	size_t meta_len, data_len;
+	uint32_t subbuf_id, pos;
+	uint64_t ts;
 };
 
 struct reel_ktrace {
@@ -59,6 +86,7 @@ struct reel_ktrace {
 	uint64_t lost_packets;
 	uint32_t nr_enabled;
 	struct kstatedump statedump;
+	bool no_mmap; /* REEL_KERNEL_READ=copy: read() even where mmap works */
 	char warning[512];
 };
 
@@ -133,6 +161,88 @@ static int tracefs_ready(char *err, size_t err_size)
 	return 0;
 }
 
+/* ---- reading the kernel's buffers -------------------------------------------- */
+
+/* Map CPU `c`'s buffer for the zero-copy reader; where the kernel cannot
+ * (before 6.10), it stays unmapped and read() is used. */
+static void map_buffer(struct kcpu *c)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *meta = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, c->raw_fd, 0);
+	if (meta == MAP_FAILED)
+		return;
+	const struct trace_buffer_meta *m = meta;
+	if (m->meta_struct_len < offsetof(struct trace_buffer_meta, flags) ||
+	    m->meta_page_size < (size_t)page || !m->subbuf_size || !m->nr_subbufs) {
+		munmap(meta, (size_t)page);
+		return;
+	}
+	size_t meta_len = m->meta_page_size, data_len = (size_t)m->subbuf_size * m->nr_subbufs;
+	if (meta_len != (size_t)page) {
+		munmap(meta, (size_t)page);
+		meta = mmap(NULL, meta_len, PROT_READ, MAP_SHARED, c->raw_fd, 0);
+		if (meta == MAP_FAILED)
+			return;
+	}
+	void *data = mmap(NULL, data_len, PROT_READ, MAP_SHARED, c->raw_fd, (off_t)meta_len);
+	if (data == MAP_FAILED) {
+		munmap(meta, meta_len);
+		return;
+	}
+	c->meta = meta;
+	c->data = data;
+	c->meta_len = meta_len;
+	c->data_len = data_len;
+	c->subbuf_id = UINT32_MAX;
+}
+
+static void unmap_buffer(struct kcpu *c)
+{
+	if (!c->meta)
+		return;
+	munmap((void *)(uintptr_t)c->data, c->data_len);
+	munmap((void *)(uintptr_t)c->meta, c->meta_len);
+	c->meta = NULL;
+}
+
+/* The zero-copy reader: each GET_READER gives the sub-buffer the reader
+ * owns and how much of it is written; a new sub-buffer comes only once
+ * the last was given whole. Returns the sub-buffers begun, or -errno. */
+static int consume_mapped(struct reel_ktrace *kt, uint32_t cpu)
+{
+	struct kcpu *c = &kt->cpus[cpu];
+	int pages = 0;
+	for (int n = 0; n < MAX_PAGES_PER_PASS; n++) {
+		if (ioctl(c->raw_fd, TRACE_MMAP_IOCTL_GET_READER) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		uint32_t id = c->meta->reader.id, read = c->meta->reader.read;
+		uint32_t size = c->meta->subbuf_size;
+		if (id >= c->meta->nr_subbufs || size < PAGE_HEADER_SIZE)
+			return -EBADMSG;
+		const char *subbuf = c->data + (size_t)id * size;
+		if (id != c->subbuf_id) {
+			c->subbuf_id = id;
+			c->pos = 0;
+			memcpy(&c->ts, subbuf, sizeof(c->ts));
+			if (c->meta->reader.lost_events)
+				kconv_discarded(kt->kc, cpu, c->meta->reader.lost_events);
+			pages++;
+		}
+		if (read > size - PAGE_HEADER_SIZE)
+			read = size - PAGE_HEADER_SIZE;
+		if (read <= c->pos)
+			break; /* nothing new */
+		if (kconv_records(kt->kc, cpu, subbuf + PAGE_HEADER_SIZE + c->pos, read - c->pos,
+				  &c->ts, true) < 0)
+			reel_debug("kernel cpu %u: malformed sub-buffer", cpu);
+		c->pos = read;
+	}
+	return pages;
+}
+
 /* ---- lifecycle ----------------------------------------------------------- */
 
 static int exclude_self(struct reel_ktrace *kt)
@@ -197,6 +307,8 @@ int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace 
 		return -ENOMEM;
 	pthread_mutex_init(&kt->lock, NULL);
 	kt->metadata_fd = -1;
+	const char *how = getenv("REEL_KERNEL_READ");
+	kt->no_mmap = how && strcmp(how, "copy") == 0;
 	kt->packet_size = config->packet_size ? config->packet_size : DEFAULT_PACKET_SIZE;
 	kt->nr_cpus = count_cpus();
 	if (!kt->nr_cpus) {
@@ -294,9 +406,11 @@ void reel_ktrace_destroy(struct reel_ktrace *kt)
 		tracefs_instance_file_write(kt->instance, "events/enable", "0");
 	}
 	if (kt->cpus)
-		for (uint32_t i = 0; i < kt->nr_cpus; i++)
+		for (uint32_t i = 0; i < kt->nr_cpus; i++) {
+			unmap_buffer(&kt->cpus[i]);
 			if (kt->cpus[i].raw_fd >= 0)
 				close(kt->cpus[i].raw_fd);
+		}
 	close_files(kt);
 	if (kt->instance) {
 		if (tracefs_instance_destroy(kt->instance) < 0)
@@ -537,6 +651,8 @@ int reel_ktrace_start(struct reel_ktrace *kt, const char *dir, char *err, size_t
 		if (kt->cpus[i].raw_fd < 0)
 			e = -errno ? -errno : -ENOMEM;
 		tracefs_put_tracing_file(file);
+		if (!e && !kt->no_mmap)
+			map_buffer(&kt->cpus[i]);
 	}
 	if (!e && kt->metadata_fd < 0)
 		e = open_chunk(kt, dir);
@@ -581,7 +697,16 @@ static int consume_locked(struct reel_ktrace *kt, bool flush)
 		if (c->raw_fd < 0)
 			continue;
 		int n = 0;
-		for (; n < MAX_PAGES_PER_PASS; n++) {
+		if (c->meta) {
+			if (kt->args)
+				kernel_syscall_args_drain(kt->args);
+			n = consume_mapped(kt, cpu);
+			if (n < 0) {
+				reel_debug("kernel cpu %u: %s", cpu, strerror(-n));
+				n = 0;
+			}
+		}
+		for (; !c->meta && n < MAX_PAGES_PER_PASS; n++) {
 			if (kt->args)
 				kernel_syscall_args_drain(kt->args);
 			ssize_t got = read(c->raw_fd, kt->page, kt->page_size);
