@@ -54,7 +54,7 @@ int zst_map(int fd, uint64_t limit, void **ret, uint64_t *ret_size)
 	ZSTD_DCtx *dctx = err ? NULL : ZSTD_createDCtx();
 	if (!err && !dctx)
 		err = -ENOMEM;
-	ZSTD_inBuffer input = { in, in_size, 0 };
+	ZSTD_inBuffer input = {in, in_size, 0};
 	uint64_t used = 0;
 	size_t r = 1;
 	while (!err && (input.pos < input.size || r != 0)) {
@@ -72,7 +72,7 @@ int zst_map(int fd, uint64_t limit, void **ret, uint64_t *ret_size)
 			out = m;
 			cap = grown;
 		}
-		ZSTD_outBuffer output = { (char *)out + used, (size_t)(cap - used), 0 };
+		ZSTD_outBuffer output = {(char *)out + used, (size_t)(cap - used), 0};
 		size_t before = input.pos;
 		r = ZSTD_decompressStream(dctx, &output, &input);
 		if (ZSTD_isError(r)) {

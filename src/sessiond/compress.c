@@ -23,7 +23,7 @@
 #include "../common/fileio.h"
 #include "compress.h"
 
-#define IO_SIZE (1u << 20)
+#define IO_SIZE	  (1u << 20)
 #define MAX_DEPTH 8
 
 struct compress_job {
@@ -66,10 +66,10 @@ static int compress_fd(struct compress_job *j, int in_fd, uint64_t size, int out
 			left -= (uint64_t)n;
 		}
 		ZSTD_EndDirective mode = left ? ZSTD_e_continue : ZSTD_e_end;
-		ZSTD_inBuffer input = { j->in, (size_t)n, 0 };
+		ZSTD_inBuffer input = {j->in, (size_t)n, 0};
 		size_t pending;
 		do {
-			ZSTD_outBuffer output = { j->out, ZSTD_CStreamOutSize(), 0 };
+			ZSTD_outBuffer output = {j->out, ZSTD_CStreamOutSize(), 0};
 			pending = ZSTD_compressStream2(j->cctx, &output, &input, mode);
 			if (ZSTD_isError(pending))
 				return -EINVAL;
@@ -98,7 +98,8 @@ static int compress_file(struct compress_job *j, int dir_fd, const char *name)
 	int err = fstat(in, &st) < 0 ? -errno : 0;
 	int out = -1;
 	if (!err) {
-		out = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0777);
+		out = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			     st.st_mode & 0777);
 		if (out < 0)
 			err = -errno;
 	}
@@ -137,7 +138,8 @@ static int compress_tree(struct compress_job *j, const char *path, unsigned int 
 			continue;
 		if (S_ISDIR(st.st_mode)) {
 			char sub[PATH_MAX];
-			if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= (int)sizeof(sub))
+			if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
+			    (int)sizeof(sub))
 				err = -ENAMETOOLONG;
 			else
 				err = compress_tree(j, sub, depth + 1);

@@ -13,7 +13,7 @@ struct compress_job;
 
 struct compress_result {
 	uint64_t bytes_in, bytes_out; /* of the files compressed */
-	char failed[PATH_MAX];        /* the file that could not be, or "" */
+	char failed[PATH_MAX];	      /* the file that could not be, or "" */
 };
 
 /* COMPRESS_* of a method's name ("zstd", "none"), or -EINVAL. */
