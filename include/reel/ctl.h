@@ -187,6 +187,14 @@ REEL_CTL_API int reel_ctl_enable_rotation(struct reel_ctl *ctl, const char *sess
 REEL_CTL_API int reel_ctl_set_retention(struct reel_ctl *ctl, const char *session,
 					uint64_t max_chunks, uint64_t max_bytes);
 
+/* Compress each archived chunk with `method` ("zstd", or "none": the
+ * default). A zstd chunk's files become <file>.zst, written in the
+ * background while tracing goes on; the chunk is announced (wait, list,
+ * hook, retention, reel_ctl_rotate()'s return) once they are all written.
+ * Readers: libreel-reader reads them as they are; `zstd -d` restores them. */
+REEL_CTL_API int reel_ctl_set_compression(struct reel_ctl *ctl, const char *session,
+					  const char *method);
+
 /* No more scheduled rotations (reel_ctl_rotate() still works). */
 REEL_CTL_API int reel_ctl_disable_rotation(struct reel_ctl *ctl, const char *session);
 
@@ -202,6 +210,7 @@ struct reel_rotation_list {
 	char *hook;
 	struct reel_chunk_info *chunks;
 	size_t nr_chunks;
+	char *compress; /* "zstd", "none"; NULL from a daemon that does not say */
 };
 
 /* Wait for chunk `index` of the session (REEL_CTL_NEXT_CHUNK: the next one
@@ -227,6 +236,13 @@ REEL_CTL_API void reel_rotation_list_free(struct reel_rotation_list *list);
  * (free() it; NULL: not wanted). */
 REEL_CTL_API int reel_ctl_snapshot_record(struct reel_ctl *ctl, const char *session,
 					  const char *dir, char **ret_path);
+/* The same, keeping at most `max_size` bytes of packets in all (0: no
+ * limit): each stream gets an equal share, filled with its newest packets.
+ * -EINVAL when a share cannot hold one sub-buffer of every stream (the
+ * error text says how much is needed). */
+REEL_CTL_API int reel_ctl_snapshot_record_max(struct reel_ctl *ctl, const char *session,
+					      const char *dir, uint64_t max_size,
+					      char **ret_path);
 
 /* ---- what the daemon knows ---------------------------------------------- */
 

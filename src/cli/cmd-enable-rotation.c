@@ -15,6 +15,7 @@ static void help_enable(void)
 {
 	printf("Usage: reel enable-rotation [-s SESSION] (--timer PERIOD | --size SIZE)...\n"
 	       "                            [--hook COMMAND] [--keep N] [--keep-size SIZE]\n"
+	       "                            [--compress zstd|none]\n"
 	       "\n"
 	       "Rotate the session every PERIOD, and/or whenever SIZE bytes were written\n"
 	       "since the last rotation: each chunk is archived as with `reel rotate`.\n"
@@ -29,6 +30,11 @@ static void help_enable(void)
 	       "      --keep N           keep at most N archived chunks: the oldest are deleted\n"
 	       "      --keep-size SIZE   keep at most SIZE bytes of archived chunks (the newest\n"
 	       "                         chunk and those whose hook runs are always kept)\n"
+	       "      --compress zstd    compress each archived chunk's files (<file>.zst) in\n"
+	       "                         the background; the chunk is announced (hook,\n"
+	       "                         wait-rotation, `reel rotate`) once they are written;\n"
+	       "                         `reel view` reads them, `zstd -d` restores them\n"
+	       "                         (none: stop compressing)\n"
 	       "      --json             print the schedule, in JSON\n"
 	       "  -h, --help             this text\n");
 }
@@ -44,7 +50,7 @@ static void help_disable(void)
 	       "  -h, --help             this text\n");
 }
 
-enum { OPT_TIMER = 0x200, OPT_SIZE, OPT_HOOK, OPT_KEEP, OPT_KEEP_SIZE };
+enum { OPT_TIMER = 0x200, OPT_SIZE, OPT_HOOK, OPT_KEEP, OPT_KEEP_SIZE, OPT_COMPRESS };
 
 static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 {
@@ -55,10 +61,11 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 		{"hook", required_argument, NULL, OPT_HOOK},
 		{"keep", required_argument, NULL, OPT_KEEP},
 		{"keep-size", required_argument, NULL, OPT_KEEP_SIZE},
+		{"compress", required_argument, NULL, OPT_COMPRESS},
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	const char *session = NULL, *hook = NULL;
+	const char *session = NULL, *hook = NULL, *compress = NULL;
 	uint64_t timer = 0, size = 0, keep = 0, keep_size = 0;
 	int c;
 	optind = 0;
@@ -106,6 +113,15 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 				return cli_usage_error(cmd, "--keep-size: '%s' is not a size",
 						       optarg);
 			break;
+		case OPT_COMPRESS:
+			if (!enable)
+				return cli_bad_option(cmd, '?', argc, argv, longopts);
+			if (strcmp(optarg, "zstd") != 0 && strcmp(optarg, "none") != 0)
+				return cli_usage_error(
+					cmd, "--compress: '%s' is not a compression (zstd, none)",
+					optarg);
+			compress = optarg;
+			break;
 		case 'h':
 			enable ? help_enable() : help_disable();
 			return 0;
@@ -118,9 +134,9 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (enable && !timer && !size && !keep && !keep_size)
-		return cli_usage_error(cmd,
-				       "give --timer PERIOD and/or --size SIZE (or a retention)");
+	if (enable && !timer && !size && !keep && !keep_size && !compress)
+		return cli_usage_error(
+			cmd, "give --timer PERIOD and/or --size SIZE (or a retention, a compression)");
 	struct reel_ctl *ctl = NULL;
 	char *sname = NULL;
 	int status = cli_connect(cmd, 0, &ctl);
@@ -133,6 +149,8 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 		err = reel_ctl_enable_rotation(ctl, sname, timer, size, hook);
 	if (enable && !err && (keep || keep_size))
 		err = reel_ctl_set_retention(ctl, sname, keep, keep_size);
+	if (enable && !err && compress)
+		err = reel_ctl_set_compression(ctl, sname, compress);
 	if (!enable)
 		err = reel_ctl_disable_rotation(ctl, sname);
 	if (err) {
@@ -149,6 +167,8 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 			cli_json_uint(&w, "timer_us", timer);
 			cli_json_uint(&w, "size", size);
 			cli_json_string(&w, "hook", hook);
+			if (compress)
+				cli_json_string(&w, "compress", compress);
 		}
 		cli_json_end_object(&w);
 		cli_json_finish(&w);
@@ -166,6 +186,9 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 		if (keep_size)
 			printf("At most %llu bytes of archived chunks are kept\n",
 			       (unsigned long long)keep_size);
+		if (compress)
+			printf("Archived chunks of session %s are compressed: %s\n", sname,
+			       compress);
 	} else {
 		printf("Scheduled rotations of session %s disabled\n", sname);
 	}

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "args.h"
 #include "cli.h"
@@ -21,6 +22,7 @@ static void help(void)
 	       "\n"
 	       "      --json             {\"session\": S, \"timer_us\": N, \"size\": N, \"hook\": "
 	       "H,\n"
+	       "                          \"compress\": \"zstd\" or \"none\",\n"
 	       "                          \"chunks\": [{\"index\": N, \"path\": P, "
 	       "\"hook_status\": N}]}\n"
 	       "                         hook_status: exit status, -1 running, -2 no hook,\n"
@@ -72,6 +74,7 @@ static int run(int argc, char **argv)
 		cli_json_uint(&w, "keep_chunks", list->keep_chunks);
 		cli_json_uint(&w, "keep_bytes", list->keep_bytes);
 		cli_json_string(&w, "hook", list->hook);
+		cli_json_string(&w, "compress", list->compress ? list->compress : "none");
 		cli_json_begin_array(&w, "chunks");
 		for (size_t i = 0; i < list->nr_chunks; i++) {
 			cli_json_begin_object(&w, NULL);
@@ -93,6 +96,8 @@ static int run(int argc, char **argv)
 			       (unsigned long long)list->size);
 		if (list->hook)
 			printf("Hook: %s\n", list->hook);
+		if (list->compress && strcmp(list->compress, "none") != 0)
+			printf("Chunks compressed with %s\n", list->compress);
 		if (list->keep_chunks || list->keep_bytes)
 			printf("Kept: at most %llu chunks, %llu bytes (0: no limit)\n",
 			       (unsigned long long)list->keep_chunks,

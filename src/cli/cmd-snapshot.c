@@ -19,7 +19,7 @@
 
 static void help(void)
 {
-	printf("Usage: reel snapshot record [-s SESSION] [-o DIR]\n"
+	printf("Usage: reel snapshot record [-s SESSION] [-o DIR] [--max-size SIZE]\n"
 	       "\n"
 	       "Save what the buffers of a snapshot session (reel create --snapshot) hold\n"
 	       "now, the most recent events of every stream, while tracing goes on: a\n"
@@ -29,6 +29,9 @@ static void help(void)
 	       "\n"
 	       "  -s, --session SESSION  the session; default: the current session\n"
 	       "  -o, --output DIR       where to write it\n"
+	       "  -m, --max-size SIZE    at most SIZE bytes in all (64k, 2M, 1G): each stream\n"
+	       "                         keeps its newest packets that fit in an equal share;\n"
+	       "                         each share must hold one sub-buffer\n"
 	       "      --json             print {\"session\": S, \"snapshot\": PATH}\n"
 	       "  -h, --help             this text\n");
 }
@@ -38,6 +41,7 @@ static int run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"session", required_argument, NULL, 's'},
 		{"output", required_argument, NULL, 'o'},
+		{"max-size", required_argument, NULL, 'm'},
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -53,10 +57,11 @@ static int run(int argc, char **argv)
 	argc--;
 	argv++;
 	const char *session = NULL, *dir = NULL;
+	uint64_t max_size = 0;
 	int c;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:o:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!*optarg)
@@ -67,6 +72,10 @@ static int run(int argc, char **argv)
 			if (!*optarg)
 				return cli_usage_error(CMD, "the output directory is empty");
 			dir = optarg;
+			break;
+		case 'm':
+			if (cli_parse_size(optarg, UINT64_MAX / 2, &max_size) || !max_size)
+				return cli_usage_error(CMD, "--max-size: '%s' is not a size", optarg);
 			break;
 		case 'h':
 			help();
@@ -95,7 +104,7 @@ static int run(int argc, char **argv)
 		goto out;
 	if ((status = cli_session_name(CMD, ctl, session, &sname)))
 		goto out;
-	int err = reel_ctl_snapshot_record(ctl, sname, dir, &path);
+	int err = reel_ctl_snapshot_record_max(ctl, sname, dir, max_size, &path);
 	if (err) {
 		status = cli_ctl_error(CMD, ctl, err, "cannot record a snapshot of '%s'", sname);
 		goto out;

@@ -103,6 +103,8 @@ enum {
 	REEL_TAG_KEEP_CHUNKS,   /* retention: archived chunks kept, 0: all */
 	REEL_TAG_KEEP_BYTES,    /* retention: bytes of archives kept, 0: all */
 	REEL_TAG_SNAPSHOT,      /* u64: a flight-recorder session (create) */
+	REEL_TAG_COMPRESS,      /* compression of archived chunks: "zstd", "none" */
+	REEL_TAG_MAX_SIZE,      /* u64: bytes of a snapshot's packets, 0: no limit */
 	REEL_TAG_DOMAIN = 80,   /* u64: enum reel_domain (events, channels) */
 	REEL_TAG_SYSCALL,       /* u64: the pattern names syscalls (kernel) */
 	REEL_TAG_WARNING,       /* a reply's remark: the request was carried out */

@@ -569,13 +569,15 @@ int reel_ctl_list_apps(struct reel_ctl *ctl, struct reel_app_list **ret)
 /* A request whose reply names a path (CHUNK): a rotation's chunk, a
  * snapshot's directory. */
 static int request_path(struct reel_ctl *ctl, uint16_t type, const char *session,
-			const char *dir, char **ret_path)
+			const char *dir, uint64_t max_size, char **ret_path)
 {
 	struct reel_msg m, reply;
 	reel_msg_init(&m, type);
 	put_session(&m, session);
 	if (dir)
 		reel_msg_put_str(&m, REEL_TAG_OUTPUT, dir);
+	if (max_size)
+		reel_msg_put_u64(&m, REEL_TAG_MAX_SIZE, max_size);
 	struct reel_msg_iter it;
 	struct reel_msg_field f;
 	char *path = NULL;
@@ -596,7 +598,7 @@ static int request_path(struct reel_ctl *ctl, uint16_t type, const char *session
 
 int reel_ctl_rotate(struct reel_ctl *ctl, const char *session, char **ret_path)
 {
-	return request_path(ctl, REEL_CTL_ROTATE, session, NULL, ret_path);
+	return request_path(ctl, REEL_CTL_ROTATE, session, NULL, 0, ret_path);
 }
 
 int reel_ctl_enable_rotation(struct reel_ctl *ctl, const char *session, uint64_t timer_us,
@@ -623,6 +625,17 @@ int reel_ctl_set_retention(struct reel_ctl *ctl, const char *session, uint64_t m
 	return simple(ctl, &m);
 }
 
+int reel_ctl_set_compression(struct reel_ctl *ctl, const char *session, const char *method)
+{
+	if (!method)
+		return -EINVAL;
+	struct reel_msg m;
+	reel_msg_init(&m, REEL_CTL_ENABLE_ROTATION);
+	put_session(&m, session);
+	reel_msg_put_str(&m, REEL_TAG_COMPRESS, method);
+	return simple(ctl, &m);
+}
+
 int reel_ctl_disable_rotation(struct reel_ctl *ctl, const char *session)
 {
 	return session_request(ctl, REEL_CTL_DISABLE_ROTATION, session);
@@ -636,6 +649,7 @@ void reel_rotation_list_free(struct reel_rotation_list *list)
 		free(list->chunks[i].path);
 	free(list->chunks);
 	free(list->hook);
+	free(list->compress);
 	free(list);
 }
 
@@ -665,6 +679,8 @@ int reel_ctl_list_rotations(struct reel_ctl *ctl, const char *session,
 			err = u64_of(&f, &list->keep_bytes);
 		} else if (f.tag == REEL_TAG_HOOK) {
 			err = dup_str(&f, &list->hook);
+		} else if (f.tag == REEL_TAG_COMPRESS) {
+			err = dup_str(&f, &list->compress);
 		} else if (f.tag == REEL_TAG_CHUNK) {
 			err = grow((void **)&list->chunks, &list->nr_chunks, sizeof(*c));
 			if (!err) {
@@ -730,5 +746,11 @@ int reel_ctl_wait_rotation(struct reel_ctl *ctl, const char *session, uint64_t i
 int reel_ctl_snapshot_record(struct reel_ctl *ctl, const char *session, const char *dir,
 			     char **ret_path)
 {
-	return request_path(ctl, REEL_CTL_SNAPSHOT_RECORD, session, dir, ret_path);
+	return request_path(ctl, REEL_CTL_SNAPSHOT_RECORD, session, dir, 0, ret_path);
+}
+
+int reel_ctl_snapshot_record_max(struct reel_ctl *ctl, const char *session, const char *dir,
+				 uint64_t max_size, char **ret_path)
+{
+	return request_path(ctl, REEL_CTL_SNAPSHOT_RECORD, session, dir, max_size, ret_path);
 }

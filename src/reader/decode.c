@@ -218,7 +218,8 @@ int rstream_open(struct rtrace *t, const char *path, struct rstream **ret, char 
 	s->fd = -1;
 	s->end_off = UINT64_MAX;
 	s->pkt_ctx_index = UINT32_MAX;
-	s->path = strdup(path);
+	/* A compressed stream file is named, in messages, as it was. */
+	s->path = zst_name(path) ? strndup(path, strlen(path) - 4) : strdup(path);
 	s->regs = calloc(t->meta->nregs ? t->meta->nregs : 1, sizeof(*s->regs));
 	if (!s->path || !s->regs) {
 		rstream_close(s);
@@ -233,7 +234,18 @@ int rstream_open(struct rtrace *t, const char *path, struct rstream **ret, char 
 		return -e;
 	}
 	s->file_size = (uint64_t)st.st_size;
-	if (s->file_size) {
+	if (zst_name(path)) {
+		void *m;
+		int e = zst_map(s->fd, (uint64_t)1 << 40, &m, &s->file_size);
+		if (e) {
+			snprintf(err, errlen, "%s: %s", path,
+				 e == -EBADMSG ? "not a valid zstd file" : strerror(-e));
+			rstream_close(s);
+			return e;
+		}
+		s->map = m;
+		s->in_memory = true;
+	} else if (s->file_size) {
 		void *m = mmap(NULL, s->file_size, PROT_READ, MAP_PRIVATE, s->fd, 0);
 		if (m == MAP_FAILED) {
 			int e = errno;
@@ -710,7 +722,7 @@ static void give_back(struct rstream *s, uint64_t upto)
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t start = s->dontneed_off & ~((uint64_t)page - 1);
 	uint64_t end = upto & ~((uint64_t)page - 1);
-	if (end > start + (128u << 10)) {
+	if (end > start + (128u << 10) && !s->in_memory) {
 		madvise((void *)(s->map + start), end - start, MADV_DONTNEED);
 		s->dontneed_off = end;
 	}

@@ -366,6 +366,9 @@ struct rstream {
 	int fd;
 	const uint8_t *map;
 	uint64_t file_size;
+	/* The map holds a decompressed file (anonymous memory): its pages
+	 * are never given back with MADV_DONTNEED, which would zero them. */
+	bool in_memory;
 	const struct ctf_stream_class *sc;
 	uint64_t instance_id;
 	bool has_instance_id;
@@ -414,7 +417,17 @@ struct rtrace {
 	size_t index;
 };
 
-/* Open the stream file of a trace (mapped, not read). */
+/* Whether a file name ends in .zst: a compressed chunk's file, read as the
+ * file without the suffix. */
+bool zst_name(const char *name) REEL_HIDDEN;
+/* Decompress the zstd frames of file `fd` (at most `limit` bytes out) into
+ * a private anonymous mapping, read-only: *ret (NULL when empty), to be
+ * munmap()ed with *ret_size. -EBADMSG when they are not valid zstd, -EFBIG
+ * past the limit. */
+int zst_map(int fd, uint64_t limit, void **ret, uint64_t *ret_size) REEL_HIDDEN;
+
+/* Open the stream file of a trace (mapped, not read; a .zst one
+ * decompressed into memory). */
 int rstream_open(struct rtrace *t, const char *path, struct rstream **ret, char *err, size_t errlen) REEL_HIDDEN;
 void rstream_close(struct rstream *s) REEL_HIDDEN;
 /* Decode the next event into s->ev. Returns 1 for an event, 0 at the end of

@@ -102,8 +102,34 @@ const char *reel_reader_error(const struct reel_reader *r)
 	return r->err;
 }
 
+static int read_zst_file(const char *path, char **ret, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	void *m;
+	uint64_t size;
+	int e = zst_map(fd, (uint64_t)1 << 30, &m, &size);
+	close(fd);
+	if (e)
+		return e;
+	char *buf = malloc((size_t)size + 1);
+	if (buf && size)
+		memcpy(buf, m, (size_t)size);
+	if (m)
+		munmap(m, (size_t)size);
+	if (!buf)
+		return -ENOMEM;
+	buf[size] = 0;
+	*ret = buf;
+	*ret_len = (size_t)size;
+	return 0;
+}
+
 static int read_file(const char *path, char **ret, size_t *ret_len)
 {
+	if (zst_name(path))
+		return read_zst_file(path, ret, ret_len);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -253,6 +279,25 @@ static int push_ptr(void ***v, size_t *n, void *p)
 	return 0;
 }
 
+/* A trace's metadata file: "metadata", or "metadata.zst" in a compressed
+ * chunk. NULL: out of memory. */
+static char *metadata_path(const char *dir)
+{
+	char *p;
+	if (asprintf(&p, "%s/metadata", dir) < 0)
+		return NULL;
+	struct stat st;
+	if (stat(p, &st) == 0)
+		return p;
+	free(p);
+	if (asprintf(&p, "%s/metadata.zst", dir) < 0)
+		return NULL;
+	if (stat(p, &st) == 0)
+		return p;
+	free(p);
+	return asprintf(&p, "%s/metadata", dir) < 0 ? NULL : p;
+}
+
 static int open_trace(struct reel_reader *r, const char *dir)
 {
 	struct rtrace *t = calloc(1, sizeof(*t));
@@ -263,8 +308,8 @@ static int open_trace(struct reel_reader *r, const char *dir)
 		trace_free(t);
 		return rfail(r, -ENOMEM, "out of memory");
 	}
-	char *mp;
-	if (asprintf(&mp, "%s/metadata", dir) < 0) {
+	char *mp = metadata_path(dir);
+	if (!mp) {
 		trace_free(t);
 		return rfail(r, -ENOMEM, "out of memory");
 	}
@@ -318,8 +363,17 @@ static int open_trace(struct reel_reader *r, const char *dir)
 		return rfail(r, e, "%s: %s", dir, strerror(-e));
 	}
 	for (size_t i = 0; i < n && !e; i++) {
-		if (names[i][0] == '.' || !strcmp(names[i], "metadata"))
+		if (names[i][0] == '.' || !strcmp(names[i], "metadata") ||
+		    !strcmp(names[i], "metadata.zst"))
 			continue;
+		/* A file being compressed exists twice for a moment. */
+		if (zst_name(names[i])) {
+			char *plain = strndup(names[i], strlen(names[i]) - 4);
+			bool twice = plain && bsearch(&plain, names, n, sizeof(*names), cmp_str);
+			free(plain);
+			if (twice)
+				continue;
+		}
 		char *p;
 		if (asprintf(&p, "%s/%s", dir, names[i]) < 0) {
 			e = rfail(r, -ENOMEM, "out of memory");
@@ -358,8 +412,8 @@ static int add_dir(struct reel_reader *r, const char *dir, unsigned depth)
 {
 	if (depth > 32)
 		return 0;
-	char *mp;
-	if (asprintf(&mp, "%s/metadata", dir) < 0)
+	char *mp = metadata_path(dir);
+	if (!mp)
 		return rfail(r, -ENOMEM, "out of memory");
 	struct stat st;
 	int has = stat(mp, &st) == 0 && S_ISREG(st.st_mode);
@@ -822,7 +876,7 @@ static int run_item(struct sum_ctx *ctx, struct sum_item *it, uint64_t *counts)
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t b = (it->begin + (uint64_t)page - 1) & ~((uint64_t)page - 1);
 	uint64_t en = it->end & ~((uint64_t)page - 1);
-	if (c.map && en > b)
+	if (c.map && en > b && !c.in_memory)
 		madvise((void *)(c.map + b), en - b, MADV_DONTNEED);
 	free(c.regs);
 	free(c.pkt.v);
@@ -959,7 +1013,7 @@ int reel_reader_summarize(struct reel_reader *r, unsigned threads)
 	 * page-cache folio around each header): give it all back, so that
 	 * only what pass 2's workers read is mapped. */
 	for (size_t i = 0; i < r->nstreams; i++)
-		if (r->streams[i]->map)
+		if (r->streams[i]->map && !r->streams[i]->in_memory)
 			madvise((void *)r->streams[i]->map, r->streams[i]->file_size, MADV_DONTNEED);
 	/* Pass 2, in parallel: the events of each item. */
 	struct sum_ctx ctx = { .r = r, .items = items, .nitems = nitems };

@@ -24,8 +24,10 @@ static int write_packets(struct reel_stream_file *f, const char *data, size_t si
 		f->bytes += size;
 		return 0;
 	}
-	if (!f->failed)
+	if (!f->failed) {
 		reel_debug("writing a stream file: %s", strerror(-err));
+		f->error = err;
+	}
 	f->failed = true;
 	if (ftruncate(f->fd, (off_t)f->size) < 0 || lseek(f->fd, (off_t)f->size, SEEK_SET) < 0)
 		reel_debug("cannot cut a partial packet: %s", strerror(errno));
@@ -56,6 +58,7 @@ void reel_stream_file_new_chunk(struct reel_stream_file *f, int fd)
 	f->fd = fd;
 	f->size = 0;
 	f->failed = false;
+	f->error = 0;
 	if (f->started)
 		f->chunk_start = true;
 }

@@ -18,6 +18,7 @@ struct reel_stream_file {
 	uint64_t size;   /* bytes of whole packets in the file */
 	bool started;    /* a packet was written */
 	bool failed;     /* a write failed (the file was cut back) */
+	int error;       /* the first write error since the file was opened */
 	uint64_t packets, bytes; /* written */
 	uint64_t unwritten;      /* packets lost to write errors */
 	uint64_t lost_packets;   /* sequence numbers missing (overwritten, unwritten) */

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../common/log.h"
 #include "../common/protocol.h"
 #include "../common/strbuf.h"
 #include "sessiond.h"
@@ -22,8 +23,9 @@
 
 /* What a request may carry, parsed and checked once. */
 struct request {
-	const char *session, *output, *channel, *pattern, *context, *hook;
+	const char *session, *output, *channel, *pattern, *context, *hook, *compress;
 	uint64_t rotate_timer, rotate_size, id, timeout, keep_chunks, keep_bytes, snapshot;
+	uint64_t max_size;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
 	uint64_t loglevel_match, domain, syscall;
 	int64_t loglevel;
@@ -53,6 +55,8 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_SNAPSHOT: e = reel_msg_u64(&f, &r->snapshot); break;
 		case REEL_TAG_ROTATE_TIMER: e = reel_msg_u64(&f, &r->rotate_timer); break;
 		case REEL_TAG_ROTATE_SIZE: e = reel_msg_u64(&f, &r->rotate_size); break;
+		case REEL_TAG_COMPRESS: e = reel_msg_str(&f, &r->compress); break;
+		case REEL_TAG_MAX_SIZE: e = reel_msg_u64(&f, &r->max_size); break;
 		case REEL_TAG_EXCLUDE:
 			if (r->nr_excludes == MAX_EXCLUDES)
 				return -E2BIG;
@@ -508,13 +512,33 @@ static void reply_chunk(int sock, int status, const char *error, const struct ch
 	reel_msg_free(&reply);
 }
 
-/* The chunk of index `index` or later, if archived. Lock held. */
+/* The chunk of index `index` or later, if archived (and compressed, when
+ * it is: chunks are announced in order, once their files are final). Lock
+ * held. */
 static const struct chunk *chunk_from(const struct session *s, uint64_t index)
 {
 	for (size_t i = 0; i < s->nr_chunks; i++)
-		if (s->chunks[i].index >= index && s->chunks[i].path)
+		if (s->chunks[i].index >= index && s->chunks[i].path && !s->chunks[i].compress)
 			return &s->chunks[i];
 	return NULL;
+}
+
+/* Answer `sock` when chunk `index` of `s` is announced, or after
+ * `timeout_ms` (0: an hour). */
+static int add_waiter(int sock, uid_t uid, const struct session *s, uint64_t index,
+		      uint64_t timeout_ms)
+{
+	struct rotation_waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->sock = sock;
+	w->uid = uid;
+	snprintf(w->session, sizeof(w->session), "%s", s->name);
+	w->index = index;
+	w->deadline = monotonic_ns() + (timeout_ms ? timeout_ms : 3600000) * 1000000ull;
+	w->next = reeld.waiters;
+	reeld.waiters = w;
+	return 0;
 }
 
 uint64_t rotation_waiters_serve(bool all, int gone_sock)
@@ -661,9 +685,11 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		} else if (r.output && r.output[0] != '/') {
 			status = -EINVAL;
 			snprintf(err, sizeof(err), "the snapshot directory must be absolute");
-		} else if ((status = consumer_snapshot(s, r.output)) < 0) {
-			snprintf(err, sizeof(err), "snapshot of session '%s' failed: %s", s->name,
-				 strerror(-status));
+		} else if ((status = consumer_snapshot(s, r.output, r.max_size, err,
+						       sizeof(err))) < 0) {
+			if (!err[0])
+				snprintf(err, sizeof(err), "snapshot of session '%s' failed: %s",
+					 s->name, strerror(-status));
 		} else {
 			pthread_mutex_lock(&s->lock);
 			reel_msg_put_str(&data, REEL_TAG_CHUNK, s->snapshot_path);
@@ -678,20 +704,39 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 			snprintf(err, sizeof(err), "session '%s' %s: nothing to rotate", s->name,
 				 s->snapshot_mode ? "is a snapshot session" : "was never started");
 		} else if ((status = consumer_rotate(s)) < 0) {
-			snprintf(err, sizeof(err), "rotation of session '%s' failed: %s", s->name,
-				 strerror(-status));
-		} else {
 			pthread_mutex_lock(&s->lock);
-			reel_msg_put_str(&data, REEL_TAG_CHUNK, s->chunks[s->nr_chunks - 1].path);
+			const char *why = s->rotate_message[0] ? s->rotate_message :
+								 strerror(-status);
+			if (snprintf(err, sizeof(err), "rotation of session '%s' failed: %s",
+				     s->name, why) >= (int)sizeof(err))
+				reel_debug("session %s: %s", s->name, why); /* cut: all of it here */
 			pthread_mutex_unlock(&s->lock);
+		} else {
+			/* A chunk being compressed is answered once it is. */
+			pthread_mutex_lock(&s->lock);
+			const struct chunk *c = &s->chunks[s->nr_chunks - 1];
+			uint64_t index = c->index;
+			bool pending = c->compress != NULL;
+			if (!pending)
+				reel_msg_put_str(&data, REEL_TAG_CHUNK, c->path);
+			pthread_mutex_unlock(&s->lock);
+			if (pending && (status = add_waiter(sock, uid, s, index, 0)) == 0) {
+				reel_msg_free(&reply);
+				reel_msg_free(&data);
+				return 0;
+			}
 		}
 		break;
 	case REEL_CTL_ENABLE_ROTATION:
 		if (!(s = target(uid, &r, err, sizeof(err)))) {
 			status = -ENOENT;
-		} else if (!r.rotate_timer && !r.rotate_size && !r.keep_chunks && !r.keep_bytes) {
+		} else if (!r.rotate_timer && !r.rotate_size && !r.keep_chunks && !r.keep_bytes &&
+			   !r.compress) {
 			status = -EINVAL;
-			snprintf(err, sizeof(err), "give a timer, a size or a retention");
+			snprintf(err, sizeof(err), "give a timer, a size, a retention or a compression");
+		} else if (r.compress && compress_method(r.compress) < 0) {
+			status = -EINVAL;
+			snprintf(err, sizeof(err), "unknown compression '%s' (zstd, none)", r.compress);
 		} else {
 			char *hook = r.hook ? strdup(r.hook) : NULL;
 			pthread_mutex_lock(&s->lock);
@@ -703,6 +748,8 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 				s->keep_chunks = r.keep_chunks;
 			if (r.keep_bytes)
 				s->keep_bytes = r.keep_bytes;
+			if (r.compress)
+				s->compress = compress_method(r.compress);
 			if (r.hook) {
 				free(s->rotate_hook);
 				s->rotate_hook = hook;
@@ -731,9 +778,10 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		reel_msg_put_u64(&data, REEL_TAG_KEEP_BYTES, s->keep_bytes);
 		if (s->rotate_hook)
 			reel_msg_put_str(&data, REEL_TAG_HOOK, s->rotate_hook);
+		reel_msg_put_str(&data, REEL_TAG_COMPRESS, compress_method_name(s->compress));
 		for (size_t i = 0; i < s->nr_chunks; i++) {
-			if (!s->chunks[i].path)
-				continue;
+			if (!s->chunks[i].path || s->chunks[i].compress)
+				continue; /* not announced yet */
 			reel_msg_put_str(&data, REEL_TAG_CHUNK, s->chunks[i].path);
 			reel_msg_put_u64(&data, REEL_TAG_ID, s->chunks[i].index);
 			reel_msg_put_i64(&data, REEL_TAG_HOOK_STATUS, s->chunks[i].hook_status);
@@ -756,18 +804,8 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		pthread_mutex_unlock(&s->lock);
 		if (c)
 			break;
-		struct rotation_waiter *w = calloc(1, sizeof(*w));
-		if (!w) {
-			status = -ENOMEM;
+		if ((status = add_waiter(sock, uid, s, r.id, r.timeout)) < 0)
 			break;
-		}
-		w->sock = sock;
-		w->uid = uid;
-		snprintf(w->session, sizeof(w->session), "%s", s->name);
-		w->index = r.id;
-		w->deadline = monotonic_ns() + (r.timeout ? r.timeout : 3600000) * 1000000ull;
-		w->next = reeld.waiters;
-		reeld.waiters = w;
 		reel_msg_free(&reply);
 		reel_msg_free(&data);
 		return 0;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -209,6 +210,12 @@ static int metadata_update(struct session *s, struct trace *t)
 		return 0;
 	if (t->metadata_fd < 0)
 		return metadata_rewrite(s, t);
+	/* A declaration cut short (a full disk) would spoil the whole
+	 * metadata: what could not be written whole is cut off, and written
+	 * again next time. */
+	off_t end = lseek(t->metadata_fd, 0, SEEK_END);
+	if (end < 0)
+		return -errno;
 	for (uint32_t i = 0; i < t->nr_bufsets; i++) {
 		struct bufset *b = t->bufsets[i];
 		for (uint32_t k = 0; k < b->nr_classes; k++) {
@@ -216,8 +223,13 @@ static int metadata_update(struct session *s, struct trace *t)
 				continue;
 			int err = reel_write_all(t->metadata_fd, b->classes[k].declaration,
 						 strlen(b->classes[k].declaration));
-			if (err)
+			if (err) {
+				if (ftruncate(t->metadata_fd, end) < 0 ||
+				    lseek(t->metadata_fd, end, SEEK_SET) < 0)
+					reel_debug("%s: cannot cut the metadata back", t->dir);
 				return err;
+			}
+			end += (off_t)strlen(b->classes[k].declaration);
 			b->classes[k].written = true;
 		}
 	}
@@ -472,13 +484,56 @@ struct snapshot_file {
 	bool first;
 	uint64_t discarded_base;
 	int err;
+	/* With a size limit, the packets are kept here first (oldest
+	 * first), and only the newest that fit the stream's budget written. */
+	bool collect;
+	char *buf;
+	size_t len, cap;
+	uint32_t *sizes;
+	size_t nr, sizes_cap;
 };
+
+/* Keep a copy of a packet of a size-limited snapshot. */
+static void snapshot_collect(struct snapshot_file *f, const char *packet, uint32_t size)
+{
+	if (f->err)
+		return;
+	if (f->len + size > f->cap) {
+		size_t cap = f->cap ? f->cap : 1u << 20;
+		while (cap < f->len + size)
+			cap *= 2;
+		char *grown = realloc(f->buf, cap);
+		if (!grown) {
+			f->err = -ENOMEM;
+			return;
+		}
+		f->buf = grown;
+		f->cap = cap;
+	}
+	if (f->nr == f->sizes_cap) {
+		size_t cap = f->sizes_cap ? 2 * f->sizes_cap : 64;
+		uint32_t *grown = realloc(f->sizes, cap * sizeof(*grown));
+		if (!grown) {
+			f->err = -ENOMEM;
+			return;
+		}
+		f->sizes = grown;
+		f->sizes_cap = cap;
+	}
+	memcpy(f->buf + f->len, packet, size);
+	f->len += size;
+	f->sizes[f->nr++] = size;
+}
 
 /* Write one packet of a snapshot; its loss count is rebased on the
  * snapshot's first packet, so that the snapshot reports only its own. */
 static void snapshot_packet(void *arg, const char *packet, uint32_t size)
 {
 	struct snapshot_file *f = arg;
+	if (f->collect) {
+		snapshot_collect(f, packet, size);
+		return;
+	}
 	char *context = (char *)packet; /* our copy */
 	uint64_t discarded;
 	memcpy(&discarded, context + offsetof(struct reel_ctf_packet, events_discarded),
@@ -494,14 +549,53 @@ static void snapshot_packet(void *arg, const char *packet, uint32_t size)
 		f->err = reel_write_all(f->fd, packet, size);
 }
 
+/* Write the newest packets collected that fit in `budget` bytes, oldest
+ * first. */
+static void snapshot_write_newest(struct snapshot_file *f, uint64_t budget)
+{
+	size_t first = f->nr, off = f->len;
+	uint64_t kept = 0;
+	while (first > 0 && kept + f->sizes[first - 1] <= budget) {
+		first--;
+		kept += f->sizes[first];
+		off -= f->sizes[first];
+	}
+	f->collect = false;
+	for (size_t i = first; i < f->nr; i++) {
+		snapshot_packet(f, f->buf + off, f->sizes[i]);
+		off += f->sizes[i];
+	}
+}
+
+static size_t snapshot_streams(const struct session *s, uint32_t *ret_max_subbuf)
+{
+	size_t n = 0;
+	uint32_t max_subbuf = 0;
+	for (const struct trace *t = s->traces; t; t = t->next)
+		for (uint32_t b = 0; b < t->nr_bufsets; b++) {
+			n += t->bufsets[b]->nr_streams;
+			if (t->bufsets[b]->nr_streams &&
+			    t->bufsets[b]->channel->config.subbuf_size > max_subbuf)
+				max_subbuf = t->bufsets[b]->channel->config.subbuf_size;
+		}
+	*ret_max_subbuf = max_subbuf;
+	return n;
+}
+
 /*
  * Record what a flight-recorder session's buffers hold now, while tracing
  * goes on: for each of its traces, under <dir>/snapshot-<n>-<date>-<time>-<i>/
  * (as LTTng names snapshots), the metadata and every complete packet of
- * every stream, oldest first (the open packets are closed first). Lock held.
+ * every stream, oldest first (the open packets are closed first). With a
+ * maximum size, each stream gets an equal share of it, and keeps its newest
+ * packets that fit. Lock held.
  */
 static int record_snapshot(struct session *s)
 {
+	uint32_t max_subbuf;
+	size_t nr_streams = snapshot_streams(s, &max_subbuf);
+	uint64_t budget = s->snapshot_max_size && nr_streams ?
+		s->snapshot_max_size / nr_streams : UINT64_MAX;
 	char stamp[32], root[PATH_MAX + 128];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -533,7 +627,8 @@ static int record_snapshot(struct session *s)
 			struct bufset *set = t->bufsets[b];
 			for (uint32_t k = 0; k < set->nr_streams && !err; k++) {
 				snprintf(path, sizeof(path), "%s/%s_%u", tdir, set->channel->name, k);
-				struct snapshot_file f = { .first = true };
+				struct snapshot_file f = { .first = true,
+							   .collect = budget != UINT64_MAX };
 				f.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
 				if (f.fd < 0) {
 					err = -errno;
@@ -541,6 +636,10 @@ static int record_snapshot(struct session *s)
 				}
 				reel_rb_switch(set->streams[k]);
 				reel_rb_snapshot(set->streams[k], set->copy_buf, snapshot_packet, &f);
+				if (f.collect)
+					snapshot_write_newest(&f, budget);
+				free(f.buf);
+				free(f.sizes);
 				close(f.fd);
 				err = f.err;
 			}
@@ -553,11 +652,27 @@ static int record_snapshot(struct session *s)
 	return 0;
 }
 
-int consumer_snapshot(struct session *s, const char *dir)
+int consumer_snapshot(struct session *s, const char *dir, uint64_t max_size, char *err_text,
+		      size_t err_size)
 {
 	if (!s->consumer_running)
 		return -ENOTCONN;
 	pthread_mutex_lock(&s->lock);
+	if (max_size) {
+		/* As LTTng: at least one whole sub-buffer of every stream. */
+		uint32_t subbuf;
+		size_t n = snapshot_streams(s, &subbuf);
+		if (n && max_size / n < subbuf) {
+			snprintf(err_text, err_size,
+				 "--max-size %llu is too small: the session has %zu streams, each "
+				 "needs at least one sub-buffer (%u bytes): %llu bytes or more",
+				 (unsigned long long)max_size, n, subbuf,
+				 (unsigned long long)subbuf * n);
+			pthread_mutex_unlock(&s->lock);
+			return -EINVAL;
+		}
+	}
+	s->snapshot_max_size = max_size;
 	snprintf(s->snapshot_dir, sizeof(s->snapshot_dir), "%s", dir ? dir : "");
 	uint64_t ticket = ++s->snapshot_request;
 	wake(s);
@@ -569,6 +684,16 @@ int consumer_snapshot(struct session *s, const char *dir)
 }
 
 /* ---- rotation ------------------------------------------------------------- */
+
+/* What went wrong, for `status` (cut to fit). Lock held. */
+__attribute__((format(printf, 3, 4))) static void set_text(char *buf, size_t size,
+							   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
 
 #define HOOK_TIMEOUT_NS (300 * 1000000000ull)
 
@@ -643,7 +768,7 @@ static void apply_retention(struct session *s)
 	while (kept > 1 && ((s->keep_chunks && kept > s->keep_chunks) ||
 			    (s->keep_bytes && total > s->keep_bytes))) {
 		struct chunk *c = &s->chunks[first];
-		if (c->hook_pid)
+		if (c->hook_pid || c->compress)
 			break;
 		nftw(c->path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 		reel_debug("session %s: retention removed %s", s->name, c->path);
@@ -682,6 +807,19 @@ static void reap_hooks(struct session *s, uint64_t now)
 	}
 }
 
+/* A chunk's files are final: waiters are answered, the hook runs, the
+ * retention applies (it may move s->chunks). Lock held. */
+static void announce_chunk(struct session *s, struct chunk *c)
+{
+	uint64_t one = 1;
+	if (reeld.chunk_event_fd >= 0 && write(reeld.chunk_event_fd, &one, sizeof(one)) < 0)
+		reel_debug("session %s: cannot announce chunk %llu", s->name,
+			   (unsigned long long)c->index);
+	if (c->path)
+		run_hook(s, c);
+	apply_retention(s);
+}
+
 /*
  * Archive the current chunk: every packet completed so far is written,
  * the chunk's metadata completed, its directory moved to
@@ -709,6 +847,17 @@ static int rotate(struct session *s)
 	if (s->kernel)
 		reel_ktrace_close_chunk(s->kernel);
 	pthread_mutex_lock(&s->lock);
+	/* Packets that could not be written (a full disk) leave the chunk
+	 * incomplete: it is archived still, and the rotation fails, saying
+	 * why. */
+	int incomplete = 0;
+	for (struct trace *t = s->traces; t; t = t->next)
+		for (uint32_t b = 0; b < t->nr_bufsets && !incomplete; b++)
+			for (uint32_t k = 0; k < t->bufsets[b]->nr_streams && !incomplete; k++)
+				if (t->bufsets[b]->files[k].failed)
+					incomplete = t->bufsets[b]->files[k].error ?
+						t->bufsets[b]->files[k].error : -EIO;
+	s->rotate_message[0] = 0;
 
 	time_t end = time(NULL);
 	char begin_text[32], end_text[32], from[PATH_MAX + 8], to[PATH_MAX + 128];
@@ -732,20 +881,36 @@ static int rotate(struct session *s)
 		err = metadata_rewrite(s, t);
 		if (err)
 			reel_debug("%s: metadata: %s", t->dir, strerror(-err));
+		/* Without a metadata file at all, the chunk cannot be read. */
+		char mp[PATH_MAX + 16];
+		snprintf(mp, sizeof(mp), "%s/metadata", t->dir);
+		if (err && !incomplete && t->metadata_fd < 0 && access(mp, F_OK) < 0)
+			incomplete = err;
 	}
-	if ((err = reel_mkdir_p(to)) < 0)
+	if ((err = reel_mkdir_p(to)) < 0) {
+		set_text(s->rotate_message, sizeof(s->rotate_message),
+			 "cannot create %s: %s", to, strerror(-err));
 		return err;
+	}
 	char to_ust[PATH_MAX + 160];
 	snprintf(to_ust, sizeof(to_ust), "%s/ust", to);
 	/* Open files move with their directory; they are closed after. */
-	if (access(from, F_OK) == 0 && rename(from, to_ust) < 0)
-		return -errno;
+	if (access(from, F_OK) == 0 && rename(from, to_ust) < 0) {
+		err = -errno;
+		set_text(s->rotate_message, sizeof(s->rotate_message),
+			 "cannot move the chunk to %s: %s", to_ust, strerror(-err));
+		return err;
+	}
 	if (s->kernel) {
 		char from_kernel[PATH_MAX + 16], to_kernel[PATH_MAX + 160];
 		snprintf(from_kernel, sizeof(from_kernel), "%s/kernel", s->output);
 		snprintf(to_kernel, sizeof(to_kernel), "%s/kernel", to);
-		if (access(from_kernel, F_OK) == 0 && rename(from_kernel, to_kernel) < 0)
-			return -errno;
+		if (access(from_kernel, F_OK) == 0 && rename(from_kernel, to_kernel) < 0) {
+			err = -errno;
+			set_text(s->rotate_message, sizeof(s->rotate_message),
+				 "cannot move the chunk to %s: %s", to_kernel, strerror(-err));
+			return err;
+		}
 		if ((err = reel_ktrace_open_chunk(s->kernel, from_kernel)) < 0)
 			reel_debug("%s: %s", from_kernel, strerror(-err));
 	}
@@ -764,9 +929,15 @@ static int rotate(struct session *s)
 				if (set->files[k].fd >= 0)
 					close(set->files[k].fd);
 				int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+				int open_err = fd < 0 ? -errno : 0;
 				if (fd < 0)
 					reel_debug("%s: %s", path, strerror(errno));
 				reel_stream_file_new_chunk(&set->files[k], fd);
+				if (open_err) {
+					/* Counted as lost until the next rotation. */
+					set->files[k].failed = true;
+					set->files[k].error = open_err;
+				}
 			}
 		}
 		metadata_update(s, t);
@@ -777,14 +948,52 @@ static int rotate(struct session *s)
 	c->index = s->chunk_index++;
 	s->chunk_begin = end;
 	s->chunk_begin_ns = monotonic_ns();
-	uint64_t one = 1;
-	if (reeld.chunk_event_fd >= 0 && write(reeld.chunk_event_fd, &one, sizeof(one)) < 0)
-		reel_debug("session %s: cannot announce chunk %llu", s->name,
-			   (unsigned long long)c->index);
-	if (c->path)
-		run_hook(s, c);
-	apply_retention(s);
-	return 0;
+	c->hook_status = -2;
+	if (c->path && s->compress == COMPRESS_ZSTD) {
+		err = compress_start(c->path, s->wake_fd, &c->compress);
+		if (err) {
+			c->compress = NULL;
+			set_text(s->error, sizeof(s->error), "cannot compress chunk %s: %s",
+				 c->path, strerror(-err));
+		} else {
+			c->compress_started = monotonic_ns();
+		}
+	}
+	if (incomplete) {
+		set_text(s->rotate_message, sizeof(s->rotate_message),
+			 "chunk %s is incomplete: packets or metadata could not be written: %s",
+			 c->path ? c->path : to, strerror(-incomplete));
+		set_text(s->error, sizeof(s->error), "%s", s->rotate_message);
+	}
+	if (!c->compress)
+		announce_chunk(s, c);
+	return incomplete;
+}
+
+/* Announce the chunks whose compression is over, in order (all of them,
+ * waiting, with `wait`): their files are final. Lock held. */
+static void finish_compressions(struct session *s, bool wait)
+{
+	for (;;) {
+		struct chunk *c = NULL;
+		for (size_t i = 0; i < s->nr_chunks && !c; i++)
+			if (s->chunks[i].compress)
+				c = &s->chunks[i];
+		if (!c || (!wait && !compress_done(c->compress)))
+			return;
+		struct compress_result res;
+		int err = compress_finish(c->compress, &res);
+		c->compress = NULL;
+		uint64_t ns = monotonic_ns() - c->compress_started;
+		reel_debug("session %s: chunk %llu compressed: %llu -> %llu bytes in %llu ms",
+			   s->name, (unsigned long long)c->index, (unsigned long long)res.bytes_in,
+			   (unsigned long long)res.bytes_out, (unsigned long long)(ns / 1000000));
+		if (err)
+			set_text(s->error, sizeof(s->error),
+				 "chunk %s is left uncompressed from %s on: %s", c->path, res.failed,
+				 strerror(-err));
+		announce_chunk(s, c);
+	}
 }
 
 int consumer_rotate(struct session *s)
@@ -837,8 +1046,10 @@ static void *consumer_main(void *arg)
 			s->snapshot_done = s->snapshot_request;
 			pthread_cond_broadcast(&s->flushed);
 		}
-		if (s->quit)
+		if (s->quit) {
+			finish_compressions(s, true);
 			break;
+		}
 		if (take_snapshot(s) < 0) {
 			pthread_mutex_unlock(&s->lock);
 			struct timespec pause = { 0, 10000000 };
@@ -906,6 +1117,7 @@ static void *consumer_main(void *arg)
 		check_stalls(s, now);
 		retire_orphans(s, now);
 		reap_hooks(s, now);
+		finish_compressions(s, false);
 		/* Scheduled rotations, while the session runs. The size counts
 		 * from the last rotation, whoever asked for it. */
 		if (rotations_seen != s->rotate_done) {

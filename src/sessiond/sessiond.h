@@ -24,6 +24,7 @@
 #include "../kernel/ktrace.h"
 #include "../ringbuf/drain.h"
 #include "../ringbuf/ringbuf.h"
+#include "compress.h"
 
 #define MAX_CHANNELS 64u
 #define MAX_NAME 256u
@@ -144,6 +145,7 @@ struct session {
 	uint64_t snapshot_request, snapshot_done;
 	int snapshot_error;
 	char snapshot_dir[PATH_MAX];  /* where the next one goes ("" : output) */
+	uint64_t snapshot_max_size;   /* of the next one, in bytes; 0: no limit */
 	char snapshot_path[PATH_MAX + 128]; /* the last one recorded */
 	char error[512]; /* the last thing that went wrong, for `status` */
 	struct channel *channels[MAX_CHANNELS];
@@ -174,8 +176,10 @@ struct session {
 	uint64_t rotate_timer_us, rotate_size;
 	char *rotate_hook;
 	uint64_t keep_chunks, keep_bytes; /* retention of archives; 0: all */
+	int compress;                      /* COMPRESS_* of archived chunks */
 	uint64_t rotate_request, rotate_done;
 	int rotate_error;
+	char rotate_message[PATH_MAX + 256]; /* why the last rotation failed, or "" */
 	uint64_t chunk_index;
 	time_t chunk_begin;         /* for the chunk's name */
 	uint64_t chunk_begin_ns;    /* for the timer: monotonic_ns() */
@@ -203,6 +207,10 @@ struct chunk {
 	pid_t hook_pid;  /* running hook, or 0 */
 	uint64_t hook_started;
 	int hook_status; /* exit status; -1 running, -2 no hook, -3 killed (hung) */
+	/* Being compressed: not announced (waiters, list-rotations, hook,
+	 * retention) until it is done. */
+	struct compress_job *compress;
+	uint64_t compress_started; /* monotonic_ns() */
 };
 
 /* A client waiting for a session's chunk (reel wait-rotation). */
@@ -270,8 +278,12 @@ void consumer_join(struct session *s);
  * the last of s->chunks) or a negative errno. */
 int consumer_rotate(struct session *s);
 /* Record a snapshot of a flight-recorder session into `dir` (NULL: its
- * output) and wait for it; the path is then s->snapshot_path. */
-int consumer_snapshot(struct session *s, const char *dir);
+ * output), of at most `max_size` bytes of packets (0: everything the
+ * buffers hold), and wait for it; the path is then s->snapshot_path.
+ * -EINVAL (and why in `err`) when `max_size` cannot hold a sub-buffer of
+ * every stream. */
+int consumer_snapshot(struct session *s, const char *dir, uint64_t max_size, char *err,
+		      size_t err_size);
 uint64_t monotonic_ns(void);
 /* Write the kernel trace's metadata and start recording the kernel into
  * <output>/kernel. Main thread. */

@@ -214,6 +214,21 @@ def test_bad_switch_timer(t, why, env):
     usage_error(["enable-channel", "-u", "big", "--switch-timer", t], env, "--switch-timer", why)
 
 
+@pytest.mark.parametrize("args,words", [
+    (["enable-rotation", "--compress", "gzip"], ("--compress", "gzip", "zstd")),
+    (["enable-rotation", "--compress", ""], ("--compress", "zstd")),
+    (["snapshot", "record", "--max-size", "lots"], ("--max-size", "not a size")),
+    (["snapshot", "record", "--max-size", "0"], ("--max-size", "not a size")),
+])
+def test_bad_rotation_and_snapshot_options(args, words, env):
+    p = reel(args, env)
+    assert p.returncode == 2 and p.stdout == "", (args, p.stderr)
+    first = p.stderr.splitlines()[0]
+    assert first.startswith(f"reel {args[0]}: "), p.stderr
+    for w in words:
+        assert w in first, (w, first)
+
+
 @pytest.mark.parametrize("args", [
     ["--overwrite", "--discard"], ["--buffers-uid", "--buffers-pid"],
 ])

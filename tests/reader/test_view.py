@@ -431,3 +431,53 @@ def test_reeld_trace_as_babeltrace(tmp_path):
         daemon.wait(timeout=10)
     lines = same_as_babeltrace(tmp_path / "trace")
     assert any('procname = "fields-app"' in l for l in lines)
+
+
+def zstd_tree(src, dst, keep_metadata=False):
+    """A copy of trace `src` whose files are compressed as reeld's
+    --compress zstd leaves them (<file>.zst, the original gone)."""
+    shutil.copytree(src, dst)
+    for f in sorted(p for p in Path(dst).rglob("*") if p.is_file()):
+        if keep_metadata and f.name == "metadata":
+            continue
+        subprocess.run(["zstd", "-q", "--rm", str(f)], check=True, timeout=60)
+    return dst
+
+
+@pytest.mark.skipif(not shutil.which("zstd"), reason="the zstd command is missing")
+def test_zstd_compressed_trace_same_as_plain(tmp_path):
+    root = traced(tmp_path, ["threads", 2, 20000], {"REEL_SUBBUF_SIZE": "8k"})
+    packed = zstd_tree(root, tmp_path / "packed")
+    names = [p.name for p in packed.rglob("*") if p.is_file()]
+    assert names and all(n.endswith(".zst") for n in names)
+    assert view(packed).stdout == view(root).stdout
+    assert view(packed, "--json").stdout == view(root, "--json").stdout
+    # --stats decodes in parallel and gives pages back as it goes.
+    for threads in (1, 3):
+        a = view(packed, "--stats", "--json", "--threads", threads).stdout
+        b = view(root, "--stats", "--json", "--threads", threads).stdout
+        assert a.replace(str(packed), str(root)) == b
+    # Plain metadata beside compressed streams, and a stream that exists
+    # both ways (caught midway through its compression): read once.
+    mixed = zstd_tree(root, tmp_path / "mixed", keep_metadata=True)
+    stream = next(p for p in mixed.rglob("*.zst") if not p.name.startswith("metadata"))
+    subprocess.run(["zstd", "-q", "-d", "-k", str(stream)], check=True)
+    assert view(mixed).stdout == view(root).stdout
+
+
+@pytest.mark.skipif(not shutil.which("zstd"), reason="the zstd command is missing")
+def test_zstd_damaged_files(tmp_path):
+    root = traced(tmp_path, ["fields"])
+    packed = zstd_tree(root, tmp_path / "packed")
+    stream = next(p for p in packed.rglob("*.zst") if not p.name.startswith("metadata"))
+    data = stream.read_bytes()
+    stream.write_bytes(data[:len(data) // 2])
+    p = view(packed, check=False)
+    assert p.returncode != 0 and "not a valid zstd file" in p.stderr
+    stream.write_bytes(b"not zstd at all")
+    p = view(packed, check=False)
+    assert p.returncode != 0 and "not a valid zstd file" in p.stderr
+    meta = next(packed.rglob("metadata.zst"))
+    meta.write_bytes(b"\x28\xb5\x2f\xfd garbage")
+    p = view(packed, check=False)
+    assert p.returncode != 0 and "metadata.zst" in p.stderr

@@ -1140,3 +1140,200 @@ def test_snapshot_flight_recorder(daemon, tmp_path):
     daemon.reel("start", "plain", check=False)
     p = daemon.reel("snapshot", "record", "-s", "plain", check=False)
     assert p.returncode == 1 and "not a snapshot session" in p.stderr
+
+
+def view_lines(*paths, names="dapp:step"):
+    p = subprocess.run([str(REEL), "--json", "view", "--names", names] + [str(x) for x in paths],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines()
+
+
+def files_under(path):
+    return sorted(p for p in Path(path).rglob("*") if p.is_file())
+
+
+def test_rotation_compressed_under_load(daemon, tmp_path):
+    """--compress zstd: every file of every chunk is .zst by the time the
+    chunk is announced (rotate's reply, the hook, list-rotations); `zstd -d`
+    gives back a trace babeltrace2 reads; `reel view` reads the compressed
+    chunks as the decompressed ones; every event once."""
+    if not shutil.which("zstd"):
+        pytest.skip("the zstd command is missing")
+    out = tmp_path / "trace"
+    hooked = tmp_path / "hooked"
+    daemon.reel("create", "z", "-o", out)
+    daemon.reel("enable-channel", "-u", "c", "--subbuf-size", "256k", "--num-subbuf", "8")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    # The hook writes the chunk's path and how many files are not .zst.
+    daemon.reel("enable-rotation", "--timer", "300ms", "--compress", "zstd", "--hook",
+                 f'echo "$1 $(find "$1" -type f ! -name "*.zst" | wc -l)" >> {hooked}')
+    assert json.loads(daemon.reel("--json", "list-rotations").stdout)["compress"] == "zstd"
+    daemon.reel("start")
+    spinner = daemon.app("spin")
+    manual = []
+    for _ in range(3):
+        time.sleep(0.15)
+        t0 = time.time()
+        chunk = json.loads(daemon.reel("--json", "rotate").stdout)["chunk"]
+        manual.append((chunk, time.time() - t0))
+        # Announced once compressed: nothing else is left in it.
+        names = [p.name for p in files_under(chunk)]
+        assert names and all(n.endswith(".zst") for n in names), names
+    time.sleep(0.4)
+    spinner.kill()
+    spinner.wait()
+    daemon.reel("disable-rotation")
+    daemon.reel("stop")
+    last = json.loads(daemon.reel("--json", "rotate").stdout)["chunk"]
+    chunks = [c["path"] for c in json.loads(daemon.reel("--json", "list-rotations").stdout)["chunks"]]
+    assert {c for c, _ in manual} | {last} <= set(chunks) and len(chunks) >= 5
+    spun, packed, plain = [], 0, 0
+    for i, c in enumerate(chunks):
+        files = files_under(c)
+        assert files and all(f.name.endswith(".zst") for f in files)
+        assert any(f.name == "metadata.zst" for f in files)
+        packed += sum(f.stat().st_size for f in files)
+        copy = tmp_path / f"plain-{i}"
+        shutil.copytree(c, copy)
+        subprocess.run(["zstd", "-q", "-d", "-r", "--rm", str(copy)], check=True, timeout=120)
+        plain += sum(f.stat().st_size for f in files_under(copy))
+        p = subprocess.run(["babeltrace2", str(copy)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+        assert p.returncode == 0 and p.stderr == "", p.stderr[-500:]
+        compressed = view_lines(c)
+        assert compressed == view_lines(copy)
+        spun += [json.loads(line)["fields"]["i"] for line in compressed]
+    assert spun == list(range(len(spun))) and len(spun) >= 100000
+    stats = json.loads(daemon.reel("--json", "view", "--stats", out).stdout)
+    assert stats["events"] == len(spun) and stats["discarded_events"] == 0
+    deadline = time.time() + 10
+    while time.time() < deadline and len(hooked.read_text().splitlines()) < len(chunks):
+        time.sleep(0.05)
+    lines = [l.split() for l in hooked.read_text().splitlines()]
+    assert sorted(p for p, _ in lines) == sorted(chunks)  # once each
+    assert {n for _, n in lines} == {"0"}  # after the compression
+    print(f"compressed {plain} -> {packed} bytes ({plain / packed:.1f}x); "
+          f"rotate: {max(t for _, t in manual) * 1000:.0f} ms at most")
+    daemon.reel("destroy")
+
+
+def test_retention_counts_compressed_sizes(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "zr", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("enable-rotation", "--compress", "zstd", "--keep-size", "300k")
+    daemon.reel("start")
+    app = daemon.app("steps", 20000)
+    made = []
+    for k in range(6):
+        step(app, k)
+        made.append(json.loads(daemon.reel("--json", "rotate").stdout)["chunk"])
+    finish(app)
+    kept = [c["path"] for c in json.loads(daemon.reel("--json", "list-rotations").stdout)["chunks"]]
+    sizes = [sum(f.stat().st_size for f in files_under(c)) for c in kept]
+    # A chunk is about 600 KB before compression: only the newest would
+    # be kept if uncompressed sizes counted.
+    assert kept == made[-len(kept):] and len(kept) >= 2, sizes
+    assert sum(sizes) <= 300 * 1024
+    assert sorted(str(p) for p in (out / "archives").iterdir()) == sorted(kept)
+    events = []
+    for c in kept:
+        events += read_trace_view(c)
+    daemon.reel("destroy")
+    for k in range(6 - len(kept), 6):
+        assert [i for s, i in events if s == k] == list(range(20000))
+
+
+def read_trace_view(path):
+    return [(json.loads(l)["fields"]["step"], json.loads(l)["fields"]["i"])
+            for l in view_lines(path)]
+
+
+def stream_files(snapshot):
+    return [f for f in files_under(snapshot) if f.name != "metadata"]
+
+
+def test_snapshot_max_size(daemon, tmp_path):
+    out = tmp_path / "trace"
+    daemon.reel("create", "ms", "--snapshot", "-o", out)
+    daemon.reel("enable-channel", "-u", "c", "--subbuf-size", "64k", "--num-subbuf", "8")
+    daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 50000)
+    for k in range(3):
+        step(app, k)
+    # Nothing is written while the two are recorded.
+    full = json.loads(daemon.reel("--json", "snapshot", "record").stdout)["snapshot"]
+    nr_streams = len(stream_files(full))
+    limit = nr_streams * 2 * 65536  # two of the eight sub-buffers per stream
+    small = json.loads(daemon.reel("--json", "snapshot", "record", "--max-size",
+                                   f"{limit // 1024}k").stdout)["snapshot"]
+    total = sum(f.stat().st_size for f in stream_files(small))
+    assert 0 < total <= limit
+    assert sum(f.stat().st_size for f in stream_files(full)) > limit
+    p = subprocess.run(["babeltrace2", small], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 0 and p.stderr == "", p.stderr[-500:]
+    newest = read_trace_view(small)
+    everything = read_trace_view(full)
+    # The newest events: the same last ones, a part of the full one's.
+    assert newest and newest[-1] == everything[-1] == (2, 49999)
+    assert set(newest) < set(everything)
+    # Too small for one sub-buffer per stream: a clear error.
+    p = daemon.reel("snapshot", "record", "--max-size", "4k", check=False)
+    assert p.returncode != 0 and "too small" in p.stderr and "sub-buffer" in p.stderr
+    p = daemon.reel("snapshot", "record", "--max-size", "lots", check=False)
+    assert p.returncode == 2
+    finish(app)
+    daemon.reel("destroy")
+
+
+def test_disk_full_during_rotation(daemon, tmp_path):
+    """Rotations while the output's file system fills: the rotation that
+    cannot write its chunk fails saying so (status too), the chunks archived
+    before are intact, and once there is room again rotations and tracing
+    go on."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to mount a small file system")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        out = mnt / "trace"
+        daemon.reel("create", "df", "-o", out)
+        daemon.reel("enable-channel", "-u", "c", "--subbuf-size", "16k", "--num-subbuf", "16")
+        daemon.reel("enable-event", "-u", "-c", "c", "dapp:step")
+        daemon.reel("start")
+        app = daemon.app("steps", 2000)
+        good = []
+        for k in range(2):
+            step(app, k)
+            good.append(json.loads(daemon.reel("--json", "rotate").stdout)["chunk"])
+        # Fill the file system.
+        subprocess.run(["dd", "if=/dev/zero", f"of={mnt}/filler", "bs=4k"],
+                       capture_output=True)
+        step(app, 2)
+        p = daemon.reel("rotate", check=False)
+        assert p.returncode == 1 and "No space left on device" in p.stderr, p.stderr
+        assert "incomplete" in p.stderr
+        status = daemon.reel("status").stdout
+        assert "No space left on device" in status, status
+        # Chunks archived before are untouched.
+        for k, c in enumerate(good):
+            events, discarded = read_trace(c)
+            assert steps_of(events, k) == list(range(2000)) and discarded == 0
+            babeltrace_ok(c)
+        # Room again: the session goes on.
+        (mnt / "filler").unlink()
+        daemon.reel("rotate")
+        step(app, 3)
+        after = json.loads(daemon.reel("--json", "rotate").stdout)["chunk"]
+        assert steps_of(read_trace(after)[0], 3) == list(range(2000))
+        babeltrace_ok(after)
+        finish(app)
+        daemon.reel("stop")
+        daemon.reel("destroy")
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
