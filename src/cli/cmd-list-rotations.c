@@ -90,10 +90,13 @@ static int run(int argc, char **argv)
 		printf("Rotations of session %s:", sname);
 		if (!list->timer_us && !list->size)
 			printf(" none scheduled\n");
-		else
-			printf("%s%llu us%s%llu bytes\n", list->timer_us ? " every " : "",
-			       (unsigned long long)list->timer_us, list->size ? ", every " : "",
+		if (list->timer_us)
+			printf(" every %llu us", (unsigned long long)list->timer_us);
+		if (list->size)
+			printf("%s every %llu bytes", list->timer_us ? "," : "",
 			       (unsigned long long)list->size);
+		if (list->timer_us || list->size)
+			printf("\n");
 		if (list->hook)
 			printf("Hook: %s\n", list->hook);
 		if (list->compress && strcmp(list->compress, "none") != 0)

@@ -532,11 +532,12 @@ void kconv_set_uuid(struct kconv *kc, const uint8_t uuid[16])
 	memcpy(kc->config.uuid, uuid, sizeof(kc->config.uuid));
 }
 
-void kconv_new_chunk(struct kconv *kc)
+void kconv_new_chunk(struct kconv *kc, uint64_t begin)
 {
 	for (uint32_t i = 0; i < kc->config.nr_cpus; i++) {
 		kc->streams[i].len = 0;
 		kc->streams[i].discarded = 0;
+		kc->streams[i].last_ts = begin;
 	}
 }
 

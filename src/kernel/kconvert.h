@@ -82,10 +82,11 @@ void kconv_flush(struct kconv *kc, uint32_t cpu, bool always);
 /* The trace's UUID, for the packets opened from now on. */
 void kconv_set_uuid(struct kconv *kc, const uint8_t uuid[16]);
 
-/* Begin a new trace (rotation): packet sequence numbers go on, the
- * discarded count restarts, the next packets start afresh. Open packets
- * must have been flushed. */
-void kconv_new_chunk(struct kconv *kc);
+/* Begin a new trace (rotation) at `begin`: packet sequence numbers go
+ * on, the discarded count restarts, no event is stamped before `begin`
+ * (a record committed late is moved up to it). Open packets must have
+ * been flushed. */
+void kconv_new_chunk(struct kconv *kc, uint64_t begin);
 
 /* An event class of Reel's own (the statedump's), with the TSDL of its
  * fields (lines of "type _name;"). */

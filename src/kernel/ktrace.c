@@ -87,6 +87,7 @@ struct reel_ktrace {
 	uint32_t nr_enabled;
 	struct kstatedump statedump;
 	bool no_mmap; /* REEL_KERNEL_READ=copy: read() even where mmap works */
+	uint64_t chunk_ts; /* when the last chunk was closed: the next one's start */
 	char warning[512];
 };
 
@@ -607,9 +608,12 @@ static int open_chunk(struct reel_ktrace *kt, const char *dir)
 	e = write_metadata(kt);
 	if (e)
 		return e;
-	kconv_new_chunk(kt->kc);
-	/* The state before this chunk, first in CPU 0's stream. */
-	e = kstatedump_write(kt->kc, &kt->statedump, reel_clock_read(), "/proc");
+	/* The chunk begins when the last one was closed: what was read since
+	 * is in this one, and its statedump comes first. */
+	uint64_t begin = kt->chunk_ts ? kt->chunk_ts : reel_clock_read();
+	kt->chunk_ts = 0;
+	kconv_new_chunk(kt->kc, begin);
+	e = kstatedump_write(kt->kc, &kt->statedump, begin, "/proc");
 	kconv_flush(kt->kc, 0, false);
 	return e;
 }
@@ -739,6 +743,7 @@ int reel_ktrace_consume(struct reel_ktrace *kt, bool flush)
 int reel_ktrace_close_chunk(struct reel_ktrace *kt)
 {
 	pthread_mutex_lock(&kt->lock);
+	kt->chunk_ts = reel_clock_read();
 	if (kt->started)
 		while (consume_locked(kt, true) > 0)
 			;

@@ -252,7 +252,7 @@ static double bench(struct reel_syscall_args *sa, long n, long *ret_records)
 
 int main(int argc, char **argv)
 {
-	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
 	struct reel_syscall_arg_config *cfg;
 	struct reel_syscall_args *sa;
 	struct seen seen = {0};
