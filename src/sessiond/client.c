@@ -136,6 +136,10 @@ static bool remove_disabled(struct channel *ch, const char *pattern)
 
 static int kernel_allowed(struct session *s, uid_t uid, char *err, size_t size)
 {
+	if (reeld.no_kernel) {
+		snprintf(err, size, "this session daemon refuses the kernel domain (reeld --no-kernel)");
+		return -EPERM;
+	}
 	if (uid != 0) {
 		snprintf(err, size, "kernel tracing needs root (run `reel` as root, which uses "
 				    "root's session daemon)");

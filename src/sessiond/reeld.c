@@ -64,6 +64,7 @@ static void usage(FILE *out)
 		"  -d, --daemonize     run in the background once ready\n"
 		"      --rundir DIR    sockets in DIR (default: $REEL_RUNDIR, /run/reel for\n"
 		"                      root, $HOME/.reel/run otherwise)\n"
+		"      --no-kernel     refuse the kernel domain (userspace tracing only)\n"
 		"  -v, --verbose       diagnostics on stderr\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       print the version\n");
@@ -293,7 +294,8 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "daemonize", no_argument, NULL, 'd' }, { "rundir", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },   { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },   { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },   { "no-kernel", no_argument, NULL, 'K' },
+		{ NULL, 0, NULL, 0 },
 	};
 	bool daemonize = false;
 	const char *rundir_arg = NULL;
@@ -305,6 +307,7 @@ int main(int argc, char **argv)
 		case 'v': setenv("REEL_DEBUG", "1", 1); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("reeld %s\n", REEL_VERSION); return 0;
+		case 'K': reeld.no_kernel = true; break;
 		default: usage(stderr); return 2;
 		}
 	}

@@ -232,6 +232,7 @@ struct daemon {
 	uint64_t next_key;
 	int chunk_event_fd; /* eventfd: a consumer archived a chunk */
 	struct rotation_waiter *waiters;
+	bool no_kernel; /* --no-kernel: the kernel domain is refused */
 };
 
 extern struct daemon reeld;

@@ -227,6 +227,8 @@ int main(int argc, char **argv)
 	setenv("HOME", home, 1);
 	reel_clock_init();
 	reel_clock_sample(&reeld.clock_start);
+	/* Requests may name the kernel domain: not on the real kernel here. */
+	reeld.no_kernel = true;
 
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
