@@ -21,6 +21,7 @@ enum {
 	REEL_APP_TARGETS = 21,      /* ID then (CHANNEL_KEY, TARGET_ID)* , repeated */
 	REEL_APP_CHANNEL_DROP = 22, /* CHANNEL_KEY */
 	REEL_APP_BYE = 3,  /* the application exits normally */
+	REEL_APP_STATEDUMP = 24,    /* record the lttng_ust_statedump:* events now */
 	REEL_APP_ACK = 23,          /* SEQ: the app's message SEQ is handled, its
 				     * enablement sent */
 

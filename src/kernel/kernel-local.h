@@ -3,6 +3,7 @@
 #ifndef REEL_KERNEL_LOCAL_H
 #define REEL_KERNEL_LOCAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,8 @@ struct reel_ktrace_syscall_args;
 /* NULL, with `why` saying why, when eBPF cannot be used. */
 struct reel_ktrace_syscall_args *kernel_syscall_args_open(char *why, size_t why_size);
 void kernel_syscall_args_close(struct reel_ktrace_syscall_args *sa);
+/* Copy the arguments of `syscall` from now on (`on`), or stop. */
+void kernel_syscall_args_enable(struct reel_ktrace_syscall_args *sa, const char *syscall, bool on);
 /* Take the records the program wrote since the last call. */
 void kernel_syscall_args_drain(struct reel_ktrace_syscall_args *sa);
 /* kconv_user_string_fn; `arg` is the struct reel_ktrace_syscall_args. */

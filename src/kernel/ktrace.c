@@ -463,6 +463,9 @@ static int enable_one(struct match *m, const char *system, const char *event)
 				return e;
 		}
 	}
+	/* The program copies the strings of the syscalls recorded only. */
+	if (m->kt->args && strcmp(system, "syscalls") == 0 && strncmp(event, "sys_enter_", 10) == 0)
+		kernel_syscall_args_enable(m->kt->args, event + 10, m->enable);
 	snprintf(file, sizeof(file), "events/%s/%s/enable", system, event);
 	if (instance_write(m->kt, file, m->enable ? "1" : "0"))
 		return -EIO;
@@ -785,23 +788,32 @@ const char *reel_ktrace_warning(const struct reel_ktrace *kt)
 
 void reel_ktrace_cleanup_stale(void)
 {
-	if (geteuid() != 0 || !tracefs_tracing_dir())
+	const char *tracing = geteuid() == 0 ? tracefs_tracing_dir() : NULL;
+	char dir[4096];
+	if (!tracing || snprintf(dir, sizeof(dir), "%s/instances", tracing) >= (int)sizeof(dir))
 		return;
-	char **names = tracefs_instances("^" INSTANCE_PREFIX "[0-9]+-[0-9]+$");
-	for (char **n = names; n && *n; n++) {
-		pid_t pid = (pid_t)strtol(*n + strlen(INSTANCE_PREFIX), NULL, 10);
-		if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		if (strncmp(e->d_name, INSTANCE_PREFIX, strlen(INSTANCE_PREFIX)) != 0)
 			continue;
-		struct tracefs_instance *inst = tracefs_instance_alloc(NULL, *n);
-		if (inst) {
-			tracefs_instance_file_write(inst, "tracing_on", "0");
-			tracefs_instance_file_write(inst, "events/enable", "0");
-			if (tracefs_instance_destroy(inst) == 0)
-				reel_debug("removed tracefs instance %s of a dead daemon", *n);
-			tracefs_instance_free(inst);
-		}
+		long pid = strtol(e->d_name + strlen(INSTANCE_PREFIX), &end, 10);
+		if (pid <= 0 || *end != '-' || pid == getpid() || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		struct tracefs_instance *inst = tracefs_instance_alloc(NULL, e->d_name);
+		if (!inst)
+			continue;
+		tracefs_instance_file_write(inst, "tracing_on", "0");
+		tracefs_instance_file_write(inst, "events/enable", "0");
+		if (tracefs_instance_destroy(inst) == 0)
+			reel_debug("removed tracefs instance %s of a dead daemon", e->d_name);
+		tracefs_instance_free(inst);
 	}
-	tracefs_list_free(names);
+	closedir(d);
 }
 
 int reel_ktrace_list(int (*cb)(void *arg, const char *system, const char *event), void *arg,

@@ -144,6 +144,19 @@ static int load_config(struct reel_syscall_args *sa, const struct reel_syscall_a
 	return 0;
 }
 
+int reel_syscall_args_set(struct reel_syscall_args *sa, const struct reel_syscall_arg_config *cfg,
+			  bool on)
+{
+	if (!sa || !cfg || config_check(cfg, 1) < 0)
+		return -EINVAL;
+	if (on)
+		return load_config(sa, cfg, 1);
+	struct reel_sa_config off = {0};
+	__u32 key = cfg->nr;
+	return bpf_map__update_elem(sa->skel->maps.sa_config, &key, sizeof(key), &off, sizeof(off),
+				    BPF_ANY);
+}
+
 static int open_bpf(struct reel_syscall_args *sa, const struct reel_syscall_arg_config *cfg,
 		    size_t nr_cfg, pid_t self, char *reason, size_t reason_size)
 {
@@ -316,6 +329,13 @@ int reel_syscall_args_drain(struct reel_syscall_args *sa,
 			    int (*cb)(void *arg, const struct reel_syscall_arg *rec), void *arg)
 {
 	(void)sa, (void)cb, (void)arg;
+	return -ENOTSUP;
+}
+
+int reel_syscall_args_set(struct reel_syscall_args *sa, const struct reel_syscall_arg_config *cfg,
+			  bool on)
+{
+	(void)sa, (void)cfg, (void)on;
 	return -ENOTSUP;
 }
 

@@ -88,6 +88,11 @@ int reel_syscall_args_open(const struct reel_syscall_arg_config *cfg, size_t nr_
 			   struct reel_syscall_args **ret, char *reason,
 			   size_t reason_size) REEL_HIDDEN;
 
+/* Copy the arguments of syscall cfg->nr as `cfg` says (`on`), or none of
+ * them: the configuration can change while the program runs. */
+int reel_syscall_args_set(struct reel_syscall_args *sa, const struct reel_syscall_arg_config *cfg,
+			  bool on) REEL_HIDDEN;
+
 /* The ring buffer's file descriptor, for epoll: it becomes readable when
  * records fill an eighth of the ring buffer (512 KiB), not for each record
  * (a wakeup per record made every recorded syscall microseconds slower):

@@ -284,6 +284,14 @@ static int parse_event(struct reel_msg_iter *it, struct app_event **ret, uint64_
 	return 0;
 }
 
+static bool knows_statedump(const struct app *a)
+{
+	for (uint32_t i = 0; i < a->nr_events; i++)
+		if (a->events[i] && strcmp(a->events[i]->full_name, "lttng_ust_statedump:end") == 0)
+			return true;
+	return false;
+}
+
 static int handle_events(struct app *a, struct reel_msg *m)
 {
 	struct reel_msg_iter it;
@@ -333,14 +341,25 @@ static int handle_events(struct app *a, struct reel_msg *m)
 		return r;
 	if (changed)
 		enablement_update();
-	if (!has_seq)
+	/* Registered with a started session, its statedump events known
+	 * and enabled: its state, as LTTng-UST. */
+	bool dump = false;
+	for (struct session *s = reeld.sessions; s && !dump; s = s->next)
+		dump = s->active;
+	dump = dump && !a->statedumped && knows_statedump(a);
+	if (!has_seq) {
+		if (dump)
+			statedump_request(a);
 		return 0;
+	}
 	/* After the enablement: the application may now go on. */
 	struct reel_msg ack;
 	reel_msg_init(&ack, REEL_APP_ACK);
 	reel_msg_put_u64(&ack, REEL_TAG_SEQ, seq);
 	r = reel_msg_send(a->sock, &ack);
 	reel_msg_free(&ack);
+	if (!r && dump)
+		statedump_request(a);
 	return r;
 }
 

@@ -942,6 +942,11 @@ static int rotate(struct session *s)
 		}
 		metadata_update(s, t);
 	}
+	/* The new chunk's applications record their state first thing. */
+	s->statedump_pending = true;
+	uint64_t one = 1;
+	if (reeld.chunk_event_fd >= 0 && write(reeld.chunk_event_fd, &one, sizeof(one)) < 0)
+		reel_debug("session %s: cannot ask for a statedump", s->name);
 	struct chunk *c = &s->chunks[s->nr_chunks++];
 	memset(c, 0, sizeof(*c));
 	c->path = strdup(to);

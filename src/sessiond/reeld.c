@@ -442,6 +442,7 @@ int main(int argc, char **argv)
 				uint64_t count;
 				if (read(c->fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 					reel_debug("chunk events: %s", strerror(errno));
+				statedump_pending_serve();
 				break;
 			}
 			case CLIENT:

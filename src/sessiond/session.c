@@ -562,6 +562,34 @@ void enablement_update(void)
 	}
 }
 
+void statedump_request(struct app *only)
+{
+	for (struct app *a = only ? only : reeld.apps; a; a = only ? NULL : a->next) {
+		if (!a->hello || a->dead || a->sock < 0)
+			continue;
+		struct reel_msg m;
+		reel_msg_init(&m, REEL_APP_STATEDUMP);
+		int err = reel_msg_send(a->sock, &m);
+		reel_msg_free(&m);
+		a->statedumped = true;
+		if (err)
+			app_failed(a, err);
+	}
+}
+
+void statedump_pending_serve(void)
+{
+	bool any = false;
+	for (struct session *s = reeld.sessions; s; s = s->next) {
+		pthread_mutex_lock(&s->lock);
+		any |= s->statedump_pending;
+		s->statedump_pending = false;
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (any)
+		statedump_request(NULL);
+}
+
 /* An application left: its per-process traces are complete; if it was
  * killed, it may have left an event unfinished in any trace it wrote. */
 void app_forget(struct app *a)
@@ -640,6 +668,7 @@ int session_start(struct session *s, char *err, size_t err_size)
 	}
 	s->started_once = true;
 	enablement_update();
+	statedump_request(NULL);
 	return 0;
 }
 

@@ -59,6 +59,7 @@ struct app {
 	size_t nr_stash;
 	bool dead; /* its socket failed: forgotten by the main loop */
 	bool said_bye; /* exited normally: no reservation left open */
+	bool statedumped; /* asked for its statedump once registered */
 	struct app *next;
 };
 
@@ -178,6 +179,7 @@ struct session {
 	uint64_t keep_chunks, keep_bytes; /* retention of archives; 0: all */
 	int compress;                      /* COMPRESS_* of archived chunks */
 	uint64_t rotate_request, rotate_done;
+	bool statedump_pending; /* a chunk began: applications to dump their state */
 	int rotate_error;
 	char rotate_message[PATH_MAX + 256]; /* why the last rotation failed, or "" */
 	uint64_t chunk_index;
@@ -249,6 +251,11 @@ int session_add_channel(struct session *s, const struct reel_channel_config *con
 struct channel *session_channel(struct session *s, const char *name);
 /* Recompute and send every application's enablement. */
 void enablement_update(void);
+/* Ask applications to record their lttng_ust_statedump:* events: `a`, or
+ * every one (NULL). */
+void statedump_request(struct app *a);
+/* The sessions whose consumer began a chunk: their applications' state. */
+void statedump_pending_serve(void);
 void app_forget(struct app *a);
 void trace_free(struct trace *t);
 

@@ -379,6 +379,9 @@ static int handle(int sock, struct reel_msg *m)
 		return handle_targets(sock, m);
 	case REEL_APP_CHANNEL_DROP:
 		return handle_channel_drop(m);
+	case REEL_APP_STATEDUMP:
+		reel_ust_statedump();
+		return 0;
 	default:
 		return 0; /* a newer daemon's message: ignored */
 	}

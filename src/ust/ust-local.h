@@ -66,6 +66,10 @@ int reel_registry_describe(uint32_t from_id, reel_registry_describe_fn fn, void 
 /* An event with a new id registered: when connected to a daemon, send it
  * and wait (REEL_REGISTER_TIMEOUT ms at most) for its enablement. */
 void reel_control_sync(void) REEL_HIDDEN;
+
+/* statedump.c: lttng_ust_statedump:* events of this process (its name,
+ * its loaded objects). */
+void reel_ust_statedump(void) REEL_HIDDEN;
 /* Append to `out` the metadata of the events registered since `*cursor`
  * (a byte offset into the registry's declarations; start at 0) and advance
  * it. Returns 0 or -ENOMEM. */

@@ -63,6 +63,8 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("reeld did not exit on SIGTERM")
+        if self.proc and self.proc.returncode not in (0, None) and self.proc.stderr:
+            sys.stderr.write(self.proc.stderr.read().decode(errors="replace")[-4000:])
         return self.proc.returncode if self.proc else None
 
     def reel(self, *args, check=True):
