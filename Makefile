@@ -1,7 +1,7 @@
 # Reel: the two commands of the README, and a few more.
 #   make demo    build; a session daemon records the demo application; print the trace
 #   make check   every test suite: ASan+UBSan build, then ThreadSanitizer
-#   make bench   Reel beside LTTng-UST, release build
+#   make bench   Reel beside LTTng-UST, babeltrace2 and tracefs, release build
 # Missing Debian packages are installed with apt-get (as root, or sudo).
 
 BUILD ?= build
@@ -63,7 +63,8 @@ check-tsan:
 bench: deps-bench
 	$(call meson_build,$(RELEASE_BUILD),--buildtype=release)
 	@status=0; bash bench/run.sh $(RELEASE_BUILD) || status=1; \
-	bash bench/reader.sh $(RELEASE_BUILD) || status=1; exit $$status
+	bash bench/reader.sh $(RELEASE_BUILD) || status=1; \
+	bash bench/kernel.sh $(RELEASE_BUILD) || status=1; exit $$status
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)

@@ -322,7 +322,7 @@ static void read_parent(struct scan *s, struct process *p, int32_t ppid)
 	p->parent_levels = 0;
 	if (ppid <= 0)
 		return;
-	char name[32];
+	char name[300]; /* a d_name (<= 255) and a suffix */
 	snprintf(name, sizeof(name), "%d/status", ppid);
 	if (read_file(s->proc_fd, name, s->file, sizeof(s->file)) > 0)
 		p->parent_levels = parse_ns_list(s->file, "NStgid:", p->parent_nstgid);
@@ -333,7 +333,7 @@ static int read_thread(struct scan *s, struct process *p, int task_fd, const cha
 		       int32_t tid)
 {
 	struct reel_proc_thread *t = &s->thread;
-	char name[32];
+	char name[300]; /* a d_name (<= 255) and a suffix */
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
 	t->pid = p->pid;
@@ -400,7 +400,7 @@ static int parse_fdinfo_flags(const char *fdinfo, uint32_t *ret_flags)
 static int scan_fds(struct scan *s, struct process *p, int task_fd, const char *tid_name,
 		    uint64_t file_table)
 {
-	char name[32];
+	char name[300]; /* a d_name (<= 255) and a suffix */
 	int err = 0;
 	snprintf(name, sizeof(name), "%s/fd", tid_name);
 	int fd_dir = openat(task_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -415,7 +415,7 @@ static int scan_fds(struct scan *s, struct process *p, int task_fd, const char *
 	}
 
 	struct dents d = {.fd = fd_dir, .buf = s->fd_dents};
-	const char *entry;
+	const char *entry = NULL; /* set when the read succeeds; gcc -O3 cannot tell */
 	int more;
 	while ((more = dents_next(&d, &entry)) > 0) {
 		struct reel_proc_fd f = {.pid = p->pid, .file_table = file_table};
@@ -482,7 +482,7 @@ static int scan_process(struct scan *s, const char *pid_name, int32_t pid)
 		goto out_task;
 
 	struct dents d = {.fd = task_fd, .buf = s->task_dents};
-	const char *entry;
+	const char *entry = NULL; /* set when the read succeeds; gcc -O3 cannot tell */
 	int more;
 	while ((more = dents_next(&d, &entry)) > 0) {
 		int32_t tid;
@@ -588,7 +588,7 @@ int reel_proc_scan(const char *proc_root, const struct reel_proc_scan_ops *ops, 
 	}
 
 	struct dents d = {.fd = s->proc_fd, .buf = s->proc_dents};
-	const char *entry;
+	const char *entry = NULL; /* set when the read succeeds; gcc -O3 cannot tell */
 	int err = 0, more;
 	while ((more = dents_next(&d, &entry)) > 0) {
 		int32_t pid;
