@@ -224,7 +224,8 @@ static int consume_mapped(struct reel_ktrace *kt, uint32_t cpu)
 		if (id >= c->meta->nr_subbufs || size < PAGE_HEADER_SIZE)
 			return -EBADMSG;
 		const char *subbuf = c->data + (size_t)id * size;
-		if (id != c->subbuf_id) {
+		bool fresh = id != c->subbuf_id;
+		if (fresh) {
 			c->subbuf_id = id;
 			c->pos = 0;
 			memcpy(&c->ts, subbuf, sizeof(c->ts));
@@ -240,6 +241,10 @@ static int consume_mapped(struct reel_ktrace *kt, uint32_t cpu)
 				  &c->ts, true) < 0)
 			reel_debug("kernel cpu %u: malformed sub-buffer", cpu);
 		c->pos = read;
+		/* The sub-buffer the kernel writes now: the rest next pass,
+		 * rather than chasing the writer an ioctl at a time. */
+		if (!fresh)
+			break;
 	}
 	return pages;
 }
