@@ -367,10 +367,14 @@ int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace 
 		reel_ktrace_destroy(kt);
 		return -ENOMEM;
 	}
-	if (!config->no_syscall_args)
-		kt->args = kernel_syscall_args_open(kt->warning, sizeof(kt->warning));
+	/* REEL_KERNEL_SYSCALL_ARGS=off (the daemon's environment): no eBPF. */
+	const char *args = getenv("REEL_KERNEL_SYSCALL_ARGS");
+	if (config->no_syscall_args || (args && strcmp(args, "off") == 0))
+		snprintf(kt->warning, sizeof(kt->warning),
+			 "syscall string arguments (paths) are recorded as pointers: "
+			 "REEL_KERNEL_SYSCALL_ARGS=off");
 	else
-		snprintf(kt->warning, sizeof(kt->warning), "syscall string arguments not requested");
+		kt->args = kernel_syscall_args_open(kt->warning, sizeof(kt->warning));
 	struct kconv_config kcc = {
 		.nr_cpus = kt->nr_cpus,
 		.packet_size = kt->packet_size,
