@@ -194,5 +194,23 @@ workload() {
 
 workload kernel_syscall mix "$rounds" 4
 workload kernel_openat openat "$open_rounds" 2
-echo "# kernel_openat: reeld always loads its eBPF syscall-argument program (no switch to leave it out): its cost is inside reel's number"
+
+# ---- 4. the cost of the eBPF argument reader ----------------------------------------
+# The openat workload again under a reeld started with
+# REEL_KERNEL_SYSCALL_ARGS=off (paths recorded as pointers), beside the
+# same run with the eBPF program (the reel column of kernel_openat).
+kill -TERM "$reeld_pid"
+wait "$reeld_pid" 2>/dev/null || true
+export REEL_KERNEL_SYSCALL_ARGS=off
+start_reeld || exit 1
+: >"$tmp/noebpf.c"
+for rep in $(seq "$reps"); do
+	rm -rf "$tmp/noebpf-$rep"
+	reel_run "noebpf-$rep" openat "$open_rounds" >>"$tmp/noebpf.c"
+	rm -rf "$tmp/noebpf-$rep"
+done
+unset REEL_KERNEL_SYSCALL_ARGS
+a=$(median <"$tmp/kernel_openat.a"); with=$(median <"$tmp/kernel_openat.c"); without=$(median <"$tmp/noebpf.c")
+echo "# kernel_openat_ebpf: reel without the eBPF program $without s ($(range <"$tmp/noebpf.c")), with it $with s, untraced $a s; eBPF's extra ns per openat+close round: $(calc %.0f "($with - $without) * 1e9 / $open_rounds")"
+echo "bench kernel_openat_ebpf_slowdown reel=$(calc %.3f "$with / $a") peer=$(calc %.3f "$without / $a") unit=ratio speedup=$(calc %.2f "$without / $with")"
 exit "$status"
