@@ -657,7 +657,8 @@ void reel_ktrace_cleanup_stale(void)
 {
 	if (geteuid() != 0 || !tracefs_tracing_dir())
 		return;
-	char **names = tracefs_instances("^" INSTANCE_PREFIX "[0-9]+-[0-9]+$");
+	/* A POSIX basic regular expression: no '+'. */
+	char **names = tracefs_instances("^" INSTANCE_PREFIX "[0-9][0-9]*-[0-9][0-9]*$");
 	for (char **n = names; n && *n; n++) {
 		pid_t pid = (pid_t)strtol(*n + strlen(INSTANCE_PREFIX), NULL, 10);
 		if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
