@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <tracefs.h>
@@ -36,6 +37,7 @@
 #define DEFAULT_PACKET_SIZE (1u << 20)
 #define MAX_PAGES_PER_PASS 1024
 #define INSTANCE_PREFIX "reel-"
+#define TRACEFS_MAGIC 0x74726163 /* <linux/magic.h> */
 #define PAGE_HEADER_SIZE 16u /* u64 timestamp, u64 commit */
 
 /* The meta-page of a memory-mapped per-CPU buffer (Linux 6.10+,
@@ -149,14 +151,23 @@ static int instance_write(struct reel_ktrace *kt, const char *file, const char *
 	return tracefs_instance_file_write(kt->instance, file, value) < 0 ? -EIO : 0;
 }
 
-/* tracefs mounted (mounting it where it is missing). */
+/* tracefs mounted (mounting it at /sys/kernel/tracing where it is
+ * missing, as a fresh machine often has it). */
 static int tracefs_ready(char *err, size_t err_size)
 {
-	const char *path = NULL;
-	if (tracefs_tracing_dir_is_mounted(true, &path) < 0 || !tracefs_tracing_dir()) {
+	static const char dir[] = "/sys/kernel/tracing";
+	struct statfs fs;
+	if (statfs(dir, &fs) == 0 && fs.f_type == TRACEFS_MAGIC && tracefs_tracing_dir())
+		return 0;
+	if (mount("nodev", dir, "tracefs", 0, NULL) < 0 && errno != EBUSY) {
 		snprintf(err, err_size,
-			 "tracefs is not mounted and could not be mounted at /sys/kernel/tracing "
-			 "(mount -t tracefs nodev /sys/kernel/tracing; the kernel needs CONFIG_TRACING)");
+			 "tracefs is not mounted and cannot be mounted at %s: %s (mount -t tracefs "
+			 "nodev %s; the kernel needs CONFIG_TRACING)",
+			 dir, strerror(errno), dir);
+		return -ENOENT;
+	}
+	if (!tracefs_tracing_dir()) {
+		snprintf(err, err_size, "tracefs mounted at %s, but libtracefs does not find it", dir);
 		return -ENOENT;
 	}
 	return 0;

@@ -225,6 +225,7 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 		snprintf(err, size, "an event pattern is required");
 		return -EINVAL;
 	}
+	bool created = false;
 	if (!s->kernel) {
 		if (!enable) {
 			snprintf(err, size, "session '%s' records no kernel event", s->name);
@@ -237,6 +238,7 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 		e = reel_ktrace_new(&s->kernel_config, &s->kernel, err, size);
 		if (e)
 			return e;
+		created = true;
 		if (getrandom(s->kernel_uuid, sizeof(s->kernel_uuid), 0) != sizeof(s->kernel_uuid))
 			memset(s->kernel_uuid, 0x5a, sizeof(s->kernel_uuid));
 		s->kernel_uuid[6] = (uint8_t)((s->kernel_uuid[6] & 0x0f) | 0x40);
@@ -257,10 +259,15 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 		e = enable ? reel_ktrace_enable(s->kernel, pattern, r->syscall != 0, err, size) :
 			     reel_ktrace_disable(s->kernel, pattern, r->syscall != 0, err, size);
 		if (e < 0)
-			return e;
+			break;
 		kernel_rule_note(s, pattern, r->syscall != 0, enable);
 	}
-	return 0;
+	/* A kernel domain this request created records nothing: it goes. */
+	if (e < 0 && created && !s->nr_kernel_rules) {
+		reel_ktrace_destroy(s->kernel);
+		s->kernel = NULL;
+	}
+	return e < 0 ? e : 0;
 }
 
 static int enable_event(struct session *s, const struct request *r, char *err, size_t size)
