@@ -40,6 +40,8 @@ enum op_kind {
 	OP_REL_LOC,     /* the same, offset from the end of the u32 */
 	OP_USER_STRING, /* a user pointer at src: the string it points to */
 	OP_SOCKADDR,    /* a user struct sockaddr * at src: family, port, address */
+	OP_FORK_TGID,   /* sched_process_fork: the thread group of the task whose id
+			 * is at src (len 0: the new task's, 1: its parent's) */
 };
 
 /* What OP_SOCKADDR writes, as LTTng's connect/bind/sendto entries: family,
@@ -61,6 +63,7 @@ struct kclass {
 	uint32_t min_size;  /* record bytes the ops read */
 	uint32_t out_fixed; /* payload bytes written by OP_COPY */
 	uint32_t nr_strings;
+	int fork_child_src; /* sched_process_fork: where the new task's id is */
 };
 
 struct kstream {
@@ -250,13 +253,17 @@ static void add_op(struct class_builder *b, uint8_t kind, uint32_t src, uint32_t
 		}
 		c->ops[c->nr_ops++] = (struct op){ (uint16_t)src, (uint16_t)len, kind };
 	}
-	uint32_t read = src + (kind == OP_COPY ? len : kind == OP_USER_STRING || kind == OP_SOCKADDR ? 8 : 4);
+	uint32_t read = src + (kind == OP_COPY	  ? len :
+			       kind == OP_USER_STRING || kind == OP_SOCKADDR ? 8 :
+									       4);
 	if (read > c->min_size)
 		c->min_size = read;
 	if (kind == OP_COPY)
 		c->out_fixed += len;
 	else if (kind == OP_SOCKADDR)
 		c->out_fixed += SOCKADDR_OUT;
+	else if (kind == OP_FORK_TGID)
+		c->out_fixed += 4;
 	else
 		c->nr_strings++;
 }
@@ -338,12 +345,22 @@ static void add_field(struct class_builder *b, const char *system, const char *e
 	unsigned base = strchr(f->type, '*') ? 16 : 10;
 	/* sched_process_fork: LTTng has both the tid and the pid of each;
 	 * tracefs gives the task's kernel id, which is both for a process. */
-	if (strcmp(event, "sched_process_fork") == 0 &&
+	if (strcmp(event, "sched_process_fork") == 0 && f->size == 4 &&
 	    (strcmp(f->name, "parent_pid") == 0 || strcmp(f->name, "child_pid") == 0)) {
 		char tid[64];
+		bool parent = f->name[0] == 'p';
 		snprintf(tid, sizeof(tid), "%.*s_tid", (int)(strlen(f->name) - 4), f->name);
 		add_integer(b, tid, f->offset, f->size, f->is_signed, base);
-		add_integer(b, f->name, f->offset, f->size, f->is_signed, base);
+		if (!b->user_strings) { /* no eBPF: the tids stand for the pids */
+			add_integer(b, f->name, f->offset, f->size, f->is_signed, base);
+			return;
+		}
+		if (!parent)
+			b->c->fork_child_src = (int)f->offset;
+		add_op(b, OP_FORK_TGID, f->offset, parent);
+		reel_strbuf_printf(&b->fields,
+				   "\t\tinteger { size = 32; align = 8; signed = 1; encoding = none; base = 10; } _%s;\n",
+				   f->name);
 		return;
 	}
 	add_integer(b, lttng_field_name(system, f->name), f->offset, f->size, f->is_signed, base);
@@ -410,6 +427,7 @@ int kconv_add_event(struct kconv *kc, const char *system, const char *name, cons
 		return -ENOMEM;
 	b.c->name = strdup(ctf_name);
 	b.c->id = kc->nr_classes;
+	b.c->fork_child_src = -1;
 	b.c->min_size = COMMON_SIZE;
 	if (!b.c->name)
 		b.err = -ENOMEM;
@@ -626,6 +644,23 @@ static char *put_sockaddr(struct kconv *kc, char *dst, const char *rec, uint32_t
 	return dst + SOCKADDR_OUT;
 }
 
+/* The thread groups of a new task and of its parent (eBPF): 1, or -1
+ * when unknown. */
+static int fork_tgids(struct kconv *kc, const struct kclass *c, const char *rec, int32_t ret[2])
+{
+	int32_t child;
+	uint32_t len = 0;
+	if (c->fork_child_src < 0)
+		return -1;
+	memcpy(&child, rec + c->fork_child_src, sizeof(child));
+	const char *ids = kc->config.user_string(kc->config.user_string_arg, KCONV_USER_FORK,
+						 (uint32_t)child, 0, &len);
+	if (!ids || len < 2 * sizeof(int32_t))
+		return -1;
+	memcpy(ret, ids, 2 * sizeof(int32_t));
+	return 1;
+}
+
 static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const char *rec,
 			   uint32_t size)
 {
@@ -646,6 +681,8 @@ static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const ch
 		return;
 	}
 	char *dst = event_begin(kc, cpu, c->id, &ts, max);
+	int fork_known = 0;
+	int32_t fork[2];
 	for (uint32_t i = 0; i < c->nr_ops; i++) {
 		const struct op *o = &c->ops[i];
 		if (__builtin_expect(o->kind == OP_COPY, 1)) {
@@ -663,6 +700,15 @@ static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const ch
 			dst = put_string(dst, s ? s : "", s ? (len < USER_STRING_MAX ? len : USER_STRING_MAX) : 0);
 		} else if (o->kind == OP_SOCKADDR) {
 			dst = put_sockaddr(kc, dst, rec, o->src);
+		} else if (o->kind == OP_FORK_TGID) {
+			if (!fork_known)
+				fork_known = fork_tgids(kc, c, rec, fork);
+			int32_t id;
+			memcpy(&id, rec + o->src, sizeof(id));
+			if (fork_known > 0)
+				id = fork[o->len];
+			memcpy(dst, &id, sizeof(id));
+			dst += sizeof(id);
 		} else {
 			uint32_t loc;
 			memcpy(&loc, rec + o->src, sizeof(loc));

@@ -27,6 +27,7 @@ struct kconv;
 enum kconv_user_kind {
 	KCONV_USER_STRING = 1,
 	KCONV_USER_SOCKADDR = 2,
+	KCONV_USER_FORK = 3, /* ptr 0, tid the new task's: u32 tgid, u32 parent's tgid */
 };
 
 /* The bytes thread `tid` passed at user address `ptr` (a string without

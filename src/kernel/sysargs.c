@@ -113,6 +113,8 @@ static int on_record(void *arg, const struct reel_syscall_arg *rec)
 		len = len ? len - 1u : 0; /* without its NUL */
 	} else if (rec->kind == REEL_SYSCALL_ARG_SOCKADDR) {
 		kind = KCONV_USER_SOCKADDR;
+	} else if (rec->kind == REEL_SYSCALL_ARG_FORK) {
+		kind = KCONV_USER_FORK;
 	} else {
 		return 0;
 	}

@@ -103,7 +103,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		return -EBADMSG;
 	memcpy(&hdr, data, sizeof(hdr));
 	if (hdr.len > size - sizeof(hdr) ||
-	    (hdr.kind != REEL_SA_KIND_STRING && hdr.kind != REEL_SA_KIND_SOCKADDR))
+	    (hdr.kind != REEL_SA_KIND_STRING && hdr.kind != REEL_SA_KIND_SOCKADDR &&
+	     hdr.kind != REEL_SA_KIND_FORK))
 		return -EBADMSG;
 	rec = (struct reel_syscall_arg){
 		.ktime = hdr.ktime,

@@ -64,6 +64,7 @@ struct reel_syscall_arg_config {
 enum reel_syscall_arg_kind {
 	REEL_SYSCALL_ARG_STRING = 1,   /* data: the string and its NUL (len counts it) */
 	REEL_SYSCALL_ARG_SOCKADDR = 2, /* data: the first len (at most 28) bytes */
+	REEL_SYSCALL_ARG_FORK = 3,     /* a task created: tid its; data: u32 tgid, u32 parent's tgid */
 };
 
 /* One record, as reel_syscall_args_drain passes it. */

@@ -16,6 +16,9 @@
 enum reel_sa_kind {
 	REEL_SA_KIND_STRING = 1,
 	REEL_SA_KIND_SOCKADDR = 2,
+	/* A task was created (sched_process_fork): tid is the new task's, the
+	 * data two __u32: its thread group id, its parent's. */
+	REEL_SA_KIND_FORK = 3,
 };
 
 /* Value of the `sa_config` array map, indexed by syscall number. All zero

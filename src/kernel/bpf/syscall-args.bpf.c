@@ -210,3 +210,28 @@ int BPF_PROG(reel_sys_enter, struct pt_regs *regs, long id)
 		copy_sockaddr(s, regs, c);
 	return 0;
 }
+
+/* tracefs's sched_process_fork names the tasks by their kernel ids (tids);
+ * LTTng's gives the thread groups too, which analyses need to tell a new
+ * thread from a new process. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(reel_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct scratch *s;
+	__u32 key = 0, ids[2];
+
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	s = bpf_map_lookup_elem(&sa_scratch, &key);
+	if (!s)
+		return 0;
+	ids[0] = BPF_CORE_READ(child, tgid);
+	ids[1] = BPF_CORE_READ(parent, tgid);
+	s->hdr.ktime = bpf_ktime_get_ns();
+	s->hdr.tid = BPF_CORE_READ(child, pid);
+	s->hdr.tgid = ids[0];
+	s->hdr.nr = 0;
+	__builtin_memcpy(s->data, ids, sizeof(ids));
+	emit(s, REEL_SA_KIND_FORK, 0, 0, sizeof(ids));
+	return 0;
+}
