@@ -10,11 +10,11 @@
  */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <reel/tracepoint.h>
@@ -101,8 +101,14 @@ static int object(struct dl_phdr_info *info, size_t size, void *arg)
 
 void reel_ust_statedump(void)
 {
+	/* The process's name (its main thread's), not this thread's. */
 	char name[17] = "";
-	prctl(PR_GET_NAME, name);
+	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, name, sizeof(name) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	name[n > 0 ? n : 0] = '\0';
+	name[strcspn(name, "\n")] = '\0';
 	reel_tracepoint(lttng_ust_statedump, start);
 	reel_tracepoint(lttng_ust_statedump, procname, name);
 	dl_iterate_phdr(object, NULL);

@@ -1339,3 +1339,41 @@ def test_disk_full_during_rotation(daemon, tmp_path):
         daemon.reel("destroy")
     finally:
         subprocess.run(["umount", "-l", str(mnt)])
+
+
+def statedump_of(path):
+    """The lttng_ust_statedump events of a trace, as babeltrace2 prints them."""
+    p = subprocess.run(["babeltrace2", str(path)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return [l for l in p.stdout.splitlines() if "lttng_ust_statedump:" in l]
+
+
+def test_ust_statedump_at_each_chunk(daemon, tmp_path):
+    """Applications record lttng_ust_statedump:* (procname, loaded objects)
+    when they register with a started session and when each chunk begins,
+    as LTTng-UST: a chunk can be read alone."""
+    out = tmp_path / "trace"
+    daemon.reel("create", "dump", "-o", out)
+    daemon.reel("enable-event", "-u", "lttng_ust_statedump:*,dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 10)
+    wait_registered(daemon, app)
+    step(app, 1)
+    daemon.reel("rotate")
+    step(app, 2)
+    daemon.reel("rotate")
+    step(app, 3)
+    finish(app)
+    daemon.reel("stop")
+    chunks = sorted((out / "archives").iterdir())
+    assert len(chunks) == 2
+    for trace in chunks + [out]:
+        dump = statedump_of(trace)
+        names = [l.split()[3] for l in dump]
+        assert names[0] == "lttng_ust_statedump:start:", (trace, names)
+        assert "lttng_ust_statedump:end:" in names, (trace, names)
+        assert any('procname = "daemon-app"' in l for l in dump), dump
+        assert any("bin_info" in l and f'path = "{APP}"' in l and "is_pic = 1" in l
+                   for l in dump), dump
+        assert any("build_id" in l and "_build_id_length = 20" in l for l in dump), dump
+    daemon.reel("destroy")
