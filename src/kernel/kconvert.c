@@ -232,7 +232,11 @@ static void add_op(struct class_builder *b, uint8_t kind, uint32_t src, uint32_t
 	struct kclass *c = b->c;
 	if (b->err)
 		return;
-	if (src + len > UINT16_MAX) {
+	/* In 64 bits: offset and size come from the format file, and their
+	 * 32-bit sum wraps (offset:4294967295 size:2); so would the bytes an
+	 * event writes, after 65537 fields of 64 KiB. */
+	if ((uint64_t)src + len > UINT16_MAX ||
+	    (uint64_t)c->out_fixed + len + SOCKADDR_OUT > UINT32_MAX) {
 		b->err = -EINVAL;
 		return;
 	}
@@ -563,7 +567,10 @@ void kconv_discarded(struct kconv *kc, uint32_t cpu, uint64_t count)
 {
 	if (cpu >= kc->config.nr_cpus)
 		return;
-	kc->streams[cpu].discarded += count;
+	/* Saturated: a corrupt missed count (a page's, up to 2^64 - 1) must
+	 * not wrap events_discarded, which readers expect never to go back. */
+	if (__builtin_add_overflow(kc->streams[cpu].discarded, count, &kc->streams[cpu].discarded))
+		kc->streams[cpu].discarded = UINT64_MAX;
 	kc->stats.discarded += count;
 }
 
