@@ -25,10 +25,11 @@ static void help(void)
 	       "them as the event's context (babeltrace2: the second { ... }).\n"
 	       "\n"
 	       "Types: vpid (process id), vtid (thread id), procname (thread name),\n"
-	       "pthread_id (pthread_self()), cpu_id (the CPU).\n"
+	       "pthread_id (pthread_self()), cpu_id (the CPU). Kernel (-k, root): tid\n"
+	       "(the task's id; cpu_id is in every packet).\n"
 	       "\n"
-	       "  -u, --userspace        the userspace domain (required)\n"
-	       "  -k, --kernel           the kernel domain: no contexts (cpu_id is in every packet)\n"
+	       "  -u, --userspace        the userspace domain\n"
+	       "  -k, --kernel           the kernel domain\n"
 	       "  -s, --session SESSION  the session; default: the current session\n"
 	       "  -c, --channel CHANNEL  the channel; default: every channel\n"
 	       "  -t, --type TYPE        a context type; repeat for several\n"
@@ -58,7 +59,6 @@ static int run(int argc, char **argv)
 	};
 	struct cli_domain dom = {0};
 	int domain_status;
-	;
 	const char *types[MAX_TYPES];
 	size_t nr_types = 0;
 	int c;
@@ -67,12 +67,6 @@ static int run(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":uks:c:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (!known_type(optarg))
-				return cli_usage_error(
-					CMD,
-					"unknown context type '%s' (vpid, vtid, procname, "
-					"pthread_id, cpu_id)",
-					optarg);
 			if (nr_types == MAX_TYPES)
 				return cli_usage_error(CMD, "too many -t options");
 			types[nr_types++] = optarg;
@@ -92,11 +86,22 @@ static int run(int argc, char **argv)
 			break;
 		}
 	}
-	domain_status = cli_domain_check(CMD, &dom, false);
+	domain_status = cli_domain_check(CMD, &dom, true);
 	if (domain_status)
 		return domain_status;
 	if (!nr_types)
 		return cli_usage_error(CMD, "no context type: give -t TYPE");
+	for (size_t i = 0; i < nr_types; i++) {
+		if (dom.kernel && strcmp(types[i], "tid") != 0)
+			return cli_usage_error(CMD, "unknown kernel context type '%s' (tid)", types[i]);
+		if (!dom.kernel && !known_type(types[i]))
+			return cli_usage_error(CMD,
+					       "unknown context type '%s' (vpid, vtid, procname, "
+					       "pthread_id, cpu_id)",
+					       types[i]);
+	}
+	if (dom.kernel && dom.channel)
+		return cli_usage_error(CMD, "the kernel domain has one channel: no -c");
 	if (optind < argc)
 		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 
@@ -108,13 +113,15 @@ static int run(int argc, char **argv)
 	if ((status = cli_session_name(CMD, ctl, dom.session, &sname)))
 		goto out;
 	for (size_t i = 0; i < nr_types; i++) {
-		int err = reel_ctl_add_context(ctl, sname, dom.channel, types[i]);
+		int err = dom.kernel ? reel_ctl_add_kernel_context(ctl, sname, types[i]) :
+				       reel_ctl_add_context(ctl, sname, dom.channel, types[i]);
 		if (err) {
 			status = cli_ctl_error(CMD, ctl, err, "cannot add context '%s'", types[i]);
 			goto out;
 		}
 		if (!cli_json)
-			printf("UST context %s added to %s%s of session %s\n", types[i],
+			printf("%s context %s added to %s%s of session %s\n",
+			       dom.kernel ? "Kernel" : "UST", types[i],
 			       dom.channel ? "channel " : "all channels",
 			       dom.channel ? dom.channel : "", sname);
 	}

@@ -127,6 +127,8 @@ int reel_ctf_metadata_header(struct reel_strbuf *out, const struct reel_ctf_trac
 				reel_strbuf_printf(out, "\t\tinteger { size = 64; align = 8; signed = 0; encoding = none; base = 16; } _pthread_id;\n");
 			if (context & REEL_CONTEXT_CPU_ID)
 				reel_strbuf_printf(out, "\t\tinteger { size = 32; align = 8; signed = 0; encoding = none; base = 10; } _cpu_id;\n");
+			if (context & REEL_CTF_CONTEXT_KERNEL_TID)
+				reel_strbuf_printf(out, "\t\tinteger { size = 32; align = 8; signed = 1; encoding = none; base = 10; } _tid;\n");
 			reel_strbuf_printf(out, "\t};\n");
 		}
 		reel_strbuf_printf(out, "};\n\n");

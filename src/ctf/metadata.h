@@ -21,6 +21,10 @@ struct reel_ctf_env_entry {
 	int64_t num;
 };
 
+/* A stream context of the kernel domain only: the task id (LTTng's
+ * kernel `tid` context), int32, after the userspace ones. */
+#define REEL_CTF_CONTEXT_KERNEL_TID 0x80000000u
+
 struct reel_ctf_trace_desc {
 	uint8_t uuid[16];
 	const struct reel_clock_desc *clock;

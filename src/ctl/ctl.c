@@ -343,6 +343,18 @@ int reel_ctl_disable_kernel_event(struct reel_ctl *ctl, const char *session, con
 	return simple(ctl, &m);
 }
 
+int reel_ctl_add_kernel_context(struct reel_ctl *ctl, const char *session, const char *type)
+{
+	if (!type)
+		return -EINVAL;
+	struct reel_msg m;
+	reel_msg_init(&m, REEL_CTL_ADD_CONTEXT);
+	put_session(&m, session);
+	reel_msg_put_u64(&m, REEL_TAG_DOMAIN, REEL_DOMAIN_KERNEL);
+	reel_msg_put_str(&m, REEL_TAG_CONTEXT, type);
+	return simple(ctl, &m);
+}
+
 int reel_ctl_add_context(struct reel_ctl *ctl, const char *session, const char *channel,
 			 const char *type)
 {

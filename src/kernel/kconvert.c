@@ -33,6 +33,7 @@
 #define COMMON_SIZE 8u /* common_type, flags, preempt_count, pid */
 #define USER_STRING_MAX 4096u
 #define MAX_TYPES 65536u
+#define CONTEXT_MAX 4u /* bytes of the event context: the tid */
 
 enum op_kind {
 	OP_COPY,        /* len bytes from src */
@@ -549,6 +550,11 @@ void kconv_flush(struct kconv *kc, uint32_t cpu, bool always)
 	st->len = 0;
 }
 
+void kconv_set_context_tid(struct kconv *kc, bool on)
+{
+	kc->config.context_tid = on;
+}
+
 void kconv_set_uuid(struct kconv *kc, const uint8_t uuid[16])
 {
 	memcpy(kc->config.uuid, uuid, sizeof(kc->config.uuid));
@@ -577,12 +583,13 @@ void kconv_discarded(struct kconv *kc, uint32_t cpu, uint64_t count)
 /* Room for an event of at most `max_payload` bytes at `ts`; returns where
  * its payload goes, after the header. */
 static inline char *event_begin(struct kconv *kc, uint32_t cpu, uint32_t id, uint64_t *ts,
-				size_t max_payload)
+				int32_t tid, size_t max_payload)
 {
 	struct kstream *st = &kc->streams[cpu];
 	if (*ts < st->last_ts)
 		*ts = st->last_ts; /* a record committed late: keep the stream ordered */
-	if (st->len && st->len + REEL_CTF_HEADER_EXTENDED + max_payload > kc->config.packet_size)
+	if (st->len && st->len + REEL_CTF_HEADER_EXTENDED + CONTEXT_MAX + max_payload >
+			       kc->config.packet_size)
 		kconv_flush(kc, cpu, false);
 	if (!st->len)
 		packet_open(kc, cpu, *ts);
@@ -590,7 +597,12 @@ static inline char *event_begin(struct kconv *kc, uint32_t cpu, uint32_t id, uin
 	char *dst = st->packet + st->len;
 	reel_ctf_event_header_write(dst, header, id, *ts);
 	st->last_ts = *ts;
-	return dst + header;
+	dst += header;
+	if (kc->config.context_tid) {
+		memcpy(dst, &tid, sizeof(tid));
+		dst += sizeof(tid);
+	}
+	return dst;
 }
 
 static inline void event_end(struct kconv *kc, uint32_t cpu, const char *end)
@@ -604,9 +616,10 @@ int kconv_emit(struct kconv *kc, uint32_t cpu, uint32_t id, uint64_t ts, const v
 	       size_t size)
 {
 	if (cpu >= kc->config.nr_cpus || id >= kc->nr_classes ||
-	    size + REEL_CTF_PACKET_HEADER_SIZE + REEL_CTF_HEADER_EXTENDED > kc->config.packet_size)
+	    size + REEL_CTF_PACKET_HEADER_SIZE + REEL_CTF_HEADER_EXTENDED + CONTEXT_MAX >
+		    kc->config.packet_size)
 		return -EINVAL;
-	char *dst = event_begin(kc, cpu, id, &ts, size);
+	char *dst = event_begin(kc, cpu, id, &ts, 0, size);
 	if (size)
 		memcpy(dst, payload, size);
 	event_end(kc, cpu, dst + size);
@@ -683,11 +696,14 @@ static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const ch
 	size_t max = c->out_fixed;
 	if (c->nr_strings)
 		max += (size_t)c->nr_strings * (size + USER_STRING_MAX + 1);
-	if (max + REEL_CTF_PACKET_HEADER_SIZE + REEL_CTF_HEADER_EXTENDED > kc->config.packet_size) {
+	if (max + REEL_CTF_PACKET_HEADER_SIZE + REEL_CTF_HEADER_EXTENDED + CONTEXT_MAX >
+	    kc->config.packet_size) {
 		kc->stats.unknown++;
 		return;
 	}
-	char *dst = event_begin(kc, cpu, c->id, &ts, max);
+	int32_t tid;
+	memcpy(&tid, rec + 4, sizeof(tid));
+	char *dst = event_begin(kc, cpu, c->id, &ts, tid, max);
 	int fork_known = 0;
 	int32_t fork[2];
 	for (uint32_t i = 0; i < c->nr_ops; i++) {
@@ -697,10 +713,8 @@ static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const ch
 			dst += o->len;
 		} else if (o->kind == OP_USER_STRING) {
 			uint64_t ptr;
-			int32_t tid;
 			uint32_t len = 0;
 			memcpy(&ptr, rec + o->src, sizeof(ptr));
-			memcpy(&tid, rec + 4, sizeof(tid));
 			const char *s = kc->config.user_string ?
 						kc->config.user_string(kc->config.user_string_arg, KCONV_USER_STRING, (uint32_t)tid, ptr, &len) :
 						NULL;

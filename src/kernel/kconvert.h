@@ -42,6 +42,7 @@ struct kconv_config {
 	uint32_t nr_cpus;
 	uint32_t packet_size; /* bytes of an output packet (>= 64 KiB) */
 	uint8_t uuid[16];     /* of the trace: in every packet header */
+	bool context_tid;     /* each event begins with the task's id (`_tid`) */
 	kconv_packet_fn packet;
 	void *arg; /* of packet */
 	kconv_user_string_fn user_string; /* NULL: pointers stay integers */
@@ -79,6 +80,10 @@ void kconv_discarded(struct kconv *kc, uint32_t cpu, uint64_t count);
 
 /* Close CPU `cpu`'s open packet, if it holds events (or `always`). */
 void kconv_flush(struct kconv *kc, uint32_t cpu, bool always);
+
+/* Record the task id with each event from now on (before any event is
+ * converted: the metadata declares it for the whole trace). */
+void kconv_set_context_tid(struct kconv *kc, bool on);
 
 /* The trace's UUID, for the packets opened from now on. */
 void kconv_set_uuid(struct kconv *kc, const uint8_t uuid[16]);

@@ -89,6 +89,7 @@ struct reel_ktrace {
 	uint32_t nr_enabled;
 	struct kstatedump statedump;
 	bool no_mmap; /* REEL_KERNEL_READ=copy: read() even where mmap works */
+	bool context_tid; /* events carry the task id */
 	uint64_t chunk_ts; /* when the last chunk was closed: the next one's start */
 	char warning[512];
 };
@@ -223,7 +224,7 @@ static void unmap_buffer(struct kcpu *c)
 static int consume_mapped(struct reel_ktrace *kt, uint32_t cpu)
 {
 	struct kcpu *c = &kt->cpus[cpu];
-	int pages = 0;
+	int pages = 0, same = 0;
 	for (int n = 0; n < MAX_PAGES_PER_PASS; n++) {
 		if (ioctl(c->raw_fd, TRACE_MMAP_IOCTL_GET_READER) < 0) {
 			if (errno == EINTR)
@@ -252,9 +253,13 @@ static int consume_mapped(struct reel_ktrace *kt, uint32_t cpu)
 				  &c->ts, true) < 0)
 			reel_debug("kernel cpu %u: malformed sub-buffer", cpu);
 		c->pos = read;
-		/* The sub-buffer the kernel writes now: the rest next pass,
-		 * rather than chasing the writer an ioctl at a time. */
-		if (!fresh)
+		/* More of the same sub-buffer: it was completed since (the next
+		 * ioctl gives the following one), or the kernel is writing it
+		 * now; then the rest waits for the next pass, rather than
+		 * chasing the writer an ioctl at a time. */
+		if (fresh)
+			same = 0;
+		else if (++same == 2)
 			break;
 	}
 	return pages;
@@ -324,6 +329,7 @@ int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace 
 		return -ENOMEM;
 	pthread_mutex_init(&kt->lock, NULL);
 	kt->metadata_fd = -1;
+	kt->context_tid = config->context_tid;
 	const char *how = getenv("REEL_KERNEL_READ");
 	kt->no_mmap = how && strcmp(how, "copy") == 0;
 	kt->packet_size = config->packet_size ? config->packet_size : DEFAULT_PACKET_SIZE;
@@ -387,6 +393,7 @@ int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace 
 	else
 		kt->args = kernel_syscall_args_open(kt->warning, sizeof(kt->warning));
 	struct kconv_config kcc = {
+		.context_tid = config->context_tid,
 		.nr_cpus = kt->nr_cpus,
 		.packet_size = kt->packet_size,
 		.packet = write_packet,
@@ -644,8 +651,9 @@ static int open_chunk(struct reel_ktrace *kt, const char *dir)
 int reel_ktrace_set_metadata(struct reel_ktrace *kt, const struct reel_ctf_trace_desc *trace)
 {
 	struct reel_ctf_trace_desc desc = *trace;
+	uint32_t contexts = kt->context_tid ? REEL_CTF_CONTEXT_KERNEL_TID : 0;
 	desc.nr_streams = 1;
-	desc.stream_contexts = NULL;
+	desc.stream_contexts = &contexts;
 	struct reel_strbuf header = { 0 };
 	int e = reel_ctf_metadata_header(&header, &desc);
 	if (!e && !header.data)
@@ -690,6 +698,20 @@ int reel_ktrace_start(struct reel_ktrace *kt, const char *dir, char *err, size_t
 	pthread_mutex_unlock(&kt->lock);
 	if (e)
 		snprintf(err, err_size, "cannot start the kernel trace in %s: %s", dir, strerror(-e));
+	return e;
+}
+
+int reel_ktrace_add_context(struct reel_ktrace *kt, const char *type)
+{
+	if (strcmp(type, "tid") != 0)
+		return -EINVAL;
+	pthread_mutex_lock(&kt->lock);
+	int e = kt->started || kt->metadata_header ? -EBUSY : 0;
+	if (!e) {
+		kt->context_tid = true;
+		kconv_set_context_tid(kt->kc, true);
+	}
+	pthread_mutex_unlock(&kt->lock);
 	return e;
 }
 
@@ -808,7 +830,11 @@ const char *reel_ktrace_warning(const struct reel_ktrace *kt)
 
 void reel_ktrace_cleanup_stale(void)
 {
-	const char *tracing = geteuid() == 0 ? tracefs_tracing_dir() : NULL;
+	/* Not mounted: no instance to clean (and nothing to mount yet). */
+	struct statfs fs;
+	if (geteuid() != 0 || statfs("/sys/kernel/tracing", &fs) < 0 || fs.f_type != TRACEFS_MAGIC)
+		return;
+	const char *tracing = tracefs_tracing_dir();
 	char dir[4096];
 	if (!tracing || snprintf(dir, sizeof(dir), "%s/instances", tracing) >= (int)sizeof(dir))
 		return;

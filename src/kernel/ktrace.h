@@ -24,6 +24,7 @@ struct reel_ktrace_config {
 	uint32_t buffer_kb;   /* per-CPU kernel buffer; 0: 4096 */
 	uint32_t packet_size; /* output packets; 0: 1 MiB */
 	bool no_syscall_args; /* do not load the eBPF syscall-argument reader */
+	bool context_tid;     /* each event with the task's id (`add-context -k -t tid`) */
 };
 
 /* Mount tracefs when it is missing, create the instance. `err` says what
@@ -48,6 +49,10 @@ int reel_ktrace_disable(struct reel_ktrace *kt, const char *pattern, bool syscal
  * now open, rewritten. Before the first start, and again whenever the
  * clock is measured again. */
 int reel_ktrace_set_metadata(struct reel_ktrace *kt, const struct reel_ctf_trace_desc *trace);
+
+/* Add a context field to every event ("tid", the only one), before the
+ * first start. Returns -EINVAL for another, -EBUSY once started. */
+int reel_ktrace_add_context(struct reel_ktrace *kt, const char *type);
 
 /* Start recording into `dir` (created). The statedump is written first. */
 int reel_ktrace_start(struct reel_ktrace *kt, const char *dir, char *err, size_t err_size);

@@ -366,6 +366,27 @@ static int disable_event(struct session *s, const struct request *r, char *err, 
 	return 0;
 }
 
+/* add-context -k: "tid", LTTng's kernel context, before the session
+ * starts. */
+static int kernel_context(struct session *s, uid_t uid, const struct request *r, char *err,
+			  size_t size)
+{
+	int e = kernel_allowed(s, uid, err, size);
+	if (e)
+		return e;
+	if (!r->context || strcmp(r->context, "tid") != 0) {
+		snprintf(err, size, "unknown kernel context type '%s' (tid)",
+			 r->context ? r->context : "");
+		return -EINVAL;
+	}
+	if (s->started_once) {
+		snprintf(err, size, "session '%s' has been started: contexts cannot be added", s->name);
+		return -EBUSY;
+	}
+	s->kernel_config.context_tid = true;
+	return s->kernel ? reel_ktrace_add_context(s->kernel, r->context) : 0;
+}
+
 static int add_context(struct session *s, const struct request *r, char *err, size_t size)
 {
 	uint32_t bit = r->context ? context_of_name(r->context) : 0;
@@ -679,7 +700,9 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		if (!(s = target(uid, &r, err, sizeof(err))))
 			status = -ENOENT;
 		else
-			status = add_context(s, &r, err, sizeof(err));
+			status = r.domain == REEL_DOMAIN_KERNEL ?
+					 kernel_context(s, uid, &r, err, sizeof(err)) :
+					 add_context(s, &r, err, sizeof(err));
 		break;
 	case REEL_CTL_SNAPSHOT_RECORD:
 		if (!(s = target(uid, &r, err, sizeof(err)))) {

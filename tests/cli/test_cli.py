@@ -24,7 +24,7 @@ REELD = BUILD / "src" / "sessiond" / "reeld"
 APP = BUILD / "tests" / "fields-app"
 
 COMMANDS = ["create", "enable-channel", "enable-event", "disable-event", "start",
-            "stop", "destroy", "set-session", "list", "status"]
+            "stop", "destroy", "set-session", "list", "status", "add-context"]
 # Commands that reach the daemon without starting one, with valid arguments.
 NO_SPAWN = [
     ["enable-channel", "-u", "big"],
@@ -180,10 +180,9 @@ def test_syscall_needs_kernel(args, env):
     usage_error(args, env, "--syscall goes with -k")
 
 
-def test_kernel_has_no_contexts(env):
-    p = reel(["add-context", "-k", "-t", "vpid"], env)
-    assert p.returncode == 1
-    assert p.stderr.startswith("reel add-context: the kernel domain has no add-context")
+def test_kernel_context_is_tid(env):
+    usage_error(["add-context", "-k", "-t", "vpid"], env, "unknown kernel context type 'vpid'")
+    usage_error(["add-context", "-k", "-c", "x", "-t", "tid"], env, "no -c")
 
 
 @pytest.mark.parametrize("size,why", [

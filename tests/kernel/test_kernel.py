@@ -66,10 +66,11 @@ class Daemon:
         self.proc = None
         self.pids = []  # every daemon started, for the instance check
 
-    def start(self):
+    def start(self, prefix=()):
+        """Start reeld, run through `prefix` (a command that execs it last)."""
         with open(self.log, "a") as log:
-            self.proc = subprocess.Popen([str(REELD), "--rundir", self.rundir], env=self.env,
-                                         stdout=subprocess.DEVNULL, stderr=log)
+            self.proc = subprocess.Popen(list(prefix) + [str(REELD), "--rundir", self.rundir],
+                                         env=self.env, stdout=subprocess.DEVNULL, stderr=log)
         self.pids.append(self.proc.pid)
         deadline = time.time() + 10
         # The pid file is written once the daemon listens (a killed
@@ -185,27 +186,11 @@ def babeltrace(*paths):
 
 
 def threads_of(events):
-    """The thread each event ran on. The events have no tid: on each CPU, the
-    events between two sched_switch belong to the thread the second one
-    switches out (prev_tid), or, after the last one, to the thread it switched
-    in. Some kernels do not record switches out of the idle task; switches
-    into it they do, so the closing switch is the reliable one."""
-    owner = [None] * len(events)
-    pending = defaultdict(list)
-    current = {}
-    for i, (name, f) in enumerate(events):
-        cpu = f.get("cpu_id")
-        if name == "sched_switch":
-            for j in pending.pop(cpu, []):
-                owner[j] = f["prev_tid"]
-            owner[i] = f["prev_tid"]
-            current[cpu] = f["next_tid"]
-        else:
-            pending[cpu].append(i)
-    for cpu, idx in pending.items():
-        for j in idx:
-            owner[j] = current.get(cpu) or None
-    return owner
+    """The thread each syscall event ran on: its `tid` context (add-context
+    -k -t tid); None for other events (a payload field `tid` would hide the
+    context; userspace events have none: the tracer would make system calls
+    of its own, gettid, to record one)."""
+    return [f.get("tid") if name.startswith("syscall_") else None for name, f in events]
 
 
 def syscalls_of(events, tid):
@@ -216,7 +201,9 @@ def syscalls_of(events, tid):
 
 
 def no_cpu(f):
-    return {k: v for k, v in f.items() if k != "cpu_id"}
+    """A syscall event's arguments: without the packet's cpu_id and the tid
+    context."""
+    return {k: v for k, v in f.items() if k not in ("cpu_id", "tid")}
 
 
 # ---- one recording of the known workload, read by several tests -------------
@@ -237,6 +224,7 @@ def known(tmp_path_factory):
         held_fd = held.fileno()
         out = tmp / "trace"
         d.reel("create", "known", "-o", out)
+        d.reel("add-context", "-k", "-t", "tid")
         d.reel("enable-event", "-k", SCHED)
         d.reel("enable-event", "-k", "--syscall", "-a")
         d.reel("enable-event", "-u", "kwork:*")
@@ -342,14 +330,14 @@ def test_merged_timeline(known):
     names = [n for n, _ in events]
     marks = [i for i, n in enumerate(names) if n == "kwork:mark"]
     assert [events[i][1]["step"] for i in marks] == [1, 2, 3, 4]
+    # The workload's thread: its syscalls and its marks (no other process
+    # emits kwork events), on one timeline.
+    mine = [j for j in range(len(events)) if owner[j] == known["pid"] or j in marks]
     for i in marks:
-        cpu = events[i][1]["cpu_id"]
-        same_cpu = [j for j in range(len(events)) if events[j][1].get("cpu_id") == cpu]
-        at = same_cpu.index(i)
-        before, after = same_cpu[at - 1], same_cpu[at + 1]
+        at = mine.index(i)
+        before, after = mine[at - 1], mine[at + 1]
         assert names[before] == "syscall_exit_getppid", (names[before], names[i])
         assert names[after] == "syscall_entry_getuid", (names[i], names[after])
-        assert owner[before] == owner[after] == owner[i] == known["pid"]
         assert events[before][1]["ret"] > 0
 
 
@@ -414,6 +402,7 @@ def test_rotation_kernel(daemon, tmp_path):
     work.write_text("rotation\n")
     out = tmp_path / "trace"
     daemon.reel("create", "rot", "-o", out)
+    daemon.reel("add-context", "-k", "-t", "tid")
     daemon.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
     daemon.reel("enable-event", "-k", "sched_switch")
     daemon.reel("enable-event", "-k", "--syscall", "read,lseek,openat,close")
@@ -593,5 +582,36 @@ def test_stale_instance_cleanup(tmp_path):
         assert len(instances(d.proc.pid)) == 1
         d.reel("destroy")
         assert instances(d.proc.pid) == []
+    finally:
+        stop_and_check(d)
+
+
+def test_mounts_tracefs_when_missing(tmp_path):
+    """A fresh machine often has no tracefs mounted: the daemon mounts it.
+    Shown in a private mount namespace whose tracefs is unmounted, so that
+    the machine's own mount is untouched."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "umount",
+                            str(TRACEFS)], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot unmount tracefs in a private mount namespace: {probe.stderr}")
+    d = Daemon(tmp_path)
+    script = (f"while mountpoint -q {TRACEFS}; do umount {TRACEFS} || exit 1; done; "
+              f"test ! -e {TRACEFS}/instances && exec \"$0\" \"$@\"")
+    d.start(prefix=["unshare", "--mount", "--propagation", "private", "sh", "-c", script])
+    try:
+        mounts = Path(f"/proc/{d.proc.pid}/mountinfo").read_text()
+        assert f" {TRACEFS} " not in mounts, "tracefs still mounted in the daemon's namespace"
+        out = tmp_path / "trace"
+        d.reel("create", "m", "-o", out)
+        d.reel("enable-event", "-k", "sched_switch")
+        mounts = Path(f"/proc/{d.proc.pid}/mountinfo").read_text()
+        assert f" {TRACEFS} " in mounts and " - tracefs " in mounts, mounts
+        d.reel("start")
+        d.reel("stop")
+        events, _ = babeltrace(out / "kernel")
+        assert any(name == "sched_switch" for name, _ in events)
+        d.reel("destroy")
     finally:
         stop_and_check(d)
