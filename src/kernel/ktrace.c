@@ -90,6 +90,9 @@ struct reel_ktrace {
 	struct kstatedump statedump;
 	bool no_mmap; /* REEL_KERNEL_READ=copy: read() even where mmap works */
 	bool context_tid; /* events carry the task id */
+	bool snapshot;    /* flight recorder */
+	uint32_t buffer_kb; /* per CPU */
+	struct snap *snap; /* during reel_ktrace_snapshot(): where packets go */
 	uint64_t chunk_ts; /* when the last chunk was closed: the next one's start */
 	char warning[512];
 };
@@ -284,9 +287,59 @@ static int exclude_self(struct reel_ktrace *kt)
 	return instance_write(kt, "set_event_notrace_pid", list);
 }
 
+/* The packets of one CPU's stream in a snapshot, kept in memory until the
+ * newest that fit are chosen. */
+struct snap_stream {
+	char *data;
+	size_t len, cap;
+	size_t *ends; /* where each packet ends in data */
+	size_t nr, cap_ends;
+	size_t pinned; /* the first packets (the statedump), kept first */
+};
+
+struct snap {
+	struct snap_stream *streams;
+	int err;
+};
+
+static void snap_packet(struct snap *sn, uint32_t cpu, const char *packet, size_t size)
+{
+	struct snap_stream *st = &sn->streams[cpu];
+	if (st->len + size > st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 1u << 20;
+		while (cap < st->len + size)
+			cap *= 2;
+		char *grown = realloc(st->data, cap);
+		if (!grown) {
+			sn->err = -ENOMEM;
+			return;
+		}
+		st->data = grown;
+		st->cap = cap;
+	}
+	if (st->nr == st->cap_ends) {
+		size_t cap = st->cap_ends ? st->cap_ends * 2 : 64;
+		size_t *grown = realloc(st->ends, cap * sizeof(*grown));
+		if (!grown) {
+			sn->err = -ENOMEM;
+			return;
+		}
+		st->ends = grown;
+		st->cap_ends = cap;
+	}
+	memcpy(st->data + st->len, packet, size);
+	st->len += size;
+	st->ends[st->nr++] = st->len;
+}
+
 static void write_packet(void *arg, uint32_t cpu, const char *packet, size_t size)
 {
 	struct reel_ktrace *kt = arg;
+	if (kt->snap) {
+		if (cpu < kt->nr_cpus)
+			snap_packet(kt->snap, cpu, packet, size);
+		return;
+	}
 	if (cpu >= kt->nr_cpus || kt->cpus[cpu].file_fd < 0 ||
 	    reel_write_all(kt->cpus[cpu].file_fd, packet, size) < 0)
 		kt->lost_packets++;
@@ -332,7 +385,11 @@ int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace 
 	kt->context_tid = config->context_tid;
 	const char *how = getenv("REEL_KERNEL_READ");
 	kt->no_mmap = how && strcmp(how, "copy") == 0;
-	kt->packet_size = config->packet_size ? config->packet_size : DEFAULT_PACKET_SIZE;
+	kt->snapshot = config->snapshot;
+	kt->buffer_kb = config->buffer_kb ? config->buffer_kb : DEFAULT_BUFFER_KB;
+	kt->packet_size = config->snapshot     ? REEL_KTRACE_SNAPSHOT_PACKET :
+			  config->packet_size ? config->packet_size :
+						 DEFAULT_PACKET_SIZE;
 	kt->nr_cpus = count_cpus();
 	if (!kt->nr_cpus) {
 		snprintf(err, err_size, "tracefs has no per_cpu buffers");
@@ -359,7 +416,8 @@ int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace 
 	snprintf(size, sizeof(size), "%u", config->buffer_kb ? config->buffer_kb : DEFAULT_BUFFER_KB);
 	/* Off until started; discard when full (overruns counted), as LTTng's
 	 * kernel channels; the clock of Reel's userspace events. */
-	if (instance_write(kt, "tracing_on", "0") || instance_write(kt, "options/overwrite", "0") ||
+	if (instance_write(kt, "tracing_on", "0") ||
+	    instance_write(kt, "options/overwrite", config->snapshot ? "1" : "0") ||
 	    instance_write(kt, "buffer_size_kb", size) ||
 	    instance_write(kt, "trace_clock", reel_clock_is_tsc ? "x86-tsc" : "mono")) {
 		snprintf(err, err_size, "cannot set up tracefs instance %s", kt->name);
@@ -676,6 +734,14 @@ int reel_ktrace_start(struct reel_ktrace *kt, const char *dir, char *err, size_t
 {
 	pthread_mutex_lock(&kt->lock);
 	int e = kt->metadata_header ? 0 : -EINVAL;
+	if (!e && kt->snapshot) { /* nothing read until a snapshot */
+		e = instance_write(kt, "tracing_on", "1") ? -EIO : 0;
+		kt->started = !e;
+		pthread_mutex_unlock(&kt->lock);
+		if (e)
+			snprintf(err, err_size, "cannot start the kernel recording");
+		return e;
+	}
 	char path[512];
 	for (uint32_t i = 0; !e && i < kt->nr_cpus; i++) {
 		if (kt->cpus[i].raw_fd >= 0)
@@ -780,9 +846,176 @@ static int consume_locked(struct reel_ktrace *kt, bool flush)
 int reel_ktrace_consume(struct reel_ktrace *kt, bool flush)
 {
 	pthread_mutex_lock(&kt->lock);
-	int pages = kt->started ? consume_locked(kt, flush) : 0;
+	int pages = kt->started && !kt->snapshot ? consume_locked(kt, flush) : 0;
 	pthread_mutex_unlock(&kt->lock);
 	return pages;
+}
+
+uint32_t reel_ktrace_nr_streams(const struct reel_ktrace *kt)
+{
+	return kt->nr_cpus;
+}
+
+/* The sub-buffers CPU `cpu`'s buffer holds now, read out (consumed): at
+ * most as many as the buffer has, so that a busy CPU cannot keep it
+ * reading. */
+static int read_snapshot_raw(struct reel_ktrace *kt, uint32_t cpu, char **ret, size_t *ret_len)
+{
+	char file[64];
+	snprintf(file, sizeof(file), "per_cpu/cpu%u/trace_pipe_raw", cpu);
+	char *path = tracefs_instance_get_file(kt->instance, file);
+	int fd = path ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+	tracefs_put_tracing_file(path);
+	if (fd < 0)
+		return -errno ? -errno : -ENOMEM;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, max = (size_t)kt->buffer_kb * 1024 + kt->page_size;
+	int e = 0;
+	while (len < max) {
+		if (len + kt->page_size > cap) {
+			size_t grown_cap = cap ? cap * 2 : 64 * kt->page_size;
+			char *grown = realloc(buf, grown_cap);
+			if (!grown) {
+				e = -ENOMEM;
+				break;
+			}
+			buf = grown;
+			cap = grown_cap;
+		}
+		ssize_t n = read(fd, buf + len, kt->page_size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		/* Each read is one sub-buffer, padded to the sub-buffer size. */
+		len += kt->page_size;
+		if ((size_t)n < kt->page_size)
+			memset(buf + len - kt->page_size + n, 0, kt->page_size - (size_t)n);
+	}
+	close(fd);
+	if (e) {
+		free(buf);
+		return e;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* The packets of `st` to write: the pinned ones (statedump) if they fit,
+ * then the newest that fit in what is left of `budget`. Returns the
+ * first packet of the newest run, and *ret_pinned whether to write the
+ * pinned ones. */
+static size_t snap_choose(const struct snap_stream *st, uint64_t budget, bool *ret_pinned)
+{
+	size_t pinned_len = st->pinned ? st->ends[st->pinned - 1] : 0;
+	*ret_pinned = pinned_len <= budget;
+	uint64_t left = *ret_pinned ? budget - pinned_len : budget;
+	size_t first = st->nr; /* packets [first, nr) are kept */
+	while (first > st->pinned) {
+		size_t i = first - 1, begin = i ? st->ends[i - 1] : 0;
+		if (st->ends[i] - begin > left)
+			break;
+		left -= st->ends[i] - begin;
+		first = i;
+	}
+	return first;
+}
+
+static int snap_write(const struct reel_ktrace *kt, const struct snap *sn, const char *dir,
+		      uint64_t budget)
+{
+	char path[4096 + 64];
+	int e = 0;
+	for (uint32_t cpu = 0; cpu < kt->nr_cpus && !e; cpu++) {
+		const struct snap_stream *st = &sn->streams[cpu];
+		snprintf(path, sizeof(path), "%s/channel0_%u", dir, cpu);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
+		if (fd < 0)
+			return -errno;
+		bool pinned;
+		size_t first = snap_choose(st, budget, &pinned);
+		size_t pinned_len = st->pinned ? st->ends[st->pinned - 1] : 0;
+		size_t from = first ? st->ends[first - 1] : 0;
+		if (pinned && pinned_len)
+			e = reel_write_all(fd, st->data, pinned_len);
+		if (!e && st->len > from)
+			e = reel_write_all(fd, st->data + from, st->len - from);
+		close(fd);
+	}
+	return e;
+}
+
+int reel_ktrace_snapshot(struct reel_ktrace *kt, const char *dir, uint64_t budget)
+{
+	pthread_mutex_lock(&kt->lock);
+	if (!kt->snapshot || !kt->started || !kt->metadata_header) {
+		pthread_mutex_unlock(&kt->lock);
+		return -EINVAL;
+	}
+	struct snap sn = { .streams = calloc(kt->nr_cpus, sizeof(*sn.streams)) };
+	char **raw = calloc(kt->nr_cpus, sizeof(*raw));
+	size_t *raw_len = calloc(kt->nr_cpus, sizeof(*raw_len));
+	int e = sn.streams && raw && raw_len ? 0 : -ENOMEM;
+	/* The buffers are in overwrite mode: they hold the newest records.
+	 * Reading them empties them (tracefs's swap snapshot needs
+	 * CONFIG_TRACER_SNAPSHOT, which kernels do not all have), so the
+	 * next snapshot holds what comes after this one. */
+	uint64_t begin = UINT64_MAX;
+	for (uint32_t cpu = 0; cpu < kt->nr_cpus && !e; cpu++) {
+		e = read_snapshot_raw(kt, cpu, &raw[cpu], &raw_len[cpu]);
+		for (size_t off = 0; !e && off + PAGE_HEADER_SIZE <= raw_len[cpu]; off += kt->page_size) {
+			uint64_t ts, commit;
+			memcpy(&ts, raw[cpu] + off, sizeof(ts));
+			memcpy(&commit, raw[cpu] + off + 8, sizeof(commit));
+			if ((commit & ((1u << 27) - 1)) && ts < begin)
+				begin = ts;
+		}
+	}
+	if (!e) {
+		if (begin == UINT64_MAX)
+			begin = reel_clock_read();
+		kt->snap = &sn;
+		kconv_new_chunk(kt->kc, begin);
+		/* The state first, stamped at the oldest record. */
+		e = kstatedump_write(kt->kc, &kt->statedump, begin, "/proc");
+		kconv_flush(kt->kc, 0, false);
+		sn.streams[0].pinned = sn.streams[0].nr;
+		for (uint32_t cpu = 0; cpu < kt->nr_cpus && !e; cpu++) {
+			for (size_t off = 0; off < raw_len[cpu]; off += kt->page_size)
+				if (kconv_page(kt->kc, cpu, raw[cpu] + off, kt->page_size) < 0)
+					reel_debug("kernel cpu %u: malformed snapshot page", cpu);
+			kconv_flush(kt->kc, cpu, false);
+		}
+		kt->snap = NULL;
+		if (!e)
+			e = sn.err;
+	}
+	if (!e)
+		e = reel_mkdir_p(dir);
+	if (!e) {
+		char saved[sizeof(kt->dir)];
+		memcpy(saved, kt->dir, sizeof(saved));
+		snprintf(kt->dir, sizeof(kt->dir), "%s", dir);
+		e = write_metadata(kt);
+		if (kt->metadata_fd >= 0)
+			close(kt->metadata_fd);
+		kt->metadata_fd = -1;
+		memcpy(kt->dir, saved, sizeof(saved));
+	}
+	if (!e)
+		e = snap_write(kt, &sn, dir, budget);
+	for (uint32_t cpu = 0; sn.streams && cpu < kt->nr_cpus; cpu++) {
+		free(sn.streams[cpu].data);
+		free(sn.streams[cpu].ends);
+		if (raw)
+			free(raw[cpu]);
+	}
+	free(sn.streams);
+	free(raw);
+	free(raw_len);
+	pthread_mutex_unlock(&kt->lock);
+	return e;
 }
 
 int reel_ktrace_close_chunk(struct reel_ktrace *kt)

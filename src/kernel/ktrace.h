@@ -25,7 +25,13 @@ struct reel_ktrace_config {
 	uint32_t packet_size; /* output packets; 0: 1 MiB */
 	bool no_syscall_args; /* do not load the eBPF syscall-argument reader */
 	bool context_tid;     /* each event with the task's id (`add-context -k -t tid`) */
+	bool snapshot;        /* flight recorder: the kernel overwrites its oldest events;
+			       * nothing is read but by reel_ktrace_snapshot() */
 };
+
+/* The size of the packets of a flight-recorder kernel trace: what each of
+ * its streams needs at least in a snapshot of limited size. */
+#define REEL_KTRACE_SNAPSHOT_PACKET (64u * 1024)
 
 /* Mount tracefs when it is missing, create the instance. `err` says what
  * is missing and how to fix it when it fails. */
@@ -67,6 +73,15 @@ int reel_ktrace_resume(struct reel_ktrace *kt);
  * read (more may wait when it is large), or a negative errno. Consumer
  * thread. */
 int reel_ktrace_consume(struct reel_ktrace *kt, bool flush);
+
+/* Flight recorder: write what the kernel's buffers hold now as a trace in
+ * `dir` (metadata, a stream per CPU, the statedump first), while tracing
+ * goes on; reading empties the buffers (the next snapshot has what came
+ * after). With `budget` (bytes; UINT64_MAX: none), each CPU's stream keeps
+ * its newest packets within it. */
+int reel_ktrace_snapshot(struct reel_ktrace *kt, const char *dir, uint64_t budget);
+/* The streams a snapshot writes (one per CPU). */
+uint32_t reel_ktrace_nr_streams(const struct reel_ktrace *kt);
 
 /* Rotation: everything so far is consumed and written, the files closed;
  * new files are opened in `dir`, with a statedump. The caller moves the

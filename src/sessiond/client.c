@@ -134,7 +134,7 @@ static bool remove_disabled(struct channel *ch, const char *pattern)
 
 /* ---- the kernel domain ------------------------------------------------------ */
 
-static int kernel_allowed(struct session *s, uid_t uid, char *err, size_t size)
+static int kernel_allowed(uid_t uid, char *err, size_t size)
 {
 	if (reeld.no_kernel) {
 		snprintf(err, size, "this session daemon refuses the kernel domain (reeld --no-kernel)");
@@ -145,10 +145,6 @@ static int kernel_allowed(struct session *s, uid_t uid, char *err, size_t size)
 				    "root's session daemon)");
 		return -EPERM;
 	}
-	if (s->snapshot_mode) {
-		snprintf(err, size, "snapshot sessions record userspace only for now");
-		return -ENOTSUP;
-	}
 	return 0;
 }
 
@@ -157,7 +153,7 @@ static int kernel_allowed(struct session *s, uid_t uid, char *err, size_t size)
 static int kernel_channel(struct session *s, uid_t uid, const struct request *r, char *err,
 			  size_t size)
 {
-	int e = kernel_allowed(s, uid, err, size);
+	int e = kernel_allowed(uid, err, size);
 	if (e)
 		return e;
 	if (s->kernel) {
@@ -218,7 +214,7 @@ static void kernel_rule_note(struct session *s, const char *pattern, bool syscal
 static int kernel_events(struct session *s, uid_t uid, const struct request *r, bool enable,
 			 struct reel_msg *data, char *err, size_t size)
 {
-	int e = kernel_allowed(s, uid, err, size);
+	int e = kernel_allowed(uid, err, size);
 	if (e)
 		return e;
 	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
@@ -235,6 +231,7 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 			snprintf(err, size, "the kernel domain is added before the session first starts");
 			return -EINVAL;
 		}
+		s->kernel_config.snapshot = s->snapshot_mode;
 		e = reel_ktrace_new(&s->kernel_config, &s->kernel, err, size);
 		if (e)
 			return e;
@@ -371,7 +368,7 @@ static int disable_event(struct session *s, const struct request *r, char *err, 
 static int kernel_context(struct session *s, uid_t uid, const struct request *r, char *err,
 			  size_t size)
 {
-	int e = kernel_allowed(s, uid, err, size);
+	int e = kernel_allowed(uid, err, size);
 	if (e)
 		return e;
 	if (!r->context || strcmp(r->context, "tid") != 0) {

@@ -578,6 +578,11 @@ static size_t snapshot_streams(const struct session *s, uint32_t *ret_max_subbuf
 			    t->bufsets[b]->channel->config.subbuf_size > max_subbuf)
 				max_subbuf = t->bufsets[b]->channel->config.subbuf_size;
 		}
+	if (s->kernel) {
+		n += reel_ktrace_nr_streams(s->kernel);
+		if (REEL_KTRACE_SNAPSHOT_PACKET > max_subbuf)
+			max_subbuf = REEL_KTRACE_SNAPSHOT_PACKET;
+	}
 	*ret_max_subbuf = max_subbuf;
 	return n;
 }
@@ -644,6 +649,12 @@ static int record_snapshot(struct session *s)
 				err = f.err;
 			}
 		}
+	}
+	if (!err && s->kernel) {
+		/* The kernel's buffers, as they are now (tracing goes on). */
+		char kdir[PATH_MAX + 160];
+		snprintf(kdir, sizeof(kdir), "%s/kernel", root);
+		err = reel_ktrace_snapshot(s->kernel, kdir, budget);
 	}
 	if (err)
 		return err;

@@ -615,3 +615,39 @@ def test_mounts_tracefs_when_missing(tmp_path):
         d.reel("destroy")
     finally:
         stop_and_check(d)
+
+
+def test_snapshot_kernel(daemon, tmp_path):
+    """A flight-recorder session with the kernel domain: each snapshot is a
+    complete trace of what the kernel's buffers hold (overwrite mode),
+    statedump first, while tracing goes on; --max-size bounds it."""
+    work = tmp_path / "kw.txt"
+    work.write_text("snapshot\n")
+    out = tmp_path / "trace"
+    daemon.reel("create", "fr", "--snapshot", "-o", out)
+    daemon.reel("add-context", "-k", "-t", "tid")
+    daemon.reel("enable-event", "-k", "sched_switch")
+    daemon.reel("enable-event", "-k", "--syscall", "openat,read,lseek,close")
+    daemon.reel("start")
+    first, _ = kworkload(daemon, work, 50)
+    daemon.reel("snapshot", "record")
+    second, _ = kworkload(daemon, work, 50)
+    daemon.reel("snapshot", "record", "--max-size", "1M")
+    snaps = sorted(out.glob("snapshot-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    assert len(snaps) == 2
+    for snap, pid in zip(snaps, (first, second)):
+        events, err = babeltrace(snap / "kernel")
+        assert events[0][0] == "lttng_statedump_start", snap
+        reads = [f for (n, f), t in zip(events, threads_of(events))
+                 if t == pid and n == "syscall_entry_lseek"]
+        assert len(reads) == 50, (snap, len(reads))
+        openat = [f for (n, f), t in zip(events, threads_of(events))
+                  if t == pid and n == "syscall_entry_openat" and f["filename"] == str(work)]
+        assert len(openat) == 1, snap
+    # The first workload is not in the second snapshot: reading emptied them.
+    events, _ = babeltrace(snaps[1] / "kernel")
+    assert not [1 for (n, f), t in zip(events, threads_of(events))
+                if t == first and n.startswith("syscall_")]
+    size = sum(f.stat().st_size for f in (snaps[1] / "kernel").iterdir() if f.name != "metadata")
+    assert size <= 1 << 20
+    daemon.reel("destroy")
