@@ -735,7 +735,9 @@ static void run_hook(struct session *s, struct chunk *c)
 	c->hook_status = -1;
 }
 
-static uint64_t tree_bytes;
+/* nftw() takes no argument for its callback: the sum is the calling
+ * thread's, each session's consumer having its own. */
+static __thread uint64_t tree_bytes;
 
 static int add_size(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
