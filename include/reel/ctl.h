@@ -168,6 +168,11 @@ REEL_CTL_API int reel_ctl_disable_kernel_event(struct reel_ctl *ctl, const char 
 REEL_CTL_API int reel_ctl_add_context(struct reel_ctl *ctl, const char *session,
 				      const char *channel, const char *type);
 
+/* Record context field `type` with every kernel event: "tid" (the task's
+ * id, LTTng's kernel `tid` context), before the session first starts. */
+REEL_CTL_API int reel_ctl_add_kernel_context(struct reel_ctl *ctl, const char *session,
+					     const char *type);
+
 /* ---- rotation ------------------------------------------------------------- */
 
 /* Archive the session's current chunk now: once this returns, the chunk is
