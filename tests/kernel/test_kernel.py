@@ -373,9 +373,17 @@ def test_analyses(known):
         pytest.skip("this kernel recorded no sched_switch into the workload: "
                     "the analyses cannot attribute its system calls")
     # The workload's reads and seeks, plus those of the loader before main().
-    for name in ("read", "lseek", "write", "openat", "close"):
-        assert counts.get(name) == mine[name], (name, counts, mine)
+    # The workload's own calls (in main(), after it was switched in), to
+    # the unit: lseek and write only happen there. The loader's reads,
+    # openats and closes just after exec come before the analyses have
+    # seen a switch to the new process, and they may miss some of them
+    # (their thread tracking follows sched_switch; the trace's truth is
+    # the tid context): at least the workload's own, at most all.
     assert mine["lseek"] == N and mine["read"] >= N and mine["write"] >= 1
+    for name in ("lseek", "write"):
+        assert counts.get(name) == mine[name], (name, counts, mine)
+    for name, own in (("read", N), ("openat", 1), ("close", 1)):
+        assert own <= counts.get(name, 0) <= mine[name], (name, counts, mine)
 
     p = subprocess.run(["lttng-iousagetop", "--no-progress", "--limit", "1000", str(out / "kernel")],
                        capture_output=True, text=True, env=env, timeout=120)
