@@ -83,6 +83,20 @@ REEL_READER_API uint64_t reel_event_cycles(const struct reel_event *ev);
 /* Integer value of a payload or context field by name; -ENOENT if none. */
 REEL_READER_API int reel_event_field_int(const struct reel_event *ev, const char *name, int64_t *ret);
 
+/* The event's class: a pointer that is the same for every event of one
+ * class of one trace, valid while the reader lives (dispatch without
+ * comparing names). */
+REEL_READER_API const void *reel_event_class(const struct reel_event *ev);
+/* String value of a payload or context field by name (not NUL-terminated:
+ * *ret_len bytes, valid until the next reel_reader_next()); -ENOENT if none. */
+REEL_READER_API int reel_event_field_str(const struct reel_event *ev, const char *name,
+					 const char **ret, size_t *ret_len);
+/* Integer value of an event context field only (a payload field of the same
+ * name, e.g. sched events' `tid`, does not hide it); -ENOENT if none. */
+REEL_READER_API int reel_event_context_int(const struct reel_event *ev, const char *name, int64_t *ret);
+/* Integer value of a packet context field (e.g. `cpu_id`); -ENOENT if none. */
+REEL_READER_API int reel_event_packet_int(const struct reel_event *ev, const char *name, int64_t *ret);
+
 /* Output formats. */
 enum reel_format {
 	REEL_FORMAT_TEXT,     /* babeltrace2's default text */

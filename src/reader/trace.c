@@ -774,6 +774,43 @@ int reel_event_field_int(const struct reel_event *ev, const char *name, int64_t 
 	return 0;
 }
 
+const void *reel_event_class(const struct reel_event *ev)
+{
+	return ev->s->ec;
+}
+
+int reel_event_field_str(const struct reel_event *ev, const char *name, const char **ret, size_t *ret_len)
+{
+	const struct rval *v = event_find_field(ev, name);
+	if (!v || (v->p->op != OP_STRING && v->p->op != OP_TEXT_ARRAY && v->p->op != OP_TEXT_SEQ))
+		return -ENOENT;
+	*ret = v->str.ptr;
+	*ret_len = v->str.len;
+	return 0;
+}
+
+int reel_event_context_int(const struct reel_event *ev, const char *name, int64_t *ret)
+{
+	const struct rstream *s = ev->s;
+	const struct rval *v = find_in(&s->ev, s->ev_ctx_index, name);
+	if (!v)
+		v = find_in(&s->ev, s->ev_spec_index, name);
+	if (!v || (v->p->type->kind != CTF_INT && v->p->type->kind != CTF_ENUM) || v->p->size > 64)
+		return -ENOENT;
+	*ret = v->s;
+	return 0;
+}
+
+int reel_event_packet_int(const struct reel_event *ev, const char *name, int64_t *ret)
+{
+	const struct rstream *s = ev->s;
+	const struct rval *v = find_in(&s->pkt, s->pkt_ctx_index, name);
+	if (!v || (v->p->type->kind != CTF_INT && v->p->type->kind != CTF_ENUM) || v->p->size > 64)
+		return -ENOENT;
+	*ret = v->s;
+	return 0;
+}
+
 size_t reel_reader_stream_count(const struct reel_reader *r)
 {
 	return r->nstreams;

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* The analyses' internals: partials and their tables (src/analysis only). */
+#ifndef REEL_ANALYSIS_LOCAL_H
+#define REEL_ANALYSIS_LOCAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analysis/analysis.h"
+#include "analysis/hist.h"
+
+/* A table of fixed-size items keyed by 64-bit integers, items in insertion
+ * order (an_tab_at(t, i), i < t->n). */
+struct an_tab {
+	uint64_t *keys;
+	uint32_t *slot; /* open addressing: item index, UINT32_MAX empty */
+	void *items;
+	size_t size, cap;
+	uint32_t n, icap;
+};
+int an_tab_init(struct an_tab *t, size_t size);
+void an_tab_free(struct an_tab *t);
+void *an_tab_find(const struct an_tab *t, uint64_t key);
+/* Find or add (zeroed); NULL on ENOMEM. Pointers stay valid until the next
+ * an_tab_get() on the table. */
+void *an_tab_get(struct an_tab *t, uint64_t key, bool *ret_new);
+static inline void *an_tab_at(const struct an_tab *t, uint32_t i)
+{
+	return (char *)t->items + (size_t)i * t->size;
+}
+
+#define AN_COMM 16 /* TASK_COMM_LEN */
+
+/* A thread's attributes at some point: known in the chunk, or inherited. */
+struct an_snap {
+	bool valid, pid_known, comm_known;
+	int64_t pid;
+	char comm[AN_COMM];
+};
+
+enum an_sys_state {
+	AN_UNTOUCHED, /* no syscall event in the partial: state inherited */
+	AN_NONE,      /* not in a syscall */
+	AN_OPEN,      /* in a syscall (a soft end at the partial's end) */
+};
+
+struct an_thread {
+	int64_t tid;
+	/* attributes at the partial's end, when set in it */
+	int64_t pid;
+	char comm[AN_COMM];
+	bool pid_set, comm_set;
+	/* syscall span */
+	uint8_t state;
+	bool has_head;     /* first syscall event an exit: a soft begin */
+	bool emitted;      /* a syscall counted for this thread */
+	bool uncertain;    /* lost events, or an inconsistent trace */
+	bool chunk_touched;
+	uint32_t open_name;
+	int64_t open_ts;
+	int64_t head_ts, head_ret;
+	int64_t first_ts;  /* first syscall event (or fork) */
+	struct an_snap head_snap;  /* attributes at the soft begin's exit */
+	struct an_snap first_emit; /* attributes at the first counted syscall */
+};
+
+struct an_err {
+	int64_t ret;
+	uint64_t count;
+};
+
+struct an_stat {
+	int64_t tid;
+	uint32_t name;
+	uint32_t nerrs;
+	uint64_t count, errors;
+	int64_t min, max;
+	int64_t sum;
+	struct an_err *errs;
+	struct an_hist hist;
+};
+
+static inline uint64_t an_stat_key(int64_t tid, uint32_t name)
+{
+	return ((uint64_t)(uint32_t)tid << 32) | name;
+}
+
+/* A syscall event of a CPU before its first switch in the chunk. */
+struct an_pev {
+	uint8_t kind;
+	uint32_t name;
+	int64_t ts, ret;
+};
+
+struct an_cpu {
+	int64_t cpu;
+	bool known;         /* a switch seen: cur is the CPU's task */
+	bool pre_uncertain;
+	int64_t cur;
+	struct an_pev *pre; /* before the first switch: owner unknown */
+	uint32_t npre, pcap;
+};
+
+struct an_partial {
+	struct an_names *names;
+	unsigned flags;
+	uint64_t events, chunks, lost, chunk_lost;
+	bool has_range;
+	int64_t first_ts, last_ts;
+	struct an_tab threads; /* tid -> an_thread */
+	struct an_tab cpus;    /* cpu -> an_cpu */
+	struct an_tab stats;   /* (tid, name) -> an_stat */
+};
+
+int an_partial_merge_into(struct an_partial *a, const struct an_partial *b);
+
+#endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reel's analyses (component-local API, used by `reel analyze` and the unit
+ * tests): a kernel model of threads, their syscalls and the tasks CPUs run,
+ * mapped chunk by chunk into partial results that a reduce merges in time
+ * order. The model and its limits: doc/analysis.md.
+ *
+ * Owns src/analysis/; calls libreel-reader (include/reel/reader.h) and
+ * src/common only.
+ *
+ * Threads: a partial and an an_names are used by one thread at a time,
+ * except an_names_intern(), which is thread-safe (mappers of several chunks
+ * share one table).
+ */
+#ifndef REEL_ANALYSIS_H
+#define REEL_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Syscall names shared by every partial of one run: partials refer to a
+ * name by its index. */
+struct an_names;
+struct an_names *an_names_new(void);
+void an_names_destroy(struct an_names *n);
+/* The index of `name` (len bytes), added if new; UINT32_MAX on ENOMEM. */
+uint32_t an_names_intern(struct an_names *n, const char *name, size_t len);
+const char *an_names_get(const struct an_names *n, uint32_t id);
+uint32_t an_names_count(const struct an_names *n);
+
+/* One event, as the model sees it (decoded from a reel_event by
+ * an_ev_decode(), or made by a test). Strings need not be NUL-terminated. */
+enum an_ev_kind {
+	AN_EV_OTHER,
+	AN_EV_SYS_ENTRY, /* name */
+	AN_EV_SYS_EXIT,  /* ret */
+	AN_EV_SWITCH,    /* a = next_tid, s1 = next_comm */
+	AN_EV_FORK,      /* a = parent_pid, s1 = parent_comm, b = child_tid, c = child_pid, s2 = child_comm */
+	AN_EV_EXEC,      /* a = tid */
+	AN_EV_SD_PROC,   /* a = tid, b = pid, s1 = name */
+	AN_EV_SD_FD,     /* a = pid, b = fd, s1 = filename, c = flags */
+};
+
+struct an_ev {
+	uint8_t kind;
+	int32_t cpu;
+	int64_t ts;
+	int64_t tid;         /* the `tid` context, or -1 */
+	uint32_t name;       /* syscall name (an_names) */
+	int64_t ret;
+	int64_t a, b, c;
+	const char *s1, *s2;
+	size_t l1, l2;
+};
+
+/* A partial result: the map of one chunk, or the reduce of consecutive ones. */
+struct an_partial;
+
+/* Flags of a map. */
+enum {
+	AN_CPU_ATTRIBUTION = 1 << 0, /* ignore the tid context: threads from sched_switch */
+};
+
+struct an_partial *an_partial_new(struct an_names *names, unsigned flags);
+void an_partial_destroy(struct an_partial *p);
+
+/* Map: apply one event (events in time order). Returns 0 or -ENOMEM. */
+int an_partial_feed(struct an_partial *p, const struct an_ev *ev);
+/* The chunk lost `count` events (discarded by the tracer): everything it
+ * measured is marked uncertain at an_partial_end_chunk(). */
+void an_partial_lost(struct an_partial *p, uint64_t count);
+/* End of the chunk's events. Returns 0 or -ENOMEM. */
+int an_partial_end_chunk(struct an_partial *p);
+
+/* Reduce: a = a · b, where b's chunks follow a's; b is destroyed. Returns 0
+ * or -ENOMEM (a is then unusable). Associative. */
+int an_partial_merge(struct an_partial *a, struct an_partial *b);
+
+/* Binary form (doc/analysis.md): write, and read back into a partial using
+ * `names` (name indexes are remapped). Reading checks every size and index:
+ * NULL with errno EINVAL for a malformed input. */
+int an_partial_write(const struct an_partial *p, FILE *out);
+struct an_partial *an_partial_read(struct an_names *names, FILE *in);
+
+/* The syscalls report. json: one JSON object; else text as
+ * lttng-syscallstats prints it. */
+int an_report_syscalls(const struct an_partial *p, FILE *out, bool json);
+
+/* ---- the event source (libreel-reader) -------------------------------- */
+
+/* Progress counters, updated by mapper threads (relaxed atomics). */
+struct an_progress {
+	uint64_t events;
+	uint64_t chunks;
+};
+
+/* Map one chunk (a directory holding one trace, or several: every trace
+ * under it is read, merged). *ret gets the partial. err: message on failure. */
+int an_map_path(const char *path, struct an_names *names, unsigned flags,
+		struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen);
+
+/* Test mode: read the traces under paths[] as one, cut into chunks of
+ * `every` events each, map each alone and reduce them (as a balanced tree).
+ * *ret gets the result. */
+int an_map_cut(char *const *paths, size_t npaths, uint64_t every, struct an_names *names,
+	       unsigned flags, struct an_progress *prog, struct an_partial **ret, char *err,
+	       size_t errlen);
+
+/* Map chunks[0..n) on `threads` threads and reduce in chunk order. */
+int an_map_chunks(char *const *chunks, size_t n, unsigned threads, struct an_names *names,
+		  unsigned flags, struct an_progress *prog, struct an_partial **ret, char *err,
+		  size_t errlen);
+
+/* Totals of a partial, for progress and output. */
+uint64_t an_partial_events(const struct an_partial *p);
+uint64_t an_partial_chunks(const struct an_partial *p);
+uint64_t an_partial_lost_events(const struct an_partial *p);
+
+#endif

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The binary form of a partial (doc/analysis.md, "Partial results"):
+ * little-endian fixed-width fields, sections in a fixed order, every count
+ * and index checked when read.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis-local.h"
+
+#define MAGIC "REELANP1"
+
+static int put(FILE *f, const void *p, size_t n)
+{
+	return fwrite(p, 1, n, f) == n ? 0 : -EIO;
+}
+static int put64(FILE *f, uint64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	return put(f, b, 8);
+}
+static int get(FILE *f, void *p, size_t n)
+{
+	return fread(p, 1, n, f) == n ? 0 : -EINVAL;
+}
+static int get64(FILE *f, uint64_t *v)
+{
+	uint8_t b[8];
+	if (get(f, b, 8))
+		return -EINVAL;
+	*v = 0;
+	for (int i = 0; i < 8; i++)
+		*v |= (uint64_t)b[i] << (8 * i);
+	return 0;
+}
+
+static int put_snap(FILE *f, const struct an_snap *s)
+{
+	uint64_t fl = (uint64_t)s->valid | (uint64_t)s->pid_known << 1 | (uint64_t)s->comm_known << 2;
+	int r = put64(f, fl);
+	r = r ? r : put64(f, (uint64_t)s->pid);
+	return r ? r : put(f, s->comm, AN_COMM);
+}
+static int get_snap(FILE *f, struct an_snap *s)
+{
+	uint64_t fl, pid;
+	if (get64(f, &fl) || get64(f, &pid) || get(f, s->comm, AN_COMM) || fl > 7)
+		return -EINVAL;
+	s->valid = fl & 1;
+	s->pid_known = fl & 2;
+	s->comm_known = fl & 4;
+	s->pid = (int64_t)pid;
+	s->comm[AN_COMM - 1] = 0;
+	return 0;
+}
+
+int an_partial_write(const struct an_partial *p, FILE *f)
+{
+	int r = put(f, MAGIC, 8);
+	/* the names this partial uses: all of the shared table */
+	uint32_t nn = an_names_count(p->names);
+	r = r ? r : put64(f, nn);
+	for (uint32_t i = 0; !r && i < nn; i++) {
+		const char *s = an_names_get(p->names, i);
+		size_t len = strlen(s);
+		r = put64(f, len);
+		r = r ? r : put(f, s, len);
+	}
+	uint64_t head[] = {p->flags, p->events, p->chunks, p->lost, p->has_range,
+			   (uint64_t)p->first_ts, (uint64_t)p->last_ts,
+			   p->threads.n, p->cpus.n, p->stats.n};
+	for (size_t i = 0; !r && i < sizeof(head) / sizeof(head[0]); i++)
+		r = put64(f, head[i]);
+	for (uint32_t i = 0; !r && i < p->threads.n; i++) {
+		const struct an_thread *t = an_tab_at(&p->threads, i);
+		uint64_t fl = (uint64_t)t->pid_set | (uint64_t)t->comm_set << 1 | (uint64_t)t->has_head << 2 |
+			      (uint64_t)t->emitted << 3 | (uint64_t)t->uncertain << 4;
+		uint64_t v[] = {(uint64_t)t->tid, (uint64_t)t->pid, fl, t->state, t->open_name,
+				(uint64_t)t->open_ts, (uint64_t)t->head_ts, (uint64_t)t->head_ret,
+				(uint64_t)t->first_ts};
+		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
+			r = put64(f, v[k]);
+		r = r ? r : put(f, t->comm, AN_COMM);
+		r = r ? r : put_snap(f, &t->head_snap);
+		r = r ? r : put_snap(f, &t->first_emit);
+	}
+	for (uint32_t i = 0; !r && i < p->cpus.n; i++) {
+		const struct an_cpu *c = an_tab_at(&p->cpus, i);
+		uint64_t v[] = {(uint64_t)c->cpu, (uint64_t)c->known | (uint64_t)c->pre_uncertain << 1,
+				(uint64_t)c->cur, c->npre};
+		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
+			r = put64(f, v[k]);
+		for (uint32_t k = 0; !r && k < c->npre; k++) {
+			r = put64(f, c->pre[k].kind);
+			r = r ? r : put64(f, c->pre[k].name);
+			r = r ? r : put64(f, (uint64_t)c->pre[k].ts);
+			r = r ? r : put64(f, (uint64_t)c->pre[k].ret);
+		}
+	}
+	for (uint32_t i = 0; !r && i < p->stats.n; i++) {
+		const struct an_stat *s = an_tab_at(&p->stats, i);
+		uint32_t nb = 0;
+		for (uint32_t k = 0; k < s->hist.n; k++)
+			nb += s->hist.b[k] != 0;
+		uint64_t v[] = {(uint64_t)s->tid, s->name, s->count, s->errors, (uint64_t)s->min,
+				(uint64_t)s->max, (uint64_t)s->sum, s->nerrs, nb};
+		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
+			r = put64(f, v[k]);
+		for (uint32_t k = 0; !r && k < s->nerrs; k++) {
+			r = put64(f, (uint64_t)s->errs[k].ret);
+			r = r ? r : put64(f, s->errs[k].count);
+		}
+		for (uint32_t k = 0; !r && k < s->hist.n; k++)
+			if (s->hist.b[k]) {
+				r = put64(f, k);
+				r = r ? r : put64(f, s->hist.b[k]);
+			}
+	}
+	return r;
+}
+
+struct an_partial *an_partial_read(struct an_names *names, FILE *f)
+{
+	char magic[8];
+	uint32_t *map = NULL;
+	uint64_t nn = 0;
+	struct an_partial *p = NULL;
+	if (get(f, magic, 8) || memcmp(magic, MAGIC, 8) || get64(f, &nn) || nn > (1u << 20))
+		goto bad;
+	map = calloc(nn ? nn : 1, sizeof(*map));
+	if (!map)
+		goto nomem;
+	for (uint64_t i = 0; i < nn; i++) {
+		uint64_t len;
+		char buf[256];
+		if (get64(f, &len) || len >= sizeof(buf) || get(f, buf, len))
+			goto bad;
+		map[i] = an_names_intern(names, buf, len);
+		if (map[i] == UINT32_MAX)
+			goto nomem;
+	}
+	uint64_t h[10];
+	for (size_t i = 0; i < 10; i++)
+		if (get64(f, &h[i]))
+			goto bad;
+	if (h[0] > 1 || h[4] > 1 || h[7] > (1u << 28) || h[8] > (1u << 20) || h[9] > (1u << 28))
+		goto bad;
+	p = an_partial_new(names, (unsigned)h[0]);
+	if (!p)
+		goto nomem;
+	p->events = h[1];
+	p->chunks = h[2];
+	p->lost = h[3];
+	p->has_range = h[4];
+	p->first_ts = (int64_t)h[5];
+	p->last_ts = (int64_t)h[6];
+	for (uint64_t i = 0; i < h[7]; i++) {
+		uint64_t v[9];
+		for (size_t k = 0; k < 9; k++)
+			if (get64(f, &v[k]))
+				goto bad;
+		if (v[2] > 31 || v[3] > AN_OPEN || (v[3] == AN_OPEN && v[4] >= nn))
+			goto bad;
+		bool fresh;
+		struct an_thread *t = an_tab_get(&p->threads, v[0], &fresh);
+		if (!t)
+			goto nomem;
+		if (!fresh)
+			goto bad;
+		t->tid = (int64_t)v[0];
+		t->pid = (int64_t)v[1];
+		t->pid_set = v[2] & 1;
+		t->comm_set = v[2] & 2;
+		t->has_head = v[2] & 4;
+		t->emitted = v[2] & 8;
+		t->uncertain = v[2] & 16;
+		t->state = (uint8_t)v[3];
+		t->open_name = v[3] == AN_OPEN ? map[v[4]] : 0;
+		t->open_ts = (int64_t)v[5];
+		t->head_ts = (int64_t)v[6];
+		t->head_ret = (int64_t)v[7];
+		t->first_ts = (int64_t)v[8];
+		if (get(f, t->comm, AN_COMM) || get_snap(f, &t->head_snap) || get_snap(f, &t->first_emit))
+			goto bad;
+		t->comm[AN_COMM - 1] = 0;
+	}
+	for (uint64_t i = 0; i < h[8]; i++) {
+		uint64_t v[4];
+		for (size_t k = 0; k < 4; k++)
+			if (get64(f, &v[k]))
+				goto bad;
+		if (v[1] > 3 || v[3] > (1u << 28))
+			goto bad;
+		bool fresh;
+		struct an_cpu *c = an_tab_get(&p->cpus, v[0], &fresh);
+		if (!c)
+			goto nomem;
+		if (!fresh)
+			goto bad;
+		c->cpu = (int64_t)v[0];
+		c->known = v[1] & 1;
+		c->pre_uncertain = v[1] & 2;
+		c->cur = (int64_t)v[2];
+		for (uint64_t k = 0; k < v[3]; k++) {
+			uint64_t e[4];
+			for (size_t j = 0; j < 4; j++)
+				if (get64(f, &e[j]))
+					goto bad;
+			if ((e[0] != AN_EV_SYS_ENTRY && e[0] != AN_EV_SYS_EXIT) || e[1] >= nn)
+				goto bad;
+			if (c->npre == c->pcap) {
+				uint32_t cap = c->pcap ? c->pcap * 2 : 16;
+				struct an_pev *pv = realloc(c->pre, cap * sizeof(*pv));
+				if (!pv)
+					goto nomem;
+				c->pre = pv;
+				c->pcap = cap;
+			}
+			c->pre[c->npre++] = (struct an_pev){.kind = (uint8_t)e[0], .name = map[e[1]],
+							    .ts = (int64_t)e[2], .ret = (int64_t)e[3]};
+		}
+	}
+	for (uint64_t i = 0; i < h[9]; i++) {
+		uint64_t v[9];
+		for (size_t k = 0; k < 9; k++)
+			if (get64(f, &v[k]))
+				goto bad;
+		if (v[1] >= nn || v[7] > (1u << 16) || v[8] > AN_HIST_MAX_BUCKETS)
+			goto bad;
+		bool fresh;
+		struct an_stat *s = an_tab_get(&p->stats, an_stat_key((int64_t)v[0], map[v[1]]), &fresh);
+		if (!s)
+			goto nomem;
+		if (!fresh)
+			goto bad;
+		s->tid = (int64_t)v[0];
+		s->name = map[v[1]];
+		s->count = v[2];
+		s->errors = v[3];
+		s->min = (int64_t)v[4];
+		s->max = (int64_t)v[5];
+		s->sum = (int64_t)v[6];
+		for (uint64_t k = 0; k < v[7]; k++) {
+			uint64_t ret, count;
+			if (get64(f, &ret) || get64(f, &count))
+				goto bad;
+			struct an_err *e = realloc(s->errs, (s->nerrs + 1) * sizeof(*e));
+			if (!e)
+				goto nomem;
+			s->errs = e;
+			e[s->nerrs++] = (struct an_err){.ret = (int64_t)ret, .count = count};
+		}
+		for (uint64_t k = 0; k < v[8]; k++) {
+			uint64_t idx, count;
+			if (get64(f, &idx) || get64(f, &count) || idx >= AN_HIST_MAX_BUCKETS)
+				goto bad;
+			if (an_hist_grow(&s->hist, (uint32_t)idx + 1))
+				goto nomem;
+			s->hist.b[idx] += count;
+		}
+	}
+	free(map);
+	return p;
+bad:
+	free(map);
+	an_partial_destroy(p);
+	errno = EINVAL;
+	return NULL;
+nomem:
+	free(map);
+	an_partial_destroy(p);
+	errno = ENOMEM;
+	return NULL;
+}

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reel analyze: answers from kernel traces (src/analysis, doc/analysis.md),
+ * chunk-parallel: each chunk mapped alone on a thread pool, the partial
+ * results reduced in chunk order.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis/analysis.h"
+#include "cli.h"
+
+static void analyze_help(void)
+{
+	printf("Usage: reel analyze syscalls TRACE... [OPTIONS]\n"
+	       "\n"
+	       "Answers from kernel traces, as LTTng-analyses gives them:\n"
+	       "  syscalls   per thread and syscall: count, errors by errno, latency\n"
+	       "             min/average/max and p50/p99 (lttng-syscallstats)\n"
+	       "\n"
+	       "TRACE: a trace directory (its kernel trace), a rotated session (every\n"
+	       "chunk of archives/ in order, then the chunk in progress), or chunks.\n"
+	       "Chunks are analysed in parallel and the results merged: the same numbers\n"
+	       "as one sequential pass.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -j, --jobs N     threads mapping chunks (default: the CPUs)\n"
+	       "  --json           one JSON object (also the global --json)\n"
+	       "  --quiet          no progress line on the terminal\n"
+	       "  --cpu-attribution  the thread of a syscall from sched_switch (as\n"
+	       "                   LTTng-analyses), even where events carry a tid context\n"
+	       "  -h, --help       this text\n");
+}
+
+struct chunks {
+	char **v;
+	size_t n, cap;
+};
+
+static int push(struct chunks *c, const char *path)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		char **v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n] = strdup(path);
+	if (!c->v[c->n])
+		return -ENOMEM;
+	c->n++;
+	return 0;
+}
+
+static bool has_metadata(const char *dir)
+{
+	char p[4096];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/metadata", dir);
+	if (!stat(p, &st))
+		return true;
+	snprintf(p, sizeof(p), "%s/metadata.zst", dir);
+	return !stat(p, &st);
+}
+
+/* archives/<begin>-<end>-<index>: by index */
+static int chunk_index(const char *name, long *ret)
+{
+	const char *d = strrchr(name, '-');
+	char *end;
+	if (!d)
+		return -1;
+	long v = strtol(d + 1, &end, 10);
+	if (*end || end == d + 1)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+struct named {
+	long index;
+	char *name;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The chunks of one TRACE argument, in order: its kernel trace where it
+ * has one (a session's output directory or a chunk), else itself. */
+static int add_trace(struct chunks *c, const char *arg)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/archives", arg);
+	DIR *d = opendir(p);
+	if (d) {
+		struct named *v = NULL;
+		size_t n = 0;
+		struct dirent *de;
+		int r = 0;
+		while (!r && (de = readdir(d))) {
+			long idx;
+			if (de->d_name[0] == '.' || chunk_index(de->d_name, &idx))
+				continue;
+			struct named *nv = realloc(v, (n + 1) * sizeof(*nv));
+			if (!nv || !(nv[n].name = strdup(de->d_name))) {
+				free(nv ? nv : v);
+				v = NULL;
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			v[n].index = idx;
+			n++;
+		}
+		closedir(d);
+		qsort(v, n, sizeof(*v), cmp_named);
+		for (size_t i = 0; i < n; i++) {
+			if (!r) {
+				snprintf(p, sizeof(p), "%s/archives/%s/kernel", arg, v[i].name);
+				if (has_metadata(p))
+					r = push(c, p);
+			}
+			free(v[i].name);
+		}
+		free(v);
+		if (r)
+			return r;
+	}
+	snprintf(p, sizeof(p), "%s/kernel", arg);
+	if (has_metadata(p))
+		return push(c, p);
+	if (!d || has_metadata(arg))
+		return push(c, arg);
+	return 0;
+}
+
+struct progress {
+	struct an_progress *prog;
+	size_t total_chunks;
+	volatile int stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void *progress_thread(void *arg)
+{
+	struct progress *pg = arg;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&pg->lock);
+	while (!pg->stop) {
+		struct timespec dl;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += 200000000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&pg->cond, &pg->lock, &dl);
+		if (pg->stop)
+			break;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double s = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+		uint64_t ev = __atomic_load_n(&pg->prog->events, __ATOMIC_RELAXED);
+		uint64_t ch = __atomic_load_n(&pg->prog->chunks, __ATOMIC_RELAXED);
+		fprintf(stderr, "\r%" PRIu64 " events, %" PRIu64 "/%zu chunks, %.1f M events/s   ", ev, ch,
+			pg->total_chunks, s > 0 ? (double)ev / s / 1e6 : 0.0);
+	}
+	pthread_mutex_unlock(&pg->lock);
+	fputs("\r\033[K", stderr);
+	return NULL;
+}
+
+static int analyze_run(int argc, char **argv)
+{
+	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU };
+	static const struct option opts[] = {
+		{"jobs", required_argument, NULL, 'j'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"cpu-attribution", no_argument, NULL, OPT_CPU},
+		/* test mode (doc/analysis.md): one trace cut every N events */
+		{"cut-every", required_argument, NULL, OPT_CUT},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	bool json = cli_json, quiet = false;
+	unsigned flags = 0;
+	uint64_t cut = 0;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'j':
+			errno = 0;
+			jobs = strtol(optarg, &end, 10);
+			if (errno || *end || jobs < 1 || jobs > 1024)
+				return cli_usage_error("analyze", "bad -j value '%s'", optarg);
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_QUIET:
+			quiet = true;
+			break;
+		case OPT_CPU:
+			flags |= AN_CPU_ATTRIBUTION;
+			break;
+		case OPT_CUT: {
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || *end || v < 1 || optarg[0] == '-')
+				return cli_usage_error("analyze", "bad --cut-every value '%s'", optarg);
+			cut = v;
+			break;
+		}
+		case 'h':
+			analyze_help();
+			return 0;
+		default:
+			return cli_usage_error("analyze", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	/* getopt_long permutes: options may come anywhere */
+	if (optind >= argc)
+		return cli_usage_error("analyze", "which analysis? (syscalls)");
+	const char *what = argv[optind++];
+	if (strcmp(what, "syscalls"))
+		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls)", what);
+	if (optind >= argc)
+		return cli_usage_error("analyze", "no trace given");
+
+	int status = 1;
+	struct chunks ch = {0};
+	struct an_names *names = an_names_new();
+	struct an_partial *res = NULL;
+	struct an_progress prog = {0};
+	char err[1024] = "";
+	if (!names) {
+		cli_error("analyze", "out of memory");
+		goto out;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct stat st;
+		if (stat(argv[i], &st) || !S_ISDIR(st.st_mode)) {
+			cli_error("analyze", "%s: not a trace directory", argv[i]);
+			goto out;
+		}
+		if (add_trace(&ch, argv[i])) {
+			cli_error("analyze", "out of memory");
+			goto out;
+		}
+	}
+	struct progress pg = {.prog = &prog, .total_chunks = ch.n};
+	pthread_t pt;
+	bool progress = !quiet && isatty(STDERR_FILENO);
+	if (progress) {
+		pthread_mutex_init(&pg.lock, NULL);
+		pthread_cond_init(&pg.cond, NULL);
+		if (pthread_create(&pt, NULL, progress_thread, &pg))
+			progress = false;
+	}
+	int r;
+	if (cut)
+		r = an_map_cut(ch.v, ch.n, cut, names, flags, &prog, &res, err, sizeof(err));
+	else
+		r = an_map_chunks(ch.v, ch.n, (unsigned)jobs, names, flags, &prog, &res, err, sizeof(err));
+	if (progress) {
+		pthread_mutex_lock(&pg.lock);
+		pg.stop = 1;
+		pthread_cond_signal(&pg.cond);
+		pthread_mutex_unlock(&pg.lock);
+		pthread_join(pt, NULL);
+	}
+	if (r) {
+		cli_error("analyze", "%s", err[0] ? err : strerror(-r));
+		goto out;
+	}
+	if (an_report_syscalls(res, stdout, json) || fflush(stdout)) {
+		cli_error("analyze", "writing the report: %s", strerror(errno));
+		goto out;
+	}
+	if (!json && an_partial_lost_events(res))
+		fprintf(stderr, "Warning: %" PRIu64 " events were lost: the results marked (uncertain) may be incomplete\n",
+			an_partial_lost_events(res));
+	status = 0;
+out:
+	an_partial_destroy(res);
+	an_names_destroy(names);
+	for (size_t i = 0; i < ch.n; i++)
+		free(ch.v[i]);
+	free(ch.v);
+	return status;
+}
+
+const struct cli_command cli_cmd_analyze = {
+	.name = "analyze",
+	.summary = "answers from kernel traces: syscall statistics, chunk-parallel",
+	.run = analyze_run,
+	.help = analyze_help,
+};

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the analyses' engine (src/analysis): on synthetic kernel
+ * event streams (two CPUs, threads switching, forks, syscalls that fail),
+ * every cut into chunks, merged left to right and as (a.b).c and a.(b.c),
+ * with every partial sent through its binary form, gives the report of
+ * one sequential pass; the histogram's precision; malformed binary input.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+#include "analysis/hist.h"
+
+#define CHECK(c)                                                                              \
+	do {                                                                                  \
+		if (!(c)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+			exit(1);                                                              \
+		}                                                                             \
+	} while (0)
+
+static struct an_names *names;
+static uint32_t sysname[4];
+static const char *comms[] = {"alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta"};
+
+/* A consistent stream: n events, with the tid context or not. */
+static size_t gen(struct an_ev *v, size_t n, unsigned seed, bool with_tid)
+{
+	srand(seed);
+	int64_t cur[2] = {101, 102};
+	int in_sys[64] = {0};
+	int64_t next_tid = 110;
+	size_t k = 0;
+	int64_t ts = 1000;
+	for (int64_t t = 100; t < 104 && k < n; t++)
+		v[k++] = (struct an_ev){.kind = AN_EV_SD_PROC, .ts = ts, .cpu = 0, .tid = -1, .a = t,
+					.b = t == 103 ? 101 : t, .s1 = comms[t - 100], .l1 = strlen(comms[t - 100])};
+	while (k < n) {
+		ts += 1 + rand() % 5000;
+		int cpu = rand() % 2;
+		int r = rand() % 100;
+		struct an_ev *e = &v[k++];
+		*e = (struct an_ev){.ts = ts, .cpu = cpu, .tid = -1};
+		if (r < 10) {
+			/* switch to a thread not running on the other CPU, or idle */
+			int64_t t;
+			do
+				t = rand() % 5 ? 100 + rand() % (int)(next_tid - 100) : 0;
+			while (t && t == cur[!cpu]);
+			e->kind = AN_EV_SWITCH;
+			e->a = t;
+			e->s1 = t ? comms[t % 8] : "swapper/0";
+			e->l1 = strlen(e->s1);
+			cur[cpu] = t;
+		} else if (r < 12 && cur[cpu] && next_tid < 60 + 100) {
+			e->kind = AN_EV_FORK;
+			e->a = cur[cpu];
+			e->s1 = comms[cur[cpu] % 8];
+			e->l1 = strlen(e->s1);
+			e->b = next_tid;
+			e->c = rand() % 2 ? next_tid : cur[cpu];
+			e->s2 = comms[next_tid % 8];
+			e->l2 = strlen(e->s2);
+			next_tid++;
+		} else if (cur[cpu]) {
+			int64_t t = cur[cpu];
+			if (with_tid)
+				e->tid = t;
+			if (!in_sys[t - 100] || rand() % 20 == 0) {
+				e->kind = AN_EV_SYS_ENTRY;
+				e->name = sysname[rand() % 4];
+				in_sys[t - 100] = 1;
+			} else {
+				e->kind = AN_EV_SYS_EXIT;
+				e->ret = rand() % 4 == 0 ? -(1 + rand() % 3) : rand() % 100;
+				in_sys[t - 100] = 0;
+			}
+		} else {
+			e->kind = AN_EV_OTHER;
+		}
+	}
+	return k;
+}
+
+static char *report(const struct an_partial *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f);
+	CHECK(an_report_syscalls(p, f, true) == 0);
+	fclose(f);
+	/* the number of chunks differs, by design */
+	char *c = strstr(buf, "\"chunks\":");
+	CHECK(c);
+	size_t w = strcspn(c + 9, ",");
+	memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
+	return buf;
+}
+
+/* Through the binary form and back. */
+static struct an_partial *roundtrip(struct an_partial *p)
+{
+	FILE *f = tmpfile();
+	CHECK(f);
+	CHECK(an_partial_write(p, f) == 0);
+	rewind(f);
+	struct an_partial *q = an_partial_read(names, f);
+	CHECK(q);
+	fclose(f);
+	char *a = report(p), *b = report(q);
+	CHECK(!strcmp(a, b));
+	free(a);
+	free(b);
+	an_partial_destroy(p);
+	return q;
+}
+
+static struct an_partial *map(const struct an_ev *v, size_t lo, size_t hi, unsigned flags)
+{
+	struct an_partial *p = an_partial_new(names, flags);
+	CHECK(p);
+	for (size_t i = lo; i < hi; i++)
+		CHECK(an_partial_feed(p, &v[i]) == 0);
+	CHECK(an_partial_end_chunk(p) == 0);
+	return p;
+}
+
+static void test_cuts(bool with_tid, unsigned flags, unsigned seed)
+{
+	enum { N = 600 };
+	static struct an_ev v[N];
+	size_t n = gen(v, N, seed, with_tid);
+	struct an_partial *seq = map(v, 0, n, flags);
+	char *want = report(seq);
+	CHECK(strstr(want, "\"count\":"));
+	an_partial_destroy(seq);
+	/* every single cut */
+	for (size_t c = 0; c <= n; c++) {
+		struct an_partial *a = roundtrip(map(v, 0, c, flags)), *b = roundtrip(map(v, c, n, flags));
+		CHECK(an_partial_merge(a, b) == 0);
+		char *got = report(a);
+		if (strcmp(got, want)) {
+			fprintf(stderr, "cut at %zu (tid %d flags %u seed %u):\n%s\n%s\n", c, with_tid, flags, seed, want, got);
+			exit(1);
+		}
+		free(got);
+		an_partial_destroy(a);
+	}
+	/* two cuts, both groupings */
+	for (int k = 0; k < 300; k++) {
+		size_t x = (size_t)rand() % (n + 1), y = (size_t)rand() % (n + 1);
+		if (x > y) {
+			size_t t = x;
+			x = y;
+			y = t;
+		}
+		struct an_partial *a = map(v, 0, x, flags), *b = map(v, x, y, flags), *c = map(v, y, n, flags);
+		CHECK(an_partial_merge(a, b) == 0);
+		CHECK(an_partial_merge(a, c) == 0);
+		char *left = report(a);
+		an_partial_destroy(a);
+		a = map(v, 0, x, flags), b = map(v, x, y, flags), c = map(v, y, n, flags);
+		CHECK(an_partial_merge(b, c) == 0);
+		CHECK(an_partial_merge(a, roundtrip(b)) == 0);
+		char *right = report(a);
+		an_partial_destroy(a);
+		CHECK(!strcmp(left, want));
+		CHECK(!strcmp(right, want));
+		free(left);
+		free(right);
+	}
+	/* many chunks of 1..7 events */
+	struct an_partial *acc = NULL;
+	for (size_t lo = 0; lo < n;) {
+		size_t hi = lo + 1 + (size_t)rand() % 7;
+		if (hi > n)
+			hi = n;
+		struct an_partial *p = map(v, lo, hi, flags);
+		if (!acc)
+			acc = p;
+		else
+			CHECK(an_partial_merge(acc, p) == 0);
+		lo = hi;
+	}
+	char *got = report(acc);
+	if (strcmp(got, want)) {
+		fprintf(stderr, "small chunks (tid %d flags %u seed %u):\n%s\n%s\n", with_tid, flags, seed, want, got);
+		exit(1);
+	}
+	free(got);
+	an_partial_destroy(acc);
+	free(want);
+}
+
+static void test_hist(void)
+{
+	for (uint64_t v = 0; v < 1000000; v = v * 3 / 2 + 1) {
+		uint64_t low, width;
+		an_hist_range(an_hist_bucket(v), &low, &width);
+		CHECK(low <= v && v < low + width);
+		CHECK(v < 128 ? width == 1 : width * 64 <= low);
+	}
+	struct an_hist h = {0};
+	for (uint64_t v = 1; v <= 1000; v++)
+		CHECK(an_hist_add(&h, v * 1000, 1) == 0);
+	uint64_t p50 = an_hist_quantile(&h, 1000, 0.5, 1000, 1000000);
+	uint64_t p99 = an_hist_quantile(&h, 1000, 0.99, 1000, 1000000);
+	CHECK(p50 > 500000 * 0.99 && p50 < 500000 * 1.01);
+	CHECK(p99 > 990000 * 0.99 && p99 < 990000 * 1.01);
+	free(h.b);
+}
+
+static void test_malformed(void)
+{
+	static const char junk[][40] = {"", "REELANP1", "REELANP1\xff\xff\xff\xff\xff\xff\xff\xff", "NOTMAGIC"};
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		FILE *f = fmemopen((void *)junk[i], strlen(junk[i]) + 1, "r");
+		CHECK(f);
+		errno = 0;
+		CHECK(!an_partial_read(names, f) && errno == EINVAL);
+		fclose(f);
+	}
+	/* every truncation of a real partial */
+	struct an_ev v[200];
+	size_t n = gen(v, 200, 7, false);
+	struct an_partial *p = map(v, 0, n / 2, 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(an_partial_write(p, f) == 0);
+	fclose(f);
+	for (size_t cut = 0; cut < len; cut += 1 + cut / 16) {
+		FILE *g = fmemopen(buf, cut ? cut : 1, "r");
+		struct an_partial *q = an_partial_read(names, g);
+		CHECK(!q);
+		fclose(g);
+	}
+	free(buf);
+	an_partial_destroy(p);
+}
+
+int main(void)
+{
+	names = an_names_new();
+	CHECK(names);
+	const char *sn[] = {"read", "write", "openat", "close"};
+	for (int i = 0; i < 4; i++)
+		sysname[i] = an_names_intern(names, sn[i], strlen(sn[i]));
+	CHECK(an_names_intern(names, "read", 4) == sysname[0]);
+	test_hist();
+	test_malformed();
+	for (unsigned seed = 1; seed <= 3; seed++) {
+		test_cuts(true, 0, seed);
+		test_cuts(false, 0, seed);
+		test_cuts(true, AN_CPU_ATTRIBUTION, seed);
+	}
+	an_names_destroy(names);
+	printf("analysis: ok\n");
+	return 0;
+}
