@@ -43,6 +43,22 @@ enum op_kind {
 	OP_SOCKADDR,    /* a user struct sockaddr * at src: family, port, address */
 	OP_FORK_TGID,   /* sched_process_fork: the thread group of the task whose id
 			 * is at src (len 0: the new task's, 1: its parent's) */
+	OP_RWBS,        /* block events: tracefs's rwbs text (len bytes at src) as
+			 * LTTng's RWBS_FLAG_* bits */
+};
+
+/* LTTng's block request flags (lttng-modules' block instrumentation). */
+enum {
+	RWBS_WRITE = 1 << 0,
+	RWBS_DISCARD = 1 << 1,
+	RWBS_READ = 1 << 2,
+	RWBS_RAHEAD = 1 << 3,
+	RWBS_SYNC = 1 << 5,
+	RWBS_META = 1 << 6,
+	RWBS_SECURE = 1 << 7,
+	RWBS_FLUSH = 1 << 8,
+	RWBS_FUA = 1 << 9,
+	RWBS_PREFLUSH = 1 << 10,
 };
 
 /* What OP_SOCKADDR writes, as LTTng's connect/bind/sendto entries: family,
@@ -223,6 +239,7 @@ struct class_builder {
 	struct kclass *c;
 	bool user_strings; /* string arguments are recorded as strings */
 	int sockaddr_src;  /* the offset of a struct sockaddr * argument, or -1 */
+	bool has_comm;     /* a `comm` field */
 	struct reel_strbuf fields;
 	uint32_t cap_ops;
 	int err;
@@ -258,7 +275,7 @@ static void add_op(struct class_builder *b, uint8_t kind, uint32_t src, uint32_t
 		}
 		c->ops[c->nr_ops++] = (struct op){ (uint16_t)src, (uint16_t)len, kind };
 	}
-	uint32_t read = src + (kind == OP_COPY	  ? len :
+	uint32_t read = src + (kind == OP_COPY || kind == OP_RWBS ? len :
 			       kind == OP_USER_STRING || kind == OP_SOCKADDR ? 8 :
 									       4);
 	if (read > c->min_size)
@@ -267,7 +284,7 @@ static void add_op(struct class_builder *b, uint8_t kind, uint32_t src, uint32_t
 		c->out_fixed += len;
 	else if (kind == OP_SOCKADDR)
 		c->out_fixed += SOCKADDR_OUT;
-	else if (kind == OP_FORK_TGID)
+	else if (kind == OP_FORK_TGID || kind == OP_RWBS)
 		c->out_fixed += 4;
 	else
 		c->nr_strings++;
@@ -330,6 +347,14 @@ static void add_field(struct class_builder *b, const char *system, const char *e
 		if (strstr(f->type, "char[]") && f->size == 4)
 			add_string(b, f->name, rel ? OP_REL_LOC : OP_DATA_LOC, f->offset);
 		return; /* dynamic arrays of other kinds: not recorded */
+	}
+	if (strcmp(system, "block") == 0 && strcmp(f->name, "rwbs") == 0 && f->array &&
+	    f->size == f->array) {
+		/* LTTng records the request's kind as flags, not as text. */
+		add_op(b, OP_RWBS, f->offset, f->size);
+		reel_strbuf_printf(&b->fields,
+				   "\t\tinteger { size = 32; align = 8; signed = 0; encoding = none; base = 10; } _rwbs;\n");
+		return;
 	}
 	if (f->array) {
 		if (!f->size || f->size % f->array)
@@ -425,8 +450,10 @@ int kconv_add_event(struct kconv *kc, const char *system, const char *name, cons
 	else
 		snprintf(ctf_name, sizeof(ctf_name), "%s", name);
 
+	/* The layout is LTTng's whether eBPF gives the strings or not (an
+	 * empty string, zeros where it does not). */
 	struct class_builder b = { .c = calloc(1, sizeof(struct kclass)),
-				   .user_strings = kc->config.user_string != NULL,
+				   .user_strings = true,
 				   .sockaddr_src = -1 };
 	if (!b.c)
 		return -ENOMEM;
@@ -451,10 +478,17 @@ int kconv_add_event(struct kconv *kc, const char *system, const char *name, cons
 		any = true;
 		if (strncmp(f.name, "common_", 7) == 0 || strcmp(f.name, "__syscall_nr") == 0)
 			continue;
+		if (strcmp(f.name, "comm") == 0)
+			b.has_comm = true;
 		add_field(&b, system, name, &f, syscall);
 	}
 	if (!b.err && !any)
 		b.err = -EINVAL;
+	if (!b.err && strcmp(system, "block") == 0 && b.has_comm) {
+		/* LTTng's block events name the task by its tid too: the
+		 * record's own. */
+		add_integer(&b, "tid", 4, 4, true, 10);
+	}
 	if (!b.err && b.sockaddr_src >= 0) {
 		/* After the arguments, as LTTng: the address it points to. */
 		add_op(&b, OP_SOCKADDR, (uint32_t)b.sockaddr_src, 0);
@@ -645,8 +679,11 @@ static char *put_sockaddr(struct kconv *kc, char *dst, const char *rec, uint32_t
 	uint16_t port = 0;
 	memcpy(&ptr, rec + src, sizeof(ptr));
 	memcpy(&tid, rec + 4, sizeof(tid));
-	const unsigned char *sa = (const unsigned char *)kc->config.user_string(
-		kc->config.user_string_arg, KCONV_USER_SOCKADDR, (uint32_t)tid, ptr, &len);
+	const unsigned char *sa =
+		kc->config.user_string ?
+			(const unsigned char *)kc->config.user_string(
+				kc->config.user_string_arg, KCONV_USER_SOCKADDR, (uint32_t)tid, ptr, &len) :
+			NULL;
 	memset(dst, 0, SOCKADDR_OUT);
 	if (sa && len >= 2) {
 		uint16_t f;
@@ -664,13 +701,44 @@ static char *put_sockaddr(struct kconv *kc, char *dst, const char *rec, uint32_t
 	return dst + SOCKADDR_OUT;
 }
 
+/* tracefs's rwbs text ("FWS": preflush, write, sync) as LTTng's flags. */
+static uint32_t rwbs_flags(const char *text, size_t n)
+{
+	uint32_t flags = 0;
+	size_t i = 0, len = strnlen(text, n);
+	if (len > 1 && text[0] == 'F') { /* a flush before the operation */
+		flags |= RWBS_PREFLUSH;
+		i++;
+	}
+	if (i < len) {
+		switch (text[i++]) {
+		case 'W': flags |= RWBS_WRITE; break;
+		case 'R': flags |= RWBS_READ; break;
+		case 'D': flags |= RWBS_DISCARD; break;
+		case 'E': flags |= RWBS_DISCARD | RWBS_SECURE; break;
+		case 'F': flags |= RWBS_FLUSH; break;
+		default: break; /* 'N': none */
+		}
+	}
+	for (; i < len; i++) {
+		switch (text[i]) {
+		case 'F': flags |= RWBS_FUA; break;
+		case 'A': flags |= RWBS_RAHEAD; break;
+		case 'S': flags |= RWBS_SYNC; break;
+		case 'M': flags |= RWBS_META; break;
+		default: break;
+		}
+	}
+	return flags;
+}
+
 /* The thread groups of a new task and of its parent (eBPF): 1, or -1
  * when unknown. */
 static int fork_tgids(struct kconv *kc, const struct kclass *c, const char *rec, int32_t ret[2])
 {
 	int32_t child;
 	uint32_t len = 0;
-	if (c->fork_child_src < 0)
+	if (c->fork_child_src < 0 || !kc->config.user_string)
 		return -1;
 	memcpy(&child, rec + c->fork_child_src, sizeof(child));
 	const char *ids = kc->config.user_string(kc->config.user_string_arg, KCONV_USER_FORK,
@@ -721,6 +789,10 @@ static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const ch
 			dst = put_string(dst, s ? s : "", s ? (len < USER_STRING_MAX ? len : USER_STRING_MAX) : 0);
 		} else if (o->kind == OP_SOCKADDR) {
 			dst = put_sockaddr(kc, dst, rec, o->src);
+		} else if (o->kind == OP_RWBS) {
+			uint32_t flags = rwbs_flags(rec + o->src, o->len);
+			memcpy(dst, &flags, sizeof(flags));
+			dst += sizeof(flags);
 		} else if (o->kind == OP_FORK_TGID) {
 			if (!fork_known)
 				fork_known = fork_tgids(kc, c, rec, fork);
@@ -824,7 +896,15 @@ int kconv_page(struct kconv *kc, uint32_t cpu, const char *page, size_t size)
 		uint64_t missed = 0;
 		if ((commit & MISSED_STORED) && len + 8 <= size - PAGE_HEADER)
 			memcpy(&missed, page + PAGE_HEADER + len, sizeof(missed));
-		kconv_discarded(kc, cpu, missed ? missed : 1);
+		if (kc->config.overwrite) {
+			/* Overwritten, not refused: lost packets, as LTTng's
+			 * flight recorder shows them (a sequence gap). */
+			kconv_flush(kc, cpu, false);
+			kc->streams[cpu].seq++;
+			kc->stats.lost_packets++;
+		} else {
+			kconv_discarded(kc, cpu, missed ? missed : 1);
+		}
 	}
 	return kconv_records(kc, cpu, page + PAGE_HEADER, len, &ts, true);
 }

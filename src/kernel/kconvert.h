@@ -43,6 +43,7 @@ struct kconv_config {
 	uint32_t packet_size; /* bytes of an output packet (>= 64 KiB) */
 	uint8_t uuid[16];     /* of the trace: in every packet header */
 	bool context_tid;     /* each event begins with the task's id (`_tid`) */
+	bool overwrite;       /* the kernel overwrites: its losses are lost packets */
 	kconv_packet_fn packet;
 	void *arg; /* of packet */
 	kconv_user_string_fn user_string; /* NULL: pointers stay integers */
@@ -105,7 +106,7 @@ int kconv_emit(struct kconv *kc, uint32_t cpu, uint32_t id, uint64_t ts, const v
 	       size_t size);
 
 struct kconv_stats {
-	uint64_t events, packets, bytes, discarded, unknown;
+	uint64_t events, packets, bytes, discarded, unknown, lost_packets;
 };
 void kconv_stats(const struct kconv *kc, struct kconv_stats *ret);
 

@@ -59,6 +59,7 @@ struct trace_buffer_meta {
 struct kcpu {
 	int raw_fd;  /* per_cpu/cpuN/trace_pipe_raw of the instance */
 	int file_fd; /* the stream file */
+	uint64_t written; /* bytes of whole packets in it */
 	uint64_t dropped_seen;
 	/* The zero-copy reader: the buffer mapped, where the reader is in
 	 * its current sub-buffer (data offset, clock there). NULL meta: the
@@ -85,7 +86,8 @@ struct reel_ktrace {
 	int metadata_fd;
 	char *metadata_header; /* TSDL up to the event classes */
 	bool started;
-	uint64_t lost_packets;
+	uint64_t lost_packets, lost_bytes;
+	int chunk_error; /* the first write error of this chunk (a full disk), or 0 */
 	uint32_t nr_enabled;
 	struct kstatedump statedump;
 	bool no_mmap; /* REEL_KERNEL_READ=copy: read() even where mmap works */
@@ -340,9 +342,20 @@ static void write_packet(void *arg, uint32_t cpu, const char *packet, size_t siz
 			snap_packet(kt->snap, cpu, packet, size);
 		return;
 	}
-	if (cpu >= kt->nr_cpus || kt->cpus[cpu].file_fd < 0 ||
-	    reel_write_all(kt->cpus[cpu].file_fd, packet, size) < 0)
-		kt->lost_packets++;
+	struct kcpu *c = cpu < kt->nr_cpus ? &kt->cpus[cpu] : NULL;
+	int e = !c || c->file_fd < 0 ? -EBADF : reel_write_all(c->file_fd, packet, size);
+	if (!e) {
+		c->written += size;
+		return;
+	}
+	/* A full disk: the file is cut back to its last whole packet, so
+	 * that the chunk stays readable; the loss is counted and told. */
+	if (c && c->file_fd >= 0 && ftruncate(c->file_fd, (off_t)c->written) == 0)
+		lseek(c->file_fd, (off_t)c->written, SEEK_SET);
+	kt->lost_packets++;
+	kt->lost_bytes += size;
+	if (!kt->chunk_error)
+		kt->chunk_error = e;
 }
 
 static uint32_t count_cpus(void)
@@ -452,6 +465,7 @@ int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace 
 		kt->args = kernel_syscall_args_open(kt->warning, sizeof(kt->warning));
 	struct kconv_config kcc = {
 		.context_tid = config->context_tid,
+		.overwrite = config->snapshot,
 		.nr_cpus = kt->nr_cpus,
 		.packet_size = kt->packet_size,
 		.packet = write_packet,
@@ -518,7 +532,7 @@ struct match {
 	struct reel_ktrace *kt;
 	const char *pattern;
 	bool syscall, enable;
-	int count, err;
+	int count, err, unsupported;
 };
 
 static int enable_one(struct match *m, const char *system, const char *event)
@@ -534,8 +548,10 @@ static int enable_one(struct match *m, const char *system, const char *event)
 		free(format);
 		if (e == -EEXIST)
 			e = 0;
-		if (e == -EINVAL)
-			return 0; /* a format it cannot describe: not recorded */
+		if (e == -EINVAL) { /* a format it cannot describe: not recorded */
+			m->unsupported++;
+			return 0;
+		}
 		if (e)
 			return e;
 		if (m->kt->metadata_fd >= 0) {
@@ -614,7 +630,7 @@ static int match_cb(void *arg, const char *system, const char *event)
 static int set_events(struct reel_ktrace *kt, const char *pattern, bool syscall, bool enable,
 		      char *err, size_t err_size)
 {
-	struct match m = { kt, pattern, syscall, enable, 0, 0 };
+	struct match m = { kt, pattern, syscall, enable, 0, 0, 0 };
 	pthread_mutex_lock(&kt->lock);
 	int e = for_each_event(match_cb, &m);
 	if (!e)
@@ -627,12 +643,52 @@ static int set_events(struct reel_ktrace *kt, const char *pattern, bool syscall,
 			 pattern, strerror(-e));
 		return e;
 	}
+	if (!m.count && m.unsupported) {
+		snprintf(err, err_size,
+			 "kernel event '%s' cannot be recorded: its tracefs format has no CTF form here",
+			 pattern);
+		return -ENOTSUP;
+	}
 	if (!m.count) {
 		snprintf(err, err_size, "no kernel %s matches '%s' (see `reel list -k`)",
 			 syscall ? "syscall" : "event", pattern);
 		return -ENOENT;
 	}
 	return m.count;
+}
+
+struct check {
+	const char *pattern;
+	bool syscall;
+	int matches, unsupported;
+	char first_unsupported[256];
+};
+
+static int check_cb(void *arg, const char *system, const char *event)
+{
+	struct check *c = arg;
+	struct match m = { .pattern = c->pattern, .syscall = c->syscall };
+	if (event_matches(&m, system, event))
+		c->matches++;
+	return 0;
+}
+
+int reel_ktrace_check(struct reel_ktrace *kt, const char *pattern, bool syscall, char *err,
+		      size_t err_size)
+{
+	(void)kt;
+	struct check c = { .pattern = pattern, .syscall = syscall };
+	int e = for_each_event(check_cb, &c);
+	if (e) {
+		snprintf(err, err_size, "cannot read the kernel's events: %s", strerror(-e));
+		return e;
+	}
+	if (!c.matches) {
+		snprintf(err, err_size, "no kernel %s matches '%s' (see `reel list -k%s`)",
+			 syscall ? "syscall" : "event", pattern, syscall ? " --syscall" : "");
+		return -ENOENT;
+	}
+	return c.matches;
 }
 
 int reel_ktrace_enable(struct reel_ktrace *kt, const char *pattern, bool syscall, char *err,
@@ -687,15 +743,17 @@ static int open_chunk(struct reel_ktrace *kt, const char *dir)
 		return e;
 	snprintf(kt->dir, sizeof(kt->dir), "%s", dir);
 	char path[4096 + 64];
+	kt->chunk_error = 0;
 	for (uint32_t i = 0; i < kt->nr_cpus; i++) {
 		snprintf(path, sizeof(path), "%s/channel0_%u", dir, i);
+		kt->cpus[i].written = 0;
 		kt->cpus[i].file_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0664);
 		if (kt->cpus[i].file_fd < 0)
-			return -errno;
+			return kt->chunk_error = -errno;
 	}
 	e = write_metadata(kt);
 	if (e)
-		return e;
+		return kt->chunk_error = e;
 	/* The chunk begins when the last one was closed: what was read since
 	 * is in this one, and its statedump comes first. */
 	uint64_t begin = kt->chunk_ts ? kt->chunk_ts : reel_clock_read();
@@ -849,6 +907,14 @@ int reel_ktrace_consume(struct reel_ktrace *kt, bool flush)
 	int pages = kt->started && !kt->snapshot ? consume_locked(kt, flush) : 0;
 	pthread_mutex_unlock(&kt->lock);
 	return pages;
+}
+
+int reel_ktrace_chunk_error(struct reel_ktrace *kt)
+{
+	pthread_mutex_lock(&kt->lock);
+	int e = kt->chunk_error;
+	pthread_mutex_unlock(&kt->lock);
+	return e;
 }
 
 uint32_t reel_ktrace_nr_streams(const struct reel_ktrace *kt)
@@ -1046,9 +1112,9 @@ void reel_ktrace_stats(struct reel_ktrace *kt, struct reel_ktrace_stats *ret)
 	*ret = (struct reel_ktrace_stats){
 		.events = s.events,
 		.packets = s.packets,
-		.bytes = s.bytes,
+		.bytes = s.bytes - kt->lost_bytes,
 		.discarded = s.discarded,
-		.lost_packets = kt->lost_packets,
+		.lost_packets = kt->lost_packets + s.lost_packets,
 		.nr_events = kt->nr_enabled,
 	};
 	pthread_mutex_unlock(&kt->lock);

@@ -46,6 +46,11 @@ void reel_ktrace_destroy(struct reel_ktrace *kt);
  * none matches). */
 int reel_ktrace_enable(struct reel_ktrace *kt, const char *pattern, bool syscall, char *err,
 		       size_t err_size);
+/* How many events `pattern` names (as reel_ktrace_enable() would), or
+ * -ENOENT with `err` saying so: to refuse a list before enabling any. */
+int reel_ktrace_check(struct reel_ktrace *kt, const char *pattern, bool syscall, char *err,
+		      size_t err_size);
+
 /* The opposite: events matching stop being recorded. */
 int reel_ktrace_disable(struct reel_ktrace *kt, const char *pattern, bool syscall, char *err,
 			size_t err_size);
@@ -80,6 +85,11 @@ int reel_ktrace_consume(struct reel_ktrace *kt, bool flush);
  * after). With `budget` (bytes; UINT64_MAX: none), each CPU's stream keeps
  * its newest packets within it. */
 int reel_ktrace_snapshot(struct reel_ktrace *kt, const char *dir, uint64_t budget);
+/* The first error writing the current chunk (its files, its metadata: a
+ * full disk), or 0. Packets that could not be written are cut off: the
+ * files hold whole packets only. */
+int reel_ktrace_chunk_error(struct reel_ktrace *kt);
+
 /* The streams a snapshot writes (one per CPU). */
 uint32_t reel_ktrace_nr_streams(const struct reel_ktrace *kt);
 

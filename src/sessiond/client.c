@@ -132,6 +132,21 @@ static bool remove_disabled(struct channel *ch, const char *pattern)
 	return false;
 }
 
+/* A request's pattern: there, and not too long. */
+static bool pattern_invalid(const struct request *r, char *err, size_t size)
+{
+	if (!r->pattern || !*r->pattern) {
+		snprintf(err, size, "an event pattern is required");
+		return true;
+	}
+	if (strlen(r->pattern) > MAX_PATTERN) {
+		snprintf(err, size, "the event pattern is too long (%zu bytes; at most %d)",
+			 strlen(r->pattern), MAX_PATTERN);
+		return true;
+	}
+	return false;
+}
+
 /* ---- the kernel domain ------------------------------------------------------ */
 
 static int kernel_allowed(uid_t uid, char *err, size_t size)
@@ -217,10 +232,8 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 	int e = kernel_allowed(uid, err, size);
 	if (e)
 		return e;
-	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
-		snprintf(err, size, "an event pattern is required");
+	if (pattern_invalid(r, err, size))
 		return -EINVAL;
-	}
 	bool created = false;
 	if (!s->kernel) {
 		if (!enable) {
@@ -251,7 +264,15 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 	char list[MAX_PATTERN + 1];
 	snprintf(list, sizeof(list), "%s", r->pattern);
 	char *save = NULL;
+	/* All or nothing: every pattern must name something first. */
 	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		const char *pattern = strcmp(p, "-a") == 0 ? "*" : p;
+		if ((e = reel_ktrace_check(s->kernel, pattern, r->syscall != 0, err, size)) < 0)
+			break;
+	}
+	snprintf(list, sizeof(list), "%s", r->pattern);
+	save = NULL;
+	for (char *p = strtok_r(e < 0 ? NULL : list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		const char *pattern = strcmp(p, "-a") == 0 ? "*" : p;
 		e = enable ? reel_ktrace_enable(s->kernel, pattern, r->syscall != 0, err, size) :
 			     reel_ktrace_disable(s->kernel, pattern, r->syscall != 0, err, size);
@@ -269,10 +290,8 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 
 static int enable_event(struct session *s, const struct request *r, char *err, size_t size)
 {
-	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
-		snprintf(err, size, "an event pattern is required");
+	if (pattern_invalid(r, err, size))
 		return -EINVAL;
-	}
 	int e = 0;
 	struct channel *ch = channel_or_default(s, r->channel, true, &e, err, size);
 	if (!ch)
@@ -319,10 +338,8 @@ static int enable_event(struct session *s, const struct request *r, char *err, s
 
 static int disable_event(struct session *s, const struct request *r, char *err, size_t size)
 {
-	if (!r->pattern || !*r->pattern || strlen(r->pattern) > MAX_PATTERN) {
-		snprintf(err, size, "an event pattern is required");
+	if (pattern_invalid(r, err, size))
 		return -EINVAL;
-	}
 	int e = 0;
 	struct channel *ch = channel_or_default(s, r->channel, false, &e, err, size);
 	if (!ch)

@@ -424,6 +424,11 @@ static void final_flush(struct session *s)
 		reel_debug("session %s: cannot measure the clock", s->name);
 	if (s->kernel && kernel_metadata(s))
 		reel_debug("session %s: cannot write the kernel metadata", s->name);
+	int kernel_err = s->kernel ? reel_ktrace_chunk_error(s->kernel) : 0;
+	if (kernel_err)
+		snprintf(s->error, sizeof(s->error),
+			 "the kernel trace is incomplete: packets or metadata could not be written: %s",
+			 strerror(-kernel_err));
 	for (struct trace *t = s->traces; t; t = t->next) {
 		publish_stats(t);
 		int err = metadata_rewrite(s, t);
@@ -870,6 +875,8 @@ static int rotate(struct session *s)
 				if (t->bufsets[b]->files[k].failed)
 					incomplete = t->bufsets[b]->files[k].error ?
 						t->bufsets[b]->files[k].error : -EIO;
+	if (!incomplete && s->kernel)
+		incomplete = reel_ktrace_chunk_error(s->kernel);
 	s->rotate_message[0] = 0;
 
 	time_t end = time(NULL);
@@ -888,8 +895,8 @@ static int rotate(struct session *s)
 	/* The chunk's metadata, complete and measured to now. */
 	if (measure_clock(s))
 		reel_debug("session %s: cannot measure the clock", s->name);
-	if (s->kernel && kernel_metadata(s))
-		reel_debug("session %s: cannot write the kernel metadata", s->name);
+	if (s->kernel && (err = kernel_metadata(s)) < 0 && !incomplete)
+		incomplete = err;
 	for (struct trace *t = s->traces; t; t = t->next) {
 		err = metadata_rewrite(s, t);
 		if (err)
@@ -925,7 +932,9 @@ static int rotate(struct session *s)
 			return err;
 		}
 		if ((err = reel_ktrace_open_chunk(s->kernel, from_kernel)) < 0)
-			reel_debug("%s: %s", from_kernel, strerror(-err));
+			set_text(s->error, sizeof(s->error),
+				 "the kernel trace's next chunk %s cannot be written: %s", from_kernel,
+				 strerror(-err));
 	}
 	for (struct trace *t = s->traces; t; t = t->next) {
 		if ((err = reel_mkdir_p(t->dir)) < 0)
