@@ -75,24 +75,41 @@ static int enable_kernel(struct reel_ctl *ctl, const char *sname, char **pattern
 			 bool all, bool syscall)
 {
 	int passes = all && !syscall ? 2 : 1;
+	/* One request for the whole list: the daemon enables all of it or,
+	 * when a name matches nothing, none. */
+	size_t len = 1;
+	for (size_t i = 0; i < nr; i++)
+		len += strlen(patterns[i]) + 1;
+	char *list = malloc(len);
+	if (!list)
+		return cli_error(CMD, "out of memory");
+	list[0] = '\0';
+	for (size_t i = 0; i < nr; i++) {
+		if (i)
+			strcat(list, ",");
+		strcat(list, patterns[i]);
+	}
 	for (int pass = 0; pass < passes; pass++) {
 		bool sc = syscall || pass == 1;
+		struct reel_event_rule rule = {
+			.struct_size = sizeof(rule),
+			.session = sname,
+			.pattern = list,
+			.domain = REEL_DOMAIN_KERNEL,
+			.syscall = sc,
+		};
+		int err = reel_ctl_enable_event(ctl, &rule);
+		if (err) {
+			int status = cli_ctl_error(CMD, ctl, err,
+						   "cannot enable kernel %s '%s' in session '%s'",
+						   sc ? "syscalls" : "events", list, sname);
+			free(list);
+			return status;
+		}
+		const char *warning = reel_ctl_last_warning(ctl);
+		if (warning)
+			fprintf(stderr, "Warning: %s\n", warning);
 		for (size_t i = 0; i < nr; i++) {
-			struct reel_event_rule rule = {
-				.struct_size = sizeof(rule),
-				.session = sname,
-				.pattern = patterns[i],
-				.domain = REEL_DOMAIN_KERNEL,
-				.syscall = sc,
-			};
-			int err = reel_ctl_enable_event(ctl, &rule);
-			if (err)
-				return cli_ctl_error(CMD, ctl, err,
-						     "cannot enable kernel %s '%s' in session '%s'",
-						     sc ? "syscall" : "event", patterns[i], sname);
-			const char *warning = reel_ctl_last_warning(ctl);
-			if (warning)
-				fprintf(stderr, "Warning: %s\n", warning);
 			if (cli_json)
 				continue;
 			if (all)
@@ -103,6 +120,7 @@ static int enable_kernel(struct reel_ctl *ctl, const char *sname, char **pattern
 				       sc ? "syscall" : "event", patterns[i]);
 		}
 	}
+	free(list);
 	if (cli_json) {
 		struct cli_json_writer w;
 		cli_json_init(&w, stdout);

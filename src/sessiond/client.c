@@ -272,7 +272,7 @@ static int kernel_events(struct session *s, uid_t uid, const struct request *r, 
 	}
 	snprintf(list, sizeof(list), "%s", r->pattern);
 	save = NULL;
-	for (char *p = strtok_r(e < 0 ? NULL : list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+	for (char *p = e < 0 ? NULL : strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		const char *pattern = strcmp(p, "-a") == 0 ? "*" : p;
 		e = enable ? reel_ktrace_enable(s->kernel, pattern, r->syscall != 0, err, size) :
 			     reel_ktrace_disable(s->kernel, pattern, r->syscall != 0, err, size);

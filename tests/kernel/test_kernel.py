@@ -659,3 +659,79 @@ def test_snapshot_kernel(daemon, tmp_path):
     size = sum(f.stat().st_size for f in (snaps[1] / "kernel").iterdir() if f.name != "metadata")
     assert size <= 1 << 20
     daemon.reel("destroy")
+
+
+def test_block_events_for_the_analyses(daemon, tmp_path):
+    """Block requests are recorded as LTTng's (rwbs flags, tid), so that
+    LTTng-analyses' I/O tools read them: direct writes of 2 MiB to a file."""
+    out = tmp_path / "trace"
+    target = Path(tempfile.mkdtemp(prefix="reel-blk-", dir="/var/tmp")) / "data"
+    daemon.reel("create", "blk", "-o", out)
+    daemon.reel("enable-event", "-k", "block_rq_*," + SCHED)
+    daemon.reel("enable-event", "-k", "--syscall", "-a")
+    daemon.reel("start")
+    p = subprocess.run(["dd", "if=/dev/zero", f"of={target}", "bs=1M", "count=2", "oflag=direct"],
+                       capture_output=True, text=True)
+    daemon.reel("stop")
+    daemon.reel("destroy")
+    shutil.rmtree(target.parent, ignore_errors=True)
+    if p.returncode != 0:
+        pytest.skip(f"no direct I/O here: {p.stderr}")
+    events, _ = babeltrace(out / "kernel")
+    issues = [f for n, f in events if n == "block_rq_issue"]
+    if not issues:
+        pytest.skip("no block request was issued (a file system without a block device)")
+    mine = [f for f in issues if f["comm"] == "dd"]
+    assert mine and all(f["rwbs"] & 1 for f in mine), mine[:3]  # RWBS_FLAG_WRITE
+    assert all(isinstance(f["tid"], int) and f["tid"] > 0 for f in mine)
+    env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+    for tool in ("lttng-iousagetop", "lttng-iolatencytop"):
+        if not shutil.which(tool):
+            pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
+        r = subprocess.run([tool, "--no-progress", str(out / "kernel")], capture_output=True,
+                           text=True, env=env, timeout=120)
+        assert r.returncode == 0, (tool, r.stdout[-2000:], r.stderr[-2000:])
+
+
+def test_kernel_list_refused_whole(daemon, tmp_path):
+    daemon.reel("create", "whole", "-o", tmp_path / "t")
+    daemon.reel("enable-event", "-k", "sched_wakeup")
+    p = daemon.reel("enable-event", "-k", "sched_switch,no_such_event_xyz", check=False)
+    assert p.returncode == 1 and "no_such_event_xyz" in p.stderr, p.stderr
+    rules = json.loads(daemon.reel("--json", "list", "whole").stdout)
+    kernel = [c for c in rules["channels"] if c.get("domain") == "kernel"]
+    assert kernel and kernel[0]["rules"] == ["sched_wakeup"], kernel
+    p = daemon.reel("enable-event", "-k", "x" * 5000, check=False)
+    assert p.returncode == 1 and "too long" in p.stderr, p.stderr
+    daemon.reel("destroy")
+
+
+def test_disk_full_during_kernel_rotation(daemon, tmp_path):
+    """A full disk: the stream files keep whole packets only (each chunk
+    stays readable), the rotation fails saying why, status shows it."""
+    mnt = Path(tempfile.mkdtemp(prefix="reel-full-", dir="/tmp"))
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {r.stderr}")
+    try:
+        out = mnt / "f"
+        daemon.reel("create", "full", "-o", out)
+        daemon.reel("enable-event", "-k", "--syscall", "getppid,lseek,read")
+        daemon.reel("start")
+        work = tmp_path / "kw.txt"
+        work.write_text("full\n")
+        kworkload(daemon, work, 60000)
+        p = daemon.reel("rotate", check=False)
+        assert p.returncode == 1 and "incomplete" in p.stderr, p.stderr
+        assert "No space left on device" in p.stderr
+        status = daemon.reel("status").stdout
+        assert "incomplete" in status, status
+        daemon.reel("stop", check=False)
+        for chunk in (out / "archives").iterdir():
+            got, err = babeltrace(chunk / "kernel")  # readable: asserts exit 0
+            assert got
+        daemon.reel("destroy", check=False)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        shutil.rmtree(mnt, ignore_errors=True)
