@@ -97,6 +97,29 @@ REEL_READER_API int reel_event_context_int(const struct reel_event *ev, const ch
 /* Integer value of a packet context field (e.g. `cpu_id`); -ENOENT if none. */
 REEL_READER_API int reel_event_packet_int(const struct reel_event *ev, const char *name, int64_t *ret);
 
+/*
+ * Field references: a field found by name once per event class, then read
+ * from every event of that class by its position (no name comparison).
+ * `scope`: where to look (REEL_SCOPE_ANY: payload, then the event contexts,
+ * then the packet context, as reel_event_field_int()). *ret_ref is valid
+ * for every event of the class of `ev` (the same reel_event_class()) while
+ * the reader lives; reading an event of another class is safe (checked) but
+ * may answer -ENOENT. Returns 0, or -ENOENT when `ev` has no such field.
+ */
+enum reel_scope {
+	REEL_SCOPE_ANY,
+	REEL_SCOPE_PAYLOAD,
+	REEL_SCOPE_EVENT_CONTEXT,  /* the stream's event context, then the class's (as reel_event_context_int) */
+	REEL_SCOPE_PACKET_CONTEXT, /* e.g. `cpu_id` */
+};
+REEL_READER_API int reel_event_field_ref(const struct reel_event *ev, enum reel_scope scope,
+					 const char *name, uint32_t *ret_ref);
+/* The integer at a reference (as reel_event_field_int); -ENOENT if none. */
+REEL_READER_API int reel_event_ref_int(const struct reel_event *ev, uint32_t ref, int64_t *ret);
+/* The string at a reference (as reel_event_field_str); -ENOENT if none. */
+REEL_READER_API int reel_event_ref_str(const struct reel_event *ev, uint32_t ref, const char **ret,
+				       size_t *ret_len);
+
 /* Output formats. */
 enum reel_format {
 	REEL_FORMAT_TEXT,     /* babeltrace2's default text */

@@ -13,10 +13,28 @@
 #include "analysis/analysis-local.h"
 #include "reel/reader.h"
 
-/* What the source knows of an event class, found once per class. */
+/* The fields the model reads, by kind (an_ev's a, b, c, s1, s2). */
+enum { F_A, F_B, F_C, F_S1, F_S2, F_RET, F_N };
+
+/* What the source knows of an event class, found once per class: its
+ * kind, syscall name, and where its fields are (reader references). */
 struct an_class {
 	uint8_t kind;
+	uint8_t has;       /* bit i: ref[i] found; bits F_N, F_N + 1: cpu, tid */
 	uint32_t name;
+	uint32_t ref[F_N];
+	uint32_t cpu, tid; /* packet context `cpu_id`, event context `tid` */
+};
+
+/* Field names of each kind, in F_* order (NULL: not read). */
+static const char *const field_names[][F_N] = {
+	[AN_EV_SYS_EXIT] = {[F_RET] = "ret"},
+	[AN_EV_SWITCH] = {[F_A] = "next_tid", [F_S1] = "next_comm"},
+	[AN_EV_FORK] = {[F_A] = "parent_pid", [F_S1] = "parent_comm", [F_B] = "child_tid",
+			[F_C] = "child_pid", [F_S2] = "child_comm"},
+	[AN_EV_EXEC] = {[F_A] = "tid"},
+	[AN_EV_SD_PROC] = {[F_A] = "tid", [F_B] = "pid", [F_S1] = "name"},
+	[AN_EV_SD_FD] = {[F_A] = "pid", [F_B] = "fd", [F_C] = "flags", [F_S1] = "filename"},
 };
 
 struct source {
@@ -97,24 +115,39 @@ static const struct an_class *class_of(struct source *s, const struct reel_event
 	}
 	if ((c->kind == AN_EV_SYS_ENTRY || c->kind == AN_EV_SYS_EXIT) && c->name == UINT32_MAX)
 		return NULL;
+	c->has = 0;
+	for (unsigned i = 0; i < F_N; i++) {
+		const char *f = c->kind < sizeof(field_names) / sizeof(field_names[0]) ?
+					field_names[c->kind][i] : NULL;
+		if (f && !reel_event_field_ref(e, REEL_SCOPE_PAYLOAD, f, &c->ref[i]))
+			c->has |= 1u << i;
+	}
+	if (!reel_event_field_ref(e, REEL_SCOPE_PACKET_CONTEXT, "cpu_id", &c->cpu))
+		c->has |= 1u << F_N;
+	if ((c->kind == AN_EV_SYS_ENTRY || c->kind == AN_EV_SYS_EXIT) &&
+	    !reel_event_field_ref(e, REEL_SCOPE_EVENT_CONTEXT, "tid", &c->tid))
+		c->has |= 1u << (F_N + 1);
 	return c;
 }
 
-static int64_t int_or(const struct reel_event *e, const char *name, int64_t dflt)
+static inline int64_t ref_int(const struct reel_event *e, const struct an_class *c, unsigned i,
+			      int64_t dflt)
 {
 	int64_t v;
-	return reel_event_field_int(e, name, &v) ? dflt : v;
+	return (c->has & (1u << i)) && !reel_event_ref_int(e, c->ref[i], &v) ? v : dflt;
 }
 
-static void str_or(const struct reel_event *e, const char *name, const char **s, size_t *len)
+static inline void ref_str(const struct reel_event *e, const struct an_class *c, unsigned i,
+			   const char **s, size_t *len)
 {
-	if (reel_event_field_str(e, name, s, len)) {
+	if (!(c->has & (1u << i)) || reel_event_ref_str(e, c->ref[i], s, len)) {
 		*s = "";
 		*len = 0;
 	}
 }
 
-/* Decode one reader event; 0 (ev filled), or -ENOMEM. */
+/* Decode one reader event; 0 (ev filled), or -ENOMEM. Fields are read by
+ * the references of their class, found at its first event. */
 static int decode(struct source *s, const struct reel_event *e, struct an_ev *ev)
 {
 	const struct an_class *c = class_of(s, e);
@@ -125,39 +158,38 @@ static int decode(struct source *s, const struct reel_event *e, struct an_ev *ev
 	ev->name = c->name;
 	reel_event_timestamp(e, &ev->ts);
 	int64_t v;
-	ev->cpu = reel_event_packet_int(e, "cpu_id", &v) ? -1 : (int32_t)v;
+	ev->cpu = (c->has & (1u << F_N)) && !reel_event_ref_int(e, c->cpu, &v) ? (int32_t)v : -1;
+	ev->tid = (c->has & (1u << (F_N + 1))) && !reel_event_ref_int(e, c->tid, &v) ? v : -1;
 	switch (c->kind) {
 	case AN_EV_SYS_ENTRY:
-		ev->tid = reel_event_context_int(e, "tid", &v) ? -1 : v;
 		break;
 	case AN_EV_SYS_EXIT:
-		ev->tid = reel_event_context_int(e, "tid", &v) ? -1 : v;
-		ev->ret = int_or(e, "ret", 0);
+		ev->ret = ref_int(e, c, F_RET, 0);
 		break;
 	case AN_EV_SWITCH:
-		ev->a = int_or(e, "next_tid", 0);
-		str_or(e, "next_comm", &ev->s1, &ev->l1);
+		ev->a = ref_int(e, c, F_A, 0);
+		ref_str(e, c, F_S1, &ev->s1, &ev->l1);
 		break;
 	case AN_EV_FORK:
-		ev->a = int_or(e, "parent_pid", 0);
-		str_or(e, "parent_comm", &ev->s1, &ev->l1);
-		ev->b = int_or(e, "child_tid", 0);
-		ev->c = int_or(e, "child_pid", 0);
-		str_or(e, "child_comm", &ev->s2, &ev->l2);
+		ev->a = ref_int(e, c, F_A, 0);
+		ref_str(e, c, F_S1, &ev->s1, &ev->l1);
+		ev->b = ref_int(e, c, F_B, 0);
+		ev->c = ref_int(e, c, F_C, 0);
+		ref_str(e, c, F_S2, &ev->s2, &ev->l2);
 		break;
 	case AN_EV_EXEC:
-		ev->a = int_or(e, "tid", 0);
+		ev->a = ref_int(e, c, F_A, 0);
 		break;
 	case AN_EV_SD_PROC:
-		ev->a = int_or(e, "tid", 0);
-		ev->b = int_or(e, "pid", 0);
-		str_or(e, "name", &ev->s1, &ev->l1);
+		ev->a = ref_int(e, c, F_A, 0);
+		ev->b = ref_int(e, c, F_B, 0);
+		ref_str(e, c, F_S1, &ev->s1, &ev->l1);
 		break;
 	case AN_EV_SD_FD:
-		ev->a = int_or(e, "pid", 0);
-		ev->b = int_or(e, "fd", 0);
-		ev->c = int_or(e, "flags", 0);
-		str_or(e, "filename", &ev->s1, &ev->l1);
+		ev->a = ref_int(e, c, F_A, 0);
+		ev->b = ref_int(e, c, F_B, 0);
+		ev->c = ref_int(e, c, F_C, 0);
+		ref_str(e, c, F_S1, &ev->s1, &ev->l1);
 		break;
 	default:
 		break;

@@ -68,11 +68,13 @@ static bool has_metadata(const char *dir)
 {
 	char p[4096];
 	struct stat st;
-	snprintf(p, sizeof(p), "%s/metadata", dir);
+	int n = snprintf(p, sizeof(p), "%s/metadata", dir);
+	if (n < 0 || (size_t)n >= sizeof(p))
+		return false;
 	if (!stat(p, &st))
 		return true;
-	snprintf(p, sizeof(p), "%s/metadata.zst", dir);
-	return !stat(p, &st);
+	n = snprintf(p, sizeof(p), "%s/metadata.zst", dir);
+	return n >= 0 && (size_t)n < sizeof(p) && !stat(p, &st);
 }
 
 /* archives/<begin>-<end>-<index>: by index */

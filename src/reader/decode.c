@@ -586,7 +586,8 @@ static NO_SLP int decode_event(struct rstream *s, char *err, size_t errlen)
 	}
 	if (ec->p_fields) {
 		s->ev_fields_index = s->ev.n;
-		if (skim)
+		/* an event the name selection drops: nothing reads its values */
+		if (skim || ec->unselected)
 			r = run_skim(&d, &ec->s_fields);
 		else if (!ec->x_fields.flat || !full_flat(&d, &ec->x_fields))
 			r = run_full(&d, &ec->x_fields);

@@ -178,6 +178,9 @@ struct ctf_event_class {
 	struct ctf_type *fields;
 	struct plan_node *p_context, *p_fields;
 	struct xprog x_context, x_fields, s_context, s_fields;
+	/* Not kept by the reader's name selection (set when it starts, by
+	 * the one reader that owns the trace): its payload is skimmed. */
+	bool unselected;
 	struct ctf_event_class *next;
 };
 

@@ -612,6 +612,11 @@ static bool name_selected(const struct reel_reader *r, const char *name)
 static int start(struct reel_reader *r)
 {
 	r->started = true;
+	/* the selection by name, once per class rather than per event */
+	for (size_t t = 0; t < r->ntraces; t++)
+		for (struct ctf_stream_class *sc = r->traces[t]->meta->streams; sc; sc = sc->next)
+			for (struct ctf_event_class *e = sc->events; e; e = e->next)
+				e->unselected = !name_selected(r, e->name);
 	for (size_t i = 0; i < r->nstreams; i++)
 		r->streams[i]->skim = r->no_values && !r->filter;
 	r->heap = calloc(r->nstreams ? r->nstreams : 1, sizeof(*r->heap));
@@ -664,7 +669,7 @@ int reel_reader_next(struct reel_reader *r, const struct reel_event **ret_event)
 			if (ns < r->begin_ns)
 				keep = false;
 		}
-		if (keep && !name_selected(r, s->ec->name))
+		if (keep && s->ec->unselected)
 			keep = false;
 		r->cur.s = s;
 		r->cur.has_ts = c != NULL;
@@ -808,6 +813,117 @@ int reel_event_packet_int(const struct reel_event *ev, const char *name, int64_t
 	if (!v || (v->p->type->kind != CTF_INT && v->p->type->kind != CTF_ENUM) || v->p->size > 64)
 		return -ENOENT;
 	*ret = v->s;
+	return 0;
+}
+
+/* ---- field references ------------------------------------------------------------
+ * A reference: the root it is under (bits 30-31: payload, the class's
+ * context, the stream's event context, the packet context), and either the
+ * value's offset from the root (bit 29 set: every member before it is a
+ * scalar, so the offset is the same in every event of the class) or the
+ * member's index (walked at each read). */
+enum { REF_FIXED = 1u << 29, REF_MAX = REF_FIXED - 1 };
+
+static bool is_compound(const struct plan_node *p)
+{
+	return p->op == OP_STRUCT || p->op == OP_ARRAY || p->op == OP_SEQ || p->op == OP_VARIANT;
+}
+
+static const struct rvbuf *ref_root(const struct rstream *s, unsigned root, uint32_t *ret_index)
+{
+	switch (root) {
+	case 0: *ret_index = s->ev_fields_index; return &s->ev;
+	case 1: *ret_index = s->ev_spec_index; return &s->ev;
+	case 2: *ret_index = s->ev_ctx_index; return &s->ev;
+	default: *ret_index = s->pkt_ctx_index; return &s->pkt;
+	}
+}
+
+/* Find `name` under root `root` of the current event: the reference, or -1. */
+static int64_t ref_find(const struct rstream *s, unsigned root, const char *name)
+{
+	uint32_t ri;
+	const struct rvbuf *b = ref_root(s, root, &ri);
+	if (ri == UINT32_MAX || ri >= b->n || b->v[ri].p->op != OP_STRUCT)
+		return -1;
+	bool fixed = true;
+	uint32_t member = 0;
+	for (uint32_t i = ri + 1; i < b->v[ri].end; member++) {
+		const struct rval *k = &b->v[i];
+		if (k->p->name && !strcmp(k->p->name, name)) {
+			uint32_t v = fixed ? i - ri : member;
+			if (v > REF_MAX)
+				return -1;
+			return (int64_t)(((uint32_t)root << 30) | (fixed ? REF_FIXED : 0) | v);
+		}
+		if (is_compound(k->p))
+			fixed = false;
+		i = is_compound(k->p) ? k->end : i + 1;
+	}
+	return -1;
+}
+
+int reel_event_field_ref(const struct reel_event *ev, enum reel_scope scope, const char *name, uint32_t *ret_ref)
+{
+	static const uint8_t any[] = {0, 1, 2, 3}, payload[] = {0}, ctx[] = {2, 1}, pkt[] = {3};
+	const uint8_t *roots;
+	size_t n;
+	switch (scope) {
+	case REEL_SCOPE_ANY: roots = any; n = sizeof(any); break;
+	case REEL_SCOPE_PAYLOAD: roots = payload; n = sizeof(payload); break;
+	case REEL_SCOPE_EVENT_CONTEXT: roots = ctx; n = sizeof(ctx); break;
+	case REEL_SCOPE_PACKET_CONTEXT: roots = pkt; n = sizeof(pkt); break;
+	default: return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t ref = ref_find(ev->s, roots[i], name);
+		if (ref >= 0) {
+			*ret_ref = (uint32_t)ref;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static const struct rval *ref_value(const struct reel_event *ev, uint32_t ref)
+{
+	uint32_t ri;
+	const struct rvbuf *b = ref_root(ev->s, ref >> 30, &ri);
+	if (unlikely(ri == UINT32_MAX || ri >= b->n))
+		return NULL;
+	const struct rval *root = &b->v[ri];
+	uint32_t v = ref & REF_MAX;
+	if (likely(ref & REF_FIXED)) {
+		/* checked: a member of this root (another class's event, or a
+		 * malformed reference, finds something else) */
+		if (unlikely(v >= root->end - ri || b->v[ri + v].p->parent != root->p))
+			return NULL;
+		return &b->v[ri + v];
+	}
+	if (root->p->op != OP_STRUCT)
+		return NULL;
+	uint32_t i = ri + 1;
+	for (; i < root->end && v; v--)
+		i = is_compound(b->v[i].p) ? b->v[i].end : i + 1;
+	return i < root->end ? &b->v[i] : NULL;
+}
+
+int reel_event_ref_int(const struct reel_event *ev, uint32_t ref, int64_t *ret)
+{
+	const struct rval *v = ref_value(ev, ref);
+	if (!v || (v->p->type->kind != CTF_INT && v->p->type->kind != CTF_ENUM) || v->p->size > 64)
+		return -ENOENT;
+	*ret = v->s;
+	return 0;
+}
+
+int reel_event_ref_str(const struct reel_event *ev, uint32_t ref, const char **ret, size_t *ret_len)
+{
+	const struct rval *v = ref_value(ev, ref);
+	if (!v || (v->p->op != OP_STRING && v->p->op != OP_TEXT_ARRAY && v->p->op != OP_TEXT_SEQ))
+		return -ENOENT;
+	*ret = v->str.ptr;
+	*ret_len = v->str.len;
 	return 0;
 }
 

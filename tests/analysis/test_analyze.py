@@ -104,3 +104,160 @@ def test_text_output(rotated):
     assert p.stdout.startswith("Per-TID syscalls statistics (usec)")
     assert f"TID: {rotated['pids'][0]})" in p.stdout
     assert re.search(r"\nTotal syscalls: \d+\n$", p.stdout)
+
+
+# ---- against LTTng-analyses and ground truth ---------------------------------
+
+
+NO_LEAKS = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+
+
+@pytest.fixture(scope="module")
+def pinned(tmp_path_factory):
+    """One run of the workload pinned to one CPU, recorded with the
+    scheduling events and every syscall (no tid context: threads from
+    sched_switch, as LTTng-analyses)."""
+    tmp = tmp_path_factory.mktemp("pinned")
+    d = Daemon(tmp)
+    d.start()
+    try:
+        work = tmp / "kw.txt"
+        work.write_text("hello analyses\n")
+        out = tmp / "trace"
+        d.reel("create", "pin", "-o", out)
+        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
+        d.reel("enable-event", "-k", SCHED)
+        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.reel("start")
+        # as under strace (test_strace_counts), where LeakSanitizer
+        # cannot run: the same syscalls at exit
+        saved = d.env
+        d.env = dict(d.env, ASAN_OPTIONS=NO_LEAKS)
+        cpu = min(os.sched_getaffinity(0))
+        pid, child = kworkload(d, work, N, cpu=cpu)
+        # the same workload again under `strace -c -f` (test_strace_counts):
+        # the same environment, so that its tracer library talks to the
+        # same daemon and session
+        strace = None
+        if shutil.which("strace"):
+            strace = tmp / "strace.txt"
+            p = subprocess.run(["strace", "-c", "-f", "-o", str(strace), str(KWORK), str(work), str(N)],
+                               capture_output=True, text=True, timeout=120, env=d.env,
+                               preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+            assert p.returncode == 0, p.stderr
+        d.env = saved
+        d.reel("stop")
+        d.reel("destroy")
+    finally:
+        stop_and_check(d)
+    return dict(out=out, pid=pid, child=child, work=work, strace=strace)
+
+
+def syscallstats_mi(trace):
+    """lttng-syscallstats-mi's rows: {(tid, syscall): (count, min, avg, max)},
+    durations in ns (avg a float: the total / count)."""
+    if not shutil.which("lttng-syscallstats-mi"):
+        pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
+    env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+    p = subprocess.run(["lttng-syscallstats-mi", str(trace)], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = {}
+    for table in json.loads(p.stdout)["results"]:
+        cls = table.get("class")
+        title = cls.get("title", "") if isinstance(cls, dict) else ""
+        m = re.search(r"\((?:\d+|\?), TID: (\d+)\)\]$", title)
+        if not m:
+            continue
+        for r in table["data"]:
+            rows[(int(m.group(1)), r[0]["name"])] = tuple(c["value"] for c in r[1:5])
+    return rows
+
+
+def test_lttng_syscallstats(pinned):
+    """The workload's lseek, write and read rows equal lttng-syscallstats':
+    counts, min and max to the nanosecond, the total (avg x count) within
+    the float's rounding. Both attribute syscalls by sched_switch; the
+    workload is pinned, so it runs on one CPU between switches."""
+    lttng = syscallstats_mi(pinned["out"] / "kernel")
+    pid = pinned["pid"]
+    for flags in ([], ["--cpu-attribution"]):
+        reel = numbers(analyze(pinned["out"], *flags))
+        for name in ("lseek", "write", "read"):
+            assert (pid, name) in lttng, sorted(k for k in lttng if k[0] == pid)
+            count, lo, avg, hi = lttng[(pid, name)]
+            mine = reel[(pid, name)]
+            assert (mine["count"], mine["min_ns"], mine["max_ns"]) == (count, lo, hi), (name, mine, lttng[(pid, name)])
+            assert abs(avg * count - mine["sum_ns"]) < 0.5, (name, mine, avg)
+        assert reel[(pid, "lseek")]["count"] == N
+
+
+STRACE = re.compile(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$")
+
+
+def test_strace_counts(pinned):
+    """Ground truth: `strace -c -f` of a separate run of the same workload
+    (same environment and daemon) counts, over the process, its threads
+    and its child (-f), the same lseek, read, write and openat as the
+    trace's rows of every thread of the workload's process and of its
+    child. strace counts from the workload's execve; the traced process
+    also ran, before its exec, subprocess's child code (it closes the
+    pipes' ends, dup2s them): close is compared as at least."""
+    if not pinned["strace"]:
+        pytest.skip("strace is not installed")
+    text = pinned["strace"].read_text()
+    truth = {}
+    for line in text.splitlines():
+        m = STRACE.match(line)
+        if m and m.group(2) != "total":
+            truth[m.group(2)] = int(m.group(1))
+    assert truth.get("lseek") == N, text
+    mine = {}
+    for t in analyze(pinned["out"])["threads"]:
+        if t["pid"] in (pinned["pid"], pinned["child"]):
+            for sc in t["syscalls"]:
+                mine[sc["name"]] = mine.get(sc["name"], 0) + sc["count"]
+    for name in ("lseek", "read", "write", "openat"):
+        assert mine.get(name, 0) == truth.get(name, 0), (name, mine.get(name), truth.get(name))
+    assert mine.get("close", 0) >= truth.get("close", 0), (mine.get("close"), truth.get("close"))
+
+
+# ---- lost events -------------------------------------------------------------------
+
+
+def test_lost_events(tmp_path):
+    """A syscall storm into tiny kernel buffers (4 KB x 16 per CPU): the
+    kernel discards events, and the analysis says which threads may miss
+    syscalls (JSON: lost_events, uncertain; text: (uncertain) and a
+    warning) instead of giving their numbers as exact; chunked still
+    equals sequential."""
+    d = Daemon(tmp_path)
+    d.start()
+    try:
+        work = tmp_path / "kw.txt"
+        work.write_text("storm\n")
+        out = tmp_path / "trace"
+        d.reel("create", "lost", "-o", out)
+        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "4k", "--num-subbuf", "16")
+        d.reel("enable-event", "-k", SCHED)
+        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.reel("start")
+        pid, _ = kworkload(d, work, 200000)
+        d.reel("stop")
+        d.reel("destroy")
+    finally:
+        stop_and_check(d)
+    res = analyze(out)
+    assert res["lost_events"] > 0, "the storm lost no event: buffers too large for this test"
+    assert res["uncertain"] is True
+    threads = {t["tid"]: t for t in res["threads"]}
+    assert threads[pid]["uncertain"] is True
+    assert threads[pid]["syscalls"]
+    p = subprocess.run([str(REEL), "analyze", "syscalls", "--quiet", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert re.search(rf"\(\d+, TID: {pid}\) \(uncertain\)", p.stdout), p.stdout[:2000]
+    assert "events were lost" in p.stderr or "events lost" in p.stdout, (p.stderr, p.stdout[-500:])
+    seq = numbers(analyze(out, "--cut-every", str(10 ** 12)))
+    assert numbers(res) == seq
+    assert numbers(analyze(out, "--cut-every", "5000")) == seq
