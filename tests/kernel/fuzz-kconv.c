@@ -1347,14 +1347,14 @@ static void one_round(void)
 	CHECK(chk.nr_layouts == declared, "%u classes declared, %u in the metadata", declared,
 	      chk.nr_layouts);
 	if (clean) {
-		/* openat: dfd (int), filename, flags (int), mode (umode_t). */
+		/* openat: dfd (int), filename (a string, eBPF or not: LTTng's
+		 * layout), flags (int), mode (umode_t). */
 		const struct layout *l = &chk.layouts[EV_OPENAT];
 		CHECK(l->nr_fields == 4 && l->fields[0] == 4 && l->fields[2] == 4 &&
-			      l->fields[3] == 2 &&
-			      l->fields[1] == (chk.config.user_string ? STRING_FIELD : 8),
+			      l->fields[3] == 2 && l->fields[1] == STRING_FIELD,
 		      "sys_enter_openat: unexpected layout");
-		/* connect: fd, uservaddr, addrlen, then the address. */
-		CHECK(chk.layouts[EV_CONNECT].nr_fields == (chk.config.user_string ? 7u : 3u),
+		/* connect: fd, uservaddr, addrlen, then the address (always). */
+		CHECK(chk.layouts[EV_CONNECT].nr_fields == 7u,
 		      "sys_enter_connect: unexpected layout");
 	}
 
