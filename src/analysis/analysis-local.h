@@ -101,6 +101,38 @@ struct an_cpu {
 	uint32_t npre, pcap;
 };
 
+/* The I/O log (io.c): the I/O-relevant events of the partial's chunks, in
+ * time order, with their thread where the chunk knew it (tid -1: the task
+ * of `cpu` at the previous chunk's end, given by a CPU record). */
+enum an_iorec_type {
+	AN_IOR_ENTRY = 1, /* io, name, a, b, str (filename) */
+	AN_IOR_EXIT,      /* io, name, a = ret */
+	AN_IOR_FORK,      /* a = parent_pid, b = child_tid, c = child_pid */
+	AN_IOR_SDPROC,    /* a = tid, b = pid */
+	AN_IOR_SDFD,      /* a = pid, b = fd, str = filename */
+	AN_IOR_CPU,       /* cpu ran tid at the chunk's end */
+};
+
+struct an_iorec {
+	uint8_t type, io;
+	int32_t cpu;
+	uint32_t name;
+	uint32_t str; /* offset in the pool, UINT32_MAX: none */
+	int64_t ts, tid, a, b, c;
+};
+
+struct an_iolog {
+	struct an_iorec *v;
+	uint32_t n, cap;
+	char *pool; /* NUL-terminated strings */
+	size_t plen, pcap;
+};
+
+int an_io_feed(struct an_partial *p, const struct an_ev *ev);
+int an_io_end_chunk(struct an_partial *p);
+int an_io_append(struct an_partial *a, const struct an_partial *b);
+void an_io_free(struct an_iolog *l);
+
 struct an_partial {
 	struct an_names *names;
 	unsigned flags;
@@ -110,6 +142,7 @@ struct an_partial {
 	struct an_tab threads; /* tid -> an_thread */
 	struct an_tab cpus;    /* cpu -> an_cpu */
 	struct an_tab stats;   /* (tid, name) -> an_stat */
+	struct an_iolog io;    /* with AN_IO */
 };
 
 int an_partial_merge_into(struct an_partial *a, const struct an_partial *b);

@@ -43,12 +43,31 @@ enum an_ev_kind {
 	AN_EV_SD_FD,     /* a = pid, b = fd, s1 = filename, c = flags */
 };
 
+/* What an I/O syscall does (an_io_kind()); its entry's fields in an_ev:
+ * READ, WRITE, CLOSE: a = fd; OPEN: s1 = filename; DUP: a = oldfd;
+ * DUP2: a = oldfd, b = newfd; FCNTL: a = fd, b = cmd; RW2 (sendfile64,
+ * splice): a = the fd read, b = the fd written. */
+enum an_io_kind {
+	AN_IO_NONE,
+	AN_IO_READ,
+	AN_IO_WRITE,
+	AN_IO_OPEN,
+	AN_IO_CLOSE,
+	AN_IO_DUP,
+	AN_IO_DUP2,
+	AN_IO_FCNTL,
+	AN_IO_RW2,
+};
+/* The I/O kind of a syscall name (as after syscall_entry_). */
+uint8_t an_io_kind(const char *name);
+
 struct an_ev {
 	uint8_t kind;
 	int32_t cpu;
 	int64_t ts;
 	int64_t tid;         /* the `tid` context, or -1 */
 	uint32_t name;       /* syscall name (an_names) */
+	uint8_t io;          /* enum an_io_kind of the syscall (entry and exit) */
 	int64_t ret;
 	int64_t a, b, c;
 	const char *s1, *s2;
@@ -61,6 +80,7 @@ struct an_partial;
 /* Flags of a map. */
 enum {
 	AN_CPU_ATTRIBUTION = 1 << 0, /* ignore the tid context: threads from sched_switch */
+	AN_IO = 1 << 1,              /* keep the I/O log (an_report_io) */
 };
 
 struct an_partial *an_partial_new(struct an_names *names, unsigned flags);
@@ -87,6 +107,12 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *in);
 /* The syscalls report. json: one JSON object; else text as
  * lttng-syscallstats prints it. */
 int an_report_syscalls(const struct an_partial *p, FILE *out, bool json);
+
+/* The I/O report of a partial mapped with AN_IO: bytes read and written
+ * per thread, process and file, and the `limit` slowest I/O syscalls with
+ * their file (lttng-iousagetop, lttng-iolatencytop). json: one JSON
+ * object. Returns 0, -ENOMEM or -EIO. */
+int an_report_io(const struct an_partial *p, FILE *out, bool json, unsigned limit);
 
 /* ---- the event source (libreel-reader) -------------------------------- */
 

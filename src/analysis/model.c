@@ -251,6 +251,7 @@ void an_partial_destroy(struct an_partial *p)
 	an_tab_free(&p->threads);
 	an_tab_free(&p->cpus);
 	an_tab_free(&p->stats);
+	an_io_free(&p->io);
 	free(p);
 }
 
@@ -407,6 +408,11 @@ int an_partial_feed(struct an_partial *p, const struct an_ev *ev)
 	}
 	p->last_ts = ev->ts;
 	struct an_thread *t;
+	if (p->flags & AN_IO) {
+		int r = an_io_feed(p, ev);
+		if (r)
+			return r;
+	}
 	switch (ev->kind) {
 	case AN_EV_SYS_ENTRY:
 	case AN_EV_SYS_EXIT:
@@ -495,6 +501,11 @@ void an_partial_lost(struct an_partial *p, uint64_t count)
 
 int an_partial_end_chunk(struct an_partial *p)
 {
+	if (p->flags & AN_IO) {
+		int r = an_io_end_chunk(p);
+		if (r)
+			return r;
+	}
 	p->chunks++;
 	p->lost += p->chunk_lost;
 	for (uint32_t i = 0; i < p->threads.n; i++) {
@@ -691,6 +702,8 @@ int an_partial_merge(struct an_partial *a, struct an_partial *b)
 	}
 	if (!r)
 		r = an_partial_merge_into(a, b);
+	if (!r)
+		r = an_io_append(a, b);
 	if (!r) {
 		a->events += b->events;
 		a->chunks += b->chunks;

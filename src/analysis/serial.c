@@ -11,7 +11,8 @@
 
 #include "analysis/analysis-local.h"
 
-#define MAGIC "REELANP1"
+/* version 2: the I/O log after the stats */
+#define MAGIC "REELANP2"
 
 static int put(FILE *f, const void *p, size_t n)
 {
@@ -121,6 +122,18 @@ int an_partial_write(const struct an_partial *p, FILE *f)
 				r = r ? r : put64(f, s->hist.b[k]);
 			}
 	}
+	/* the I/O log: records, then the strings they point into */
+	r = r ? r : put64(f, p->io.n);
+	r = r ? r : put64(f, p->io.plen);
+	if (!r && p->io.plen)
+		r = put(f, p->io.pool, p->io.plen);
+	for (uint32_t i = 0; !r && i < p->io.n; i++) {
+		const struct an_iorec *e = &p->io.v[i];
+		uint64_t v[] = {e->type, e->io, (uint64_t)(int64_t)e->cpu, e->name, e->str, (uint64_t)e->ts,
+				(uint64_t)e->tid, (uint64_t)e->a, (uint64_t)e->b, (uint64_t)e->c};
+		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
+			r = put64(f, v[k]);
+	}
 	return r;
 }
 
@@ -148,7 +161,7 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 	for (size_t i = 0; i < 10; i++)
 		if (get64(f, &h[i]))
 			goto bad;
-	if (h[0] > 1 || h[4] > 1 || h[7] > (1u << 28) || h[8] > (1u << 20) || h[9] > (1u << 28))
+	if (h[0] > (AN_CPU_ATTRIBUTION | AN_IO) || h[4] > 1 || h[7] > (1u << 28) || h[8] > (1u << 20) || h[9] > (1u << 28))
 		goto bad;
 	p = an_partial_new(names, (unsigned)h[0]);
 	if (!p)
@@ -263,6 +276,41 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 				goto nomem;
 			s->hist.b[idx] += count;
 		}
+	}
+	uint64_t nrec, plen;
+	if (get64(f, &nrec) || get64(f, &plen) || nrec > (1u << 30) || plen > UINT32_MAX)
+		goto bad;
+	if (plen) {
+		p->io.pool = malloc(plen);
+		if (!p->io.pool)
+			goto nomem;
+		p->io.pcap = p->io.plen = plen;
+		/* every string ends inside the pool */
+		if (get(f, p->io.pool, plen) || p->io.pool[plen - 1])
+			goto bad;
+	}
+	for (uint64_t i = 0; i < nrec; i++) {
+		uint64_t v[10];
+		for (size_t k = 0; k < 10; k++)
+			if (get64(f, &v[k]))
+				goto bad;
+		bool sys = v[0] == AN_IOR_ENTRY || v[0] == AN_IOR_EXIT;
+		if (v[0] < AN_IOR_ENTRY || v[0] > AN_IOR_CPU || v[1] > AN_IO_RW2 || (sys && v[1] == AN_IO_NONE) ||
+		    (sys && v[3] >= nn) || (v[4] != UINT32_MAX && v[4] >= plen) ||
+		    (int64_t)v[2] < INT32_MIN || (int64_t)v[2] > INT32_MAX)
+			goto bad;
+		if (p->io.n == p->io.cap) {
+			uint32_t cap = p->io.cap ? p->io.cap * 2 : 64;
+			struct an_iorec *nv = realloc(p->io.v, cap * sizeof(*nv));
+			if (!nv)
+				goto nomem;
+			p->io.v = nv;
+			p->io.cap = cap;
+		}
+		p->io.v[p->io.n++] = (struct an_iorec){
+			.type = (uint8_t)v[0], .io = (uint8_t)v[1], .cpu = (int32_t)(int64_t)v[2],
+			.name = sys ? map[v[3]] : 0, .str = (uint32_t)v[4], .ts = (int64_t)v[5],
+			.tid = (int64_t)v[6], .a = (int64_t)v[7], .b = (int64_t)v[8], .c = (int64_t)v[9]};
 	}
 	free(map);
 	return p;

@@ -20,6 +20,7 @@ enum { F_A, F_B, F_C, F_S1, F_S2, F_RET, F_N };
  * kind, syscall name, and where its fields are (reader references). */
 struct an_class {
 	uint8_t kind;
+	uint8_t io;        /* enum an_io_kind of a syscall */
 	uint8_t has;       /* bit i: ref[i] found; bits F_N, F_N + 1: cpu, tid */
 	uint32_t name;
 	uint32_t ref[F_N];
@@ -42,6 +43,7 @@ struct source {
 	struct an_names *names;
 	struct an_tab classes; /* class pointer -> an_class */
 	struct an_partial *p;  /* where discarded events are counted */
+	unsigned flags;        /* AN_IO: read the I/O syscalls' fields */
 	char *err;
 	size_t errlen;
 };
@@ -55,10 +57,12 @@ static void on_discarded(void *arg, const char *what, uint64_t count, bool has_r
 	an_partial_lost(s->p, strcmp(what, "events") ? (count ? count : 1) : count);
 }
 
-static int source_open(struct source *s, char *const *paths, size_t n, struct an_names *names)
+static int source_open(struct source *s, char *const *paths, size_t n, struct an_names *names,
+		       unsigned flags)
 {
 	memset(s, 0, sizeof(*s));
 	s->names = names;
+	s->flags = flags;
 	an_tab_init(&s->classes, sizeof(struct an_class));
 	s->r = reel_reader_new();
 	if (!s->r)
@@ -115,10 +119,48 @@ static const struct an_class *class_of(struct source *s, const struct reel_event
 	}
 	if ((c->kind == AN_EV_SYS_ENTRY || c->kind == AN_EV_SYS_EXIT) && c->name == UINT32_MAX)
 		return NULL;
+	c->io = AN_IO_NONE;
+	const char *const *fields = c->kind < sizeof(field_names) / sizeof(field_names[0]) ?
+					    field_names[c->kind] : NULL;
+	const char *io_fields[F_N] = {0};
+	if ((c->kind == AN_EV_SYS_ENTRY || c->kind == AN_EV_SYS_EXIT) && (s->flags & AN_IO)) {
+		c->io = an_io_kind(an_names_get(s->names, c->name));
+		if (c->kind == AN_EV_SYS_ENTRY) {
+			/* an I/O syscall's arguments (an_io_kind's fields) */
+			const char *sn = n + 14;
+			switch (c->io) {
+			case AN_IO_READ:
+			case AN_IO_WRITE:
+			case AN_IO_CLOSE:
+				io_fields[F_A] = "fd";
+				break;
+			case AN_IO_OPEN:
+				io_fields[F_S1] = strcmp(sn, "creat") ? "filename" : "pathname";
+				break;
+			case AN_IO_DUP:
+				io_fields[F_A] = "fildes";
+				break;
+			case AN_IO_DUP2:
+				io_fields[F_A] = "oldfd";
+				io_fields[F_B] = "newfd";
+				break;
+			case AN_IO_FCNTL:
+				io_fields[F_A] = "fd";
+				io_fields[F_B] = "cmd";
+				break;
+			case AN_IO_RW2:
+				io_fields[F_A] = strcmp(sn, "splice") ? "in_fd" : "fd_in";
+				io_fields[F_B] = strcmp(sn, "splice") ? "out_fd" : "fd_out";
+				break;
+			default:
+				break;
+			}
+			fields = io_fields;
+		}
+	}
 	c->has = 0;
 	for (unsigned i = 0; i < F_N; i++) {
-		const char *f = c->kind < sizeof(field_names) / sizeof(field_names[0]) ?
-					field_names[c->kind][i] : NULL;
+		const char *f = fields ? fields[i] : NULL;
 		if (f && !reel_event_field_ref(e, REEL_SCOPE_PAYLOAD, f, &c->ref[i]))
 			c->has |= 1u << i;
 	}
@@ -156,12 +198,18 @@ static int decode(struct source *s, const struct reel_event *e, struct an_ev *ev
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = c->kind;
 	ev->name = c->name;
+	ev->io = c->io;
 	reel_event_timestamp(e, &ev->ts);
 	int64_t v;
 	ev->cpu = (c->has & (1u << F_N)) && !reel_event_ref_int(e, c->cpu, &v) ? (int32_t)v : -1;
 	ev->tid = (c->has & (1u << (F_N + 1))) && !reel_event_ref_int(e, c->tid, &v) ? v : -1;
 	switch (c->kind) {
 	case AN_EV_SYS_ENTRY:
+		if (c->io != AN_IO_NONE) {
+			ev->a = ref_int(e, c, F_A, -1);
+			ev->b = ref_int(e, c, F_B, -1);
+			ref_str(e, c, F_S1, &ev->s1, &ev->l1);
+		}
 		break;
 	case AN_EV_SYS_EXIT:
 		ev->ret = ref_int(e, c, F_RET, 0);
@@ -270,7 +318,7 @@ int an_map_path(const char *path, struct an_names *names, unsigned flags, struct
 {
 	struct source s;
 	char *paths[] = {(char *)path};
-	int r = source_open(&s, paths, 1, names);
+	int r = source_open(&s, paths, 1, names, flags);
 	struct an_partial **v = NULL;
 	size_t n = 0;
 	if (!r)
@@ -307,7 +355,7 @@ int an_map_cut(char *const *paths, size_t npaths, uint64_t every, struct an_name
 	       struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen)
 {
 	struct source s;
-	int r = source_open(&s, paths, npaths, names);
+	int r = source_open(&s, paths, npaths, names, flags);
 	struct an_partial **v = NULL;
 	size_t n = 0;
 	if (!r)

@@ -22,11 +22,14 @@
 
 static void analyze_help(void)
 {
-	printf("Usage: reel analyze syscalls TRACE... [OPTIONS]\n"
+	printf("Usage: reel analyze syscalls|io TRACE... [OPTIONS]\n"
 	       "\n"
 	       "Answers from kernel traces, as LTTng-analyses gives them:\n"
 	       "  syscalls   per thread and syscall: count, errors by errno, latency\n"
 	       "             min/average/max and p50/p99 (lttng-syscallstats)\n"
+	       "  io         per thread, process and file: bytes read and written; the\n"
+	       "             slowest I/O syscalls with their file, resolved from the fd\n"
+	       "             (lttng-iousagetop, lttng-iolatencytop)\n"
 	       "\n"
 	       "TRACE: a trace directory (its kernel trace), a rotated session (every\n"
 	       "chunk of archives/ in order, then the chunk in progress), or chunks.\n"
@@ -37,6 +40,7 @@ static void analyze_help(void)
 	       "  -j, --jobs N     threads mapping chunks (default: the CPUs)\n"
 	       "  --json           one JSON object (also the global --json)\n"
 	       "  --quiet          no progress line on the terminal\n"
+	       "  --limit N        io: at most N rows per table (default 10)\n"
 	       "  --cpu-attribution  the thread of a syscall from sched_switch (as\n"
 	       "                   LTTng-analyses), even where events carry a tid context\n"
 	       "  -h, --help       this text\n");
@@ -191,11 +195,12 @@ static void *progress_thread(void *arg)
 
 static int analyze_run(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU };
+	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT };
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"limit", required_argument, NULL, OPT_LIMIT},
 		{"cpu-attribution", no_argument, NULL, OPT_CPU},
 		/* test mode (doc/analysis.md): one trace cut every N events */
 		{"cut-every", required_argument, NULL, OPT_CUT},
@@ -206,6 +211,7 @@ static int analyze_run(int argc, char **argv)
 	bool json = cli_json, quiet = false;
 	unsigned flags = 0;
 	uint64_t cut = 0;
+	unsigned limit = 10;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -224,6 +230,14 @@ static int analyze_run(int argc, char **argv)
 		case OPT_QUIET:
 			quiet = true;
 			break;
+		case OPT_LIMIT: {
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 0 || v > 1000000)
+				return cli_usage_error("analyze", "bad --limit value '%s'", optarg);
+			limit = (unsigned)v;
+			break;
+		}
 		case OPT_CPU:
 			flags |= AN_CPU_ATTRIBUTION;
 			break;
@@ -244,10 +258,13 @@ static int analyze_run(int argc, char **argv)
 	}
 	/* getopt_long permutes: options may come anywhere */
 	if (optind >= argc)
-		return cli_usage_error("analyze", "which analysis? (syscalls)");
+		return cli_usage_error("analyze", "which analysis? (syscalls, io)");
 	const char *what = argv[optind++];
-	if (strcmp(what, "syscalls"))
-		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls)", what);
+	bool io = !strcmp(what, "io");
+	if (strcmp(what, "syscalls") && !io)
+		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls, io)", what);
+	if (io)
+		flags |= AN_IO;
 	if (optind >= argc)
 		return cli_usage_error("analyze", "no trace given");
 
@@ -297,7 +314,8 @@ static int analyze_run(int argc, char **argv)
 		cli_error("analyze", "%s", err[0] ? err : strerror(-r));
 		goto out;
 	}
-	if (an_report_syscalls(res, stdout, json) || fflush(stdout)) {
+	if ((io ? an_report_io(res, stdout, json, limit) : an_report_syscalls(res, stdout, json)) ||
+	    fflush(stdout)) {
 		cli_error("analyze", "writing the report: %s", strerror(errno));
 		goto out;
 	}
@@ -316,7 +334,7 @@ out:
 
 const struct cli_command cli_cmd_analyze = {
 	.name = "analyze",
-	.summary = "answers from kernel traces: syscall statistics, chunk-parallel",
+	.summary = "answers from kernel traces: syscall statistics, I/O usage, chunk-parallel",
 	.run = analyze_run,
 	.help = analyze_help,
 };

@@ -24,21 +24,30 @@
 	} while (0)
 
 static struct an_names *names;
-static uint32_t sysname[4];
+static uint32_t sysname[5];
+static const char *files[] = {"/etc/passwd", "/tmp/a b", "/var/log/\"x\""};
 static const char *comms[] = {"alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta"};
 
-/* A consistent stream: n events, with the tid context or not. */
-static size_t gen(struct an_ev *v, size_t n, unsigned seed, bool with_tid)
+/* A consistent stream: n events, with the tid context or not; with io,
+ * statedump fds and I/O syscalls' arguments (open, read, write, close,
+ * dup2 on fds 0..8). */
+static size_t gen(struct an_ev *v, size_t n, unsigned seed, bool with_tid, bool io)
 {
 	srand(seed);
 	int64_t cur[2] = {101, 102};
 	int in_sys[64] = {0};
+	uint32_t in_name[64] = {0};
+	int64_t in_b[64] = {0};
 	int64_t next_tid = 110;
 	size_t k = 0;
 	int64_t ts = 1000;
 	for (int64_t t = 100; t < 104 && k < n; t++)
 		v[k++] = (struct an_ev){.kind = AN_EV_SD_PROC, .ts = ts, .cpu = 0, .tid = -1, .a = t,
 					.b = t == 103 ? 101 : t, .s1 = comms[t - 100], .l1 = strlen(comms[t - 100])};
+	for (int64_t pid = 100; io && pid < 103 && k < n; pid++)
+		for (int64_t fd = 0; fd < 4 && k < n; fd++)
+			v[k++] = (struct an_ev){.kind = AN_EV_SD_FD, .ts = ts, .cpu = 0, .tid = -1, .a = pid, .b = fd,
+						.s1 = files[(pid + fd) % 3], .l1 = strlen(files[(pid + fd) % 3])};
 	while (k < n) {
 		ts += 1 + rand() % 5000;
 		int cpu = rand() % 2;
@@ -72,13 +81,32 @@ static size_t gen(struct an_ev *v, size_t n, unsigned seed, bool with_tid)
 				e->tid = t;
 			if (!in_sys[t - 100] || rand() % 20 == 0) {
 				e->kind = AN_EV_SYS_ENTRY;
-				e->name = sysname[rand() % 4];
+				e->name = sysname[rand() % (io ? 5 : 4)];
 				in_sys[t - 100] = 1;
+				in_name[t - 100] = e->name;
+				if (io) {
+					e->a = rand() % 9;
+					e->b = rand() % 9;
+					const char *f = files[rand() % 3];
+					e->s1 = f;
+					e->l1 = strlen(f);
+					in_b[t - 100] = e->b;
+				}
 			} else {
 				e->kind = AN_EV_SYS_EXIT;
 				e->ret = rand() % 4 == 0 ? -(1 + rand() % 3) : rand() % 100;
 				in_sys[t - 100] = 0;
+				if (io) {
+					e->name = in_name[t - 100];
+					if (e->ret >= 0 && e->name == sysname[2])
+						e->ret = 3 + e->ret % 6; /* openat: a new fd */
+					else if (e->ret >= 0 && e->name == sysname[3])
+						e->ret = 0; /* close */
+					else if (e->ret >= 0 && e->name == sysname[4])
+						e->ret = in_b[t - 100]; /* dup2 */
+				}
 			}
+			e->io = an_io_kind(an_names_get(names, e->name));
 		} else {
 			e->kind = AN_EV_OTHER;
 		}
@@ -86,6 +114,7 @@ static size_t gen(struct an_ev *v, size_t n, unsigned seed, bool with_tid)
 	return k;
 }
 
+/* The syscalls report, and the I/O one where the partial has it (JSON). */
 static char *report(const struct an_partial *p)
 {
 	char *buf = NULL;
@@ -93,12 +122,13 @@ static char *report(const struct an_partial *p)
 	FILE *f = open_memstream(&buf, &len);
 	CHECK(f);
 	CHECK(an_report_syscalls(p, f, true) == 0);
+	CHECK(an_report_io(p, f, true, 40) == 0);
 	fclose(f);
 	/* the number of chunks differs, by design */
-	char *c = strstr(buf, "\"chunks\":");
-	CHECK(c);
-	size_t w = strcspn(c + 9, ",");
-	memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
+	for (char *c = buf; (c = strstr(c, "\"chunks\":")); c += 9) {
+		size_t w = strcspn(c + 9, ",");
+		memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
+	}
 	return buf;
 }
 
@@ -134,10 +164,12 @@ static void test_cuts(bool with_tid, unsigned flags, unsigned seed)
 {
 	enum { N = 600 };
 	static struct an_ev v[N];
-	size_t n = gen(v, N, seed, with_tid);
+	size_t n = gen(v, N, seed, with_tid, flags & AN_IO);
 	struct an_partial *seq = map(v, 0, n, flags);
 	char *want = report(seq);
 	CHECK(strstr(want, "\"count\":"));
+	if (flags & AN_IO)
+		CHECK(strstr(want, "\"duration_ns\":") && strstr(want, "\"name\":\"/tmp/a b\""));
 	an_partial_destroy(seq);
 	/* every single cut */
 	for (size_t c = 0; c <= n; c++) {
@@ -217,7 +249,7 @@ static void test_hist(void)
 
 static void test_malformed(void)
 {
-	static const char junk[][40] = {"", "REELANP1", "REELANP1\xff\xff\xff\xff\xff\xff\xff\xff", "NOTMAGIC"};
+	static const char junk[][40] = {"", "REELANP1", "REELANP2", "REELANP2\xff\xff\xff\xff\xff\xff\xff\xff", "NOTMAGIC"};
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
 		FILE *f = fmemopen((void *)junk[i], strlen(junk[i]) + 1, "r");
 		CHECK(f);
@@ -227,8 +259,8 @@ static void test_malformed(void)
 	}
 	/* every truncation of a real partial */
 	struct an_ev v[200];
-	size_t n = gen(v, 200, 7, false);
-	struct an_partial *p = map(v, 0, n / 2, 0);
+	size_t n = gen(v, 200, 7, false, true);
+	struct an_partial *p = map(v, 0, n / 2, AN_IO);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -244,12 +276,76 @@ static void test_malformed(void)
 	an_partial_destroy(p);
 }
 
+static struct an_ev sys(int64_t ts, int64_t tid, bool entry, int name, int64_t a, int64_t b, const char *s1,
+		       int64_t ret)
+{
+	struct an_ev e = {.kind = entry ? AN_EV_SYS_ENTRY : AN_EV_SYS_EXIT, .ts = ts, .cpu = 0, .tid = tid,
+			  .name = sysname[name], .a = a, .b = b, .s1 = s1, .l1 = s1 ? strlen(s1) : 0, .ret = ret};
+	e.io = an_io_kind(an_names_get(names, e.name));
+	return e;
+}
+
+/* The fd model, by hand: a statedump fd, open, dup2, close, a read of a
+ * dup'ed fd, a child process's copy of the table, a thread sharing it;
+ * every cut gives the same bytes per file and process. */
+static void test_fd_model(void)
+{
+	struct an_ev v[] = {
+		{.kind = AN_EV_SD_PROC, .ts = 1, .tid = -1, .a = 200, .b = 200, .s1 = "main", .l1 = 4},
+		{.kind = AN_EV_SD_FD, .ts = 1, .tid = -1, .a = 200, .b = 3, .s1 = "/sd", .l1 = 3},
+		sys(10, 200, true, 0, 3, 0, NULL, 0),          /* read(3) */
+		sys(11, 200, false, 0, 0, 0, NULL, 10),
+		sys(20, 200, true, 2, 0, 0, "/x", 0),          /* openat("/x") = 4 */
+		sys(21, 200, false, 2, 0, 0, NULL, 4),
+		sys(30, 200, true, 4, 4, 5, NULL, 0),          /* dup2(4, 5) */
+		sys(31, 200, false, 4, 0, 0, NULL, 5),
+		sys(40, 200, true, 3, 4, 0, NULL, 0),          /* close(4) */
+		sys(41, 200, false, 3, 0, 0, NULL, 0),
+		sys(50, 200, true, 0, 4, 0, NULL, 0),          /* read(4): closed, unknown */
+		sys(51, 200, false, 0, 0, 0, NULL, 1),
+		{.kind = AN_EV_FORK, .ts = 60, .tid = -1, .a = 200, .b = 300, .c = 300, .s1 = "main", .l1 = 4,
+		 .s2 = "child", .l2 = 5},
+		{.kind = AN_EV_FORK, .ts = 61, .tid = -1, .a = 200, .b = 201, .c = 200, .s1 = "main", .l1 = 4,
+		 .s2 = "thr", .l2 = 3},
+		sys(70, 300, true, 3, 5, 0, NULL, 0),          /* child: close(5) */
+		sys(71, 300, false, 3, 0, 0, NULL, 0),
+		sys(80, 201, true, 0, 5, 0, NULL, 0),          /* thread: read(5) */
+		sys(85, 201, false, 0, 0, 0, NULL, 7),
+		sys(90, 300, true, 1, 3, 0, NULL, 0),          /* child: write(3) */
+		sys(99, 300, false, 1, 0, 0, NULL, 19),
+	};
+	size_t n = sizeof(v) / sizeof(v[0]);
+	struct an_partial *seq = map(v, 0, n, AN_IO);
+	char *want = report(seq);
+	an_partial_destroy(seq);
+	CHECK(strstr(want, "{\"name\":\"/x\",\"read\":7,\"write\":0,\"processes\":[{\"pid\":200,\"read\":7,\"write\":0}]}"));
+	CHECK(strstr(want, "{\"name\":\"/sd\",\"read\":10,\"write\":19,\"processes\":[{\"pid\":200,\"read\":10,\"write\":0},{\"pid\":300,\"read\":0,\"write\":19}]}"));
+	CHECK(strstr(want, "{\"name\":null,\"read\":1,\"write\":0,\"processes\":[{\"pid\":200,\"read\":1,\"write\":0}]}"));
+	CHECK(strstr(want, "{\"pid\":200,\"comm\":\"main\",\"read\":18,\"write\":0}"));
+	CHECK(strstr(want, "\"syscall\":\"write\",\"tid\":300,\"pid\":300,\"comm\":\"child\",\"fd\":3,\"file\":\"/sd\",\"begin_ns\":90,\"duration_ns\":9"));
+	for (size_t x = 0; x <= n; x++)
+		for (size_t y = x; y <= n; y++) {
+			struct an_partial *a = roundtrip(map(v, 0, x, AN_IO)), *b = map(v, x, y, AN_IO),
+					  *c = roundtrip(map(v, y, n, AN_IO));
+			CHECK(an_partial_merge(b, c) == 0);
+			CHECK(an_partial_merge(a, b) == 0);
+			char *got = report(a);
+			if (strcmp(got, want)) {
+				fprintf(stderr, "fd model, cuts %zu %zu:\n%s\n%s\n", x, y, want, got);
+				exit(1);
+			}
+			free(got);
+			an_partial_destroy(a);
+		}
+	free(want);
+}
+
 int main(void)
 {
 	names = an_names_new();
 	CHECK(names);
-	const char *sn[] = {"read", "write", "openat", "close"};
-	for (int i = 0; i < 4; i++)
+	const char *sn[] = {"read", "write", "openat", "close", "dup2"};
+	for (int i = 0; i < 5; i++)
 		sysname[i] = an_names_intern(names, sn[i], strlen(sn[i]));
 	CHECK(an_names_intern(names, "read", 4) == sysname[0]);
 	test_hist();
@@ -258,7 +354,11 @@ int main(void)
 		test_cuts(true, 0, seed);
 		test_cuts(false, 0, seed);
 		test_cuts(true, AN_CPU_ATTRIBUTION, seed);
+		test_cuts(true, AN_IO, seed);
+		test_cuts(false, AN_IO, seed);
+		test_cuts(true, AN_IO | AN_CPU_ATTRIBUTION, seed);
 	}
+	test_fd_model();
 	an_names_destroy(names);
 	printf("analysis: ok\n");
 	return 0;

@@ -261,3 +261,91 @@ def test_lost_events(tmp_path):
     seq = numbers(analyze(out, "--cut-every", str(10 ** 12)))
     assert numbers(res) == seq
     assert numbers(analyze(out, "--cut-every", "5000")) == seq
+
+
+# ---- reel analyze io ------------------------------------------------------------
+
+
+def analyze_io(*args):
+    p = subprocess.run([str(REEL), "analyze", "io", "--json", "--quiet", "--limit", "1000000"] +
+                       [str(a) for a in args], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout)
+    res.pop("chunks")
+    return res
+
+
+def test_io_chunks_equal_sequential(rotated):
+    """The workload's file, per run (the file grows by the 19 bytes each
+    run writes): read N times whole, 19 bytes written, by the workload's
+    process; the same report with -j 1 and -j 4, and the trace read as one
+    and cut every 1, 7, 333 events (an fd opened in one chunk and read in
+    another, a fork across a boundary)."""
+    out, work = rotated["out"], str(rotated["work"])
+    par = analyze_io(out, "-j", "4")
+    assert analyze_io(out, "-j", "1") == par
+    seq = analyze_io(out, "--cut-every", str(10 ** 12))
+    assert seq == par
+    for every in (1, 7, 333):
+        assert analyze_io(out, "--cut-every", every) == seq, every
+    files = {f["name"]: f for f in par["files"]}
+    assert work in files, sorted(n for n in files if n)[:50]
+    procs = {p["pid"]: p for p in files[work]["processes"]}
+    for i, pid in enumerate(rotated["pids"]):
+        size = len("hello analyses\n") + 19 * i
+        assert procs[pid]["read"] == N * size, (i, procs[pid])
+        assert procs[pid]["write"] == 19, (i, procs[pid])
+    # its slowest I/O syscalls name their file
+    mine = [l for l in par["latencies"] if l["pid"] in rotated["pids"] and l["syscall"] == "read"]
+    assert any(l["file"] == work and l["tid"] == l["pid"] and l["duration_ns"] > 0 for l in mine), mine[:5]
+    p = subprocess.run([str(REEL), "analyze", "io", "--quiet", str(out)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("Per-process I/O") and "Per-file I/O" in p.stdout
+    assert "Top system call latencies" in p.stdout
+
+
+def iousagetop_mi(trace):
+    """lttng-iousagetop-mi's per-process (by tid) and per-file totals:
+    {("proc"|"file", "read"|"written", tid or path): bytes}."""
+    if not shutil.which("lttng-iousagetop-mi"):
+        pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
+    env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+    p = subprocess.run(["lttng-iousagetop-mi", "--limit", "1000000", str(trace)], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    out = {}
+    for table in json.loads(p.stdout)["results"]:
+        cls = table.get("class")
+        cid = (cls.get("inherit") or cls.get("id", "")) if isinstance(cls, dict) else str(cls)
+        sub = cls.get("title", "") if isinstance(cls, dict) else ""
+        op = "read" if "read" in sub else "written" if "written" in sub else None
+        if cid == "per-process-top" and op:
+            for r in table["data"]:
+                out[("proc", op, r[0]["tid"])] = r[1]["value"]
+        elif cid == "per-file-top" and op:
+            for r in table["data"]:
+                out[("file", op, r[0].get("path"))] = r[1]["value"]
+    assert out, p.stdout[:2000]
+    return out
+
+
+def test_lttng_iousagetop(pinned):
+    """The workload's read and written bytes (its thread, as
+    lttng-iousagetop counts per thread: the file, its stdout, the tracer's
+    sockets) and its file's totals equal lttng-iousagetop's on the same
+    trace (no tid context: threads from sched_switch, as it does)."""
+    lttng = iousagetop_mi(pinned["out"] / "kernel")
+    res = analyze_io(pinned["out"])
+    pid, work = pinned["pid"], str(pinned["work"])
+    th = {t["tid"]: t for t in res["threads"]}
+    assert th[pid]["read"] == lttng.get(("proc", "read", pid), 0), (th[pid], sorted(k for k in lttng if k[2] == pid))
+    assert th[pid]["write"] == lttng.get(("proc", "written", pid), 0), th[pid]
+    files = {f["name"]: f for f in res["files"]}
+    # two runs on the file when strace is there (the second after the
+    # first's 19 bytes), each reading it whole N times and writing 19 bytes
+    runs = 2 if pinned["strace"] else 1
+    size = len("hello analyses\n")
+    assert files[work]["read"] == lttng[("file", "read", work)] == N * (size * runs + 19 * (runs - 1))
+    assert files[work]["write"] == lttng[("file", "written", work)] == 19 * runs
+    procs = {p["pid"]: p for p in files[work]["processes"]}
+    assert (procs[pid]["read"], procs[pid]["write"]) == (N * size, 19)

@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `reel analyze io` (doc/analysis.md, "I/O"): the I/O log of a partial and
+ * the report replayed from it.
+ *
+ * Map: each chunk keeps its I/O-relevant events in time order (I/O syscall
+ * entries and exits with their thread where the chunk knows it, forks,
+ * statedump threads and fds, and each CPU's task at the chunk's end).
+ * Reduce: logs are concatenated in chunk order (associative). Report: one
+ * pass over the log applies the fd model (fd tables per process, shared
+ * by threads, copied at fork; open, dup, close) and counts bytes at each
+ * I/O syscall's exit, so chunked and sequential give the same numbers.
+ *
+ * Owns the I/O log and its report; calls nothing outside src/analysis.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis-local.h"
+
+uint8_t an_io_kind(const char *n)
+{
+	static const struct {
+		const char *name;
+		uint8_t kind;
+	} k[] = {
+		{"read", AN_IO_READ},       {"readv", AN_IO_READ},      {"pread64", AN_IO_READ},
+		{"preadv", AN_IO_READ},     {"recvfrom", AN_IO_READ},   {"recvmsg", AN_IO_READ},
+		{"write", AN_IO_WRITE},     {"writev", AN_IO_WRITE},    {"pwrite64", AN_IO_WRITE},
+		{"pwritev", AN_IO_WRITE},   {"sendto", AN_IO_WRITE},    {"sendmsg", AN_IO_WRITE},
+		{"open", AN_IO_OPEN},       {"openat", AN_IO_OPEN},     {"creat", AN_IO_OPEN},
+		{"close", AN_IO_CLOSE},     {"dup", AN_IO_DUP},         {"dup2", AN_IO_DUP2},
+		{"dup3", AN_IO_DUP2},       {"fcntl", AN_IO_FCNTL},     {"sendfile64", AN_IO_RW2},
+		{"splice", AN_IO_RW2},
+	};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (!strcmp(n, k[i].name))
+			return k[i].kind;
+	return AN_IO_NONE;
+}
+
+void an_io_free(struct an_iolog *l)
+{
+	free(l->v);
+	free(l->pool);
+	memset(l, 0, sizeof(*l));
+}
+
+static struct an_iorec *rec_push(struct an_iolog *l)
+{
+	if (l->n == l->cap) {
+		if (l->cap >= (1u << 30))
+			return NULL;
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		struct an_iorec *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct an_iorec *r = &l->v[l->n++];
+	memset(r, 0, sizeof(*r));
+	r->str = UINT32_MAX;
+	return r;
+}
+
+/* Copy len bytes (cut at a NUL) into the pool; *ret_off its offset. */
+static int pool_add(struct an_iolog *l, const char *s, size_t len, uint32_t *ret_off)
+{
+	len = strnlen(s, len);
+	if (l->plen + len + 1 > UINT32_MAX)
+		return -ENOMEM;
+	if (l->plen + len + 1 > l->pcap) {
+		size_t cap = l->pcap ? l->pcap : 1024;
+		while (cap < l->plen + len + 1)
+			cap *= 2;
+		char *p = realloc(l->pool, cap);
+		if (!p)
+			return -ENOMEM;
+		l->pool = p;
+		l->pcap = cap;
+	}
+	memcpy(l->pool + l->plen, s, len);
+	l->pool[l->plen + len] = 0;
+	*ret_off = (uint32_t)l->plen;
+	l->plen += len + 1;
+	return 0;
+}
+
+int an_io_feed(struct an_partial *p, const struct an_ev *ev)
+{
+	struct an_iolog *l = &p->io;
+	struct an_iorec *r;
+	switch (ev->kind) {
+	case AN_EV_SYS_ENTRY:
+	case AN_EV_SYS_EXIT: {
+		if (ev->io == AN_IO_NONE)
+			return 0;
+		/* the thread as the syscall model finds it */
+		int64_t tid = -1;
+		if (ev->tid >= 0 && !(p->flags & AN_CPU_ATTRIBUTION)) {
+			tid = ev->tid;
+		} else {
+			const struct an_cpu *c = an_tab_find(&p->cpus, (uint64_t)ev->cpu);
+			if (c && c->known) {
+				if (c->cur <= 0)
+					return 0; /* idle */
+				tid = c->cur;
+			}
+		}
+		uint32_t off = UINT32_MAX;
+		if (ev->kind == AN_EV_SYS_ENTRY && ev->io == AN_IO_OPEN && pool_add(l, ev->s1 ? ev->s1 : "", ev->s1 ? ev->l1 : 0, &off))
+			return -ENOMEM;
+		if (!(r = rec_push(l)))
+			return -ENOMEM;
+		r->type = ev->kind == AN_EV_SYS_ENTRY ? AN_IOR_ENTRY : AN_IOR_EXIT;
+		r->io = ev->io;
+		r->cpu = ev->cpu;
+		r->name = ev->name;
+		r->ts = ev->ts;
+		r->tid = tid;
+		r->str = off;
+		if (ev->kind == AN_EV_SYS_ENTRY) {
+			r->a = ev->a;
+			r->b = ev->b;
+		} else {
+			r->a = ev->ret;
+		}
+		return 0;
+	}
+	case AN_EV_FORK:
+		if (!(r = rec_push(l)))
+			return -ENOMEM;
+		*r = (struct an_iorec){.type = AN_IOR_FORK, .cpu = ev->cpu, .str = UINT32_MAX, .ts = ev->ts,
+				       .a = ev->a, .b = ev->b, .c = ev->c};
+		return 0;
+	case AN_EV_SD_PROC:
+		if (!(r = rec_push(l)))
+			return -ENOMEM;
+		*r = (struct an_iorec){.type = AN_IOR_SDPROC, .cpu = ev->cpu, .str = UINT32_MAX, .ts = ev->ts,
+				       .a = ev->a, .b = ev->b};
+		return 0;
+	case AN_EV_SD_FD: {
+		uint32_t off;
+		if (pool_add(l, ev->s1 ? ev->s1 : "", ev->s1 ? ev->l1 : 0, &off) || !(r = rec_push(l)))
+			return -ENOMEM;
+		*r = (struct an_iorec){.type = AN_IOR_SDFD, .cpu = ev->cpu, .str = off, .ts = ev->ts,
+				       .a = ev->a, .b = ev->b};
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+int an_io_end_chunk(struct an_partial *p)
+{
+	/* the task each CPU runs, for the next chunk's events before its
+	 * first sched_switch there */
+	for (uint32_t i = 0; i < p->cpus.n; i++) {
+		const struct an_cpu *c = an_tab_at(&p->cpus, i);
+		if (!c->known)
+			continue;
+		struct an_iorec *r = rec_push(&p->io);
+		if (!r)
+			return -ENOMEM;
+		*r = (struct an_iorec){.type = AN_IOR_CPU, .cpu = (int32_t)c->cpu, .str = UINT32_MAX,
+				       .ts = p->last_ts, .tid = c->cur};
+	}
+	return 0;
+}
+
+int an_io_append(struct an_partial *a, const struct an_partial *b)
+{
+	const struct an_iolog *s = &b->io;
+	struct an_iolog *d = &a->io;
+	if (!s->n)
+		return 0;
+	if (d->plen + s->plen > UINT32_MAX || (uint64_t)d->n + s->n > (1u << 30))
+		return -ENOMEM;
+	if (s->plen) {
+		if (d->plen + s->plen > d->pcap) {
+			size_t cap = d->plen + s->plen;
+			char *p = realloc(d->pool, cap);
+			if (!p)
+				return -ENOMEM;
+			d->pool = p;
+			d->pcap = cap;
+		}
+		memcpy(d->pool + d->plen, s->pool, s->plen);
+	}
+	if (d->n + s->n > d->cap) {
+		uint32_t cap = d->n + s->n;
+		struct an_iorec *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct an_iorec r = s->v[i];
+		if (r.str != UINT32_MAX)
+			r.str += (uint32_t)d->plen;
+		d->v[d->n++] = r;
+	}
+	d->plen += s->plen;
+	return 0;
+}
+
+/* ---- the replay --------------------------------------------------------- */
+
+#define FD_MAX (1 << 20) /* fds above are not modelled */
+#define FILE_UNKNOWN UINT32_MAX
+
+struct io_thread {
+	int64_t tid;
+	bool open;
+	uint32_t ent; /* its open I/O syscall's entry (log index) */
+	uint64_t rd, wr;
+	bool counted;
+};
+
+struct io_fdt {
+	uint32_t *f; /* f[fd]: file + 1, 0: not open */
+	uint32_t n;
+};
+
+struct io_file {
+	uint32_t file;
+	int64_t pid;
+	uint64_t rd, wr;
+};
+
+struct io_lat {
+	int64_t ts, dur, tid, pid, fd, ret;
+	uint32_t name, file;
+};
+
+struct replay {
+	const struct an_partial *p;
+	struct an_names *files; /* file names */
+	struct an_tab threads;  /* tid -> io_thread */
+	struct an_tab pids;     /* tid -> pid (int64), from the log */
+	struct an_tab fdts;     /* pid -> io_fdt */
+	struct an_tab cpus;     /* cpu -> tid (int64) */
+	struct an_tab stats;    /* (file, pid) -> io_file */
+	struct io_lat *top;
+	unsigned ntop, limit;
+};
+
+static int64_t pid_of(struct replay *rp, int64_t tid)
+{
+	const int64_t *p = an_tab_find(&rp->pids, (uint64_t)tid);
+	if (p)
+		return *p;
+	/* a thread's pid does not change: the partial's knowledge at its end */
+	const struct an_thread *t = an_tab_find(&rp->p->threads, (uint64_t)tid);
+	return t && t->pid_set ? t->pid : tid;
+}
+
+static struct io_fdt *fdt_get(struct replay *rp, int64_t pid)
+{
+	return an_tab_get(&rp->fdts, (uint64_t)pid, NULL);
+}
+
+static uint32_t fd_file(struct replay *rp, int64_t pid, int64_t fd)
+{
+	const struct io_fdt *t = an_tab_find(&rp->fdts, (uint64_t)pid);
+	if (!t || fd < 0 || fd >= t->n || !t->f[fd])
+		return FILE_UNKNOWN;
+	return t->f[fd] - 1;
+}
+
+static int fd_put(struct replay *rp, int64_t pid, int64_t fd, uint32_t file)
+{
+	if (fd < 0 || fd >= FD_MAX)
+		return 0;
+	struct io_fdt *t = fdt_get(rp, pid);
+	if (!t)
+		return -ENOMEM;
+	if (fd >= t->n) {
+		uint32_t n = t->n ? t->n : 16;
+		while (n <= fd)
+			n *= 2;
+		uint32_t *f = realloc(t->f, n * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		memset(f + t->n, 0, (n - t->n) * sizeof(*f));
+		t->f = f;
+		t->n = n;
+	}
+	t->f[fd] = file == FILE_UNKNOWN ? 0 : file + 1;
+	return 0;
+}
+
+static int count(struct replay *rp, int64_t tid, int64_t pid, int64_t fd, int64_t bytes, bool wr)
+{
+	struct io_thread *t = an_tab_get(&rp->threads, (uint64_t)tid, NULL);
+	if (!t)
+		return -ENOMEM;
+	t->tid = tid;
+	t->counted = true;
+	*(wr ? &t->wr : &t->rd) += (uint64_t)bytes;
+	uint32_t file = fd_file(rp, pid, fd);
+	bool fresh;
+	struct io_file *f = an_tab_get(&rp->stats, (uint64_t)file << 32 | (uint32_t)pid, &fresh);
+	if (!f)
+		return -ENOMEM;
+	if (fresh) {
+		f->file = file;
+		f->pid = pid;
+	}
+	*(wr ? &f->wr : &f->rd) += (uint64_t)bytes;
+	return 0;
+}
+
+/* Slowest first; ties by time, then thread: a total order. */
+static int lat_cmp(const struct io_lat *x, const struct io_lat *y)
+{
+	if (x->dur != y->dur)
+		return x->dur > y->dur ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static void lat_add(struct replay *rp, const struct io_lat *l)
+{
+	if (!rp->limit)
+		return;
+	if (rp->ntop == rp->limit && lat_cmp(l, &rp->top[rp->ntop - 1]) >= 0)
+		return;
+	unsigned i = rp->ntop < rp->limit ? rp->ntop++ : rp->ntop - 1;
+	while (i > 0 && lat_cmp(l, &rp->top[i - 1]) < 0) {
+		rp->top[i] = rp->top[i - 1];
+		i--;
+	}
+	rp->top[i] = *l;
+}
+
+static int file_of_str(struct replay *rp, uint32_t off, uint32_t *ret)
+{
+	const char *s = off == UINT32_MAX ? "" : rp->p->io.pool + off;
+	uint32_t id = an_names_intern(rp->files, s, strlen(s));
+	if (id == UINT32_MAX)
+		return -ENOMEM;
+	*ret = id;
+	return 0;
+}
+
+/* An I/O syscall's exit: its effect on the fd table, its bytes, its latency. */
+static int io_exit(struct replay *rp, int64_t tid, const struct an_iorec *en, const struct an_iorec *ex)
+{
+	int64_t pid = pid_of(rp, tid);
+	int64_t ret = ex->a;
+	struct io_lat l = {.ts = en->ts, .dur = ex->ts - en->ts, .tid = tid, .pid = pid, .fd = en->a,
+			   .ret = ret, .name = en->name, .file = FILE_UNKNOWN};
+	int r = 0;
+	switch (en->io) {
+	case AN_IO_READ:
+	case AN_IO_WRITE:
+		l.file = fd_file(rp, pid, en->a);
+		if (ret > 0)
+			r = count(rp, tid, pid, en->a, ret, en->io == AN_IO_WRITE);
+		break;
+	case AN_IO_RW2:
+		l.file = fd_file(rp, pid, en->a);
+		if (ret > 0) {
+			r = count(rp, tid, pid, en->a, ret, false);
+			r = r ? r : count(rp, tid, pid, en->b, ret, true);
+		}
+		break;
+	case AN_IO_OPEN: {
+		uint32_t f;
+		if ((r = file_of_str(rp, en->str, &f)))
+			return r;
+		l.file = f;
+		l.fd = ret;
+		if (ret >= 0)
+			r = fd_put(rp, pid, ret, f);
+		break;
+	}
+	case AN_IO_CLOSE:
+		l.file = fd_file(rp, pid, en->a);
+		if (ret == 0)
+			r = fd_put(rp, pid, en->a, FILE_UNKNOWN);
+		break;
+	case AN_IO_FCNTL:
+		if (en->b != 0 && en->b != 1030) /* F_DUPFD, F_DUPFD_CLOEXEC */
+			return 0;
+		/* fallthrough */
+	case AN_IO_DUP:
+	case AN_IO_DUP2:
+		l.file = fd_file(rp, pid, en->a);
+		l.fd = ret;
+		if (ret >= 0)
+			r = fd_put(rp, pid, ret, l.file);
+		break;
+	default:
+		return 0;
+	}
+	if (!r)
+		lat_add(rp, &l);
+	return r;
+}
+
+static int replay_one(struct replay *rp, uint32_t i)
+{
+	const struct an_iorec *e = &rp->p->io.v[i];
+	int64_t tid = e->tid;
+	switch (e->type) {
+	case AN_IOR_CPU: {
+		int64_t *c = an_tab_get(&rp->cpus, (uint64_t)(int64_t)e->cpu, NULL);
+		if (!c)
+			return -ENOMEM;
+		*c = e->tid;
+		return 0;
+	}
+	case AN_IOR_SDPROC: {
+		int64_t *p = an_tab_get(&rp->pids, (uint64_t)e->a, NULL);
+		if (!p)
+			return -ENOMEM;
+		*p = e->b;
+		return 0;
+	}
+	case AN_IOR_SDFD: {
+		uint32_t f;
+		int r = file_of_str(rp, e->str, &f);
+		return r ? r : fd_put(rp, e->a, e->b, f);
+	}
+	case AN_IOR_FORK: {
+		int64_t *p = an_tab_get(&rp->pids, (uint64_t)e->b, NULL);
+		if (!p)
+			return -ENOMEM;
+		*p = e->c;
+		if (e->c == e->a)
+			return 0; /* a thread: shares its process's table */
+		/* a process: a copy of its parent's table */
+		struct io_fdt *pt = an_tab_find(&rp->fdts, (uint64_t)e->a);
+		uint32_t n = pt ? pt->n : 0;
+		uint32_t *copy = NULL;
+		if (n) {
+			copy = malloc(n * sizeof(*copy));
+			if (!copy)
+				return -ENOMEM;
+			memcpy(copy, pt->f, n * sizeof(*copy));
+		}
+		struct io_fdt *ct = fdt_get(rp, e->c);
+		if (!ct) {
+			free(copy);
+			return -ENOMEM;
+		}
+		free(ct->f);
+		ct->f = copy;
+		ct->n = n;
+		return 0;
+	}
+	case AN_IOR_ENTRY:
+	case AN_IOR_EXIT: {
+		if (tid < 0) {
+			const int64_t *c = an_tab_find(&rp->cpus, (uint64_t)(int64_t)e->cpu);
+			if (!c || *c <= 0)
+				return 0; /* the CPU's task is not known, or idle */
+			tid = *c;
+		}
+		struct io_thread *t = an_tab_get(&rp->threads, (uint64_t)tid, NULL);
+		if (!t)
+			return -ENOMEM;
+		t->tid = tid;
+		if (e->type == AN_IOR_ENTRY) {
+			t->open = true;
+			t->ent = i;
+			return 0;
+		}
+		if (!t->open)
+			return 0;
+		t->open = false;
+		uint32_t ent = t->ent;
+		return io_exit(rp, tid, &rp->p->io.v[ent], e);
+	}
+	default:
+		return 0;
+	}
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+struct trow {
+	int64_t tid, pid;
+	uint64_t rd, wr;
+};
+
+static int cmp_trow(const void *a, const void *b)
+{
+	const struct trow *x = a, *y = b;
+	if (x->rd + x->wr != y->rd + y->wr)
+		return x->rd + x->wr > y->rd + y->wr ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+struct frow {
+	uint32_t file;
+	int64_t pid; /* the process, for unknown files */
+	uint64_t rd, wr;
+};
+
+static int cmp_frow(const void *a, const void *b, void *arg)
+{
+	const struct frow *x = a, *y = b;
+	if (x->rd + x->wr != y->rd + y->wr)
+		return x->rd + x->wr > y->rd + y->wr ? -1 : 1;
+	if (x->file != y->file) {
+		if (x->file == FILE_UNKNOWN || y->file == FILE_UNKNOWN)
+			return x->file == FILE_UNKNOWN ? 1 : -1;
+		return strcmp(an_names_get(arg, x->file), an_names_get(arg, y->file));
+	}
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int cmp_fpid(const void *a, const void *b)
+{
+	const struct io_file *x = *(const struct io_file *const *)a, *y = *(const struct io_file *const *)b;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static const char *comm_of(const struct an_partial *p, int64_t tid)
+{
+	const struct an_thread *t = an_tab_find(&p->threads, (uint64_t)tid);
+	return t && t->comm_set ? t->comm : "?";
+}
+
+static void size_str(char *b, size_t n, uint64_t v)
+{
+	static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double d = (double)v;
+	int i = 0;
+	while (d >= 1024 && i < 4) {
+		d /= 1024;
+		i++;
+	}
+	if (i)
+		snprintf(b, n, "%.2f %s", d, u[i]);
+	else
+		snprintf(b, n, "%" PRIu64 " B", v);
+}
+
+static void print(const struct replay *rp, FILE *f, bool json, struct trow *th, size_t nth,
+		  struct trow *pr, size_t npr, struct frow *fi, size_t nfi, const struct io_file **byfile)
+{
+	const struct an_partial *p = rp->p;
+	size_t lim = rp->limit;
+	const char *unk = "unknown";
+	if (json) {
+		fprintf(f, "{\"analysis\":\"io\",\"events\":%" PRIu64 ",\"chunks\":%" PRIu64
+			   ",\"lost_events\":%" PRIu64 ",\"uncertain\":%s,\"threads\":[",
+			p->events, p->chunks, p->lost, p->lost ? "true" : "false");
+		for (size_t i = 0; i < nth && i < lim; i++) {
+			fprintf(f, "%s{\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", th[i].tid,
+				th[i].pid);
+			json_str(f, comm_of(p, th[i].tid));
+			fprintf(f, ",\"read\":%" PRIu64 ",\"write\":%" PRIu64 "}", th[i].rd, th[i].wr);
+		}
+		fputs("],\"processes\":[", f);
+		for (size_t i = 0; i < npr && i < lim; i++) {
+			fprintf(f, "%s{\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", pr[i].pid);
+			json_str(f, comm_of(p, pr[i].pid));
+			fprintf(f, ",\"read\":%" PRIu64 ",\"write\":%" PRIu64 "}", pr[i].rd, pr[i].wr);
+		}
+		fputs("],\"files\":[", f);
+		size_t k = 0;
+		for (size_t i = 0; i < nfi && i < lim; i++) {
+			fprintf(f, "%s{\"name\":", i ? "," : "");
+			if (fi[i].file == FILE_UNKNOWN)
+				fputs("null", f);
+			else
+				json_str(f, an_names_get(rp->files, fi[i].file));
+			fprintf(f, ",\"read\":%" PRIu64 ",\"write\":%" PRIu64 ",\"processes\":[", fi[i].rd, fi[i].wr);
+			/* byfile: grouped in the order of fi, the processes of each */
+			while (byfile[k] && (byfile[k]->file != fi[i].file ||
+					     (fi[i].file == FILE_UNKNOWN && byfile[k]->pid != fi[i].pid)))
+				k++;
+			for (bool first = true; byfile[k] && byfile[k]->file == fi[i].file &&
+						(fi[i].file != FILE_UNKNOWN || byfile[k]->pid == fi[i].pid);
+			     k++, first = false)
+				fprintf(f, "%s{\"pid\":%" PRId64 ",\"read\":%" PRIu64 ",\"write\":%" PRIu64 "}",
+					first ? "" : ",", byfile[k]->pid, byfile[k]->rd, byfile[k]->wr);
+			fputs("]}", f);
+		}
+		fputs("],\"latencies\":[", f);
+		for (unsigned i = 0; i < rp->ntop; i++) {
+			const struct io_lat *l = &rp->top[i];
+			fprintf(f, "%s{\"syscall\":", i ? "," : "");
+			json_str(f, an_names_get(p->names, l->name));
+			fprintf(f, ",\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", l->tid, l->pid);
+			json_str(f, comm_of(p, l->tid));
+			fprintf(f, ",\"fd\":%" PRId64 ",\"file\":", l->fd);
+			if (l->file == FILE_UNKNOWN)
+				fputs("null", f);
+			else
+				json_str(f, an_names_get(rp->files, l->file));
+			fprintf(f, ",\"begin_ns\":%" PRId64 ",\"duration_ns\":%" PRId64 ",\"ret\":%" PRId64 "}",
+				l->ts, l->dur, l->ret);
+		}
+		fputs("]}\n", f);
+		return;
+	}
+	char b1[32], b2[32];
+	fputs("Per-process I/O (bytes read and written by read/write syscalls, per thread)\n"
+	      "####################################################################################\n", f);
+	fprintf(f, "%-14s %-14s %s\n", "Read", "Write", "Process (pid, tid)");
+	for (size_t i = 0; i < nth && i < lim; i++) {
+		size_str(b1, sizeof(b1), th[i].rd);
+		size_str(b2, sizeof(b2), th[i].wr);
+		fprintf(f, "%-14s %-14s %s (%" PRId64 ", %" PRId64 ")\n", b1, b2, comm_of(p, th[i].tid), th[i].pid,
+			th[i].tid);
+	}
+	fputs("\nPer-file I/O\n"
+	      "####################################################################################\n", f);
+	fprintf(f, "%-14s %-14s %s\n", "Read", "Write", "File");
+	for (size_t i = 0; i < nfi && i < lim; i++) {
+		size_str(b1, sizeof(b1), fi[i].rd);
+		size_str(b2, sizeof(b2), fi[i].wr);
+		if (fi[i].file == FILE_UNKNOWN)
+			fprintf(f, "%-14s %-14s %s (pid %" PRId64 ")\n", b1, b2, unk, fi[i].pid);
+		else
+			fprintf(f, "%-14s %-14s %s\n", b1, b2, an_names_get(rp->files, fi[i].file));
+	}
+	fputs("\nTop system call latencies (usec)\n"
+	      "Begin                Duration (us)  Name             Ret      Process (pid, tid)       fd  File\n", f);
+	for (unsigned i = 0; i < rp->ntop; i++) {
+		const struct io_lat *l = &rp->top[i];
+		fprintf(f, "%-20" PRId64 " %13.3f  %-16s %-8" PRId64 " %s (%" PRId64 ", %" PRId64 ")  %" PRId64 "  %s\n",
+			l->ts, (double)l->dur / 1000.0, an_names_get(p->names, l->name), l->ret, comm_of(p, l->tid),
+			l->pid, l->tid, l->fd, l->file == FILE_UNKNOWN ? unk : an_names_get(rp->files, l->file));
+	}
+	if (p->lost)
+		fprintf(f, "\n%" PRIu64 " events lost: the numbers may be incomplete (uncertain)\n", p->lost);
+}
+
+int an_report_io(const struct an_partial *p, FILE *f, bool json, unsigned limit)
+{
+	struct replay rp = {.p = p, .limit = limit};
+	struct trow *th = NULL, *pr = NULL;
+	struct frow *fi = NULL;
+	const struct io_file **byfile = NULL;
+	int r = -ENOMEM;
+	an_tab_init(&rp.threads, sizeof(struct io_thread));
+	an_tab_init(&rp.pids, sizeof(int64_t));
+	an_tab_init(&rp.fdts, sizeof(struct io_fdt));
+	an_tab_init(&rp.cpus, sizeof(int64_t));
+	an_tab_init(&rp.stats, sizeof(struct io_file));
+	rp.files = an_names_new();
+	rp.top = calloc(limit ? limit : 1, sizeof(*rp.top));
+	if (!rp.files || !rp.top)
+		goto out;
+	for (uint32_t i = 0; i < p->io.n; i++)
+		if ((r = replay_one(&rp, i)))
+			goto out;
+	r = -ENOMEM;
+	/* threads, then processes summed from them */
+	th = calloc(rp.threads.n + 1, sizeof(*th));
+	pr = calloc(rp.threads.n + 1, sizeof(*pr));
+	fi = calloc(rp.stats.n + 1, sizeof(*fi));
+	byfile = calloc(rp.stats.n + 1, sizeof(*byfile));
+	if (!th || !pr || !fi || !byfile)
+		goto out;
+	size_t nth = 0, npr = 0, nfi = 0;
+	for (uint32_t i = 0; i < rp.threads.n; i++) {
+		const struct io_thread *t = an_tab_at(&rp.threads, i);
+		if (!t->counted)
+			continue;
+		th[nth++] = (struct trow){.tid = t->tid, .pid = pid_of(&rp, t->tid), .rd = t->rd, .wr = t->wr};
+	}
+	for (size_t i = 0; i < nth; i++) {
+		size_t k;
+		for (k = 0; k < npr && pr[k].pid != th[i].pid; k++)
+			;
+		if (k == npr)
+			pr[npr++] = (struct trow){.tid = th[i].pid, .pid = th[i].pid};
+		pr[k].rd += th[i].rd;
+		pr[k].wr += th[i].wr;
+	}
+	qsort(th, nth, sizeof(*th), cmp_trow);
+	qsort(pr, npr, sizeof(*pr), cmp_trow);
+	/* files: known ones summed over processes, unknown ones per process */
+	for (uint32_t i = 0; i < rp.stats.n; i++) {
+		const struct io_file *s = an_tab_at(&rp.stats, i);
+		size_t k;
+		for (k = 0; k < nfi && !(fi[k].file == s->file && (s->file != FILE_UNKNOWN || fi[k].pid == s->pid)); k++)
+			;
+		if (k == nfi)
+			fi[nfi++] = (struct frow){.file = s->file, .pid = s->pid};
+		fi[k].rd += s->rd;
+		fi[k].wr += s->wr;
+	}
+	qsort_r(fi, nfi, sizeof(*fi), cmp_frow, rp.files);
+	/* each file's processes, in the files' order */
+	size_t nb = 0;
+	for (size_t k = 0; k < nfi; k++) {
+		size_t first = nb;
+		for (uint32_t i = 0; i < rp.stats.n; i++) {
+			const struct io_file *s = an_tab_at(&rp.stats, i);
+			if (s->file == fi[k].file && (s->file != FILE_UNKNOWN || s->pid == fi[k].pid))
+				byfile[nb++] = s;
+		}
+		qsort(byfile + first, nb - first, sizeof(*byfile), cmp_fpid);
+	}
+	print(&rp, f, json, th, nth, pr, npr, fi, nfi, byfile);
+	r = ferror(f) ? -EIO : 0;
+out:
+	for (uint32_t i = 0; i < rp.fdts.n; i++)
+		free(((struct io_fdt *)an_tab_at(&rp.fdts, i))->f);
+	an_tab_free(&rp.threads);
+	an_tab_free(&rp.pids);
+	an_tab_free(&rp.fdts);
+	an_tab_free(&rp.cpus);
+	an_tab_free(&rp.stats);
+	an_names_destroy(rp.files);
+	free(rp.top);
+	free(th);
+	free(pr);
+	free(fi);
+	free(byfile);
+	return r;
+}
