@@ -133,6 +133,42 @@ int an_io_end_chunk(struct an_partial *p);
 int an_io_append(struct an_partial *a, const struct an_partial *b);
 void an_io_free(struct an_iolog *l);
 
+/* CPU time and wakeups of a thread (cpu.c), as a function of the state
+ * the partial inherits: a soft begin (its first sched_switch event is a
+ * switch-out: it ran since before the partial), a soft end (running at
+ * the end), and the wakeups before its first switch-in (their first
+ * accepted one gives the latency at that switch-in, resolved in the
+ * reduce or, for the first chunk, in the report). */
+struct an_cput {
+	int64_t tid;
+	bool seen;       /* a sched_switch of the thread (in or out) */
+	bool head_out;   /* its first one is a switch-out, at head_ts */
+	bool running;    /* switched in at in_ts, not out since */
+	bool has_head_w; /* first wakeup before any switch event: head_w */
+	bool has_mid_w;  /* first wakeup after switch-outs, before a switch-in */
+	bool has_first_in, has_end_w;
+	int64_t head_ts, in_ts, run_ns;
+	int64_t head_w, mid_w, first_in, end_w;
+	/* wakeup latencies counted in the partial */
+	uint64_t wcount;
+	int64_t wmin, wmax, wsum;
+	struct an_hist wh;
+};
+
+/* Busy (non-idle) time of a CPU: its first sched_switch in the partial at
+ * head_ts (busy before it when its prev_tid is not 0), busy since start
+ * at the end when its task is not the idle task. */
+struct an_cpuu {
+	int64_t cpu;
+	bool seen, head_busy, busy;
+	int64_t head_ts, start, busy_ns;
+};
+
+int an_cpu_feed(struct an_partial *p, const struct an_ev *ev);
+int an_cpu_merge(struct an_partial *a, const struct an_partial *b);
+void an_cpu_free(struct an_partial *p);
+int an_cput_sample(struct an_cput *t, int64_t lat);
+
 struct an_partial {
 	struct an_names *names;
 	unsigned flags;
@@ -143,6 +179,8 @@ struct an_partial {
 	struct an_tab cpus;    /* cpu -> an_cpu */
 	struct an_tab stats;   /* (tid, name) -> an_stat */
 	struct an_iolog io;    /* with AN_IO */
+	struct an_tab cput;    /* with AN_CPU: tid -> an_cput */
+	struct an_tab cpuu;    /* with AN_CPU: cpu -> an_cpuu */
 };
 
 int an_partial_merge_into(struct an_partial *a, const struct an_partial *b);

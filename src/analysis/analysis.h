@@ -36,11 +36,12 @@ enum an_ev_kind {
 	AN_EV_OTHER,
 	AN_EV_SYS_ENTRY, /* name */
 	AN_EV_SYS_EXIT,  /* ret */
-	AN_EV_SWITCH,    /* a = next_tid, s1 = next_comm */
+	AN_EV_SWITCH,    /* a = next_tid, s1 = next_comm, b = prev_tid */
 	AN_EV_FORK,      /* a = parent_pid, s1 = parent_comm, b = child_tid, c = child_pid, s2 = child_comm */
 	AN_EV_EXEC,      /* a = tid */
 	AN_EV_SD_PROC,   /* a = tid, b = pid, s1 = name */
 	AN_EV_SD_FD,     /* a = pid, b = fd, s1 = filename, c = flags */
+	AN_EV_WAKEUP,    /* sched_wakeup, sched_waking, sched_wakeup_new: a = tid */
 };
 
 /* What an I/O syscall does (an_io_kind()); its entry's fields in an_ev:
@@ -81,6 +82,7 @@ struct an_partial;
 enum {
 	AN_CPU_ATTRIBUTION = 1 << 0, /* ignore the tid context: threads from sched_switch */
 	AN_IO = 1 << 1,              /* keep the I/O log (an_report_io) */
+	AN_CPU = 1 << 2,             /* CPU usage and wakeup latency (an_report_cpu) */
 };
 
 struct an_partial *an_partial_new(struct an_names *names, unsigned flags);
@@ -113,6 +115,12 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json);
  * their file (lttng-iousagetop, lttng-iolatencytop). json: one JSON
  * object. Returns 0, -ENOMEM or -EIO. */
 int an_report_io(const struct an_partial *p, FILE *out, bool json, unsigned limit);
+
+/* The CPU report of a partial mapped with AN_CPU: CPU time per thread,
+ * process and CPU over the partial's time range (lttng-cputop), and the
+ * wakeup latency per thread (min/avg/max/p99, `limit` rows per table).
+ * json: one JSON object. Returns 0, -ENOMEM or -EIO. */
+int an_report_cpu(const struct an_partial *p, FILE *out, bool json, unsigned limit);
 
 /* ---- the event source (libreel-reader) -------------------------------- */
 

@@ -231,6 +231,8 @@ struct an_partial *an_partial_new(struct an_names *names, unsigned flags)
 	an_tab_init(&p->threads, sizeof(struct an_thread));
 	an_tab_init(&p->cpus, sizeof(struct an_cpu));
 	an_tab_init(&p->stats, sizeof(struct an_stat));
+	an_tab_init(&p->cput, sizeof(struct an_cput));
+	an_tab_init(&p->cpuu, sizeof(struct an_cpuu));
 	return p;
 }
 
@@ -252,6 +254,7 @@ void an_partial_destroy(struct an_partial *p)
 	an_tab_free(&p->cpus);
 	an_tab_free(&p->stats);
 	an_io_free(&p->io);
+	an_cpu_free(p);
 	free(p);
 }
 
@@ -410,6 +413,11 @@ int an_partial_feed(struct an_partial *p, const struct an_ev *ev)
 	struct an_thread *t;
 	if (p->flags & AN_IO) {
 		int r = an_io_feed(p, ev);
+		if (r)
+			return r;
+	}
+	if (p->flags & AN_CPU) {
+		int r = an_cpu_feed(p, ev);
 		if (r)
 			return r;
 	}
@@ -704,6 +712,8 @@ int an_partial_merge(struct an_partial *a, struct an_partial *b)
 		r = an_partial_merge_into(a, b);
 	if (!r)
 		r = an_io_append(a, b);
+	if (!r)
+		r = an_cpu_merge(a, b);
 	if (!r) {
 		a->events += b->events;
 		a->chunks += b->chunks;

@@ -11,8 +11,8 @@
 
 #include "analysis/analysis-local.h"
 
-/* version 2: the I/O log after the stats */
-#define MAGIC "REELANP2"
+/* version 2: the I/O log after the stats; version 3: the CPU tables */
+#define MAGIC "REELANP3"
 
 static int put(FILE *f, const void *p, size_t n)
 {
@@ -134,6 +134,35 @@ int an_partial_write(const struct an_partial *p, FILE *f)
 		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
 			r = put64(f, v[k]);
 	}
+	/* the CPU tables */
+	r = r ? r : put64(f, p->cput.n);
+	r = r ? r : put64(f, p->cpuu.n);
+	for (uint32_t i = 0; !r && i < p->cput.n; i++) {
+		const struct an_cput *t = an_tab_at(&p->cput, i);
+		uint32_t nb = 0;
+		for (uint32_t k = 0; k < t->wh.n; k++)
+			nb += t->wh.b[k] != 0;
+		uint64_t fl = (uint64_t)t->seen | (uint64_t)t->head_out << 1 | (uint64_t)t->running << 2 |
+			      (uint64_t)t->has_head_w << 3 | (uint64_t)t->has_mid_w << 4 |
+			      (uint64_t)t->has_first_in << 5 | (uint64_t)t->has_end_w << 6;
+		uint64_t v[] = {(uint64_t)t->tid, fl, (uint64_t)t->head_ts, (uint64_t)t->in_ts, (uint64_t)t->run_ns,
+				(uint64_t)t->head_w, (uint64_t)t->mid_w, (uint64_t)t->first_in, (uint64_t)t->end_w,
+				t->wcount, (uint64_t)t->wmin, (uint64_t)t->wmax, (uint64_t)t->wsum, nb};
+		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
+			r = put64(f, v[k]);
+		for (uint32_t k = 0; !r && k < t->wh.n; k++)
+			if (t->wh.b[k]) {
+				r = put64(f, k);
+				r = r ? r : put64(f, t->wh.b[k]);
+			}
+	}
+	for (uint32_t i = 0; !r && i < p->cpuu.n; i++) {
+		const struct an_cpuu *c = an_tab_at(&p->cpuu, i);
+		uint64_t v[] = {(uint64_t)c->cpu, (uint64_t)c->seen | (uint64_t)c->head_busy << 1 | (uint64_t)c->busy << 2,
+				(uint64_t)c->head_ts, (uint64_t)c->start, (uint64_t)c->busy_ns};
+		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
+			r = put64(f, v[k]);
+	}
 	return r;
 }
 
@@ -161,7 +190,7 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 	for (size_t i = 0; i < 10; i++)
 		if (get64(f, &h[i]))
 			goto bad;
-	if (h[0] > (AN_CPU_ATTRIBUTION | AN_IO) || h[4] > 1 || h[7] > (1u << 28) || h[8] > (1u << 20) || h[9] > (1u << 28))
+	if (h[0] > (AN_CPU_ATTRIBUTION | AN_IO | AN_CPU) || h[4] > 1 || h[7] > (1u << 28) || h[8] > (1u << 20) || h[9] > (1u << 28))
 		goto bad;
 	p = an_partial_new(names, (unsigned)h[0]);
 	if (!p)
@@ -311,6 +340,53 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 			.type = (uint8_t)v[0], .io = (uint8_t)v[1], .cpu = (int32_t)(int64_t)v[2],
 			.name = sys ? map[v[3]] : 0, .str = (uint32_t)v[4], .ts = (int64_t)v[5],
 			.tid = (int64_t)v[6], .a = (int64_t)v[7], .b = (int64_t)v[8], .c = (int64_t)v[9]};
+	}
+	uint64_t nct, ncc;
+	if (get64(f, &nct) || get64(f, &ncc) || nct > (1u << 28) || ncc > (1u << 20))
+		goto bad;
+	for (uint64_t i = 0; i < nct; i++) {
+		uint64_t v[14];
+		for (size_t k = 0; k < 14; k++)
+			if (get64(f, &v[k]))
+				goto bad;
+		if (v[1] > 127 || v[13] > AN_HIST_MAX_BUCKETS)
+			goto bad;
+		bool fresh;
+		struct an_cput *t = an_tab_get(&p->cput, v[0], &fresh);
+		if (!t)
+			goto nomem;
+		if (!fresh)
+			goto bad;
+		*t = (struct an_cput){.tid = (int64_t)v[0], .seen = v[1] & 1, .head_out = v[1] & 2,
+				      .running = v[1] & 4, .has_head_w = v[1] & 8, .has_mid_w = v[1] & 16,
+				      .has_first_in = v[1] & 32, .has_end_w = v[1] & 64, .head_ts = (int64_t)v[2],
+				      .in_ts = (int64_t)v[3], .run_ns = (int64_t)v[4], .head_w = (int64_t)v[5],
+				      .mid_w = (int64_t)v[6], .first_in = (int64_t)v[7], .end_w = (int64_t)v[8],
+				      .wcount = v[9], .wmin = (int64_t)v[10], .wmax = (int64_t)v[11], .wsum = (int64_t)v[12]};
+		for (uint64_t k = 0; k < v[13]; k++) {
+			uint64_t idx, count;
+			if (get64(f, &idx) || get64(f, &count) || idx >= AN_HIST_MAX_BUCKETS)
+				goto bad;
+			if (an_hist_grow(&t->wh, (uint32_t)idx + 1))
+				goto nomem;
+			t->wh.b[idx] += count;
+		}
+	}
+	for (uint64_t i = 0; i < ncc; i++) {
+		uint64_t v[5];
+		for (size_t k = 0; k < 5; k++)
+			if (get64(f, &v[k]))
+				goto bad;
+		if (v[1] > 7)
+			goto bad;
+		bool fresh;
+		struct an_cpuu *c = an_tab_get(&p->cpuu, v[0], &fresh);
+		if (!c)
+			goto nomem;
+		if (!fresh)
+			goto bad;
+		*c = (struct an_cpuu){.cpu = (int64_t)v[0], .seen = v[1] & 1, .head_busy = v[1] & 2, .busy = v[1] & 4,
+				      .head_ts = (int64_t)v[2], .start = (int64_t)v[3], .busy_ns = (int64_t)v[4]};
 	}
 	free(map);
 	return p;

@@ -30,12 +30,13 @@ struct an_class {
 /* Field names of each kind, in F_* order (NULL: not read). */
 static const char *const field_names[][F_N] = {
 	[AN_EV_SYS_EXIT] = {[F_RET] = "ret"},
-	[AN_EV_SWITCH] = {[F_A] = "next_tid", [F_S1] = "next_comm"},
+	[AN_EV_SWITCH] = {[F_A] = "next_tid", [F_S1] = "next_comm", [F_B] = "prev_tid"},
 	[AN_EV_FORK] = {[F_A] = "parent_pid", [F_S1] = "parent_comm", [F_B] = "child_tid",
 			[F_C] = "child_pid", [F_S2] = "child_comm"},
 	[AN_EV_EXEC] = {[F_A] = "tid"},
 	[AN_EV_SD_PROC] = {[F_A] = "tid", [F_B] = "pid", [F_S1] = "name"},
 	[AN_EV_SD_FD] = {[F_A] = "pid", [F_B] = "fd", [F_C] = "flags", [F_S1] = "filename"},
+	[AN_EV_WAKEUP] = {[F_A] = "tid"},
 };
 
 struct source {
@@ -73,9 +74,15 @@ static int source_open(struct source *s, char *const *paths, size_t n, struct an
 			return r;
 	}
 	/* only what the model uses: the reader skims the others */
-	int r = reel_reader_set_names(s->r, "syscall_entry_*,syscall_exit_*,sched_switch,"
-					    "sched_process_fork,sched_process_exec,"
-					    "lttng_statedump_process_state,lttng_statedump_file_descriptor");
+	/* with AN_CPU, also the wakeups, and exits for the time range (the
+	 * trace's last event, as lttng-cputop) */
+	int r = reel_reader_set_names(s->r, (flags & AN_CPU) ?
+		"syscall_entry_*,syscall_exit_*,sched_switch,sched_process_fork,sched_process_exec,"
+		"sched_wakeup,sched_waking,sched_wakeup_new,sched_process_exit,"
+		"lttng_statedump_process_state,lttng_statedump_file_descriptor" :
+		"syscall_entry_*,syscall_exit_*,sched_switch,"
+		"sched_process_fork,sched_process_exec,"
+		"lttng_statedump_process_state,lttng_statedump_file_descriptor");
 	if (r)
 		return r;
 	reel_reader_on_discarded(s->r, on_discarded, s);
@@ -116,6 +123,8 @@ static const struct an_class *class_of(struct source *s, const struct reel_event
 		c->kind = AN_EV_SD_PROC;
 	} else if (!strcmp(n, "lttng_statedump_file_descriptor")) {
 		c->kind = AN_EV_SD_FD;
+	} else if (!strcmp(n, "sched_wakeup") || !strcmp(n, "sched_waking") || !strcmp(n, "sched_wakeup_new")) {
+		c->kind = AN_EV_WAKEUP;
 	}
 	if ((c->kind == AN_EV_SYS_ENTRY || c->kind == AN_EV_SYS_EXIT) && c->name == UINT32_MAX)
 		return NULL;
@@ -216,7 +225,11 @@ static int decode(struct source *s, const struct reel_event *e, struct an_ev *ev
 		break;
 	case AN_EV_SWITCH:
 		ev->a = ref_int(e, c, F_A, 0);
+		ev->b = ref_int(e, c, F_B, 0);
 		ref_str(e, c, F_S1, &ev->s1, &ev->l1);
+		break;
+	case AN_EV_WAKEUP:
+		ev->a = ref_int(e, c, F_A, 0);
 		break;
 	case AN_EV_FORK:
 		ev->a = ref_int(e, c, F_A, 0);

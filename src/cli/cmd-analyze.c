@@ -22,7 +22,7 @@
 
 static void analyze_help(void)
 {
-	printf("Usage: reel analyze syscalls|io TRACE... [OPTIONS]\n"
+	printf("Usage: reel analyze syscalls|io|cpu TRACE... [OPTIONS]\n"
 	       "\n"
 	       "Answers from kernel traces, as LTTng-analyses gives them:\n"
 	       "  syscalls   per thread and syscall: count, errors by errno, latency\n"
@@ -30,6 +30,9 @@ static void analyze_help(void)
 	       "  io         per thread, process and file: bytes read and written; the\n"
 	       "             slowest I/O syscalls with their file, resolved from the fd\n"
 	       "             (lttng-iousagetop, lttng-iolatencytop)\n"
+	       "  cpu        CPU time per thread, process and CPU from sched_switch\n"
+	       "             (lttng-cputop); wakeup latency per thread (sched_wakeup or\n"
+	       "             sched_waking until the switch-in): min/average/max/p99\n"
 	       "\n"
 	       "TRACE: a trace directory (its kernel trace), a rotated session (every\n"
 	       "chunk of archives/ in order, then the chunk in progress), or chunks.\n"
@@ -40,7 +43,7 @@ static void analyze_help(void)
 	       "  -j, --jobs N     threads mapping chunks (default: the CPUs)\n"
 	       "  --json           one JSON object (also the global --json)\n"
 	       "  --quiet          no progress line on the terminal\n"
-	       "  --limit N        io: at most N rows per table (default 10)\n"
+	       "  --limit N        io, cpu: at most N rows per table (default 10)\n"
 	       "  --cpu-attribution  the thread of a syscall from sched_switch (as\n"
 	       "                   LTTng-analyses), even where events carry a tid context\n"
 	       "  -h, --help       this text\n");
@@ -258,13 +261,15 @@ static int analyze_run(int argc, char **argv)
 	}
 	/* getopt_long permutes: options may come anywhere */
 	if (optind >= argc)
-		return cli_usage_error("analyze", "which analysis? (syscalls, io)");
+		return cli_usage_error("analyze", "which analysis? (syscalls, io, cpu)");
 	const char *what = argv[optind++];
-	bool io = !strcmp(what, "io");
-	if (strcmp(what, "syscalls") && !io)
-		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls, io)", what);
+	bool io = !strcmp(what, "io"), cpu = !strcmp(what, "cpu");
+	if (strcmp(what, "syscalls") && !io && !cpu)
+		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls, io, cpu)", what);
 	if (io)
 		flags |= AN_IO;
+	if (cpu)
+		flags |= AN_CPU;
 	if (optind >= argc)
 		return cli_usage_error("analyze", "no trace given");
 
@@ -314,7 +319,9 @@ static int analyze_run(int argc, char **argv)
 		cli_error("analyze", "%s", err[0] ? err : strerror(-r));
 		goto out;
 	}
-	if ((io ? an_report_io(res, stdout, json, limit) : an_report_syscalls(res, stdout, json)) ||
+	if ((io    ? an_report_io(res, stdout, json, limit) :
+	     cpu   ? an_report_cpu(res, stdout, json, limit) :
+		     an_report_syscalls(res, stdout, json)) ||
 	    fflush(stdout)) {
 		cli_error("analyze", "writing the report: %s", strerror(errno));
 		goto out;
@@ -334,7 +341,7 @@ out:
 
 const struct cli_command cli_cmd_analyze = {
 	.name = "analyze",
-	.summary = "answers from kernel traces: syscall statistics, I/O usage, chunk-parallel",
+	.summary = "answers from kernel traces: syscall statistics, I/O usage, CPU usage, chunk-parallel",
 	.run = analyze_run,
 	.help = analyze_help,
 };
