@@ -10,7 +10,9 @@
  */
 #define _GNU_SOURCE
 #include <elf.h>
-#include <fcntl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/auxv.h>
 #include <link.h>
 #include <limits.h>
 #include <stdint.h>
@@ -84,12 +86,10 @@ static int object(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (low == UINT64_MAX)
 		return 0; /* nothing mapped */
-	char exe[PATH_MAX];
 	const char *path = info->dlpi_name;
-	if (!path || !*path) { /* the executable */
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
-		path = exe;
+	if (!path || !*path) { /* the executable, as exec() was given it */
+		const char *execfn = (const char *)getauxval(AT_EXECFN);
+		path = execfn ? execfn : "";
 	}
 	uint64_t baddr = info->dlpi_addr + low;
 	reel_tracepoint(lttng_ust_statedump, bin_info, baddr, high - low, path,
@@ -101,14 +101,11 @@ static int object(struct dl_phdr_info *info, size_t size, void *arg)
 
 void reel_ust_statedump(void)
 {
-	/* The process's name (its main thread's), not this thread's. */
-	char name[17] = "";
-	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, name, sizeof(name) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	name[n > 0 ? n : 0] = '\0';
-	name[strcspn(name, "\n")] = '\0';
+	/* The process's name as the kernel has it (the executable's, 15
+	 * bytes at most), without a system call: the statedump must not
+	 * change the syscalls a traced program makes. */
+	char name[16];
+	snprintf(name, sizeof(name), "%s", program_invocation_short_name);
 	reel_tracepoint(lttng_ust_statedump, start);
 	reel_tracepoint(lttng_ust_statedump, procname, name);
 	dl_iterate_phdr(object, NULL);
