@@ -173,6 +173,13 @@ int an_io_end_chunk(struct an_partial *p)
 	return 0;
 }
 
+/* a's log · b's log. Rotation chunks can overlap in time (a chunk's
+ * statedump is stamped at the rotation, while the previous chunk still gets
+ * the events written after it), so the logs are merged by time, ties to a:
+ * the order of the chunks read as one trace (associative: a stable merge).
+ * b's records with no thread (tid -1: before b's first sched_switch on
+ * their CPU) get the task a's CPU ran last here, before the merge can put
+ * them ahead of a's CPU records; call before a's CPUs take b's. */
 int an_io_append(struct an_partial *a, const struct an_partial *b)
 {
 	const struct an_iolog *s = &b->io;
@@ -181,32 +188,58 @@ int an_io_append(struct an_partial *a, const struct an_partial *b)
 		return 0;
 	if (d->plen + s->plen > UINT32_MAX || (uint64_t)d->n + s->n > (1u << 30))
 		return -ENOMEM;
+	struct an_iorec *t = malloc(s->n * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	uint32_t nt = 0;
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct an_iorec r = s->v[i];
+		if (r.str != UINT32_MAX)
+			r.str += (uint32_t)d->plen;
+		if (r.tid < 0 && (r.type == AN_IOR_ENTRY || r.type == AN_IOR_EXIT)) {
+			const struct an_cpu *c = an_tab_find(&a->cpus, (uint64_t)(int64_t)r.cpu);
+			if (c && c->known) {
+				if (c->cur <= 0)
+					continue; /* idle */
+				r.tid = c->cur;
+			}
+		}
+		t[nt++] = r;
+	}
 	if (s->plen) {
 		if (d->plen + s->plen > d->pcap) {
 			size_t cap = d->plen + s->plen;
 			char *p = realloc(d->pool, cap);
-			if (!p)
+			if (!p) {
+				free(t);
 				return -ENOMEM;
+			}
 			d->pool = p;
 			d->pcap = cap;
 		}
 		memcpy(d->pool + d->plen, s->pool, s->plen);
 	}
-	if (d->n + s->n > d->cap) {
-		uint32_t cap = d->n + s->n;
+	if (d->n + nt > d->cap) {
+		uint32_t cap = d->n + nt;
 		struct an_iorec *v = realloc(d->v, cap * sizeof(*v));
-		if (!v)
+		if (!v) {
+			free(t);
 			return -ENOMEM;
+		}
 		d->v = v;
 		d->cap = cap;
 	}
-	for (uint32_t i = 0; i < s->n; i++) {
-		struct an_iorec r = s->v[i];
-		if (r.str != UINT32_MAX)
-			r.str += (uint32_t)d->plen;
-		d->v[d->n++] = r;
+	/* from the back: only a's records later than b's first move */
+	int64_t i = (int64_t)d->n - 1, j = (int64_t)nt - 1, w = (int64_t)d->n + nt - 1;
+	while (j >= 0) {
+		if (i >= 0 && d->v[i].ts > t[j].ts)
+			d->v[w--] = d->v[i--];
+		else
+			d->v[w--] = t[j--];
 	}
+	d->n += nt;
 	d->plen += s->plen;
+	free(t);
 	return 0;
 }
 

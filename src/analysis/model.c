@@ -673,7 +673,8 @@ int an_partial_merge_into(struct an_partial *a, const struct an_partial *b)
 
 int an_partial_merge(struct an_partial *a, struct an_partial *b)
 {
-	int r = 0;
+	/* the I/O log first: b's records with no thread take a's CPUs' tasks */
+	int r = an_io_append(a, b);
 	/* CPUs first: b's prefixes go before b's own events */
 	for (uint32_t i = 0; !r && i < b->cpus.n; i++) {
 		struct an_cpu *bc = an_tab_at(&b->cpus, i);
@@ -711,18 +712,18 @@ int an_partial_merge(struct an_partial *a, struct an_partial *b)
 	if (!r)
 		r = an_partial_merge_into(a, b);
 	if (!r)
-		r = an_io_append(a, b);
-	if (!r)
 		r = an_cpu_merge(a, b);
 	if (!r) {
 		a->events += b->events;
 		a->chunks += b->chunks;
 		a->lost += b->lost;
+		/* rotation chunks can overlap in time: the union of the ranges */
 		if (b->has_range) {
-			if (!a->has_range)
+			if (!a->has_range || b->first_ts < a->first_ts)
 				a->first_ts = b->first_ts;
+			if (!a->has_range || b->last_ts > a->last_ts)
+				a->last_ts = b->last_ts;
 			a->has_range = true;
-			a->last_ts = b->last_ts;
 		}
 	}
 	an_partial_destroy(b);

@@ -359,6 +359,76 @@ static void test_fd_model(void)
 	free(want);
 }
 
+/* Rotation chunks overlap in time: a chunk's statedump is stamped at the
+ * rotation, while the previous chunk still gets the events written after
+ * it. For every rotation time p and every end c >= p of the old chunk, the
+ * old chunk (v[0..c)) then the new one (its statedump, stamped before v[p],
+ * then v[c..n)) give the report of the events read as one, in time order.
+ * The statedump names fd 3 and 4, which the old chunk's reads use and its
+ * close(3) / openat = 3 change; with the tid context, and without it (the
+ * new chunk's syscalls come before its first sched_switch). */
+static void test_io_overlap(bool with_tid)
+{
+	struct an_ev v[] = {
+		{.kind = AN_EV_SD_PROC, .ts = 1, .tid = -1, .a = 200, .b = 200, .s1 = "main", .l1 = 4},
+		{.kind = AN_EV_SWITCH, .ts = 2, .tid = -1, .a = 200, .b = 0, .s1 = "main", .l1 = 4},
+		sys(10, 200, true, 0, 3, 0, NULL, 0),  /* read(3) */
+		sys(20, 200, false, 0, 0, 0, NULL, 1),
+		sys(30, 200, true, 0, 4, 0, NULL, 0),  /* read(4) */
+		sys(40, 200, false, 0, 0, 0, NULL, 2),
+		sys(50, 200, true, 3, 3, 0, NULL, 0),  /* close(3) */
+		sys(60, 200, false, 3, 0, 0, NULL, 0),
+		sys(70, 200, true, 0, 3, 0, NULL, 0),  /* read(3): closed */
+		sys(80, 200, false, 0, 0, 0, NULL, 4),
+		sys(90, 200, true, 2, 0, 0, "/x", 0),  /* openat("/x") = 3 */
+		sys(100, 200, false, 2, 0, 0, NULL, 3),
+		sys(110, 200, true, 0, 3, 0, NULL, 0), /* read(3) */
+		sys(120, 200, false, 0, 0, 0, NULL, 8),
+		sys(130, 200, true, 1, 4, 0, NULL, 0), /* write(4) */
+		sys(140, 200, false, 1, 0, 0, NULL, 16),
+	};
+	enum { N = sizeof(v) / sizeof(v[0]), K = 2 };
+	for (size_t i = 0; i < N; i++)
+		if (!with_tid)
+			v[i].tid = -1;
+	unsigned flags = AN_IO | (with_tid ? 0 : AN_CPU_ATTRIBUTION);
+	cpu_only = false;
+	for (size_t p = K; p <= N; p++) {
+		int64_t at = p < N ? v[p].ts - 5 : v[N - 1].ts + 5;
+		const struct an_ev sd[] = {
+			{.kind = AN_EV_SD_PROC, .ts = at, .tid = -1, .a = 200, .b = 200, .s1 = "main", .l1 = 4},
+			{.kind = AN_EV_SD_FD, .ts = at, .tid = -1, .a = 200, .b = 3, .s1 = "/sd3", .l1 = 4},
+			{.kind = AN_EV_SD_FD, .ts = at, .tid = -1, .a = 200, .b = 4, .s1 = "/sd4", .l1 = 4},
+		};
+		/* read as one: v[0..p), the statedump, v[p..n) */
+		struct an_ev all[N + 3];
+		memcpy(all, v, p * sizeof(*v));
+		memcpy(all + p, sd, sizeof(sd));
+		memcpy(all + p + 3, v + p, (N - p) * sizeof(*v));
+		struct an_partial *seq = map(all, 0, N + 3, flags);
+		char *want = report(seq);
+		an_partial_destroy(seq);
+		if (p == K)
+			CHECK(strstr(want, "{\"name\":\"/sd4\",\"read\":2,\"write\":16,"));
+		for (size_t c = p; c <= N; c++) {
+			struct an_ev nw[N + 3];
+			memcpy(nw, sd, sizeof(sd));
+			memcpy(nw + 3, v + c, (N - c) * sizeof(*v));
+			struct an_partial *a = roundtrip(map(v, 0, c, flags)), *b = roundtrip(map(nw, 0, 3 + N - c, flags));
+			CHECK(an_partial_merge(a, b) == 0);
+			char *got = report(a);
+			if (strcmp(got, want)) {
+				fprintf(stderr, "overlap (tid %d), statedump at %zu, old chunk to %zu:\n%s\n%s\n", with_tid, p,
+					c, want, got);
+				exit(1);
+			}
+			free(got);
+			an_partial_destroy(a);
+		}
+		free(want);
+	}
+}
+
 static struct an_ev sw(int64_t ts, int cpu, int64_t prev, int64_t next)
 {
 	return (struct an_ev){.kind = AN_EV_SWITCH, .ts = ts, .cpu = cpu, .tid = -1, .a = next, .b = prev,
@@ -441,6 +511,8 @@ int main(void)
 		test_cuts(false, AN_CPU, seed);
 	}
 	test_fd_model();
+	test_io_overlap(true);
+	test_io_overlap(false);
 	test_cpu_model();
 	an_names_destroy(names);
 	printf("analysis: ok\n");
