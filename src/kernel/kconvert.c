@@ -783,9 +783,17 @@ static void convert_record(struct kconv *kc, uint32_t cpu, uint64_t ts, const ch
 			uint64_t ptr;
 			uint32_t len = 0;
 			memcpy(&ptr, rec + o->src, sizeof(ptr));
-			const char *s = kc->config.user_string ?
-						kc->config.user_string(kc->config.user_string_arg, KCONV_USER_STRING, (uint32_t)tid, ptr, &len) :
-						NULL;
+			if (!kc->config.user_string) {
+				/* No eBPF: the raw argument, as text in LTTng's
+				 * string field. */
+				char raw[24];
+				int n = snprintf(raw, sizeof(raw), "0x%" PRIx64, ptr);
+				dst = put_string(dst, raw, (size_t)n);
+				continue;
+			}
+			const char *s = kc->config.user_string(kc->config.user_string_arg,
+							       KCONV_USER_STRING, (uint32_t)tid, ptr,
+							       &len);
 			dst = put_string(dst, s ? s : "", s ? (len < USER_STRING_MAX ? len : USER_STRING_MAX) : 0);
 		} else if (o->kind == OP_SOCKADDR) {
 			dst = put_sockaddr(kc, dst, rec, o->src);
