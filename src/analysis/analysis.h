@@ -116,6 +116,19 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json);
  * object. Returns 0, -ENOMEM or -EIO. */
 int an_report_io(const struct an_partial *p, FILE *out, bool json, unsigned limit);
 
+/* The history of fd `fd` of process `pid` (a thread group id) in a
+ * partial mapped with AN_IO, from the I/O report's fd model: each interval
+ * [opened or first known, closed or the trace's last event) with its file
+ * and how it was opened (statedump, open/openat/creat, dup*, fcntl dup,
+ * inherited at fork) and ended (close, replaced, the trace's end). With
+ * at_mode AN_AT_ABS (at: ns since the epoch) or AN_AT_REL (at: ns since the
+ * partial's first event), only the interval containing that time (an
+ * interval open at the end contains every later time). json: one JSON
+ * object. Returns 0, -ENOMEM or -EIO. */
+enum { AN_AT_NONE, AN_AT_ABS, AN_AT_REL };
+int an_report_fd(const struct an_partial *p, FILE *out, bool json, int64_t pid, int64_t fd, int at_mode,
+		 int64_t at);
+
 /* The CPU report of a partial mapped with AN_CPU: CPU time per thread,
  * process and CPU over the partial's time range (lttng-cputop), and the
  * wakeup latency per thread (min/avg/max/p99, `limit` rows per table).

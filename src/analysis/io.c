@@ -10,6 +10,9 @@
  * pass over the log applies the fd model (fd tables per process, shared
  * by threads, copied at fork; open, dup, close) and counts bytes at each
  * I/O syscall's exit, so chunked and sequential give the same numbers.
+ * `reel analyze fd` (an_report_fd) runs the same replay, watching one
+ * (process, fd): each change the model makes to it is an interval's end
+ * or beginning.
  *
  * Owns the I/O log and its report; calls nothing outside src/analysis.
  */
@@ -272,8 +275,33 @@ struct io_lat {
 	uint32_t name, file;
 };
 
+/* How the watched fd (an_report_fd) got or lost its file. */
+enum { HOW_SD = 1, HOW_OPEN, HOW_DUP, HOW_FORK, HOW_CLOSE };
+enum { END_TRACE, END_CLOSE, END_REPLACED };
+
+struct fd_cause {
+	uint8_t how;
+	int64_t ts, tid, from; /* from: the old fd (dup), the parent pid (fork) */
+	uint32_t name;         /* the syscall (open, dup) */
+};
+
+struct fd_span {
+	int64_t begin, end;
+	uint32_t file;
+	struct fd_cause open;
+	uint8_t end_how;
+	struct fd_cause close; /* END_CLOSE: close's; END_REPLACED: the next span's */
+};
+
 struct replay {
 	const struct an_partial *p;
+	/* an_report_fd: the history of fd wfd of process wpid */
+	bool watch;
+	int64_t wpid, wfd;
+	struct fd_cause cause; /* of the fd_put() being made */
+	struct fd_span *spans;
+	size_t nspans, cspans;
+	bool wopen; /* spans[nspans - 1] is open */
 	struct an_names *files; /* file names */
 	struct an_tab threads;  /* tid -> io_thread */
 	struct an_tab pids;     /* tid -> pid (int64), from the log */
@@ -307,10 +335,43 @@ static uint32_t fd_file(struct replay *rp, int64_t pid, int64_t fd)
 	return t->f[fd] - 1;
 }
 
+/* The watched fd changes from old to new (file + 1, 0: not open). */
+static int watch_change(struct replay *rp, uint32_t old, uint32_t new)
+{
+	const struct fd_cause *c = &rp->cause;
+	if (old == new && (c->how == HOW_SD || (c->how == HOW_DUP && c->from == rp->wfd)))
+		return 0; /* restated by a statedump, dup2(fd, fd) */
+	if (rp->wopen) {
+		struct fd_span *s = &rp->spans[rp->nspans - 1];
+		s->end = c->ts;
+		s->end_how = new ? END_REPLACED : END_CLOSE;
+		s->close = *c;
+		rp->wopen = false;
+	}
+	if (!new)
+		return 0;
+	if (rp->nspans == rp->cspans) {
+		size_t cap = rp->cspans ? rp->cspans * 2 : 8;
+		struct fd_span *v = realloc(rp->spans, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		rp->spans = v;
+		rp->cspans = cap;
+	}
+	rp->spans[rp->nspans++] = (struct fd_span){.begin = c->ts, .file = new - 1, .open = *c};
+	rp->wopen = true;
+	return 0;
+}
+
 static int fd_put(struct replay *rp, int64_t pid, int64_t fd, uint32_t file)
 {
 	if (fd < 0 || fd >= FD_MAX)
 		return 0;
+	if (rp->watch && pid == rp->wpid && fd == rp->wfd) {
+		int r = watch_change(rp, fd_file(rp, pid, fd) + 1, file == FILE_UNKNOWN ? 0 : file + 1);
+		if (r)
+			return r;
+	}
 	struct io_fdt *t = fdt_get(rp, pid);
 	if (!t)
 		return -ENOMEM;
@@ -410,6 +471,7 @@ static int io_exit(struct replay *rp, int64_t tid, const struct an_iorec *en, co
 		uint32_t f;
 		if ((r = file_of_str(rp, en->str, &f)))
 			return r;
+		rp->cause = (struct fd_cause){.how = HOW_OPEN, .ts = ex->ts, .tid = tid, .name = en->name};
 		l.file = f;
 		l.fd = ret;
 		if (ret >= 0)
@@ -418,6 +480,7 @@ static int io_exit(struct replay *rp, int64_t tid, const struct an_iorec *en, co
 	}
 	case AN_IO_CLOSE:
 		l.file = fd_file(rp, pid, en->a);
+		rp->cause = (struct fd_cause){.how = HOW_CLOSE, .ts = ex->ts, .tid = tid, .name = en->name};
 		if (ret == 0)
 			r = fd_put(rp, pid, en->a, FILE_UNKNOWN);
 		break;
@@ -429,6 +492,7 @@ static int io_exit(struct replay *rp, int64_t tid, const struct an_iorec *en, co
 	case AN_IO_DUP2:
 		l.file = fd_file(rp, pid, en->a);
 		l.fd = ret;
+		rp->cause = (struct fd_cause){.how = HOW_DUP, .ts = ex->ts, .tid = tid, .from = en->a, .name = en->name};
 		if (ret >= 0)
 			r = fd_put(rp, pid, ret, l.file);
 		break;
@@ -462,6 +526,7 @@ static int replay_one(struct replay *rp, uint32_t i)
 	case AN_IOR_SDFD: {
 		uint32_t f;
 		int r = file_of_str(rp, e->str, &f);
+		rp->cause = (struct fd_cause){.how = HOW_SD, .ts = e->ts, .tid = -1};
 		return r ? r : fd_put(rp, e->a, e->b, f);
 	}
 	case AN_IOR_FORK: {
@@ -485,6 +550,15 @@ static int replay_one(struct replay *rp, uint32_t i)
 		if (!ct) {
 			free(copy);
 			return -ENOMEM;
+		}
+		if (rp->watch && e->c == rp->wpid) {
+			int64_t w = rp->wfd;
+			rp->cause = (struct fd_cause){.how = HOW_FORK, .ts = e->ts, .tid = e->b, .from = e->a};
+			int r = watch_change(rp, w >= 0 && w < ct->n ? ct->f[w] : 0, w >= 0 && w < n ? copy[w] : 0);
+			if (r) {
+				free(copy);
+				return r;
+			}
 		}
 		free(ct->f);
 		ct->f = copy;
@@ -688,25 +762,52 @@ static void print(const struct replay *rp, FILE *f, bool json, struct trow *th, 
 		fprintf(f, "\n%" PRIu64 " events lost: the numbers may be incomplete (uncertain)\n", p->lost);
 }
 
+/* The one replay of the log through the fd model, shared by the io and fd
+ * reports. */
+static int replay_run(struct replay *rp, const struct an_partial *p, unsigned limit)
+{
+	rp->p = p;
+	rp->limit = limit;
+	an_tab_init(&rp->threads, sizeof(struct io_thread));
+	an_tab_init(&rp->pids, sizeof(int64_t));
+	an_tab_init(&rp->fdts, sizeof(struct io_fdt));
+	an_tab_init(&rp->cpus, sizeof(int64_t));
+	an_tab_init(&rp->stats, sizeof(struct io_file));
+	rp->files = an_names_new();
+	rp->top = calloc(limit ? limit : 1, sizeof(*rp->top));
+	if (!rp->files || !rp->top)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < p->io.n; i++) {
+		int r = replay_one(rp, i);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void replay_free(struct replay *rp)
+{
+	for (uint32_t i = 0; i < rp->fdts.n; i++)
+		free(((struct io_fdt *)an_tab_at(&rp->fdts, i))->f);
+	an_tab_free(&rp->threads);
+	an_tab_free(&rp->pids);
+	an_tab_free(&rp->fdts);
+	an_tab_free(&rp->cpus);
+	an_tab_free(&rp->stats);
+	an_names_destroy(rp->files);
+	free(rp->top);
+	free(rp->spans);
+}
+
 int an_report_io(const struct an_partial *p, FILE *f, bool json, unsigned limit)
 {
-	struct replay rp = {.p = p, .limit = limit};
+	struct replay rp = {0};
 	struct trow *th = NULL, *pr = NULL;
 	struct frow *fi = NULL;
 	const struct io_file **byfile = NULL;
-	int r = -ENOMEM;
-	an_tab_init(&rp.threads, sizeof(struct io_thread));
-	an_tab_init(&rp.pids, sizeof(int64_t));
-	an_tab_init(&rp.fdts, sizeof(struct io_fdt));
-	an_tab_init(&rp.cpus, sizeof(int64_t));
-	an_tab_init(&rp.stats, sizeof(struct io_file));
-	rp.files = an_names_new();
-	rp.top = calloc(limit ? limit : 1, sizeof(*rp.top));
-	if (!rp.files || !rp.top)
+	int r = replay_run(&rp, p, limit);
+	if (r)
 		goto out;
-	for (uint32_t i = 0; i < p->io.n; i++)
-		if ((r = replay_one(&rp, i)))
-			goto out;
 	r = -ENOMEM;
 	/* threads, then processes summed from them */
 	th = calloc(rp.threads.n + 1, sizeof(*th));
@@ -759,18 +860,156 @@ int an_report_io(const struct an_partial *p, FILE *f, bool json, unsigned limit)
 	print(&rp, f, json, th, nth, pr, npr, fi, nfi, byfile);
 	r = ferror(f) ? -EIO : 0;
 out:
-	for (uint32_t i = 0; i < rp.fdts.n; i++)
-		free(((struct io_fdt *)an_tab_at(&rp.fdts, i))->f);
-	an_tab_free(&rp.threads);
-	an_tab_free(&rp.pids);
-	an_tab_free(&rp.fdts);
-	an_tab_free(&rp.cpus);
-	an_tab_free(&rp.stats);
-	an_names_destroy(rp.files);
-	free(rp.top);
+	replay_free(&rp);
 	free(th);
 	free(pr);
 	free(fi);
 	free(byfile);
+	return r;
+}
+
+/* ---- an fd's history (`reel analyze fd`) --------------------------------- */
+
+static const char *how_str(uint8_t how)
+{
+	switch (how) {
+	case HOW_SD:
+		return "statedump";
+	case HOW_OPEN:
+		return "open";
+	case HOW_DUP:
+		return "dup";
+	case HOW_FORK:
+		return "fork";
+	default:
+		return "close";
+	}
+}
+
+static const char *end_str(uint8_t e)
+{
+	return e == END_CLOSE ? "close" : e == END_REPLACED ? "replaced" : "trace_end";
+}
+
+static void span_json(const struct replay *rp, FILE *f, const struct fd_span *s)
+{
+	const struct an_partial *p = rp->p;
+	fprintf(f, "{\"begin_ns\":%" PRId64 ",\"end_ns\":%" PRId64 ",\"file\":", s->begin, s->end);
+	json_str(f, an_names_get(rp->files, s->file));
+	fprintf(f, ",\"how\":\"%s\"", how_str(s->open.how));
+	if (s->open.how == HOW_OPEN || s->open.how == HOW_DUP) {
+		fputs(",\"syscall\":", f);
+		json_str(f, an_names_get(p->names, s->open.name));
+	}
+	if (s->open.how != HOW_SD)
+		fprintf(f, ",\"tid\":%" PRId64, s->open.tid);
+	if (s->open.how == HOW_DUP)
+		fprintf(f, ",\"from_fd\":%" PRId64, s->open.from);
+	if (s->open.how == HOW_FORK)
+		fprintf(f, ",\"parent_pid\":%" PRId64, s->open.from);
+	fprintf(f, ",\"end\":\"%s\"", end_str(s->end_how));
+	if (s->end_how != END_TRACE) {
+		fprintf(f, ",\"end_tid\":%" PRId64, s->close.tid);
+		if (s->close.how != HOW_SD && s->close.how != HOW_FORK) {
+			fputs(",\"end_syscall\":", f);
+			json_str(f, an_names_get(p->names, s->close.name));
+		}
+	}
+	fputc('}', f);
+}
+
+static void span_text(const struct replay *rp, FILE *f, const struct fd_span *s)
+{
+	const struct an_partial *p = rp->p;
+	fprintf(f, "[%" PRId64 ", %" PRId64 ")  %s\n    opened: ", s->begin, s->end, an_names_get(rp->files, s->file));
+	switch (s->open.how) {
+	case HOW_SD:
+		fputs("statedump (first known)", f);
+		break;
+	case HOW_OPEN:
+		fprintf(f, "%s by tid %" PRId64, an_names_get(p->names, s->open.name), s->open.tid);
+		break;
+	case HOW_DUP:
+		fprintf(f, "%s of fd %" PRId64 " by tid %" PRId64, an_names_get(p->names, s->open.name), s->open.from,
+			s->open.tid);
+		break;
+	default:
+		fprintf(f, "inherited at fork from pid %" PRId64 " (child tid %" PRId64 ")", s->open.from,
+			s->open.tid);
+		break;
+	}
+	fputs("\n    closed: ", f);
+	if (s->end_how == END_TRACE)
+		fputs("open at the end of the trace\n", f);
+	else if (s->end_how == END_CLOSE)
+		fprintf(f, "%s by tid %" PRId64 "\n", an_names_get(p->names, s->close.name), s->close.tid);
+	else if (s->close.how == HOW_SD)
+		fputs("replaced (statedump)\n", f);
+	else if (s->close.how == HOW_FORK)
+		fputs("replaced (fork)\n", f);
+	else
+		fprintf(f, "replaced by %s by tid %" PRId64 "\n", an_names_get(p->names, s->close.name), s->close.tid);
+}
+
+int an_report_fd(const struct an_partial *p, FILE *f, bool json, int64_t pid, int64_t fd, int at_mode, int64_t at)
+{
+	struct replay rp = {.watch = true, .wpid = pid, .wfd = fd};
+	int r = replay_run(&rp, p, 0);
+	if (r)
+		goto out;
+	int64_t end = p->has_range ? p->last_ts : 0;
+	for (size_t i = 0; i < rp.nspans; i++)
+		if (rp.spans[i].end_how == END_TRACE)
+			rp.spans[i].end = end > rp.spans[i].begin ? end : rp.spans[i].begin;
+	if (at_mode == AN_AT_REL)
+		at += p->has_range ? p->first_ts : 0;
+	/* the interval containing at: [begin, end), or [begin, ...) when open
+	 * at the end of the trace */
+	size_t lo = 0, hi = rp.nspans;
+	if (at_mode != AN_AT_NONE) {
+		for (lo = 0; lo < rp.nspans; lo++) {
+			const struct fd_span *s = &rp.spans[lo];
+			if (s->begin <= at && (at < s->end || s->end_how == END_TRACE))
+				break;
+		}
+		hi = lo < rp.nspans ? lo + 1 : lo;
+	}
+	const struct an_thread *t = an_tab_find(&p->threads, (uint64_t)pid);
+	const char *comm = t && t->comm_set ? t->comm : NULL;
+	if (json) {
+		fprintf(f, "{\"analysis\":\"fd\",\"events\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"lost_events\":%" PRIu64
+			   ",\"uncertain\":%s,\"pid\":%" PRId64 ",\"comm\":",
+			p->events, p->chunks, p->lost, p->lost ? "true" : "false", pid);
+		if (comm)
+			json_str(f, comm);
+		else
+			fputs("null", f);
+		fprintf(f, ",\"fd\":%" PRId64 ",\"at\":", fd);
+		if (at_mode != AN_AT_NONE)
+			fprintf(f, "%" PRId64, at);
+		else
+			fputs("null", f);
+		fputs(",\"intervals\":[", f);
+		for (size_t i = lo; i < hi; i++) {
+			if (i > lo)
+				fputc(',', f);
+			span_json(&rp, f, &rp.spans[i]);
+		}
+		fputs("]}\n", f);
+	} else {
+		fprintf(f, "fd %" PRId64 " of process %" PRId64 " (%s)", fd, pid, comm ? comm : "?");
+		if (at_mode != AN_AT_NONE)
+			fprintf(f, " at %" PRId64, at);
+		fputs(lo < hi ? ":\n" : (at_mode != AN_AT_NONE ? ": not open then, as far as the trace shows\n" :
+								  ": never open in the trace\n"),
+		      f);
+		for (size_t i = lo; i < hi; i++)
+			span_text(&rp, f, &rp.spans[i]);
+		if (p->lost)
+			fprintf(f, "\n%" PRIu64 " events lost: the history may be incomplete (uncertain)\n", p->lost);
+	}
+	r = ferror(f) ? -EIO : 0;
+out:
+	replay_free(&rp);
 	return r;
 }

@@ -23,6 +23,7 @@
 static void analyze_help(void)
 {
 	printf("Usage: reel analyze syscalls|io|cpu TRACE... [OPTIONS]\n"
+	       "       reel analyze fd TRACE... --pid PID --fd FD [--at TIME] [OPTIONS]\n"
 	       "\n"
 	       "Answers from kernel traces, as LTTng-analyses gives them:\n"
 	       "  syscalls   per thread and syscall: count, errors by errno, latency\n"
@@ -33,6 +34,9 @@ static void analyze_help(void)
 	       "  cpu        CPU time per thread, process and CPU from sched_switch\n"
 	       "             (lttng-cputop); wakeup latency per thread (sched_wakeup or\n"
 	       "             sched_waking until the switch-in): min/average/max/p99\n"
+	       "  fd         which file fd FD of process PID named: each interval [opened\n"
+	       "             or first known, closed or the trace's end) with its file and\n"
+	       "             how it was opened (the io analysis's fd model)\n"
 	       "\n"
 	       "TRACE: a trace directory (its kernel trace), a rotated session (every\n"
 	       "chunk of archives/ in order, then the chunk in progress), or chunks.\n"
@@ -46,6 +50,11 @@ static void analyze_help(void)
 	       "  --limit N        io, cpu: at most N rows per table (default 10)\n"
 	       "  --cpu-attribution  the thread of a syscall from sched_switch (as\n"
 	       "                   LTTng-analyses), even where events carry a tid context\n"
+	       "  --pid PID, --fd FD  fd: the process (thread group id) and its fd\n"
+	       "  --at TIME        fd: only the interval containing TIME: an integer is\n"
+	       "                   nanoseconds since the epoch (as --json prints times);\n"
+	       "                   a number with a decimal point or a leading '+' is seconds\n"
+	       "                   since the trace's first event (e.g. 1.5, +2)\n"
 	       "  -h, --help       this text\n");
 }
 
@@ -196,15 +205,58 @@ static void *progress_thread(void *arg)
 	return NULL;
 }
 
+/* --at: an integer: ns since the epoch (AN_AT_ABS); with a decimal point
+ * or a leading '+': seconds since the trace's first event (AN_AT_REL),
+ * to the nanosecond. */
+static int parse_at(const char *s, int *mode, int64_t *ret)
+{
+	bool rel = *s == '+' || strchr(s, '.');
+	if (*s == '+')
+		s++;
+	if (!rel) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+		if (errno || *end || end == s || v < 0)
+			return -1;
+		*mode = AN_AT_ABS;
+		*ret = v;
+		return 0;
+	}
+	int64_t sec = 0, ns = 0;
+	int nd = 0, digits = 0;
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		if (sec > (INT64_MAX / 1000000000 - 9) / 10)
+			return -1;
+		sec = sec * 10 + (*s - '0');
+	}
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+			if (nd < 9) {
+				ns = ns * 10 + (*s - '0');
+				nd++;
+			}
+	if (*s || !digits)
+		return -1;
+	for (; nd < 9; nd++)
+		ns *= 10;
+	*mode = AN_AT_REL;
+	*ret = sec * 1000000000 + ns;
+	return 0;
+}
+
 static int analyze_run(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT };
+	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT };
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"limit", required_argument, NULL, OPT_LIMIT},
 		{"cpu-attribution", no_argument, NULL, OPT_CPU},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"fd", required_argument, NULL, OPT_FD},
+		{"at", required_argument, NULL, OPT_AT},
 		/* test mode (doc/analysis.md): one trace cut every N events */
 		{"cut-every", required_argument, NULL, OPT_CUT},
 		{"help", no_argument, NULL, 'h'},
@@ -215,6 +267,8 @@ static int analyze_run(int argc, char **argv)
 	unsigned flags = 0;
 	uint64_t cut = 0;
 	unsigned limit = 10;
+	int64_t pid = -1, fd = -1, at = 0;
+	int at_mode = AN_AT_NONE;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -244,6 +298,21 @@ static int analyze_run(int argc, char **argv)
 		case OPT_CPU:
 			flags |= AN_CPU_ATTRIBUTION;
 			break;
+		case OPT_PID:
+		case OPT_FD: {
+			errno = 0;
+			long long v = strtoll(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 0 || v > INT32_MAX)
+				return cli_usage_error("analyze", "bad --%s value '%s'", c == OPT_PID ? "pid" : "fd",
+						       optarg);
+			*(c == OPT_PID ? &pid : &fd) = v;
+			break;
+		}
+		case OPT_AT:
+			if (parse_at(optarg, &at_mode, &at))
+				return cli_usage_error("analyze", "bad --at value '%s' (ns since the epoch, or seconds.decimals since the trace's start)",
+						       optarg);
+			break;
 		case OPT_CUT: {
 			errno = 0;
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -261,12 +330,16 @@ static int analyze_run(int argc, char **argv)
 	}
 	/* getopt_long permutes: options may come anywhere */
 	if (optind >= argc)
-		return cli_usage_error("analyze", "which analysis? (syscalls, io, cpu)");
+		return cli_usage_error("analyze", "which analysis? (syscalls, io, cpu, fd)");
 	const char *what = argv[optind++];
-	bool io = !strcmp(what, "io"), cpu = !strcmp(what, "cpu");
-	if (strcmp(what, "syscalls") && !io && !cpu)
-		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls, io, cpu)", what);
-	if (io)
+	bool io = !strcmp(what, "io"), cpu = !strcmp(what, "cpu"), fdh = !strcmp(what, "fd");
+	if (strcmp(what, "syscalls") && !io && !cpu && !fdh)
+		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls, io, cpu, fd)", what);
+	if (fdh && (pid < 0 || fd < 0))
+		return cli_usage_error("analyze", "fd needs --pid PID and --fd FD");
+	if (!fdh && (pid >= 0 || fd >= 0 || at_mode != AN_AT_NONE))
+		return cli_usage_error("analyze", "--pid, --fd and --at are options of 'reel analyze fd'");
+	if (io || fdh)
 		flags |= AN_IO;
 	if (cpu)
 		flags |= AN_CPU;
@@ -319,7 +392,8 @@ static int analyze_run(int argc, char **argv)
 		cli_error("analyze", "%s", err[0] ? err : strerror(-r));
 		goto out;
 	}
-	if ((io    ? an_report_io(res, stdout, json, limit) :
+	if ((fdh   ? an_report_fd(res, stdout, json, pid, fd, at_mode, at) :
+	     io    ? an_report_io(res, stdout, json, limit) :
 	     cpu   ? an_report_cpu(res, stdout, json, limit) :
 		     an_report_syscalls(res, stdout, json)) ||
 	    fflush(stdout)) {
@@ -341,7 +415,7 @@ out:
 
 const struct cli_command cli_cmd_analyze = {
 	.name = "analyze",
-	.summary = "answers from kernel traces: syscall statistics, I/O usage, CPU usage, chunk-parallel",
+	.summary = "answers from kernel traces: syscall statistics, I/O usage, CPU usage, fd history, chunk-parallel",
 	.run = analyze_run,
 	.help = analyze_help,
 };

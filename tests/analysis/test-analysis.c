@@ -6,7 +6,8 @@
  * with every partial sent through its binary form, gives the report of
  * one sequential pass; the histogram's precision; malformed binary input;
  * the CPU analysis (CPU time, wakeup latency) on the same streams with
- * wakeups, and by hand.
+ * wakeups, and by hand; an fd's history (statedump, open, dup2 over it,
+ * close, reopen, fork) at every cut.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -359,6 +360,113 @@ static void test_fd_model(void)
 	free(want);
 }
 
+/* The fd histories (an_report_fd) of the fd stream below, JSON, with the
+ * chunk counts cut out. */
+static char *fd_report(const struct an_partial *p)
+{
+	static const struct {
+		int64_t pid, fd;
+		int mode;
+		int64_t at;
+	} q[] = {
+		{200, 3, AN_AT_NONE, 0}, {300, 3, AN_AT_NONE, 0}, {200, 4, AN_AT_NONE, 0}, {200, 3, AN_AT_ABS, 35},
+		{200, 3, AN_AT_REL, 0},  {200, 3, AN_AT_ABS, 45}, {200, 3, AN_AT_ABS, 1000}, {300, 4, AN_AT_NONE, 0},
+		{999, 3, AN_AT_NONE, 0},
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f);
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		CHECK(an_report_fd(p, f, true, q[i].pid, q[i].fd, q[i].mode, q[i].at) == 0);
+	CHECK(an_report_fd(p, f, false, 200, 3, AN_AT_NONE, 0) == 0);
+	fclose(f);
+	for (char *c = buf; (c = strstr(c, "\"chunks\":")); c += 9) {
+		size_t w = strcspn(c + 9, ",");
+		memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
+	}
+	return buf;
+}
+
+/* An fd's history (`reel analyze fd`), by hand: a statedump fd 3, openat
+ * = 4, dup2(4, 3) over the statedump's file, close(3), openat = 3 again, a
+ * fork (the child's copy: inherited, then closed there); the same
+ * intervals at every cut, both groupings, through the binary form. */
+static void test_fd_history(void)
+{
+	struct an_ev v[] = {
+		{.kind = AN_EV_SD_PROC, .ts = 1, .tid = -1, .a = 200, .b = 200, .s1 = "main", .l1 = 4},
+		{.kind = AN_EV_SD_FD, .ts = 1, .tid = -1, .a = 200, .b = 3, .s1 = "/sd", .l1 = 3},
+		sys(20, 200, true, 2, 0, 0, "/x", 0),          /* openat("/x") = 4 */
+		sys(21, 200, false, 2, 0, 0, NULL, 4),
+		sys(30, 200, true, 4, 4, 3, NULL, 0),          /* dup2(4, 3) */
+		sys(31, 200, false, 4, 0, 0, NULL, 3),
+		sys(40, 200, true, 3, 3, 0, NULL, 0),          /* close(3) */
+		sys(41, 200, false, 3, 0, 0, NULL, 0),
+		sys(50, 200, true, 2, 0, 0, "/y", 0),          /* openat("/y") = 3 */
+		sys(51, 200, false, 2, 0, 0, NULL, 3),
+		{.kind = AN_EV_FORK, .ts = 60, .tid = -1, .a = 200, .b = 300, .c = 300, .s1 = "main", .l1 = 4,
+		 .s2 = "child", .l2 = 5},
+		sys(70, 300, true, 3, 3, 0, NULL, 0),          /* child: close(3) */
+		sys(71, 300, false, 3, 0, 0, NULL, 0),
+		sys(80, 200, true, 0, 3, 0, NULL, 0),          /* read(3) */
+		sys(85, 200, false, 0, 0, 0, NULL, 5),
+		sys(90, 200, true, 1, 3, 0, NULL, 0),          /* write(3) */
+		sys(99, 200, false, 1, 0, 0, NULL, 5),
+	};
+	size_t n = sizeof(v) / sizeof(v[0]);
+	struct an_partial *seq = map(v, 0, n, AN_IO);
+	char *want = fd_report(seq);
+	an_partial_destroy(seq);
+	const char *sd = "{\"begin_ns\":1,\"end_ns\":31,\"file\":\"/sd\",\"how\":\"statedump\",\"end\":\"replaced\","
+			 "\"end_tid\":200,\"end_syscall\":\"dup2\"}";
+	const char *x = "{\"begin_ns\":31,\"end_ns\":41,\"file\":\"/x\",\"how\":\"dup\",\"syscall\":\"dup2\",\"tid\":200,"
+			"\"from_fd\":4,\"end\":\"close\",\"end_tid\":200,\"end_syscall\":\"close\"}";
+	const char *y = "{\"begin_ns\":51,\"end_ns\":99,\"file\":\"/y\",\"how\":\"open\",\"syscall\":\"openat\",\"tid\":200,"
+			"\"end\":\"trace_end\"}";
+	const char *child = "\"pid\":300,\"comm\":\"child\",\"fd\":3,\"at\":null,\"intervals\":[{\"begin_ns\":60,"
+			    "\"end_ns\":71,\"file\":\"/y\",\"how\":\"fork\",\"tid\":300,\"parent_pid\":200,\"end\":\"close\","
+			    "\"end_tid\":300,\"end_syscall\":\"close\"}]}";
+	const char *four = "\"fd\":4,\"at\":null,\"intervals\":[{\"begin_ns\":21,\"end_ns\":99,\"file\":\"/x\","
+			   "\"how\":\"open\",\"syscall\":\"openat\",\"tid\":200,\"end\":\"trace_end\"}]}";
+	char exp[2048];
+	snprintf(exp, sizeof(exp), "\"pid\":200,\"comm\":\"main\",\"fd\":3,\"at\":null,\"intervals\":[%s,%s,%s]}", sd, x, y);
+	CHECK(strstr(want, exp));
+	CHECK(strstr(want, child));
+	CHECK(strstr(want, four));
+	snprintf(exp, sizeof(exp), "\"fd\":3,\"at\":35,\"intervals\":[%s]}", x);
+	CHECK(strstr(want, exp));
+	snprintf(exp, sizeof(exp), "\"fd\":3,\"at\":1,\"intervals\":[%s]}", sd);
+	CHECK(strstr(want, exp));
+	CHECK(strstr(want, "\"fd\":3,\"at\":45,\"intervals\":[]}"));
+	snprintf(exp, sizeof(exp), "\"fd\":3,\"at\":1000,\"intervals\":[%s]}", y);
+	CHECK(strstr(want, exp));
+	CHECK(strstr(want, "\"pid\":300,\"comm\":\"child\",\"fd\":4,\"at\":null,\"intervals\":[{\"begin_ns\":60,"));
+	CHECK(strstr(want, "\"pid\":999,\"comm\":null,\"fd\":3,\"at\":null,\"intervals\":[]}"));
+	CHECK(strstr(want, "[31, 41)  /x\n    opened: dup2 of fd 4 by tid 200\n    closed: close by tid 200\n"));
+	for (size_t a0 = 0; a0 <= n; a0++)
+		for (size_t b0 = a0; b0 <= n; b0++)
+			for (int g = 0; g < 2; g++) {
+				struct an_partial *a = roundtrip(map(v, 0, a0, AN_IO)), *b = map(v, a0, b0, AN_IO),
+						  *c = roundtrip(map(v, b0, n, AN_IO));
+				if (g) {
+					CHECK(an_partial_merge(b, c) == 0);
+					CHECK(an_partial_merge(a, b) == 0);
+				} else {
+					CHECK(an_partial_merge(a, b) == 0);
+					CHECK(an_partial_merge(a, c) == 0);
+				}
+				char *got = fd_report(a);
+				if (strcmp(got, want)) {
+					fprintf(stderr, "fd history, cuts %zu %zu:\n%s\n%s\n", a0, b0, want, got);
+					exit(1);
+				}
+				free(got);
+				an_partial_destroy(a);
+			}
+	free(want);
+}
+
 /* Rotation chunks overlap in time: a chunk's statedump is stamped at the
  * rotation, while the previous chunk still gets the events written after
  * it. For every rotation time p and every end c >= p of the old chunk, the
@@ -511,6 +619,7 @@ int main(void)
 		test_cuts(false, AN_CPU, seed);
 	}
 	test_fd_model();
+	test_fd_history();
 	test_io_overlap(true);
 	test_io_overlap(false);
 	test_cpu_model();

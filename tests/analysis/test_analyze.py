@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kernel"))
-from test_kernel import (BUILD, KWORK, REEL, SCHED, Daemon, _why_not,  # noqa: E402
+from test_kernel import (BUILD, KWORK, REEL, SCHED, Daemon, _why_not, parse_line,  # noqa: E402
                          kworkload, kworkload_result, stop_and_check)
 
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
@@ -476,3 +476,76 @@ def test_lttng_cputop(cpu_traces):
     th = {t["tid"]: t for t in analyze_cpu(rec["out"])["threads"]}
     for tid in (rec["busy"], rec["sleeper"]):
         assert abs(th[tid]["cpu_ns"] - lttng[tid]) < 2, (tid, th[tid], lttng.get(tid))
+
+
+# ---- reel analyze fd --------------------------------------------------------
+
+
+def analyze_fd(*args):
+    p = subprocess.run([str(REEL), "analyze", "fd", "--json", "--quiet"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout)
+    res.pop("chunks")
+    return res
+
+
+def bt_ns_events(out):
+    """babeltrace2's events of every chunk, (ns since the epoch, name,
+    fields), in time order (chunks overlap in time)."""
+    evs = []
+    for chunk in sorted((out / "archives").iterdir()):
+        p = subprocess.run(["babeltrace2", "--clock-seconds", str(chunk / "kernel")], capture_output=True,
+                           text=True, errors="replace", timeout=120)
+        assert p.returncode == 0, p.stderr[-3000:]
+        for line in p.stdout.splitlines():
+            m = re.match(r"\[(\d+)\.(\d{9})\]", line)
+            assert m, line
+            name, f = parse_line(line)
+            evs.append((int(m.group(1)) * 10 ** 9 + int(m.group(2)), name, f))
+    evs.sort(key=lambda e: e[0])
+    return evs
+
+
+def test_fd_history(rotated):
+    """The workload's fd of its file: opened by openat at the time of its
+    syscall_exit_openat (babeltrace2's), closed by close at its exit's;
+    --at a time between them names the file; -j 1 = -j 4 = cuts every 7
+    events."""
+    if not shutil.which("babeltrace2"):
+        pytest.skip("no babeltrace2")
+    out, work = rotated["out"], str(rotated["work"])
+    evs = bt_ns_events(out)
+    for pid in rotated["pids"]:
+        mine = [(ts, n, f) for ts, n, f in evs if n.startswith("syscall_") and f.get("tid") == pid]
+        i = next(i for i, (_, n, f) in enumerate(mine)
+                 if n in ("syscall_entry_openat", "syscall_entry_open") and f.get("filename") == work)
+        t_open, _, ex = next(e for e in mine[i + 1:] if e[1].startswith("syscall_exit_open"))
+        fd = ex["ret"]
+        assert fd >= 0
+        j = next(j for j, (_, n, f) in enumerate(mine) if j > i and n == "syscall_entry_close" and f.get("fd") == fd)
+        t_close = next(e[0] for e in mine[j + 1:] if e[1] == "syscall_exit_close")
+        par = analyze_fd(out, "--pid", pid, "--fd", fd, "-j", "4")
+        assert analyze_fd(out, "--pid", pid, "--fd", fd, "-j", "1") == par
+        assert analyze_fd(out, "--pid", pid, "--fd", fd, "--cut-every", 7) == par
+        assert par["pid"] == pid and par["fd"] == fd and par["at"] is None
+        it = [x for x in par["intervals"] if x["file"] == work]
+        assert len(it) == 1, par["intervals"]
+        it = it[0]
+        assert it["how"] == "open" and it["syscall"] == "openat" and it["tid"] == pid, it
+        assert it["begin_ns"] == t_open and it["end_ns"] == t_close, (it, t_open, t_close)
+        assert it["end"] == "close" and it["end_syscall"] == "close" and it["end_tid"] == pid, it
+        mid = (t_open + t_close) // 2
+        at = analyze_fd(out, "--pid", pid, "--fd", fd, "--at", mid)
+        assert at["at"] == mid and at["intervals"] == [it], at
+        assert analyze_fd(out, "--pid", pid, "--fd", fd, "--at", mid, "--cut-every", 7) == at
+        # the interval's own bounds: [begin, end)
+        assert analyze_fd(out, "--pid", pid, "--fd", fd, "--at", t_open)["intervals"] == [it]
+        assert it not in analyze_fd(out, "--pid", pid, "--fd", fd, "--at", t_close)["intervals"]
+    p = subprocess.run([str(REEL), "analyze", "fd", "--quiet", str(out), "--pid", str(pid), "--fd", str(fd),
+                        "--at", str(mid)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert f"fd {fd} of process {pid}" in p.stdout and work in p.stdout and "opened: openat by tid" in p.stdout
+    p = subprocess.run([str(REEL), "analyze", "fd", "--quiet", str(out), "--pid", str(pid)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "--fd" in p.stderr
