@@ -111,6 +111,7 @@ enum an_iorec_type {
 	AN_IOR_SDPROC,    /* a = tid, b = pid */
 	AN_IOR_SDFD,      /* a = pid, b = fd, str = filename */
 	AN_IOR_CPU,       /* cpu ran tid at the chunk's end */
+	AN_IOR_MARK,      /* AN_PHASES: a phase mark: a = AN_MARK_*, tid = vtid, str = group */
 };
 
 struct an_iorec {

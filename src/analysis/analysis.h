@@ -42,7 +42,10 @@ enum an_ev_kind {
 	AN_EV_SD_PROC,   /* a = tid, b = pid, s1 = name */
 	AN_EV_SD_FD,     /* a = pid, b = fd, s1 = filename, c = flags */
 	AN_EV_WAKEUP,    /* sched_wakeup, sched_waking, sched_wakeup_new: a = tid */
+	AN_EV_MARK,      /* a phase's begin and/or end (userspace): a = AN_MARK_*, tid = vtid,
+			  * s1 = the --by field's value (begin) */
 };
+enum { AN_MARK_BEGIN = 1, AN_MARK_END = 2 };
 
 /* What an I/O syscall does (an_io_kind()); its entry's fields in an_ev:
  * READ, WRITE, CLOSE: a = fd; OPEN: s1 = filename; DUP: a = oldfd;
@@ -83,7 +86,16 @@ enum {
 	AN_CPU_ATTRIBUTION = 1 << 0, /* ignore the tid context: threads from sched_switch */
 	AN_IO = 1 << 1,              /* keep the I/O log (an_report_io) */
 	AN_CPU = 1 << 2,             /* CPU usage and wakeup latency (an_report_cpu) */
+	AN_PHASES = 1 << 3,          /* with AN_IO: every syscall and the phase marks in the log
+				      * (an_report_phases) */
 };
+
+/* The phases analysis's events (`reel analyze phases`), shared by every
+ * partial of the run: the begin and end events (PROVIDER:EVENT, may be the
+ * same: it ends the open phase and begins the next) and the begin event's
+ * field naming the phase's group (NULL: one group). 0 or -ENOMEM. */
+int an_names_set_phases(struct an_names *n, const char *begin, const char *end, const char *by);
+const char *an_names_phase(const struct an_names *n, int which); /* 0 begin, 1 end, 2 by */
 
 struct an_partial *an_partial_new(struct an_names *names, unsigned flags);
 void an_partial_destroy(struct an_partial *p);
@@ -134,6 +146,13 @@ int an_report_fd(const struct an_partial *p, FILE *out, bool json, int64_t pid, 
  * wakeup latency per thread (min/avg/max/p99, `limit` rows per table).
  * json: one JSON object. Returns 0, -ENOMEM or -EIO. */
 int an_report_cpu(const struct an_partial *p, FILE *out, bool json, unsigned limit);
+
+/* The phases report of a partial mapped with AN_IO | AN_PHASES: per
+ * group (the begin event's --by value), its phases (a thread's begin mark
+ * to its next end mark), their total time, and per syscall the count,
+ * total, min and max of the syscalls the phases' threads made inside them
+ * (entry to exit). json: one JSON object. Returns 0, -ENOMEM or -EIO. */
+int an_report_phases(const struct an_partial *p, FILE *out, bool json);
 
 /* ---- the event source (libreel-reader) -------------------------------- */
 

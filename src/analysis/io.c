@@ -100,7 +100,7 @@ int an_io_feed(struct an_partial *p, const struct an_ev *ev)
 	switch (ev->kind) {
 	case AN_EV_SYS_ENTRY:
 	case AN_EV_SYS_EXIT: {
-		if (ev->io == AN_IO_NONE)
+		if (ev->io == AN_IO_NONE && !(p->flags & AN_PHASES))
 			return 0;
 		/* the thread as the syscall model finds it */
 		int64_t tid = -1;
@@ -152,6 +152,18 @@ int an_io_feed(struct an_partial *p, const struct an_ev *ev)
 			return -ENOMEM;
 		*r = (struct an_iorec){.type = AN_IOR_SDFD, .cpu = ev->cpu, .str = off, .ts = ev->ts,
 				       .a = ev->a, .b = ev->b};
+		return 0;
+	}
+	case AN_EV_MARK: {
+		if (!(p->flags & AN_PHASES))
+			return 0;
+		uint32_t off = UINT32_MAX;
+		if ((ev->a & AN_MARK_BEGIN) && ev->s1 && pool_add(l, ev->s1, ev->l1, &off))
+			return -ENOMEM;
+		if (!(r = rec_push(l)))
+			return -ENOMEM;
+		*r = (struct an_iorec){.type = AN_IOR_MARK, .cpu = ev->cpu, .str = off, .ts = ev->ts,
+				       .tid = ev->tid, .a = ev->a};
 		return 0;
 	}
 	default:

@@ -28,6 +28,7 @@ struct an_names {
 	uint32_t n, cap;
 	uint32_t *hash; /* index + 1, 0: empty */
 	uint32_t hcap;
+	char *phase[3]; /* an_names_set_phases(): begin, end, by */
 };
 
 struct an_names *an_names_new(void)
@@ -47,8 +48,27 @@ void an_names_destroy(struct an_names *n)
 		free(n->v[i]);
 	free(n->v);
 	free(n->hash);
+	for (int i = 0; i < 3; i++)
+		free(n->phase[i]);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
+}
+
+int an_names_set_phases(struct an_names *n, const char *begin, const char *end, const char *by)
+{
+	const char *v[3] = {begin, end, by};
+	for (int i = 0; i < 3; i++) {
+		free(n->phase[i]);
+		n->phase[i] = NULL;
+		if (v[i] && !(n->phase[i] = strdup(v[i])))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+const char *an_names_phase(const struct an_names *n, int which)
+{
+	return which >= 0 && which < 3 ? n->phase[which] : NULL;
 }
 
 static uint64_t hash_bytes(const char *s, size_t len)

@@ -190,7 +190,7 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 	for (size_t i = 0; i < 10; i++)
 		if (get64(f, &h[i]))
 			goto bad;
-	if (h[0] > (AN_CPU_ATTRIBUTION | AN_IO | AN_CPU) || h[4] > 1 || h[7] > (1u << 28) || h[8] > (1u << 20) || h[9] > (1u << 28))
+	if (h[0] > (AN_CPU_ATTRIBUTION | AN_IO | AN_CPU | AN_PHASES) || h[4] > 1 || h[7] > (1u << 28) || h[8] > (1u << 20) || h[9] > (1u << 28))
 		goto bad;
 	p = an_partial_new(names, (unsigned)h[0]);
 	if (!p)
@@ -324,7 +324,9 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 			if (get64(f, &v[k]))
 				goto bad;
 		bool sys = v[0] == AN_IOR_ENTRY || v[0] == AN_IOR_EXIT;
-		if (v[0] < AN_IOR_ENTRY || v[0] > AN_IOR_CPU || v[1] > AN_IO_RW2 || (sys && v[1] == AN_IO_NONE) ||
+		if (v[0] < AN_IOR_ENTRY || v[0] > AN_IOR_MARK || v[1] > AN_IO_RW2 ||
+		    (sys && v[1] == AN_IO_NONE && !(p->flags & AN_PHASES)) ||
+		    (v[0] == AN_IOR_MARK && (v[7] < AN_MARK_BEGIN || v[7] > (AN_MARK_BEGIN | AN_MARK_END))) ||
 		    (sys && v[3] >= nn) || (v[4] != UINT32_MAX && v[4] >= plen) ||
 		    (int64_t)v[2] < INT32_MIN || (int64_t)v[2] > INT32_MAX)
 			goto bad;

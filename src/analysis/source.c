@@ -6,9 +6,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analysis/analysis-local.h"
 #include "reel/reader.h"
@@ -20,7 +22,7 @@ enum { F_A, F_B, F_C, F_S1, F_S2, F_RET, F_N };
  * kind, syscall name, and where its fields are (reader references). */
 struct an_class {
 	uint8_t kind;
-	uint8_t io;        /* enum an_io_kind of a syscall */
+	uint8_t io;        /* enum an_io_kind of a syscall; AN_MARK_* of a phase mark */
 	uint8_t has;       /* bit i: ref[i] found; bits F_N, F_N + 1: cpu, tid */
 	uint32_t name;
 	uint32_t ref[F_N];
@@ -45,8 +47,8 @@ struct source {
 	struct an_tab classes; /* class pointer -> an_class */
 	struct an_partial *p;  /* where discarded events are counted */
 	unsigned flags;        /* AN_IO: read the I/O syscalls' fields */
-	char *err;
-	size_t errlen;
+	char msg[512];         /* why the trace cannot be analysed ("": see r) */
+	char num[32];          /* a phase mark's integer --by value, as text */
 };
 
 static void on_discarded(void *arg, const char *what, uint64_t count, bool has_range, int64_t begin_ns,
@@ -72,17 +74,35 @@ static int source_open(struct source *s, char *const *paths, size_t n, struct an
 		int r = reel_reader_add_path(s->r, paths[i]);
 		if (r < 0)
 			return r;
+		/* phases: a session's (or chunk's) userspace traces beside its
+		 * kernel trace */
+		size_t len = strlen(paths[i]);
+		struct stat st;
+		char ust[4096];
+		if ((flags & AN_PHASES) && len >= 7 && !strcmp(paths[i] + len - 7, "/kernel") &&
+		    len + 4 < sizeof(ust)) {
+			memcpy(ust, paths[i], len - 7);
+			memcpy(ust + len - 7, "/ust", 5);
+			if (!stat(ust, &st) && S_ISDIR(st.st_mode) && (r = reel_reader_add_path(s->r, ust)) < 0)
+				return r;
+		}
 	}
 	/* only what the model uses: the reader skims the others */
 	/* with AN_CPU, also the wakeups, and exits for the time range (the
 	 * trace's last event, as lttng-cputop) */
-	int r = reel_reader_set_names(s->r, (flags & AN_CPU) ?
+	const char *kn = (flags & AN_CPU) ?
 		"syscall_entry_*,syscall_exit_*,sched_switch,sched_process_fork,sched_process_exec,"
 		"sched_wakeup,sched_waking,sched_wakeup_new,sched_process_exit,"
 		"lttng_statedump_process_state,lttng_statedump_file_descriptor" :
 		"syscall_entry_*,syscall_exit_*,sched_switch,"
 		"sched_process_fork,sched_process_exec,"
-		"lttng_statedump_process_state,lttng_statedump_file_descriptor");
+		"lttng_statedump_process_state,lttng_statedump_file_descriptor";
+	char *sel = NULL;
+	const char *b = an_names_phase(names, 0), *e = an_names_phase(names, 1);
+	if ((flags & AN_PHASES) && b && e && asprintf(&sel, "%s,%s,%s", kn, b, e) < 0)
+		return -ENOMEM;
+	int r = reel_reader_set_names(s->r, sel ? sel : kn);
+	free(sel);
 	if (r)
 		return r;
 	reel_reader_on_discarded(s->r, on_discarded, s);
@@ -125,6 +145,31 @@ static const struct an_class *class_of(struct source *s, const struct reel_event
 		c->kind = AN_EV_SD_FD;
 	} else if (!strcmp(n, "sched_wakeup") || !strcmp(n, "sched_waking") || !strcmp(n, "sched_wakeup_new")) {
 		c->kind = AN_EV_WAKEUP;
+	} else if (s->flags & AN_PHASES) {
+		const char *b = an_names_phase(s->names, 0), *en = an_names_phase(s->names, 1),
+			   *by = an_names_phase(s->names, 2);
+		uint8_t mark = (b && !strcmp(n, b) ? AN_MARK_BEGIN : 0) | (en && !strcmp(n, en) ? AN_MARK_END : 0);
+		if (mark) {
+			c->kind = AN_EV_MARK;
+			c->io = mark;
+			c->has = 0;
+			if (reel_event_field_ref(e, REEL_SCOPE_EVENT_CONTEXT, "vtid", &c->tid)) {
+				snprintf(s->msg, sizeof(s->msg),
+					 "%s events have no vtid context: record with `reel add-context -u -t vtid`", n);
+				return NULL;
+			}
+			c->has |= 1u << (F_N + 1);
+			if ((mark & AN_MARK_BEGIN) && by) {
+				if (reel_event_field_ref(e, REEL_SCOPE_PAYLOAD, by, &c->ref[F_S1])) {
+					snprintf(s->msg, sizeof(s->msg), "%s has no field '%s' (--by)", n, by);
+					return NULL;
+				}
+				c->has |= 1u << F_S1;
+			}
+			if (!reel_event_field_ref(e, REEL_SCOPE_PACKET_CONTEXT, "cpu_id", &c->cpu))
+				c->has |= 1u << F_N;
+			return c;
+		}
 	}
 	if ((c->kind == AN_EV_SYS_ENTRY || c->kind == AN_EV_SYS_EXIT) && c->name == UINT32_MAX)
 		return NULL;
@@ -203,7 +248,7 @@ static int decode(struct source *s, const struct reel_event *e, struct an_ev *ev
 {
 	const struct an_class *c = class_of(s, e);
 	if (!c)
-		return -ENOMEM;
+		return s->msg[0] ? -EINVAL : -ENOMEM;
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = c->kind;
 	ev->name = c->name;
@@ -240,6 +285,19 @@ static int decode(struct source *s, const struct reel_event *e, struct an_ev *ev
 		break;
 	case AN_EV_EXEC:
 		ev->a = ref_int(e, c, F_A, 0);
+		break;
+	case AN_EV_MARK:
+		ev->a = c->io;
+		ev->io = AN_IO_NONE;
+		if (c->has & (1u << F_S1)) {
+			if (!reel_event_ref_int(e, c->ref[F_S1], &v)) {
+				int len = snprintf(s->num, sizeof(s->num), "%" PRId64, v);
+				ev->s1 = s->num;
+				ev->l1 = (size_t)len;
+			} else {
+				ref_str(e, c, F_S1, &ev->s1, &ev->l1);
+			}
+		}
 		break;
 	case AN_EV_SD_PROC:
 		ev->a = ref_int(e, c, F_A, 0);
@@ -337,7 +395,7 @@ int an_map_path(const char *path, struct an_names *names, unsigned flags, struct
 	if (!r)
 		r = run_source(&s, 0, flags, prog, &v, &n);
 	if (r) {
-		set_err(err, errlen, path, s.r && *reel_reader_error(s.r) ? reel_reader_error(s.r) : strerror(-r));
+		set_err(err, errlen, path, s.msg[0] ? s.msg : s.r && *reel_reader_error(s.r) ? reel_reader_error(s.r) : strerror(-r));
 	} else {
 		*ret = v[0];
 		free(v);
@@ -374,7 +432,7 @@ int an_map_cut(char *const *paths, size_t npaths, uint64_t every, struct an_name
 	if (!r)
 		r = run_source(&s, every, flags, prog, &v, &n);
 	if (r) {
-		set_err(err, errlen, paths[0], s.r && *reel_reader_error(s.r) ? reel_reader_error(s.r) : strerror(-r));
+		set_err(err, errlen, paths[0], s.msg[0] ? s.msg : s.r && *reel_reader_error(s.r) ? reel_reader_error(s.r) : strerror(-r));
 		source_close(&s);
 		return r;
 	}

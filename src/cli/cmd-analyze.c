@@ -24,6 +24,8 @@ static void analyze_help(void)
 {
 	printf("Usage: reel analyze syscalls|io|cpu TRACE... [OPTIONS]\n"
 	       "       reel analyze fd TRACE... --pid PID --fd FD [--at TIME] [OPTIONS]\n"
+	       "       reel analyze phases TRACE... --begin PROVIDER:EVENT --end PROVIDER:EVENT\n"
+	       "                    [--by FIELD] [OPTIONS]\n"
 	       "\n"
 	       "Answers from kernel traces, as LTTng-analyses gives them:\n"
 	       "  syscalls   per thread and syscall: count, errors by errno, latency\n"
@@ -37,8 +39,16 @@ static void analyze_help(void)
 	       "  fd         which file fd FD of process PID named: each interval [opened\n"
 	       "             or first known, closed or the trace's end) with its file and\n"
 	       "             how it was opened (the io analysis's fd model)\n"
+	       "  phases     time in each syscall inside a thread's phases, from a userspace\n"
+	       "             --begin event to its next --end event (the same event may be\n"
+	       "             both), per group (the begin event's --by field): count,\n"
+	       "             total, min, max per syscall; phases and their total time.\n"
+	       "             Needs the userspace events' vtid context (reel add-context -u\n"
+	       "             -t vtid) and the kernel syscalls (their tid context, reel\n"
+	       "             add-context -k -t tid, or sched_switch)\n"
 	       "\n"
-	       "TRACE: a trace directory (its kernel trace), a rotated session (every\n"
+	       "TRACE: a trace directory (its kernel trace; phases: its userspace traces\n"
+	       "too), a rotated session (every\n"
 	       "chunk of archives/ in order, then the chunk in progress), or chunks.\n"
 	       "Chunks are analysed in parallel and the results merged: the same numbers\n"
 	       "as one sequential pass.\n"
@@ -55,6 +65,8 @@ static void analyze_help(void)
 	       "                   nanoseconds since the epoch (as --json prints times);\n"
 	       "                   a number with a decimal point or a leading '+' is seconds\n"
 	       "                   since the trace's first event (e.g. 1.5, +2)\n"
+	       "  --begin, --end PROVIDER:EVENT  phases: the userspace events\n"
+	       "  --by FIELD       phases: the begin event's field naming the group\n"
 	       "  -h, --help       this text\n");
 }
 
@@ -247,7 +259,7 @@ static int parse_at(const char *s, int *mode, int64_t *ret)
 
 static int analyze_run(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT };
+	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY };
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -257,6 +269,9 @@ static int analyze_run(int argc, char **argv)
 		{"pid", required_argument, NULL, OPT_PID},
 		{"fd", required_argument, NULL, OPT_FD},
 		{"at", required_argument, NULL, OPT_AT},
+		{"begin", required_argument, NULL, OPT_BEGIN},
+		{"end", required_argument, NULL, OPT_END},
+		{"by", required_argument, NULL, OPT_BY},
 		/* test mode (doc/analysis.md): one trace cut every N events */
 		{"cut-every", required_argument, NULL, OPT_CUT},
 		{"help", no_argument, NULL, 'h'},
@@ -269,6 +284,7 @@ static int analyze_run(int argc, char **argv)
 	unsigned limit = 10;
 	int64_t pid = -1, fd = -1, at = 0;
 	int at_mode = AN_AT_NONE;
+	const char *pbegin = NULL, *pend = NULL, *pby = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -313,6 +329,18 @@ static int analyze_run(int argc, char **argv)
 				return cli_usage_error("analyze", "bad --at value '%s' (ns since the epoch, or seconds.decimals since the trace's start)",
 						       optarg);
 			break;
+		case OPT_BEGIN:
+		case OPT_END:
+			if (!strchr(optarg, ':') || strchr(optarg, ','))
+				return cli_usage_error("analyze", "bad --%s value '%s' (PROVIDER:EVENT)",
+						       c == OPT_BEGIN ? "begin" : "end", optarg);
+			*(c == OPT_BEGIN ? &pbegin : &pend) = optarg;
+			break;
+		case OPT_BY:
+			if (!*optarg)
+				return cli_usage_error("analyze", "empty --by");
+			pby = optarg;
+			break;
 		case OPT_CUT: {
 			errno = 0;
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -330,11 +358,18 @@ static int analyze_run(int argc, char **argv)
 	}
 	/* getopt_long permutes: options may come anywhere */
 	if (optind >= argc)
-		return cli_usage_error("analyze", "which analysis? (syscalls, io, cpu, fd)");
+		return cli_usage_error("analyze", "which analysis? (syscalls, io, cpu, fd, phases)");
 	const char *what = argv[optind++];
 	bool io = !strcmp(what, "io"), cpu = !strcmp(what, "cpu"), fdh = !strcmp(what, "fd");
-	if (strcmp(what, "syscalls") && !io && !cpu && !fdh)
-		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls, io, cpu, fd)", what);
+	bool ph = !strcmp(what, "phases");
+	if (strcmp(what, "syscalls") && !io && !cpu && !fdh && !ph)
+		return cli_usage_error("analyze", "unknown analysis '%s' (syscalls, io, cpu, fd, phases)", what);
+	if (ph && (!pbegin || !pend))
+		return cli_usage_error("analyze", "phases needs --begin PROVIDER:EVENT and --end PROVIDER:EVENT");
+	if (!ph && (pbegin || pend || pby))
+		return cli_usage_error("analyze", "--begin, --end and --by are options of 'reel analyze phases'");
+	if (ph)
+		flags |= AN_IO | AN_PHASES;
 	if (fdh && (pid < 0 || fd < 0))
 		return cli_usage_error("analyze", "fd needs --pid PID and --fd FD");
 	if (!fdh && (pid >= 0 || fd >= 0 || at_mode != AN_AT_NONE))
@@ -352,7 +387,7 @@ static int analyze_run(int argc, char **argv)
 	struct an_partial *res = NULL;
 	struct an_progress prog = {0};
 	char err[1024] = "";
-	if (!names) {
+	if (!names || (ph && an_names_set_phases(names, pbegin, pend, pby))) {
 		cli_error("analyze", "out of memory");
 		goto out;
 	}
@@ -392,7 +427,8 @@ static int analyze_run(int argc, char **argv)
 		cli_error("analyze", "%s", err[0] ? err : strerror(-r));
 		goto out;
 	}
-	if ((fdh   ? an_report_fd(res, stdout, json, pid, fd, at_mode, at) :
+	if ((ph    ? an_report_phases(res, stdout, json) :
+	     fdh   ? an_report_fd(res, stdout, json, pid, fd, at_mode, at) :
 	     io    ? an_report_io(res, stdout, json, limit) :
 	     cpu   ? an_report_cpu(res, stdout, json, limit) :
 		     an_report_syscalls(res, stdout, json)) ||
@@ -415,7 +451,7 @@ out:
 
 const struct cli_command cli_cmd_analyze = {
 	.name = "analyze",
-	.summary = "answers from kernel traces: syscall statistics, I/O usage, CPU usage, fd history, chunk-parallel",
+	.summary = "answers from kernel traces: syscall statistics, I/O usage, CPU usage, fd history, phases, chunk-parallel",
 	.run = analyze_run,
 	.help = analyze_help,
 };

@@ -7,7 +7,8 @@
  * one sequential pass; the histogram's precision; malformed binary input;
  * the CPU analysis (CPU time, wakeup latency) on the same streams with
  * wakeups, and by hand; an fd's history (statedump, open, dup2 over it,
- * close, reopen, fork) at every cut.
+ * close, reopen, fork) at every cut; phases (userspace marks, syscalls
+ * with and without the tid context) at every cut.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -548,6 +549,105 @@ static struct an_ev wake(int64_t ts, int cpu, int64_t tid)
 	return (struct an_ev){.kind = AN_EV_WAKEUP, .ts = ts, .cpu = cpu, .tid = -1, .a = tid};
 }
 
+/* The phases report (JSON, its chunk count cut out). */
+static char *ph_report(const struct an_partial *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f);
+	CHECK(an_report_phases(p, f, true) == 0);
+	CHECK(an_report_phases(p, f, false) == 0);
+	fclose(f);
+	char *c = strstr(buf, "\"chunks\":");
+	CHECK(c);
+	size_t w = strcspn(c + 9, ",");
+	memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
+	return buf;
+}
+
+static struct an_ev mark(int64_t ts, int cpu, int64_t vtid, const char *group)
+{
+	return (struct an_ev){.kind = AN_EV_MARK, .ts = ts, .cpu = cpu, .tid = vtid,
+			      .a = AN_MARK_BEGIN | AN_MARK_END, .s1 = group, .l1 = strlen(group)};
+}
+
+/* Phases, by hand: one mark event begins and ends phases; thread 200 has
+ * the tid context, thread 300's syscalls are attributed by its CPU; a
+ * syscall before any phase, phases open at the end (not counted); every
+ * cut, both groupings, through the binary form. */
+static void test_phases(void)
+{
+	struct an_ev v[] = {
+		sw(1, 1, 0, 300),
+		sys(5, 200, true, 0, 3, 0, NULL, 0),    /* read before any phase */
+		sys(8, 200, false, 0, 0, 0, NULL, 1),
+		mark(10, 0, 200, "A"),
+		sys(12, 200, true, 0, 3, 0, NULL, 0),   /* A: read 8 */
+		mark(15, 1, 300, "B"),
+		sys(16, -1, true, 2, 0, 0, "/f", 0),    /* B (300): openat 3 */
+		sys(19, -1, false, 2, 0, 0, NULL, 3),
+		sys(20, 200, false, 0, 0, 0, NULL, 1),
+		sys(22, 200, true, 1, 3, 0, NULL, 0),   /* A: write 3 */
+		sys(25, 200, false, 1, 0, 0, NULL, 1),
+		mark(30, 0, 200, "B"),                  /* A: 20 ns */
+		sys(31, 200, true, 0, 3, 0, NULL, 0),   /* B: read 10 */
+		mark(35, 1, 300, "B"),                  /* B (300): 20 ns, then open */
+		sw(36, 1, 300, 0),
+		sys(41, 200, false, 0, 0, 0, NULL, 1),
+		mark(50, 0, 200, "A"),                  /* B: 20 ns */
+		sys(52, 200, true, 0, 3, 0, NULL, 0),   /* A: read 2 */
+		sys(54, 200, false, 0, 0, 0, NULL, 1),
+		mark(60, 0, 200, "C"),                  /* A: 10 ns; C open */
+		sys(70, 200, true, 3, 3, 0, NULL, 0),
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i].kind == AN_EV_SYS_ENTRY || v[i].kind == AN_EV_SYS_EXIT)
+			v[i].cpu = v[i].tid < 0 ? 1 : 0;
+	size_t n = sizeof(v) / sizeof(v[0]);
+	const unsigned fl = AN_IO | AN_PHASES;
+	CHECK(an_names_set_phases(names, "app:mark", "app:mark", "step") == 0);
+	struct an_partial *seq = map(v, 0, n, fl);
+	char *want = ph_report(seq);
+	an_partial_destroy(seq);
+	const char *exp =
+		"\"groups\":[{\"group\":\"A\",\"phases\":2,\"open\":0,\"time_ns\":30,\"syscalls\":["
+		"{\"name\":\"read\",\"count\":2,\"total_ns\":10,\"min_ns\":2,\"max_ns\":8},"
+		"{\"name\":\"write\",\"count\":1,\"total_ns\":3,\"min_ns\":3,\"max_ns\":3}]},"
+		"{\"group\":\"B\",\"phases\":2,\"open\":1,\"time_ns\":40,\"syscalls\":["
+		"{\"name\":\"read\",\"count\":1,\"total_ns\":10,\"min_ns\":10,\"max_ns\":10},"
+		"{\"name\":\"openat\",\"count\":1,\"total_ns\":3,\"min_ns\":3,\"max_ns\":3}]},"
+		"{\"group\":\"C\",\"phases\":0,\"open\":1,\"time_ns\":0,\"syscalls\":[]}]}";
+	if (!strstr(want, exp)) {
+		fprintf(stderr, "phases:\n%s\n", want);
+		exit(1);
+	}
+	CHECK(strstr(want, "\"begin\":\"app:mark\",\"end\":\"app:mark\",\"by\":\"step\""));
+	CHECK(strstr(want, "Group A: 2 phases"));
+	for (size_t a0 = 0; a0 <= n; a0++)
+		for (size_t b0 = a0; b0 <= n; b0++)
+			for (int g = 0; g < 2; g++) {
+				struct an_partial *a = roundtrip(map(v, 0, a0, fl)), *b = map(v, a0, b0, fl),
+						  *c = roundtrip(map(v, b0, n, fl));
+				if (g) {
+					CHECK(an_partial_merge(b, c) == 0);
+					CHECK(an_partial_merge(a, b) == 0);
+				} else {
+					CHECK(an_partial_merge(a, b) == 0);
+					CHECK(an_partial_merge(a, c) == 0);
+				}
+				char *got = ph_report(a);
+				if (strcmp(got, want)) {
+					fprintf(stderr, "phases, cuts %zu %zu:\n%s\n%s\n", a0, b0, want, got);
+					exit(1);
+				}
+				free(got);
+				an_partial_destroy(a);
+			}
+	free(want);
+	CHECK(an_names_set_phases(names, NULL, NULL, NULL) == 0);
+}
+
 /* CPU time and wakeup latency, by hand: thread 5 runs before the trace's
  * first switch (a soft begin), thread 10 is woken, ignored while running,
  * woken twice (the first counts), and runs at the end (a soft end). */
@@ -623,6 +723,7 @@ int main(void)
 	test_io_overlap(true);
 	test_io_overlap(false);
 	test_cpu_model();
+	test_phases();
 	an_names_destroy(names);
 	printf("analysis: ok\n");
 	return 0;

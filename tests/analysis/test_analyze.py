@@ -549,3 +549,72 @@ def test_fd_history(rotated):
     p = subprocess.run([str(REEL), "analyze", "fd", "--quiet", str(out), "--pid", str(pid)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and "--fd" in p.stderr
+
+
+# ---- phases ------------------------------------------------------------------
+
+def phases(*args, check=True):
+    p = subprocess.run([str(REEL), "analyze", "phases", "--json", "--quiet"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=300)
+    if not check:
+        return p
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout)
+    res.pop("chunks")
+    return res
+
+
+@pytest.fixture(scope="module")
+def phase_trace(tmp_path_factory):
+    """The workload with its kwork:mark events (vtid context) and every
+    syscall (tid context), with a rotation while it runs."""
+    tmp = tmp_path_factory.mktemp("phases")
+    d = Daemon(tmp)
+    d.start()
+    try:
+        work = tmp / "kw.txt"
+        work.write_text("hello phases\n")
+        out = tmp / "trace"
+        d.reel("create", "ph", "-o", out)
+        d.reel("add-context", "-u", "-t", "vtid")
+        d.reel("add-context", "-k", "-t", "tid")
+        d.reel("enable-event", "-k", SCHED)
+        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.reel("enable-event", "-u", "kwork:*")
+        d.reel("start")
+        pid, _ = kworkload(d, work, N, cpu=min(os.sched_getaffinity(0)))
+        d.reel("stop")
+        d.reel("destroy")
+    finally:
+        stop_and_check(d)
+    return dict(out=out, pid=pid)
+
+
+def test_phases(phase_trace):
+    out = phase_trace["out"]
+    args = [out, "--begin", "kwork:mark", "--end", "kwork:mark", "--by", "step"]
+    one = phases(*args, "-j", "1")
+    groups = {g["group"]: g for g in one["groups"]}
+    # mark 1 to mark 2: openat, then N x (lseek, read), its own thread only
+    g1 = {s["name"]: s for s in groups["1"]["syscalls"]}
+    assert groups["1"]["phases"] == 1, one
+    assert g1["lseek"]["count"] == N and g1["read"]["count"] == N, g1
+    assert g1["openat"]["count"] == 1, g1
+    assert g1["read"]["min_ns"] <= g1["read"]["max_ns"] <= g1["read"]["total_ns"] <= groups["1"]["time_ns"]
+    assert groups["2"]["phases"] == 1 and groups["3"]["phases"] == 1
+    assert {s["name"]: s["count"] for s in groups["2"]["syscalls"]}.get("write") == 1
+    assert groups["4"]["phases"] == 0 and groups["4"]["open"] == 1
+    assert phases(*args, "-j", "4") == one
+    assert phases(*args, "--cut-every", "7") == one
+    # without --by: one group
+    nob = phases(out, "--begin", "kwork:mark", "--end", "kwork:mark")
+    assert len(nob["groups"]) == 1 and nob["groups"][0]["phases"] == 3
+
+
+def test_phases_needs_vtid(rotated):
+    """A trace whose userspace events have no vtid context: said so."""
+    p = phases(rotated["out"], "--begin", "kwork:mark", "--end", "kwork:mark", check=False)
+    # the rotated fixture records no userspace events: no phase, no error
+    assert p.returncode == 0, p.stderr
+    p = phases(rotated["out"], "--begin", "kwork:mark", check=False)
+    assert p.returncode != 0 and "--end" in p.stderr
