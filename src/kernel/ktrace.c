@@ -457,7 +457,7 @@ int reel_ktrace_new(const struct reel_ktrace_config *config, struct reel_ktrace 
 	}
 	/* REEL_KERNEL_SYSCALL_ARGS=off (the daemon's environment): no eBPF. */
 	const char *args = getenv("REEL_KERNEL_SYSCALL_ARGS");
-	if (config->no_syscall_args || (args && strcmp(args, "off") == 0))
+	if (args && strcmp(args, "off") == 0)
 		snprintf(kt->warning, sizeof(kt->warning),
 			 "syscall string arguments (paths) are recorded as pointers: "
 			 "REEL_KERNEL_SYSCALL_ARGS=off");

@@ -23,7 +23,6 @@ struct reel_ktrace;
 struct reel_ktrace_config {
 	uint32_t buffer_kb;   /* per-CPU kernel buffer; 0: 4096 */
 	uint32_t packet_size; /* output packets; 0: 1 MiB */
-	bool no_syscall_args; /* do not load the eBPF syscall-argument reader */
 	bool context_tid;     /* each event with the task's id (`add-context -k -t tid`) */
 	bool snapshot;        /* flight recorder: the kernel overwrites its oldest events;
 			       * nothing is read but by reel_ktrace_snapshot() */

@@ -177,6 +177,35 @@ static struct an_partial *map(const struct an_ev *v, size_t lo, size_t hi, unsig
 	return p;
 }
 
+/* Every split of v[0..n) into three chunks (x and y the cuts), merged
+ * both ways ((a.b).c and a.(b.c)), the first and last chunks through the
+ * binary form: `fn`'s report must be `want` each time. */
+static void check_every_two_cuts(const struct an_ev *v, size_t n, unsigned flags,
+				 char *(*fn)(const struct an_partial *), const char *want,
+				 const char *what)
+{
+	for (size_t x = 0; x <= n; x++)
+		for (size_t y = x; y <= n; y++)
+			for (int g = 0; g < 2; g++) {
+				struct an_partial *a = roundtrip(map(v, 0, x, flags)), *b = map(v, x, y, flags),
+						  *c = roundtrip(map(v, y, n, flags));
+				if (g) {
+					CHECK(an_partial_merge(b, c) == 0);
+					CHECK(an_partial_merge(a, b) == 0);
+				} else {
+					CHECK(an_partial_merge(a, b) == 0);
+					CHECK(an_partial_merge(a, c) == 0);
+				}
+				char *got = fn(a);
+				if (strcmp(got, want)) {
+					fprintf(stderr, "%s, cuts %zu %zu:\n%s\n%s\n", what, x, y, want, got);
+					exit(1);
+				}
+				free(got);
+				an_partial_destroy(a);
+			}
+}
+
 static void test_cuts(bool with_tid, unsigned flags, unsigned seed)
 {
 	enum { N = 600 };
@@ -445,26 +474,7 @@ static void test_fd_history(void)
 	CHECK(strstr(want, "\"pid\":300,\"comm\":\"child\",\"fd\":4,\"at\":null,\"intervals\":[{\"begin_ns\":60,"));
 	CHECK(strstr(want, "\"pid\":999,\"comm\":null,\"fd\":3,\"at\":null,\"intervals\":[]}"));
 	CHECK(strstr(want, "[31, 41)  /x\n    opened: dup2 of fd 4 by tid 200\n    closed: close by tid 200\n"));
-	for (size_t a0 = 0; a0 <= n; a0++)
-		for (size_t b0 = a0; b0 <= n; b0++)
-			for (int g = 0; g < 2; g++) {
-				struct an_partial *a = roundtrip(map(v, 0, a0, AN_IO)), *b = map(v, a0, b0, AN_IO),
-						  *c = roundtrip(map(v, b0, n, AN_IO));
-				if (g) {
-					CHECK(an_partial_merge(b, c) == 0);
-					CHECK(an_partial_merge(a, b) == 0);
-				} else {
-					CHECK(an_partial_merge(a, b) == 0);
-					CHECK(an_partial_merge(a, c) == 0);
-				}
-				char *got = fd_report(a);
-				if (strcmp(got, want)) {
-					fprintf(stderr, "fd history, cuts %zu %zu:\n%s\n%s\n", a0, b0, want, got);
-					exit(1);
-				}
-				free(got);
-				an_partial_destroy(a);
-			}
+	check_every_two_cuts(v, n, AN_IO, fd_report, want, "fd history");
 	free(want);
 }
 
@@ -624,26 +634,7 @@ static void test_phases(void)
 	}
 	CHECK(strstr(want, "\"begin\":\"app:mark\",\"end\":\"app:mark\",\"by\":\"step\""));
 	CHECK(strstr(want, "Group A: 2 phases"));
-	for (size_t a0 = 0; a0 <= n; a0++)
-		for (size_t b0 = a0; b0 <= n; b0++)
-			for (int g = 0; g < 2; g++) {
-				struct an_partial *a = roundtrip(map(v, 0, a0, fl)), *b = map(v, a0, b0, fl),
-						  *c = roundtrip(map(v, b0, n, fl));
-				if (g) {
-					CHECK(an_partial_merge(b, c) == 0);
-					CHECK(an_partial_merge(a, b) == 0);
-				} else {
-					CHECK(an_partial_merge(a, b) == 0);
-					CHECK(an_partial_merge(a, c) == 0);
-				}
-				char *got = ph_report(a);
-				if (strcmp(got, want)) {
-					fprintf(stderr, "phases, cuts %zu %zu:\n%s\n%s\n", a0, b0, want, got);
-					exit(1);
-				}
-				free(got);
-				an_partial_destroy(a);
-			}
+	check_every_two_cuts(v, n, fl, ph_report, want, "phases");
 	free(want);
 	CHECK(an_names_set_phases(names, NULL, NULL, NULL) == 0);
 }
@@ -676,26 +667,7 @@ static void test_cpu_model(void)
 	CHECK(strstr(want, "{\"cpu\":1,\"busy_ns\":150,\"idle_ns\":50,\"usage\":75.000000}"));
 	CHECK(strstr(want, "\"wakeup_latency\":[{\"tid\":10,\"pid\":10,\"comm\":\"t\",\"count\":2,\"min_ns\":10,"
 			   "\"max_ns\":40,\"sum_ns\":50,\"avg_ns\":25.000,\"p99_ns\":40}]"));
-	for (size_t x = 0; x <= n; x++)
-		for (size_t y = x; y <= n; y++)
-			for (int g = 0; g < 2; g++) {
-				struct an_partial *a = roundtrip(map(v, 0, x, AN_CPU)), *b = map(v, x, y, AN_CPU),
-						  *c = roundtrip(map(v, y, n, AN_CPU));
-				if (g) {
-					CHECK(an_partial_merge(b, c) == 0);
-					CHECK(an_partial_merge(a, b) == 0);
-				} else {
-					CHECK(an_partial_merge(a, b) == 0);
-					CHECK(an_partial_merge(a, c) == 0);
-				}
-				char *got = report(a);
-				if (strcmp(got, want)) {
-					fprintf(stderr, "cpu model, cuts %zu %zu:\n%s\n%s\n", x, y, want, got);
-					exit(1);
-				}
-				free(got);
-				an_partial_destroy(a);
-			}
+	check_every_two_cuts(v, n, AN_CPU, report, want, "cpu model");
 	free(want);
 }
 

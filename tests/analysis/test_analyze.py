@@ -611,10 +611,25 @@ def test_phases(phase_trace):
     assert len(nob["groups"]) == 1 and nob["groups"][0]["phases"] == 3
 
 
-def test_phases_needs_vtid(rotated):
-    """A trace whose userspace events have no vtid context: said so."""
-    p = phases(rotated["out"], "--begin", "kwork:mark", "--end", "kwork:mark", check=False)
-    # the rotated fixture records no userspace events: no phase, no error
-    assert p.returncode == 0, p.stderr
-    p = phases(rotated["out"], "--begin", "kwork:mark", check=False)
+def test_phases_needs_vtid(tmp_path):
+    """A trace whose userspace events have no vtid context: refused, saying
+    how to record one; --end is required."""
+    d = Daemon(tmp_path)
+    d.start()
+    try:
+        work = tmp_path / "kw.txt"
+        work.write_text("no vtid\n")
+        out = tmp_path / "trace"
+        d.reel("create", "novtid", "-o", out)
+        d.reel("enable-event", "-k", "--syscall", "lseek")
+        d.reel("enable-event", "-u", "kwork:*")
+        d.reel("start")
+        kworkload(d, work, 3)
+        d.reel("stop")
+        d.reel("destroy")
+    finally:
+        stop_and_check(d)
+    p = phases(out, "--begin", "kwork:mark", "--end", "kwork:mark", check=False)
+    assert p.returncode != 0 and "add-context -u -t vtid" in p.stderr, (p.returncode, p.stderr)
+    p = phases(out, "--begin", "kwork:mark", check=False)
     assert p.returncode != 0 and "--end" in p.stderr
