@@ -200,6 +200,28 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Wait until thread tid of this process sleeps: a thread that has released
+ * the mutex in pthread_cond_wait but was preempted before its futex wait is
+ * still runnable ('R'), for as long as a loaded machine keeps it off a CPU. */
+static void wait_sleeping(pid_t tid)
+{
+	char path[64], stat[512];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	for (double deadline = now_ms() + 30e3;;) {
+		FILE *f = fopen(path, "r");
+		CHECK(f);
+		size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+		fclose(f);
+		stat[n] = '\0';
+		const char *close = strrchr(stat, ')');
+		CHECK(close && close[1] == ' ');
+		if (close[2] == 'S')
+			return;
+		CHECK(now_ms() < deadline);
+		usleep(1000);
+	}
+}
+
 static void test_real_proc(void)
 {
 	static struct result r;
@@ -238,6 +260,7 @@ static void test_real_proc(void)
 	int deep = open_deep(dir, component, &depth);
 	struct want_fd *w_deep = add_want(&r, deep, NULL, "");
 
+	wait_sleeping(r.tid2);
 	double t0 = now_ms();
 	CHECK(reel_proc_scan("/proc", &ops, &r) == 0);
 	double t1 = now_ms();
