@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engines behind dist_engine_run(): the local thread pool, and NATS
+ * JetStream's batch path: one task per chunk on reel.task.<run>, the
+ * partials back on reel.result.<run>, reduced in chunk order as a prefix
+ * of chunks completes (doc/dist.md).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "dist/dist.h"
+#include "dist/nats-local.h"
+
+struct dist_engine {
+	int (*run)(struct dist_engine *e, const struct dist_job *job, struct an_names *names,
+		   struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen);
+	unsigned threads;
+	natsConnection *nc;
+	jsCtx *js;
+};
+
+static int local_run(struct dist_engine *e, const struct dist_job *job, struct an_names *names,
+		     struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen)
+{
+	return an_map_chunks(job->chunks, job->n, e->threads, names, job->flags, prog, ret, err,
+			     errlen);
+}
+
+struct dist_engine *dist_engine_local(unsigned threads)
+{
+	struct dist_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->run = local_run;
+	e->threads = threads;
+	return e;
+}
+
+int dist_engine_run(struct dist_engine *e, const struct dist_job *job, struct an_names *names,
+		    struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen)
+{
+	return e->run(e, job, names, prog, ret, err, errlen);
+}
+
+void dist_engine_destroy(struct dist_engine *e)
+{
+	if (!e)
+		return;
+	dist_nats_close(e->nc, e->js);
+	free(e);
+}
+
+/* ---- NATS -------------------------------------------------------------- */
+
+struct slot {
+	char id[DIST_ID_LEN + 1];
+	char *path;
+	uint64_t seq; /* the task's sequence in the tasks stream */
+	struct an_partial *p;
+	bool done;
+};
+
+/* A partial written to the shared store: only the file the task's worker
+ * names reel-partial-<task id> is read, then removed. */
+static struct an_partial *read_store(const char *file, const char *id, struct an_names *names,
+				     char *err, size_t errlen)
+{
+	char want[64];
+	snprintf(want, sizeof(want), "reel-partial-%s", id);
+	const char *base = strrchr(file, '/');
+	if (!base || strcmp(base + 1, want)) {
+		snprintf(err, errlen, "result names a file that is not its partial: %.256s", file);
+		errno = EINVAL;
+		return NULL;
+	}
+	FILE *f = fopen(file, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%.256s: %s", file, strerror(errno));
+		return NULL;
+	}
+	struct an_partial *p = an_partial_read(names, f);
+	int e = errno;
+	fclose(f);
+	if (!p)
+		snprintf(err, errlen, "%.256s: %s", file,
+			 e == EINVAL ? "malformed partial" : strerror(e));
+	else
+		unlink(file);
+	return p;
+}
+
+/* "stream_seq":N in a max-deliveries advisory (JSON from the server). */
+static bool advisory_seq(const char *data, int len, uint64_t *ret)
+{
+	const char *k = memmem(data, (size_t)len, "\"stream_seq\":", 13);
+	if (!k)
+		return false;
+	const char *p = k + 13, *end = data + len;
+	uint64_t v = 0;
+	int digits = 0;
+	while (p < end && *p == ' ')
+		p++;
+	for (; p < end && *p >= '0' && *p <= '9' && digits < 19; p++, digits++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (!digits)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an_names *names,
+		    struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen)
+{
+	int r = -EIO;
+	uint64_t rid;
+	char run[DIST_RUN_LEN + 1], tsubj[64], rsubj[64];
+	natsSubscription *sub = NULL, *adv = NULL;
+	struct an_partial *acc = NULL;
+	size_t next = 0, dups = 0;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	if (getrandom(&rid, sizeof(rid), 0) != sizeof(rid)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -EIO;
+	}
+	snprintf(run, sizeof(run), "%016" PRIx64, rid);
+	snprintf(tsubj, sizeof(tsubj), DIST_TASK_SUBJECT "%s", run);
+	snprintf(rsubj, sizeof(rsubj), DIST_RESULT_SUBJECT "%s", run);
+	struct slot *sl = calloc(job->n ? job->n : 1, sizeof(*sl));
+	if (!sl)
+		return -ENOMEM;
+
+	/* results first: none published before this is missed */
+	jsSubOptions so;
+	jsSubOptions_Init(&so);
+	so.Stream = DIST_RESULTS_STREAM;
+	so.Config.AckPolicy = js_AckNone;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	s = js_SubscribeSync(&sub, e->js, rsubj, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		dist_nats_err(err, errlen, "subscribing to the results", s, jerr);
+		goto out;
+	}
+	/* tasks the workers gave up on (max deliver) */
+	s = natsConnection_SubscribeSync(
+		&adv, e->nc,
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." DIST_TASKS_STREAM "." DIST_CONSUMER);
+	if (s != NATS_OK) {
+		dist_nats_err(err, errlen, "subscribing to advisories", s, 0);
+		goto out;
+	}
+	for (size_t i = 0; i < job->n; i++) {
+		char abs[PATH_MAX];
+		if (!realpath(job->chunks[i], abs)) {
+			snprintf(err, errlen, "%.256s: %s", job->chunks[i], strerror(errno));
+			goto out;
+		}
+		struct dist_task t = {.index = i,
+				      .flags = job->flags,
+				      .begin = (char *)job->begin,
+				      .end = (char *)job->end,
+				      .by = (char *)job->by,
+				      .path = abs};
+		memcpy(t.run, run, sizeof(run));
+		dist_task_id(&t, t.id);
+		memcpy(sl[i].id, t.id, sizeof(t.id));
+		if (!(sl[i].path = strdup(job->chunks[i]))) {
+			r = -ENOMEM;
+			goto out;
+		}
+		char *msg;
+		size_t len;
+		if ((r = dist_task_encode(&t, &msg, &len))) {
+			snprintf(err, errlen, "%.256s: %s", abs,
+				 r == -EINVAL ? "path too long for a task" : strerror(-r));
+			goto out;
+		}
+		r = -EIO;
+		jsPubOptions po;
+		jsPubOptions_Init(&po);
+		po.MsgId = t.id;
+		jsPubAck *pa = NULL;
+		s = js_Publish(&pa, e->js, tsubj, msg, (int)len, &po, &jerr);
+		free(msg);
+		if (s != NATS_OK) {
+			dist_nats_err(err, errlen, "publishing a task", s, jerr);
+			goto out;
+		}
+		sl[i].seq = pa->Sequence;
+		jsPubAck_Destroy(pa);
+	}
+
+	while (next < job->n) {
+		natsMsg *m = NULL;
+		s = natsSubscription_NextMsg(&m, adv, 0);
+		if (s == NATS_OK) {
+			uint64_t seq;
+			if (advisory_seq(natsMsg_GetData(m), natsMsg_GetDataLength(m), &seq))
+				for (size_t i = 0; i < job->n; i++)
+					if (sl[i].seq == seq && !sl[i].done) {
+						snprintf(err, errlen,
+							 "%.256s: no result after the consumer's "
+							 "max deliveries (workers died or timed "
+							 "out on it)",
+							 sl[i].path);
+						natsMsg_Destroy(m);
+						goto out;
+					}
+			natsMsg_Destroy(m);
+		}
+		s = natsSubscription_NextMsg(&m, sub, 500);
+		if (s == NATS_TIMEOUT)
+			continue;
+		if (s != NATS_OK) {
+			if (natsConnection_IsReconnecting(e->nc)) {
+				nats_Sleep(200);
+				continue;
+			}
+			dist_nats_err(err, errlen, "waiting for results", s, 0);
+			goto out;
+		}
+		struct dist_result res;
+		char *buf = NULL, perr[256];
+		if (dist_result_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &res,
+				      &buf, perr, sizeof(perr))) {
+			fprintf(stderr, "reel analyze: ignoring a malformed result: %s\n", perr);
+			natsMsg_Destroy(m);
+			continue;
+		}
+		if (strcmp(res.run, run) || res.index >= job->n ||
+		    strcmp(res.id, sl[res.index].id)) {
+			fprintf(stderr, "reel analyze: ignoring a result of another task (%s)\n",
+				res.id);
+		} else if (sl[res.index].done) {
+			dups++; /* a redelivered task's second result: the first counts */
+		} else if (res.error) {
+			snprintf(err, errlen, "%.256s (worker %.64s): %.512s", sl[res.index].path,
+				 res.worker, res.error);
+			free(buf);
+			natsMsg_Destroy(m);
+			goto out;
+		} else {
+			struct an_partial *p;
+			if (res.file) {
+				p = read_store(res.file, res.id, names, err, errlen);
+			} else {
+				FILE *f = fmemopen((void *)res.data, res.size, "rb");
+				p = f ? an_partial_read(names, f) : NULL;
+				if (f)
+					fclose(f);
+				if (!p)
+					snprintf(err, errlen,
+						 "%.256s (worker %.64s): malformed partial",
+						 sl[res.index].path, res.worker);
+			}
+			if (!p) {
+				free(buf);
+				natsMsg_Destroy(m);
+				goto out;
+			}
+			sl[res.index].p = p;
+			sl[res.index].done = true;
+			if (prog) {
+				__atomic_fetch_add(&prog->events, an_partial_events(p),
+						   __ATOMIC_RELAXED);
+				__atomic_fetch_add(&prog->chunks, 1, __ATOMIC_RELAXED);
+			}
+			/* the reduce follows the chunk order: hold what came early */
+			while (next < job->n && sl[next].done) {
+				struct an_partial *q = sl[next].p;
+				sl[next++].p = NULL;
+				if (!acc) {
+					acc = q;
+				} else if ((r = an_partial_merge(acc, q))) {
+					snprintf(err, errlen, "reduce: %s", strerror(-r));
+					free(buf);
+					natsMsg_Destroy(m);
+					goto out;
+				}
+			}
+		}
+		free(buf);
+		natsMsg_Destroy(m);
+	}
+	if (!acc && !(acc = an_partial_new(names, job->flags))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (dups && getenv("REEL_DIST_DEBUG"))
+		fprintf(stderr, "reel analyze: %zu duplicate results discarded\n", dups);
+	*ret = acc;
+	acc = NULL;
+	r = 0;
+out:
+	natsSubscription_Destroy(adv);
+	if (sub) {
+		natsSubscription_Unsubscribe(sub);
+		natsSubscription_Destroy(sub);
+	}
+	/* this run's results are read: drop them (and, on failure, its tasks) */
+	jsOptions po;
+	jsOptions_Init(&po);
+	po.Stream.Purge.Subject = rsubj;
+	js_PurgeStream(e->js, DIST_RESULTS_STREAM, &po, NULL);
+	if (r) {
+		po.Stream.Purge.Subject = tsubj;
+		js_PurgeStream(e->js, DIST_TASKS_STREAM, &po, NULL);
+	}
+	for (size_t i = 0; i < job->n; i++) {
+		an_partial_destroy(sl[i].p);
+		free(sl[i].path);
+	}
+	free(sl);
+	an_partial_destroy(acc);
+	return r;
+}
+
+struct dist_engine *dist_engine_nats(const char *url, char *err, size_t errlen)
+{
+	struct dist_engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->run = nats_run;
+	/* a batch run gives up on a broker that stays away */
+	if (dist_nats_open(url, false, &e->nc, &e->js, err, errlen)) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
