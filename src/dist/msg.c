@@ -240,8 +240,8 @@ static bool hex_id(const char *s, size_t n)
 
 static bool number(const char *s, uint64_t max, uint64_t *ret)
 {
-	if (!s || !*s || strlen(s) > 20)
-		return false;
+	if (!s || !*s || strlen(s) > 20 || (s[0] == '0' && s[1]))
+		return false; /* one spelling per number */
 	uint64_t v = 0;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
@@ -294,6 +294,12 @@ int dist_task_parse(const void *msg, size_t len, struct dist_task *ret, char **r
 	t.end = f[F_END].val;
 	t.by = f[F_BY].val;
 	t.path = f[F_PATH].val;
+	char id[DIST_ID_LEN + 1];
+	dist_task_id(&t, id);
+	if (strcmp(id, t.id)) {
+		free(buf);
+		return fail(err, errlen, "the task's id is not its fields' hash");
+	}
 	*ret = t;
 	*ret_buf = buf;
 	return 0;

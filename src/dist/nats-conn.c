@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dist/nats-local.h"
 
@@ -51,6 +52,20 @@ static int add_stream(jsCtx *js, const char *name, const char *subject, jsRetent
 	return -1;
 }
 
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	fprintf(stderr, "%s[%d]: disconnected from the broker: reconnecting\n",
+		(const char *)closure, (int)getpid());
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	fprintf(stderr, "%s[%d]: reconnected to the broker\n", (const char *)closure,
+		(int)getpid());
+}
+
 int dist_nats_open(const char *url, bool forever, natsConnection **ret_nc, jsCtx **ret_js,
 		   char *err, size_t errlen)
 {
@@ -69,6 +84,10 @@ int dist_nats_open(const char *url, bool forever, natsConnection **ret_nc, jsCtx
 		s = natsOptions_SetMaxReconnect(o, forever ? -1 : 240);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectWait(o, 250);
+	if (s == NATS_OK && forever)
+		s = natsOptions_SetDisconnectedCB(o, on_disconnected, (void *)"reel worker");
+	if (s == NATS_OK && forever)
+		s = natsOptions_SetReconnectedCB(o, on_reconnected, (void *)"reel worker");
 	if (s != NATS_OK) {
 		dist_nats_err(err, errlen, url, s, 0);
 		natsOptions_Destroy(o);
