@@ -59,6 +59,9 @@ static void analyze_help(void)
 	       "  --engine URL     map the chunks on `reel worker`s through the NATS\n"
 	       "                   JetStream broker at URL (nats://HOST:PORT) instead of\n"
 	       "                   local threads: the same result (doc/dist.md)\n"
+	       "  --session NAME   with --engine: the chunks reeld announced for session\n"
+	       "                   NAME (reel enable-rotation --publish URL), in order,\n"
+	       "                   instead of (or before) TRACE arguments\n"
 	       "  --json           one JSON object (also the global --json)\n"
 	       "  --quiet          no progress line on the terminal\n"
 	       "  --limit N        io, cpu: at most N rows per table (default 10)\n"
@@ -263,7 +266,7 @@ static int parse_at(const char *s, int *mode, int64_t *ret)
 
 static int analyze_run(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY, OPT_ENGINE };
+	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY, OPT_ENGINE, OPT_SESSION };
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -277,6 +280,7 @@ static int analyze_run(int argc, char **argv)
 		{"end", required_argument, NULL, OPT_END},
 		{"by", required_argument, NULL, OPT_BY},
 		{"engine", required_argument, NULL, OPT_ENGINE},
+		{"session", required_argument, NULL, OPT_SESSION},
 		/* test mode (doc/analysis.md): one trace cut every N events */
 		{"cut-every", required_argument, NULL, OPT_CUT},
 		{"help", no_argument, NULL, 'h'},
@@ -289,7 +293,7 @@ static int analyze_run(int argc, char **argv)
 	unsigned limit = 10;
 	int64_t pid = -1, fd = -1, at = 0;
 	int at_mode = AN_AT_NONE;
-	const char *pbegin = NULL, *pend = NULL, *pby = NULL, *engine_url = NULL;
+	const char *pbegin = NULL, *pend = NULL, *pby = NULL, *engine_url = NULL, *session = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -349,6 +353,9 @@ static int analyze_run(int argc, char **argv)
 		case OPT_ENGINE:
 			engine_url = optarg;
 			break;
+		case OPT_SESSION:
+			session = optarg;
+			break;
 		case OPT_CUT: {
 			errno = 0;
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -386,7 +393,9 @@ static int analyze_run(int argc, char **argv)
 		flags |= AN_IO;
 	if (cpu)
 		flags |= AN_CPU;
-	if (optind >= argc)
+	if (session && !engine_url)
+		return cli_usage_error("analyze", "--session NAME needs --engine URL (the broker it announces to)");
+	if (optind >= argc && !session)
 		return cli_usage_error("analyze", "no trace given");
 	if (engine_url && cut)
 		return cli_usage_error("analyze", "--cut-every is local only (not with --engine)");
@@ -401,6 +410,25 @@ static int analyze_run(int argc, char **argv)
 	if (!names || (ph && an_names_set_phases(names, pbegin, pend, pby))) {
 		cli_error("analyze", "out of memory");
 		goto out;
+	}
+	if (session) {
+		char **paths = NULL;
+		size_t np = 0;
+		if (dist_session_chunks(engine_url, session, &paths, &np, err, sizeof(err))) {
+			cli_error("analyze", "%s", err);
+			goto out;
+		}
+		int pr = 0;
+		for (size_t i = 0; i < np; i++) {
+			if (!pr && add_trace(&ch, paths[i]))
+				pr = -ENOMEM;
+			free(paths[i]);
+		}
+		free(paths);
+		if (pr) {
+			cli_error("analyze", "out of memory");
+			goto out;
+		}
 	}
 	for (int i = optind; i < argc; i++) {
 		struct stat st;

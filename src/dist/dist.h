@@ -50,6 +50,12 @@ int dist_engine_run(struct dist_engine *e, const struct dist_job *job, struct an
 /* Accepts NULL. */
 void dist_engine_destroy(struct dist_engine *e);
 
+/* The chunks reeld announced for `session` on the broker at url (reel
+ * enable-rotation --publish), by index, each once: *ret gets n malloc'ed
+ * paths (free each, and the array). 0, or -1 with a message in err. */
+int dist_session_chunks(const char *url, const char *session, char ***ret, size_t *ret_n, char *err,
+			size_t errlen);
+
 /* ---- the worker ----------------------------------------------------- */
 
 struct dist_worker_opts {

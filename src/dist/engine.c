@@ -338,3 +338,110 @@ struct dist_engine *dist_engine_nats(const char *url, char *err, size_t errlen)
 	}
 	return e;
 }
+
+/* ---- the chunks announced by reeld --------------------------------------- */
+
+struct announced {
+	uint64_t index;
+	char *path;
+};
+
+static int cmp_announced(const void *a, const void *b)
+{
+	const struct announced *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int dist_session_chunks(const char *url, const char *session, char ***ret, size_t *ret_n, char *err,
+			size_t errlen)
+{
+	natsConnection *nc;
+	jsCtx *js;
+	if (dist_nats_open(url, false, &nc, &js, err, errlen))
+		return -1;
+	char sid[DIST_ID_LEN + 1], subject[64];
+	dist_chunk_id(session, sid);
+	snprintf(subject, sizeof(subject), DIST_CHUNK_SUBJECT "%s", sid);
+	int r = -1;
+	struct announced *v = NULL;
+	size_t n = 0;
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsSubOptions_Init(&so);
+	so.Stream = DIST_CHUNKS_STREAM;
+	so.Config.AckPolicy = js_AckNone;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	jsErrCode jerr = 0;
+	natsStatus s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		dist_nats_err(err, errlen, "reading the announced chunks", s, jerr);
+		goto out;
+	}
+	for (;;) {
+		natsMsg *m = NULL;
+		/* every announcement is stored: the first comes at once, or none is there */
+		s = natsSubscription_NextMsg(&m, sub, 2000);
+		if (s == NATS_TIMEOUT)
+			break;
+		if (s != NATS_OK) {
+			dist_nats_err(err, errlen, "reading the announced chunks", s, 0);
+			goto out;
+		}
+		jsMsgMetaData *meta = NULL;
+		uint64_t pending = 1;
+		if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+			pending = meta->NumPending;
+			jsMsgMetaData_Destroy(meta);
+		}
+		struct dist_chunk c;
+		char *buf = NULL, perr[256];
+		if (dist_chunk_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &c, &buf,
+				     perr, sizeof(perr))) {
+			fprintf(stderr,
+				"reel analyze: ignoring a malformed chunk announcement: %s\n",
+				perr);
+		} else if (!strcmp(c.session, session)) {
+			bool seen = false;
+			for (size_t i = 0; i < n && !seen; i++)
+				seen = v[i].index == c.index;
+			struct announced *nv = seen ? v : realloc(v, (n + 1) * sizeof(*v));
+			if (!nv || (!seen && !(nv[n].path = strdup(c.path)))) {
+				snprintf(err, errlen, "out of memory");
+				free(buf);
+				natsMsg_Destroy(m);
+				v = nv ? nv : v;
+				goto out;
+			}
+			v = nv;
+			if (!seen)
+				v[n++].index = c.index;
+		}
+		free(buf);
+		natsMsg_Destroy(m);
+		if (!pending)
+			break;
+	}
+	qsort(v, n, sizeof(*v), cmp_announced);
+	char **paths = calloc(n ? n : 1, sizeof(*paths));
+	if (!paths) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		paths[i] = v[i].path;
+		v[i].path = NULL;
+	}
+	*ret = paths;
+	*ret_n = n;
+	r = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+	if (sub) {
+		natsSubscription_Unsubscribe(sub);
+		natsSubscription_Destroy(sub);
+	}
+	dist_nats_close(nc, js);
+	return r;
+}

@@ -23,7 +23,7 @@
 
 /* What a request may carry, parsed and checked once. */
 struct request {
-	const char *session, *output, *channel, *pattern, *context, *hook, *compress;
+	const char *session, *output, *channel, *pattern, *context, *hook, *compress, *publish;
 	uint64_t rotate_timer, rotate_size, id, timeout, keep_chunks, keep_bytes, snapshot;
 	uint64_t max_size;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
@@ -48,6 +48,7 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_PATTERN: e = reel_msg_str(&f, &r->pattern); break;
 		case REEL_TAG_CONTEXT: e = reel_msg_str(&f, &r->context); break;
 		case REEL_TAG_HOOK: e = reel_msg_str(&f, &r->hook); break;
+		case REEL_TAG_PUBLISH: e = reel_msg_str(&f, &r->publish); break;
 		case REEL_TAG_ID: e = reel_msg_u64(&f, &r->id); break;
 		case REEL_TAG_TIMEOUT: e = reel_msg_u64(&f, &r->timeout); break;
 		case REEL_TAG_KEEP_CHUNKS: e = reel_msg_u64(&f, &r->keep_chunks); break;
@@ -779,9 +780,12 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		if (!(s = target(uid, &r, err, sizeof(err)))) {
 			status = -ENOENT;
 		} else if (!r.rotate_timer && !r.rotate_size && !r.keep_chunks && !r.keep_bytes &&
-			   !r.compress) {
+			   !r.compress && !r.publish) {
 			status = -EINVAL;
-			snprintf(err, sizeof(err), "give a timer, a size, a retention or a compression");
+			snprintf(err, sizeof(err), "give a timer, a size, a retention, a compression or a broker");
+		} else if (r.publish && strlen(r.publish) > 1000) {
+			status = -EINVAL;
+			snprintf(err, sizeof(err), "broker URL too long");
 		} else if (r.compress && compress_method(r.compress) < 0) {
 			status = -EINVAL;
 			snprintf(err, sizeof(err), "unknown compression '%s' (zstd, none)", r.compress);
@@ -802,7 +806,17 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 				free(s->rotate_hook);
 				s->rotate_hook = hook;
 			}
+			char *url = r.publish ? strdup(r.publish) : NULL;
+			if (url) {
+				free(s->publish_url);
+				s->publish_url = url;
+				s->publish_error[0] = '\0';
+			}
 			pthread_mutex_unlock(&s->lock);
+			if (url && *url && publish_start(s)) {
+				status = -EAGAIN;
+				snprintf(err, sizeof(err), "cannot start the chunk publisher");
+			}
 		}
 		break;
 	case REEL_CTL_DISABLE_ROTATION:
@@ -827,12 +841,17 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		if (s->rotate_hook)
 			reel_msg_put_str(&data, REEL_TAG_HOOK, s->rotate_hook);
 		reel_msg_put_str(&data, REEL_TAG_COMPRESS, compress_method_name(s->compress));
+		if (s->publish_url && *s->publish_url)
+			reel_msg_put_str(&data, REEL_TAG_PUBLISH, s->publish_url);
+		if (s->publish_error[0])
+			reel_msg_put_str(&data, REEL_TAG_PUBLISH_ERROR, s->publish_error);
 		for (size_t i = 0; i < s->nr_chunks; i++) {
 			if (!s->chunks[i].path || s->chunks[i].compress)
 				continue; /* not announced yet */
 			reel_msg_put_str(&data, REEL_TAG_CHUNK, s->chunks[i].path);
 			reel_msg_put_u64(&data, REEL_TAG_ID, s->chunks[i].index);
 			reel_msg_put_i64(&data, REEL_TAG_HOOK_STATUS, s->chunks[i].hook_status);
+			reel_msg_put_i64(&data, REEL_TAG_PUBLISH_STATUS, s->chunks[i].publish_status);
 		}
 		pthread_mutex_unlock(&s->lock);
 		break;

@@ -277,3 +277,68 @@ def test_broker_restarted(chunks, broker, workers):
     assert out == analyze("syscalls", chunks, "--json", "-j", "2").stdout
     assert w.proc.poll() is None
     assert "disconnected from the broker" in w.text() and "reconnected" in w.text(), w.text()
+
+
+def rotations(d):
+    return json.loads(d.reel("list-rotations", "--json").stdout)
+
+
+def wait_until(cond, what, timeout=60):
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, what
+        time.sleep(0.1)
+
+
+@needs_trace
+def test_publish(tmp_path, workers):
+    """reel enable-rotation --timer --publish: each archived chunk is
+    announced; with the broker down the chunks wait and tracing goes on
+    (list-rotations says why); once it is up they go, and the announced
+    chunks analysed through the engine equal the local analysis of the
+    archives."""
+    broker = Broker(tmp_path)
+    d = Daemon(tmp_path)
+    d.start()
+    try:
+        work = tmp_path / "kw.txt"
+        work.write_text("hello publish\n")
+        d.reel("create", "pub", "-o", tmp_path / "trace")
+        d.reel("add-context", "-k", "-t", "tid")
+        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
+        d.reel("enable-event", "-k", SCHED)
+        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.reel("enable-rotation", "--timer", "300ms", "--publish", broker.url)
+        d.reel("start")
+        # the broker is down: chunks are archived all the same, pending
+        for _ in range(3):
+            kworkload(d, work, 50)
+        wait_until(lambda: len(rotations(d)["chunks"]) >= 2, "no rotation")
+        rot = rotations(d)
+        assert rot["publish"] == broker.url
+        assert "cannot reach the broker" in rot["publish_error"], rot
+        assert all(c["publish_status"] == -1 for c in rot["chunks"]), rot
+        assert "chunks not announced: cannot reach the broker" in d.log.read_text()
+        # the broker comes: what waited goes, what comes next too
+        broker.start()
+        before = len(rotations(d)["chunks"])
+        for _ in range(3):
+            kworkload(d, work, 50)
+        wait_until(lambda: len(rotations(d)["chunks"]) >= before + 2, "no rotation")
+        d.reel("stop")
+        n = len(rotations(d)["chunks"])
+        wait_until(lambda: all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+                   f"chunks not announced: {rotations(d)}")
+        rot = rotations(d)
+        assert len(rot["chunks"]) >= n >= 3
+        assert "publish_error" not in rot or not rot["publish_error"], rot
+        assert "announcing chunks again" in d.log.read_text()
+        paths = [c["path"] for c in rot["chunks"]]
+        workers(broker.url, 2)
+        dist = analyze("syscalls", "--json", "--engine", broker.url, "--session", "pub").stdout
+        assert dist == analyze("syscalls", "--json", "-j", "2", *paths).stdout
+        assert json.loads(dist)["chunks"] == len(paths)
+        d.reel("destroy")
+    finally:
+        stop_and_check(d)
+        broker.stop()
