@@ -1,5 +1,7 @@
 # Reel: the two commands of the README, and a few more.
 #   make demo    build; a session daemon records the demo application; print the trace
+#   make demo-cluster  a NATS broker, 3 workers, a rotating kernel session announcing
+#                its chunks, their analysis through the workers (root)
 #   make check   every test suite: ASan+UBSan build, then ThreadSanitizer
 #   make bench   Reel beside LTTng-UST, babeltrace2 and tracefs, release build
 # Missing Debian packages are installed with apt-get (as root, or sudo).
@@ -17,7 +19,7 @@ TSAN_MESON = -Db_sanitize=thread -Db_lundef=false
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build demo check check-asan check-tsan bench deps deps-bench clean
+.PHONY: all build demo demo-cluster check check-asan check-tsan bench deps deps-bench clean
 
 all: build
 
@@ -48,6 +50,9 @@ build: deps
 
 demo: build
 	bash examples/demo.sh $(BUILD)
+
+demo-cluster: build
+	bash examples/demo-cluster.sh $(BUILD)
 
 check: deps check-asan check-tsan
 

@@ -116,10 +116,12 @@ static int run(int argc, char **argv)
 		for (size_t i = 0; i < list->nr_chunks; i++) {
 			char buf[64];
 			int ps = list->publish_status ? list->publish_status[i] : -2;
-			printf("  %llu  %s  %s%s\n", (unsigned long long)list->chunks[i].index,
-			       list->chunks[i].path,
-			       hook_text(list->chunks[i].hook_status, buf, sizeof(buf)),
-			       ps == 0 ? ", announced" : ps == -1 ? ", announcement pending" : "");
+			const char *h = hook_text(list->chunks[i].hook_status, buf, sizeof(buf));
+			const char *pt = ps == 0    ? "announced"
+					 : ps == -1 ? "announcement pending"
+						    : "";
+			printf("  %llu  %s  %s%s%s\n", (unsigned long long)list->chunks[i].index,
+			       list->chunks[i].path, h, *h && *pt ? ", " : "", pt);
 		}
 	}
 out:

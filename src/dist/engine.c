@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -68,6 +69,35 @@ struct slot {
 	bool done;
 };
 
+/* The tasks of a run, published asynchronously: their acks (with their
+ * sequence in the tasks stream) come on libnats's thread. */
+struct pubs {
+	pthread_mutex_t lock;
+	struct slot *sl;
+	size_t n;
+	natsStatus err;
+	jsErrCode jerr;
+};
+
+static void on_task_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	(void)js;
+	struct pubs *pb = closure;
+	const char *id = NULL;
+	natsMsgHeader_Get(msg, "Nats-Msg-Id", &id);
+	pthread_mutex_lock(&pb->lock);
+	if (pa && id) {
+		for (size_t i = 0; i < pb->n; i++)
+			if (!strcmp(pb->sl[i].id, id))
+				pb->sl[i].seq = pa->Sequence;
+	} else if (pb->err == NATS_OK) {
+		pb->err = pae ? pae->Err : NATS_ERR;
+		pb->jerr = pae ? pae->ErrCode : 0;
+	}
+	pthread_mutex_unlock(&pb->lock);
+	natsMsg_Destroy(msg);
+}
+
 /* A partial written to the shared store: only the file the task's worker
  * names reel-partial-<task id> is read, then removed. */
 static struct an_partial *read_store(const char *file, const char *id, struct an_names *names,
@@ -116,6 +146,17 @@ static bool advisory_seq(const char *data, int len, uint64_t *ret)
 	return true;
 }
 
+/* REEL_DIST_DEBUG: where a batch run's time goes, on stderr */
+static void dbg(const char *what)
+{
+	static int on = -1;
+	if (on < 0)
+		on = getenv("REEL_DIST_DEBUG") != NULL;
+	if (on)
+		fprintf(stderr, "reel analyze: %.3f ms: %s\n",
+			(double)nats_NowInNanoSeconds() / 1e6, what);
+}
+
 static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an_names *names,
 		    struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen)
 {
@@ -137,6 +178,22 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 	struct slot *sl = calloc(job->n ? job->n : 1, sizeof(*sl));
 	if (!sl)
 		return -ENOMEM;
+	/* tasks go out at once, their acks collected (a synchronous publish
+	 * waits a round trip each) */
+	struct pubs pb = {.sl = sl, .n = job->n};
+	pthread_mutex_init(&pb.lock, NULL);
+	jsCtx *pjs = NULL;
+	jsOptions pjo;
+	jsOptions_Init(&pjo);
+	pjo.Wait = 10000;
+	pjo.PublishAsync.AckHandler = on_task_ack;
+	pjo.PublishAsync.AckHandlerClosure = &pb;
+	pjo.PublishAsync.MaxPending = 1024;
+	s = natsConnection_JetStream(&pjs, e->nc, &pjo);
+	if (s != NATS_OK) {
+		dist_nats_err(err, errlen, "JetStream", s, 0);
+		goto out;
+	}
 
 	/* results first: none published before this is missed */
 	jsSubOptions so;
@@ -157,6 +214,7 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 		dist_nats_err(err, errlen, "subscribing to advisories", s, 0);
 		goto out;
 	}
+	dbg("subscribed");
 	for (size_t i = 0; i < job->n; i++) {
 		char abs[PATH_MAX];
 		if (!realpath(job->chunks[i], abs)) {
@@ -187,17 +245,28 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 		jsPubOptions po;
 		jsPubOptions_Init(&po);
 		po.MsgId = t.id;
-		jsPubAck *pa = NULL;
-		s = js_Publish(&pa, e->js, tsubj, msg, (int)len, &po, &jerr);
+		s = js_PublishAsync(pjs, tsubj, msg, (int)len, &po);
 		free(msg);
 		if (s != NATS_OK) {
-			dist_nats_err(err, errlen, "publishing a task", s, jerr);
+			dist_nats_err(err, errlen, "publishing a task", s, 0);
 			goto out;
 		}
-		sl[i].seq = pa->Sequence;
-		jsPubAck_Destroy(pa);
+	}
+	jsPubOptions pco;
+	jsPubOptions_Init(&pco);
+	pco.MaxWait = 30000;
+	s = js_PublishAsyncComplete(pjs, &pco);
+	pthread_mutex_lock(&pb.lock);
+	if (s == NATS_OK && pb.err != NATS_OK)
+		s = pb.err;
+	jerr = pb.jerr;
+	pthread_mutex_unlock(&pb.lock);
+	if (s != NATS_OK) {
+		dist_nats_err(err, errlen, "publishing the tasks", s, jerr);
+		goto out;
 	}
 
+	dbg("tasks published");
 	while (next < job->n) {
 		natsMsg *m = NULL;
 		s = natsSubscription_NextMsg(&m, adv, 0);
@@ -268,6 +337,7 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 			}
 			sl[res.index].p = p;
 			sl[res.index].done = true;
+			dbg("result");
 			if (prog) {
 				__atomic_fetch_add(&prog->events, an_partial_events(p),
 						   __ATOMIC_RELAXED);
@@ -294,12 +364,22 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 		r = -ENOMEM;
 		goto out;
 	}
+	dbg("reduced");
 	if (dups && getenv("REEL_DIST_DEBUG"))
 		fprintf(stderr, "reel analyze: %zu duplicate results discarded\n", dups);
 	*ret = acc;
 	acc = NULL;
 	r = 0;
 out:
+	if (pjs && r) {
+		/* no ack left to come to pb once it is gone */
+		jsPubOptions pw;
+		jsPubOptions_Init(&pw);
+		pw.MaxWait = 2000;
+		js_PublishAsyncComplete(pjs, &pw);
+	}
+	jsCtx_Destroy(pjs);
+	pthread_mutex_destroy(&pb.lock);
 	natsSubscription_Destroy(adv);
 	if (sub) {
 		natsSubscription_Unsubscribe(sub);
@@ -331,6 +411,7 @@ struct dist_engine *dist_engine_nats(const char *url, char *err, size_t errlen)
 		return NULL;
 	}
 	e->run = nats_run;
+	dbg("connecting");
 	/* a batch run gives up on a broker that stays away */
 	if (dist_nats_open(url, false, &e->nc, &e->js, err, errlen)) {
 		free(e);

@@ -261,13 +261,13 @@ int dist_task_parse(const void *msg, size_t len, struct dist_task *ret, char **r
 {
 	struct field f[] = {{"id", NULL},    {"run", NULL}, {"index", NULL}, {"flags", NULL},
 			    {"begin", NULL}, {"end", NULL}, {"by", NULL},    {"path", NULL}};
-	char *buf;
-	size_t body;
+	char *buf = NULL;
+	size_t body = 0;
 	int r = split(msg, len, TASK_MAGIC, f, sizeof(f) / sizeof(f[0]), &buf, &body, err, errlen);
 	if (r)
 		return r;
 	struct dist_task t = {0};
-	uint64_t flags;
+	uint64_t flags = 0;
 	if (!hex_id(f[F_ID].val, DIST_ID_LEN) || !hex_id(f[F_RUN].val, DIST_RUN_LEN)) {
 		r = fail(err, errlen, "bad or missing id or run");
 	} else if (!number(f[F_INDEX].val, UINT32_MAX, &t.index)) {
@@ -311,8 +311,8 @@ int dist_result_parse(const void *msg, size_t len, struct dist_result *ret, char
 	enum { R_ID, R_RUN, R_INDEX, R_WORKER, R_ERROR, R_FILE, R_SIZE };
 	struct field f[] = {{"id", NULL},    {"run", NULL},  {"index", NULL}, {"worker", NULL},
 			    {"error", NULL}, {"file", NULL}, {"size", NULL}};
-	char *buf;
-	size_t body;
+	char *buf = NULL;
+	size_t body = 0;
 	int r = split(msg, len, RESULT_MAGIC, f, sizeof(f) / sizeof(f[0]), &buf, &body, err,
 		      errlen);
 	if (r)
@@ -357,8 +357,8 @@ int dist_chunk_parse(const void *msg, size_t len, struct dist_chunk *ret, char *
 {
 	enum { C_ID, C_SESSION, C_INDEX, C_PATH };
 	struct field f[] = {{"id", NULL}, {"session", NULL}, {"index", NULL}, {"path", NULL}};
-	char *buf;
-	size_t body;
+	char *buf = NULL;
+	size_t body = 0;
 	int r = split(msg, len, CHUNK_MAGIC, f, sizeof(f) / sizeof(f[0]), &buf, &body, err, errlen);
 	if (r)
 		return r;

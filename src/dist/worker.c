@@ -162,8 +162,7 @@ static void handle(struct worker *w, natsMsg *msg)
 		return;
 	}
 	wlog("task %" PRIu64 " of run %s: mapping %s", t.index, t.run, t.path);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = nats_NowInNanoSeconds(), t_map = 0, t_pub = 0;
 
 	struct keepalive k = {.msg = msg,
 			      .period_ms = w->ack_wait_ms / 3 > 0 ? w->ack_wait_ms / 3 : 1};
@@ -180,6 +179,7 @@ static void handle(struct worker *w, natsMsg *msg)
 		r = an_map_path(t.path, names, t.flags, &prog, &p, err, sizeof(err));
 	else
 		snprintf(err, sizeof(err), "out of memory");
+	t_map = nats_NowInNanoSeconds();
 	if (w->test_sleep_ms) {
 		struct timespec ts = {(time_t)(w->test_sleep_ms / 1000),
 				      (long)(w->test_sleep_ms % 1000) * 1000000};
@@ -235,8 +235,7 @@ static void handle(struct worker *w, natsMsg *msg)
 	}
 	pthread_mutex_destroy(&k.lock);
 	pthread_cond_destroy(&k.cond);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	t_pub = nats_NowInNanoSeconds();
 	if (published) {
 		jsErrCode jerr = 0;
 		natsStatus s = natsMsg_AckSync(msg, NULL, &jerr);
@@ -245,8 +244,12 @@ static void handle(struct worker *w, natsMsg *msg)
 			dist_nats_err(err, sizeof(err), "acknowledging the task", s, jerr);
 			wlog("task %" PRIu64 ": %s", t.index, err);
 		} else {
-			wlog("task %" PRIu64 " of run %s: %s, %" PRIu64 " events, %.1f ms", t.index,
-			     t.run, r ? "failed (error sent)" : "done", prog.events, ms);
+			int64_t t_ack = nats_NowInNanoSeconds();
+			wlog("task %" PRIu64 " of run %s: %s, %" PRIu64
+			     " events, %.1f ms (map %.1f, result %.1f, ack %.1f)",
+			     t.index, t.run, r ? "failed (error sent)" : "done", prog.events,
+			     (double)(t_ack - t0) / 1e6, (double)(t_map - t0) / 1e6,
+			     (double)(t_pub - t_map) / 1e6, (double)(t_ack - t_pub) / 1e6);
 		}
 	} else {
 		wlog("task %" PRIu64 ": result not published: left to redelivery", t.index);

@@ -231,6 +231,24 @@ def test_sigkill_mid_task(chunks, broker, workers, tmp_path):
     assert not re.search(rf"task {taken} of run \w+: done,", slow.text())
 
 
+@needs_trace
+def test_max_deliver(chunks, broker, workers):
+    """A task every worker dies on: given up after --max-deliver
+    deliveries; the batch run says which chunk, exit 1."""
+    slow = workers(broker.url, 1, env={"REEL_WORKER_TEST_SLEEP_MS": "600000"},
+                   args=["--max-deliver", "1"])[0]
+    one = sorted((chunks / "archives").iterdir())[0]
+    run = subprocess.Popen([str(REEL), "analyze", "--quiet", "syscalls", str(one), "--engine", broker.url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    slow.wait_for(": mapping ")
+    slow.proc.send_signal(signal.SIGKILL)
+    slow.proc.wait()
+    workers(broker.url, 1, args=["--max-deliver", "1"])
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 1, (out, err)
+    assert str(one) in err and "max deliveries" in err, err
+
+
 def test_broker_down_at_start(tmp_path):
     url = f"nats://127.0.0.1:{free_port()}"
     p = subprocess.run([str(REEL), "worker", "--engine", url], capture_output=True, text=True, timeout=60)
