@@ -142,6 +142,8 @@ static int result_message(struct worker *w, const struct dist_task *t, struct an
 		data = NULL;
 		size = 0;
 		res.file = file;
+		wlog("task %" PRIu64 ": partial of %zu bytes (over the broker's max message): %s",
+		     t->index, size, file);
 	}
 	res.data = data;
 	res.size = size;
@@ -204,6 +206,7 @@ static void handle(struct worker *w, natsMsg *msg)
 			out = NULL;
 	}
 	bool published = false;
+	size_t result_bytes = len;
 	if (out) {
 		char subj[64];
 		snprintf(subj, sizeof(subj), DIST_RESULT_SUBJECT "%s", t.run);
@@ -246,10 +249,11 @@ static void handle(struct worker *w, natsMsg *msg)
 		} else {
 			int64_t t_ack = nats_NowInNanoSeconds();
 			wlog("task %" PRIu64 " of run %s: %s, %" PRIu64
-			     " events, %.1f ms (map %.1f, result %.1f, ack %.1f)",
+			     " events, %.1f ms (map %.1f, result %.1f (%zu bytes), ack %.1f)",
 			     t.index, t.run, r ? "failed (error sent)" : "done", prog.events,
 			     (double)(t_ack - t0) / 1e6, (double)(t_map - t0) / 1e6,
-			     (double)(t_pub - t_map) / 1e6, (double)(t_ack - t_pub) / 1e6);
+			     (double)(t_pub - t_map) / 1e6, result_bytes,
+			     (double)(t_ack - t_pub) / 1e6);
 		}
 	} else {
 		wlog("task %" PRIu64 ": result not published: left to redelivery", t.index);

@@ -44,22 +44,29 @@ def free_port():
 class Broker:
     """nats-server with JetStream, loopback, its own store, stopped by pid."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, max_payload=None):
         self.port = free_port()
+        self.conf = CONF
+        if max_payload:
+            # the shipped configuration with smaller messages
+            self.conf = tmp / "nats-small.conf"
+            self.conf.write_text(CONF.read_text().replace("max_payload: 1MB", f"max_payload: {max_payload}"))
         self.store = tmp / "nats-store"
         self.log = tmp / "nats.log"
+        self.host = "127.0.0.1"
         self.url = f"nats://127.0.0.1:{self.port}"
         self.proc = None
 
     def start(self):
         with open(self.log, "a") as log:
-            self.proc = subprocess.Popen([NATS, "-c", str(CONF), "-p", str(self.port), "-sd", str(self.store)],
+            self.proc = subprocess.Popen([NATS, "-c", str(self.conf), "-a", self.host, "-p", str(self.port),
+                                          "-sd", str(self.store)],
                                          stdout=log, stderr=log)
         deadline = time.time() + 20
         while True:
             assert self.proc.poll() is None, self.log.read_text()
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.create_connection((self.host, self.port), timeout=1):
                     break
             except OSError:
                 assert time.time() < deadline, "nats-server did not start"
@@ -76,12 +83,13 @@ class Broker:
 
 
 class Worker:
-    def __init__(self, tmp, url, name, env=None, args=()):
+    def __init__(self, tmp, url, name, env=None, args=(), prefix=()):
         self.log = tmp / f"worker-{name}.log"
         e = dict(os.environ)
         e.update(env or {})
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([str(REEL), "worker", "--engine", url, "--ack-wait", "2"] + list(args),
+            self.proc = subprocess.Popen(list(prefix) + [str(REEL), "worker", "--engine", url, "--ack-wait", "2"]
+                                         + list(args),
                                          stdout=subprocess.DEVNULL, stderr=log, env=e)
 
     def text(self):
@@ -247,6 +255,73 @@ def test_max_deliver(chunks, broker, workers):
     out, err = run.communicate(timeout=120)
     assert run.returncode == 1, (out, err)
     assert str(one) in err and "max deliveries" in err, err
+
+
+@needs_trace
+def test_large_partials(chunks, workers, tmp_path):
+    """Partials over the broker's max message go through the shared
+    store: the result is the same, and the reducer removes the files."""
+    broker = Broker(tmp_path, max_payload="16KB")
+    broker.start()
+    try:
+        store = tmp_path / "store"
+        store.mkdir()
+        ws = workers(broker.url, 2, args=["--store", str(store)])
+        same_as_local(chunks, broker.url, kinds=("syscalls", "io"))
+        assert any("over the broker's max message" in w.text() for w in ws)
+        assert list(store.iterdir()) == []
+    finally:
+        broker.stop()
+
+
+def ip(*args, check=True):
+    return subprocess.run(["ip"] + [str(a) for a in args], capture_output=True, text=True, check=check)
+
+
+@needs_trace
+@pytest.mark.skipif(shutil.which("ip") is None, reason="no ip (iproute2)")
+def test_network_namespaces(chunks, tmp_path):
+    """Workers in two network namespaces (standing for two machines),
+    linked to the broker's by veth pairs on a bridge: the broker is
+    reached over that network only, and the result is the local one."""
+    tag = f"{os.getpid() % 100000}"
+    net = f"10.{200 + os.getpid() % 50}.{os.getpid() // 50 % 250}"
+    bridge, nss = f"rlb{tag}", [f"reel-w{tag}-{i}" for i in range(2)]
+    started = []
+    broker = Broker(tmp_path)
+    try:
+        ip("link", "add", bridge, "type", "bridge")
+        ip("addr", "add", f"{net}.1/24", "dev", bridge)
+        ip("link", "set", bridge, "up")
+        for i, ns in enumerate(nss):
+            ip("netns", "add", ns)
+            ip("link", "add", f"rlh{tag}{i}", "type", "veth", "peer", "name", f"rlw{tag}{i}")
+            ip("link", "set", f"rlh{tag}{i}", "master", bridge, "up")
+            ip("link", "set", f"rlw{tag}{i}", "netns", ns)
+            ip("-n", ns, "addr", "add", f"{net}.{2 + i}/24", "dev", f"rlw{tag}{i}")
+            ip("-n", ns, "link", "set", f"rlw{tag}{i}", "up")
+            ip("-n", ns, "link", "set", "lo", "up")
+        broker.host = f"{net}.1"
+        broker.url = f"nats://{net}.1:{broker.port}"
+        broker.start()
+        for i, ns in enumerate(nss):
+            w = Worker(tmp_path, broker.url, f"ns{i}", prefix=["ip", "netns", "exec", ns])
+            started.append(w)
+            w.wait_for("taking tasks")
+        # the namespaces see no loopback broker: only the bridge's address
+        p = subprocess.run(["ip", "netns", "exec", nss[0], str(REEL), "worker", "--engine",
+                            f"nats://127.0.0.1:{broker.port}"], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1 and "cannot reach the broker" in p.stderr
+        same_as_local(chunks, broker.url, kinds=("syscalls",))
+        assert all(": done," in w.text() for w in started), [w.text() for w in started]
+    finally:
+        for w in started:
+            w.stop()
+        broker.stop()
+        for i, ns in enumerate(nss):
+            ip("link", "del", f"rlh{tag}{i}", check=False)
+            ip("netns", "del", ns, check=False)
+        ip("link", "del", bridge, check=False)
 
 
 def test_broker_down_at_start(tmp_path):
