@@ -54,7 +54,8 @@ static int add_stream(jsCtx *js, const char *name, const char *subject, jsRetent
 
 static void on_disconnected(natsConnection *nc, void *closure)
 {
-	(void)nc;
+	if (natsConnection_IsClosed(nc))
+		return; /* closed by us */
 	fprintf(stderr, "%s[%d]: disconnected from the broker: reconnecting\n",
 		(const char *)closure, (int)getpid());
 }

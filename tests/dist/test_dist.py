@@ -111,6 +111,8 @@ class Worker:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError(f"reel worker did not stop on SIGTERM: {self.text()}")
+            assert self.proc.returncode == 0, self.text()
+            assert "stopped" in self.text()
         return self.proc.returncode
 
 
