@@ -43,6 +43,7 @@ struct worker {
 	int64_t ack_wait_ms;
 	char name[128];
 	uint64_t test_sleep_ms; /* REEL_WORKER_TEST_SLEEP_MS (tests only) */
+	bool test_no_keepalive; /* REEL_WORKER_TEST_NO_KEEPALIVE (tests only) */
 };
 
 static void wlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -171,7 +172,7 @@ static void handle(struct worker *w, natsMsg *msg)
 	pthread_mutex_init(&k.lock, NULL);
 	pthread_cond_init(&k.cond, NULL);
 	pthread_t kt;
-	bool kalive = !pthread_create(&kt, NULL, keepalive_thread, &k);
+	bool kalive = !w->test_no_keepalive && !pthread_create(&kt, NULL, keepalive_thread, &k);
 
 	struct an_names *names = an_names_new();
 	struct an_partial *p = NULL;
@@ -355,6 +356,7 @@ int dist_worker_run(const struct dist_worker_opts *o)
 	const char *ts = getenv("REEL_WORKER_TEST_SLEEP_MS");
 	if (ts)
 		w.test_sleep_ms = strtoull(ts, NULL, 10);
+	w.test_no_keepalive = getenv("REEL_WORKER_TEST_NO_KEEPALIVE") != NULL;
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);

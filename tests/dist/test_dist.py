@@ -242,6 +242,29 @@ def test_sigkill_mid_task(chunks, broker, workers, tmp_path):
 
 
 @needs_trace
+def test_duplicate_results(chunks, broker, workers):
+    """A worker too slow for the ack wait (no keep-alive: test-only): its
+    task goes to another worker too, both map it and send its result; one
+    is kept (the server drops the second by its id, the reducer would):
+    the result is the local one, the chunk counted once."""
+    slow = workers(broker.url, 1, env={"REEL_WORKER_TEST_SLEEP_MS": "4000",
+                                      "REEL_WORKER_TEST_NO_KEEPALIVE": "1"})[0]
+    run = subprocess.Popen([str(REEL), "analyze", "--quiet", "--json", "syscalls", str(chunks),
+                            "--engine", broker.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    slow.wait_for(": mapping ")
+    taken = slow.text().split(": mapping ")[0].rsplit("task ", 1)[1].split(" ")[0]
+    other = workers(broker.url, 1, env={"REEL_WORKER_TEST_SLEEP_MS": "1000"})[0]
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    local = analyze("syscalls", chunks, "--json", "-j", "2").stdout
+    assert out == local
+    assert json.loads(out)["chunks"] == json.loads(local)["chunks"]
+    done = rf"task {taken} of run \w+: done,"
+    wait_until(lambda: re.search(done, other.text()), f"task {taken} not redone: {other.text()}")
+    assert re.search(done, slow.text()) or "acknowledging the task" in slow.text(), slow.text()
+
+
+@needs_trace
 def test_max_deliver(chunks, broker, workers):
     """A task every worker dies on: given up after --max-deliver
     deliveries; the batch run says which chunk, exit 1."""
