@@ -429,6 +429,11 @@ static int analyze_run(int argc, char **argv)
 			cli_error("analyze", "out of memory");
 			goto out;
 		}
+		if (!np && optind >= argc) {
+			cli_error("analyze", "no chunk announced for session '%s' at %s (reel enable-rotation --publish)",
+				  session, engine_url);
+			goto out;
+		}
 	}
 	for (int i = optind; i < argc; i++) {
 		struct stat st;

@@ -502,7 +502,8 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 		if (!pending)
 			break;
 	}
-	qsort(v, n, sizeof(*v), cmp_announced);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_announced);
 	char **paths = calloc(n ? n : 1, sizeof(*paths));
 	if (!paths) {
 		snprintf(err, errlen, "out of memory");

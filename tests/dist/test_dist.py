@@ -368,6 +368,13 @@ def test_bad_options(tmp_path):
         assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)
 
 
+def test_session_without_chunks(broker):
+    p = analyze("syscalls", "--engine", broker.url, "--session", "nothing", check=False)
+    assert p.returncode == 1 and "no chunk announced for session 'nothing'" in p.stderr, p.stderr
+    p = analyze("syscalls", "--session", "nothing", check=False)
+    assert p.returncode != 0 and "--session NAME needs --engine URL" in p.stderr, p.stderr
+
+
 def test_not_a_trace(broker, workers, tmp_path):
     """A chunk the worker cannot read: its error comes back, exit 1."""
     workers(broker.url, 1)
