@@ -455,9 +455,15 @@ static void describe_session(struct reel_msg *m, struct session *s)
 	reel_msg_put_str(m, REEL_TAG_OUTPUT, s->output);
 	reel_msg_put_u64(m, REEL_TAG_ACTIVE, s->active);
 	reel_msg_put_u64(m, REEL_TAG_NR_APPS, apps_tracing(s));
-	if (s->error[0])
-		reel_msg_put_str(m, REEL_TAG_SESSION_ERROR, s->error);
 	pthread_mutex_lock(&s->lock);
+	if (s->error[0] || s->publish_error[0]) {
+		/* --publish failing is the session's error too (status) */
+		char both[sizeof(s->error) + sizeof(s->publish_error) + 64];
+		snprintf(both, sizeof(both), "%s%s%s%s%s", s->error, s->error[0] && s->publish_error[0] ? "; " : "",
+			 s->publish_error[0] ? "chunks not announced: " : "", s->publish_error,
+			 s->publish_error[0] ? " (retrying)" : "");
+		reel_msg_put_str(m, REEL_TAG_SESSION_ERROR, both);
+	}
 	for (uint32_t c = 0; c < s->nr_channels; c++) {
 		struct channel *ch = s->channels[c];
 		uint64_t packets = s->retired[c].packets, bytes = s->retired[c].bytes;

@@ -444,6 +444,7 @@ def test_publish(tmp_path, workers):
         assert "cannot reach the broker" in rot["publish_error"], rot
         assert all(c["publish_status"] == -1 for c in rot["chunks"]), rot
         assert "chunks not announced: cannot reach the broker" in d.log.read_text()
+        assert "chunks not announced: cannot reach the broker" in d.reel("status").stdout
         # the broker comes: what waited goes, what comes next too
         broker.start()
         before = len(rotations(d)["chunks"])
