@@ -267,8 +267,23 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 	}
 
 	dbg("tasks published");
+	int64_t since = nats_Now(); /* the last result, or the start */
+	bool warned = false;
 	while (next < job->n) {
 		natsMsg *m = NULL;
+		if (!warned && nats_Now() - since > 5000) {
+			/* say why nothing comes when no worker is there */
+			jsConsumerInfo *ci = NULL;
+			jsErrCode cj = 0;
+			natsStatus cs = js_GetConsumerInfo(&ci, e->js, DIST_TASKS_STREAM,
+							   DIST_CONSUMER, NULL, &cj);
+			if (cs == NATS_NOT_FOUND ||
+			    (cs == NATS_OK && !ci->NumWaiting && !ci->NumAckPending))
+				fprintf(stderr, "reel analyze: waiting for workers: none is taking "
+						"tasks (reel worker --engine URL)\n");
+			jsConsumerInfo_Destroy(ci);
+			warned = true;
+		}
 		s = natsSubscription_NextMsg(&m, adv, 0);
 		if (s == NATS_OK) {
 			uint64_t seq;
@@ -337,6 +352,7 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 			}
 			sl[res.index].p = p;
 			sl[res.index].done = true;
+			since = nats_Now();
 			dbg("result");
 			if (prog) {
 				__atomic_fetch_add(&prog->events, an_partial_events(p),
