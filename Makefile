@@ -1,5 +1,7 @@
 # Reel: the two commands of the README, and a few more.
 #   make demo    build; a session daemon records the demo application; print the trace
+#   make demo-cluster  a NATS broker, 3 workers, a rotating kernel session announcing
+#                its chunks, their analysis through the workers (root)
 #   make check   every test suite: ASan+UBSan build, then ThreadSanitizer
 #   make bench   Reel beside LTTng-UST, babeltrace2 and tracefs, release build
 # Missing Debian packages are installed with apt-get (as root, or sudo).
@@ -9,7 +11,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 RELEASE_BUILD ?= build-release
 
-CHECK_PACKAGES = meson ninja-build gcc g++ clang libbpf-dev bpftool libtracefs-dev pkg-config babeltrace2 python3-bt2 python3-pytest lttng-tools liblttng-ust-dev libzstd-dev zstd python3-lttnganalyses
+CHECK_PACKAGES = meson ninja-build gcc g++ clang libbpf-dev bpftool libtracefs-dev pkg-config babeltrace2 python3-bt2 python3-pytest lttng-tools liblttng-ust-dev libzstd-dev zstd python3-lttnganalyses nats-server libnats-dev
 BENCH_PACKAGES = $(CHECK_PACKAGES) time
 
 ASAN_MESON = -Db_sanitize=address,undefined -Db_lundef=false
@@ -17,7 +19,7 @@ TSAN_MESON = -Db_sanitize=thread -Db_lundef=false
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build demo check check-asan check-tsan bench deps deps-bench clean
+.PHONY: all build demo demo-cluster check check-asan check-tsan bench deps deps-bench clean
 
 all: build
 
@@ -49,6 +51,9 @@ build: deps
 demo: build
 	bash examples/demo.sh $(BUILD)
 
+demo-cluster: build
+	bash examples/demo-cluster.sh $(BUILD)
+
 check: deps check-asan check-tsan
 
 check-asan:
@@ -65,7 +70,8 @@ bench: deps-bench
 	@status=0; bash bench/run.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/reader.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/kernel.sh $(RELEASE_BUILD) || status=1; \
-	bash bench/analyze.sh $(RELEASE_BUILD) || status=1; exit $$status
+	bash bench/analyze.sh $(RELEASE_BUILD) || status=1; \
+	bash bench/dist.sh $(RELEASE_BUILD) || status=1; exit $$status
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)

@@ -200,6 +200,14 @@ REEL_CTL_API int reel_ctl_set_retention(struct reel_ctl *ctl, const char *sessio
 REEL_CTL_API int reel_ctl_set_compression(struct reel_ctl *ctl, const char *session,
 					  const char *method);
 
+/* Announce each archived chunk to the NATS JetStream broker at `url`
+ * (nats://HOST:PORT) at once, beside the hook: its path on the chunks
+ * stream (doc/dist.md), for `reel analyze --engine URL --session NAME` and
+ * followers that choose the analyses. A broker that is down never stops
+ * tracing: the chunks wait (list-rotations says so) and go when it is
+ * back; "" stops announcing. */
+REEL_CTL_API int reel_ctl_set_publish(struct reel_ctl *ctl, const char *session, const char *url);
+
 /* No more scheduled rotations (reel_ctl_rotate() still works). */
 REEL_CTL_API int reel_ctl_disable_rotation(struct reel_ctl *ctl, const char *session);
 
@@ -216,6 +224,13 @@ struct reel_rotation_list {
 	struct reel_chunk_info *chunks;
 	size_t nr_chunks;
 	char *compress; /* "zstd", "none"; NULL from a daemon that does not say */
+	/* reel_ctl_set_publish(): the broker (NULL: none), why the last
+	 * announcement failed (NULL: it did not), and per chunk (as chunks[])
+	 * 0 announced, -1 waiting for the broker, -2 not announced (the
+	 * chunk came before --publish) */
+	char *publish;
+	char *publish_error;
+	int32_t *publish_status;
 };
 
 /* Wait for chunk `index` of the session (REEL_CTL_NEXT_CHUNK: the next one

@@ -19,6 +19,7 @@
 
 #include "analysis/analysis.h"
 #include "cli.h"
+#include "dist/dist.h"
 
 static void analyze_help(void)
 {
@@ -55,6 +56,12 @@ static void analyze_help(void)
 	       "\n"
 	       "Options:\n"
 	       "  -j, --jobs N     threads mapping chunks (default: the CPUs)\n"
+	       "  --engine URL     map the chunks on `reel worker`s through the NATS\n"
+	       "                   JetStream broker at URL (nats://HOST:PORT) instead of\n"
+	       "                   local threads: the same result (doc/dist.md)\n"
+	       "  --session NAME   with --engine: the chunks reeld announced for session\n"
+	       "                   NAME (reel enable-rotation --publish URL), in order,\n"
+	       "                   instead of (or before) TRACE arguments\n"
 	       "  --json           one JSON object (also the global --json)\n"
 	       "  --quiet          no progress line on the terminal\n"
 	       "  --limit N        io, cpu: at most N rows per table (default 10)\n"
@@ -259,7 +266,7 @@ static int parse_at(const char *s, int *mode, int64_t *ret)
 
 static int analyze_run(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY };
+	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY, OPT_ENGINE, OPT_SESSION };
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -272,6 +279,8 @@ static int analyze_run(int argc, char **argv)
 		{"begin", required_argument, NULL, OPT_BEGIN},
 		{"end", required_argument, NULL, OPT_END},
 		{"by", required_argument, NULL, OPT_BY},
+		{"engine", required_argument, NULL, OPT_ENGINE},
+		{"session", required_argument, NULL, OPT_SESSION},
 		/* test mode (doc/analysis.md): one trace cut every N events */
 		{"cut-every", required_argument, NULL, OPT_CUT},
 		{"help", no_argument, NULL, 'h'},
@@ -284,7 +293,7 @@ static int analyze_run(int argc, char **argv)
 	unsigned limit = 10;
 	int64_t pid = -1, fd = -1, at = 0;
 	int at_mode = AN_AT_NONE;
-	const char *pbegin = NULL, *pend = NULL, *pby = NULL;
+	const char *pbegin = NULL, *pend = NULL, *pby = NULL, *engine_url = NULL, *session = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -341,6 +350,12 @@ static int analyze_run(int argc, char **argv)
 				return cli_usage_error("analyze", "empty --by");
 			pby = optarg;
 			break;
+		case OPT_ENGINE:
+			engine_url = optarg;
+			break;
+		case OPT_SESSION:
+			session = optarg;
+			break;
 		case OPT_CUT: {
 			errno = 0;
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -378,18 +393,47 @@ static int analyze_run(int argc, char **argv)
 		flags |= AN_IO;
 	if (cpu)
 		flags |= AN_CPU;
-	if (optind >= argc)
+	if (session && !engine_url)
+		return cli_usage_error("analyze", "--session NAME needs --engine URL (the broker it announces to)");
+	if (optind >= argc && !session)
 		return cli_usage_error("analyze", "no trace given");
+	if (engine_url && cut)
+		return cli_usage_error("analyze", "--cut-every is local only (not with --engine)");
 
 	int status = 1;
 	struct chunks ch = {0};
 	struct an_names *names = an_names_new();
 	struct an_partial *res = NULL;
 	struct an_progress prog = {0};
+	struct dist_engine *engine = NULL;
 	char err[1024] = "";
 	if (!names || (ph && an_names_set_phases(names, pbegin, pend, pby))) {
 		cli_error("analyze", "out of memory");
 		goto out;
+	}
+	if (session) {
+		char **paths = NULL;
+		size_t np = 0;
+		if (dist_session_chunks(engine_url, session, &paths, &np, err, sizeof(err))) {
+			cli_error("analyze", "%s", err);
+			goto out;
+		}
+		int pr = 0;
+		for (size_t i = 0; i < np; i++) {
+			if (!pr && add_trace(&ch, paths[i]))
+				pr = -ENOMEM;
+			free(paths[i]);
+		}
+		free(paths);
+		if (pr) {
+			cli_error("analyze", "out of memory");
+			goto out;
+		}
+		if (!np && optind >= argc) {
+			cli_error("analyze", "no chunk announced for session '%s' at %s (reel enable-rotation --publish)",
+				  session, engine_url);
+			goto out;
+		}
 	}
 	for (int i = optind; i < argc; i++) {
 		struct stat st;
@@ -401,6 +445,11 @@ static int analyze_run(int argc, char **argv)
 			cli_error("analyze", "out of memory");
 			goto out;
 		}
+	}
+	engine = engine_url ? dist_engine_nats(engine_url, err, sizeof(err)) : dist_engine_local((unsigned)jobs);
+	if (!engine) {
+		cli_error("analyze", "%s", err[0] ? err : "out of memory");
+		goto out;
 	}
 	struct progress pg = {.prog = &prog, .total_chunks = ch.n};
 	pthread_t pt;
@@ -415,7 +464,10 @@ static int analyze_run(int argc, char **argv)
 	if (cut)
 		r = an_map_cut(ch.v, ch.n, cut, names, flags, &prog, &res, err, sizeof(err));
 	else
-		r = an_map_chunks(ch.v, ch.n, (unsigned)jobs, names, flags, &prog, &res, err, sizeof(err));
+		r = dist_engine_run(engine,
+				    &(struct dist_job){.flags = flags, .begin = pbegin, .end = pend, .by = pby,
+						       .chunks = ch.v, .n = ch.n},
+				    names, &prog, &res, err, sizeof(err));
 	if (progress) {
 		pthread_mutex_lock(&pg.lock);
 		pg.stop = 1;
@@ -441,6 +493,7 @@ static int analyze_run(int argc, char **argv)
 			an_partial_lost_events(res));
 	status = 0;
 out:
+	dist_engine_destroy(engine);
 	an_partial_destroy(res);
 	an_names_destroy(names);
 	for (size_t i = 0; i < ch.n; i++)

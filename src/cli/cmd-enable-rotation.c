@@ -15,7 +15,7 @@ static void help_enable(void)
 {
 	printf("Usage: reel enable-rotation [-s SESSION] (--timer PERIOD | --size SIZE)...\n"
 	       "                            [--hook COMMAND] [--keep N] [--keep-size SIZE]\n"
-	       "                            [--compress zstd|none]\n"
+	       "                            [--compress zstd|none] [--publish URL]\n"
 	       "\n"
 	       "Rotate the session every PERIOD, and/or whenever SIZE bytes were written\n"
 	       "since the last rotation: each chunk is archived as with `reel rotate`.\n"
@@ -35,6 +35,13 @@ static void help_enable(void)
 	       "                         wait-rotation, `reel rotate`) once they are written;\n"
 	       "                         `reel view` reads them, `zstd -d` restores them\n"
 	       "                         (none: stop compressing)\n"
+	       "      --publish URL      announce each archived chunk at once on the NATS\n"
+	       "                         JetStream broker at URL (nats://HOST:PORT): its path,\n"
+	       "                         for `reel analyze KIND --engine URL --session NAME` and\n"
+	       "                         followers, which choose the analyses (doc/dist.md); a\n"
+	       "                         broker that is down never stops tracing: the chunks\n"
+	       "                         wait (list-rotations) and go when it is back\n"
+	       "                         (\"\": stop announcing)\n"
 	       "      --json             print the schedule, in JSON\n"
 	       "  -h, --help             this text\n");
 }
@@ -50,7 +57,7 @@ static void help_disable(void)
 	       "  -h, --help             this text\n");
 }
 
-enum { OPT_TIMER = 0x200, OPT_SIZE, OPT_HOOK, OPT_KEEP, OPT_KEEP_SIZE, OPT_COMPRESS };
+enum { OPT_TIMER = 0x200, OPT_SIZE, OPT_HOOK, OPT_KEEP, OPT_KEEP_SIZE, OPT_COMPRESS, OPT_PUBLISH };
 
 static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 {
@@ -62,10 +69,11 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 		{"keep", required_argument, NULL, OPT_KEEP},
 		{"keep-size", required_argument, NULL, OPT_KEEP_SIZE},
 		{"compress", required_argument, NULL, OPT_COMPRESS},
+		{"publish", required_argument, NULL, OPT_PUBLISH},
 		CLI_HELP_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	const char *session = NULL, *hook = NULL, *compress = NULL;
+	const char *session = NULL, *hook = NULL, *compress = NULL, *publish = NULL;
 	uint64_t timer = 0, size = 0, keep = 0, keep_size = 0;
 	int c;
 	optind = 0;
@@ -122,6 +130,14 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 					optarg);
 			compress = optarg;
 			break;
+		case OPT_PUBLISH:
+			if (!enable)
+				return cli_bad_option(cmd, '?', argc, argv, longopts);
+			if (*optarg && !strstr(optarg, "://"))
+				return cli_usage_error(cmd, "--publish: '%s' is not a broker URL (nats://HOST:PORT)",
+						       optarg);
+			publish = optarg;
+			break;
 		case 'h':
 			enable ? help_enable() : help_disable();
 			return 0;
@@ -134,7 +150,7 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (enable && !timer && !size && !keep && !keep_size && !compress)
+	if (enable && !timer && !size && !keep && !keep_size && !compress && !publish)
 		return cli_usage_error(
 			cmd, "give --timer PERIOD and/or --size SIZE (or a retention, a compression)");
 	struct reel_ctl *ctl = NULL;
@@ -145,7 +161,10 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 	if ((status = cli_session_name(cmd, ctl, session, &sname)))
 		goto out;
 	int err = 0;
-	if (enable && (timer || size || hook))
+	/* first: the first chunk of the new schedule is announced too */
+	if (enable && publish)
+		err = reel_ctl_set_publish(ctl, sname, publish);
+	if (enable && !err && (timer || size || hook))
 		err = reel_ctl_enable_rotation(ctl, sname, timer, size, hook);
 	if (enable && !err && (keep || keep_size))
 		err = reel_ctl_set_retention(ctl, sname, keep, keep_size);
@@ -169,6 +188,8 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 			cli_json_string(&w, "hook", hook);
 			if (compress)
 				cli_json_string(&w, "compress", compress);
+			if (publish)
+				cli_json_string(&w, "publish", publish);
 		}
 		cli_json_end_object(&w);
 		cli_json_finish(&w);
@@ -189,6 +210,8 @@ static int run_rotation(const char *cmd, bool enable, int argc, char **argv)
 		if (compress)
 			printf("Archived chunks of session %s are compressed: %s\n", sname,
 			       compress);
+		if (publish && *publish)
+			printf("Archived chunks of session %s are announced to %s\n", sname, publish);
 	} else {
 		printf("Scheduled rotations of session %s disabled\n", sname);
 	}

@@ -75,12 +75,16 @@ static int run(int argc, char **argv)
 		cli_json_uint(&w, "keep_bytes", list->keep_bytes);
 		cli_json_string(&w, "hook", list->hook);
 		cli_json_string(&w, "compress", list->compress ? list->compress : "none");
+		cli_json_string(&w, "publish", list->publish);
+		cli_json_string(&w, "publish_error", list->publish_error);
 		cli_json_begin_array(&w, "chunks");
 		for (size_t i = 0; i < list->nr_chunks; i++) {
 			cli_json_begin_object(&w, NULL);
 			cli_json_uint(&w, "index", list->chunks[i].index);
 			cli_json_string(&w, "path", list->chunks[i].path);
 			cli_json_int(&w, "hook_status", list->chunks[i].hook_status);
+			if (list->publish_status)
+				cli_json_int(&w, "publish_status", list->publish_status[i]);
 			cli_json_end_object(&w);
 		}
 		cli_json_end_array(&w);
@@ -101,15 +105,23 @@ static int run(int argc, char **argv)
 			printf("Hook: %s\n", list->hook);
 		if (list->compress && strcmp(list->compress, "none") != 0)
 			printf("Chunks compressed with %s\n", list->compress);
+		if (list->publish)
+			printf("Announced to: %s\n", list->publish);
+		if (list->publish_error)
+			printf("Announcements failing: %s (retrying)\n", list->publish_error);
 		if (list->keep_chunks || list->keep_bytes)
 			printf("Kept: at most %llu chunks, %llu bytes (0: no limit)\n",
 			       (unsigned long long)list->keep_chunks,
 			       (unsigned long long)list->keep_bytes);
 		for (size_t i = 0; i < list->nr_chunks; i++) {
 			char buf[64];
-			printf("  %llu  %s  %s\n", (unsigned long long)list->chunks[i].index,
-			       list->chunks[i].path,
-			       hook_text(list->chunks[i].hook_status, buf, sizeof(buf)));
+			int ps = list->publish_status ? list->publish_status[i] : -2;
+			const char *h = hook_text(list->chunks[i].hook_status, buf, sizeof(buf));
+			const char *pt = ps == 0    ? "announced"
+					 : ps == -1 ? "announcement pending"
+						    : "";
+			printf("  %llu  %s  %s%s%s\n", (unsigned long long)list->chunks[i].index,
+			       list->chunks[i].path, h, *h && *pt ? ", " : "", pt);
 		}
 	}
 out:

@@ -109,6 +109,9 @@ enum {
 	REEL_TAG_DOMAIN = 80,   /* u64: enum reel_domain (events, channels) */
 	REEL_TAG_SYSCALL,       /* u64: the pattern names syscalls (kernel) */
 	REEL_TAG_WARNING,       /* a reply's remark: the request was carried out */
+	REEL_TAG_PUBLISH,       /* a NATS URL: archived chunks announced there (src/dist) */
+	REEL_TAG_PUBLISH_STATUS, /* i64: a chunk's announcement: 0 done, -1 pending, -2 none */
+	REEL_TAG_PUBLISH_ERROR, /* why the last announcement failed, in words */
 };
 
 /* REEL_TAG_ABI of a hello: the ring buffer's and the fast path's layouts. */

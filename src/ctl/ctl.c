@@ -648,6 +648,17 @@ int reel_ctl_set_compression(struct reel_ctl *ctl, const char *session, const ch
 	return simple(ctl, &m);
 }
 
+int reel_ctl_set_publish(struct reel_ctl *ctl, const char *session, const char *url)
+{
+	if (!url)
+		return -EINVAL;
+	struct reel_msg m;
+	reel_msg_init(&m, REEL_CTL_ENABLE_ROTATION);
+	put_session(&m, session);
+	reel_msg_put_str(&m, REEL_TAG_PUBLISH, url);
+	return simple(ctl, &m);
+}
+
 int reel_ctl_disable_rotation(struct reel_ctl *ctl, const char *session)
 {
 	return session_request(ctl, REEL_CTL_DISABLE_ROTATION, session);
@@ -662,6 +673,9 @@ void reel_rotation_list_free(struct reel_rotation_list *list)
 	free(list->chunks);
 	free(list->hook);
 	free(list->compress);
+	free(list->publish);
+	free(list->publish_error);
+	free(list->publish_status);
 	free(list);
 }
 
@@ -700,8 +714,22 @@ int reel_ctl_list_rotations(struct reel_ctl *ctl, const char *session,
 				c->hook_status = -2;
 				err = dup_str(&f, &c->path);
 			}
+			if (!err) {
+				int32_t *ps = realloc(list->publish_status, list->nr_chunks * sizeof(*ps));
+				if (!ps)
+					err = -ENOMEM;
+				else
+					(list->publish_status = ps)[list->nr_chunks - 1] = -2;
+			}
 		} else if (f.tag == REEL_TAG_ID && c) {
 			err = u64_of(&f, &c->index);
+		} else if (f.tag == REEL_TAG_PUBLISH) {
+			err = dup_str(&f, &list->publish);
+		} else if (f.tag == REEL_TAG_PUBLISH_ERROR) {
+			err = dup_str(&f, &list->publish_error);
+		} else if (f.tag == REEL_TAG_PUBLISH_STATUS && c) {
+			err = reel_msg_i64(&f, &iv) ? -EPROTO : 0;
+			list->publish_status[list->nr_chunks - 1] = (int32_t)iv;
 		} else if (f.tag == REEL_TAG_HOOK_STATUS && c) {
 			err = reel_msg_i64(&f, &iv) ? -EPROTO : 0;
 			c->hook_status = (int32_t)iv;

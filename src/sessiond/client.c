@@ -23,7 +23,7 @@
 
 /* What a request may carry, parsed and checked once. */
 struct request {
-	const char *session, *output, *channel, *pattern, *context, *hook, *compress;
+	const char *session, *output, *channel, *pattern, *context, *hook, *compress, *publish;
 	uint64_t rotate_timer, rotate_size, id, timeout, keep_chunks, keep_bytes, snapshot;
 	uint64_t max_size;
 	uint64_t subbuf_size, num_subbuf, overwrite, buffers, switch_timer;
@@ -48,6 +48,7 @@ static int parse(struct reel_msg *m, struct request *r)
 		case REEL_TAG_PATTERN: e = reel_msg_str(&f, &r->pattern); break;
 		case REEL_TAG_CONTEXT: e = reel_msg_str(&f, &r->context); break;
 		case REEL_TAG_HOOK: e = reel_msg_str(&f, &r->hook); break;
+		case REEL_TAG_PUBLISH: e = reel_msg_str(&f, &r->publish); break;
 		case REEL_TAG_ID: e = reel_msg_u64(&f, &r->id); break;
 		case REEL_TAG_TIMEOUT: e = reel_msg_u64(&f, &r->timeout); break;
 		case REEL_TAG_KEEP_CHUNKS: e = reel_msg_u64(&f, &r->keep_chunks); break;
@@ -454,9 +455,15 @@ static void describe_session(struct reel_msg *m, struct session *s)
 	reel_msg_put_str(m, REEL_TAG_OUTPUT, s->output);
 	reel_msg_put_u64(m, REEL_TAG_ACTIVE, s->active);
 	reel_msg_put_u64(m, REEL_TAG_NR_APPS, apps_tracing(s));
-	if (s->error[0])
-		reel_msg_put_str(m, REEL_TAG_SESSION_ERROR, s->error);
 	pthread_mutex_lock(&s->lock);
+	if (s->error[0] || s->publish_error[0]) {
+		/* --publish failing is the session's error too (status) */
+		char both[sizeof(s->error) + sizeof(s->publish_error) + 64];
+		snprintf(both, sizeof(both), "%s%s%s%s%s", s->error, s->error[0] && s->publish_error[0] ? "; " : "",
+			 s->publish_error[0] ? "chunks not announced: " : "", s->publish_error,
+			 s->publish_error[0] ? " (retrying)" : "");
+		reel_msg_put_str(m, REEL_TAG_SESSION_ERROR, both);
+	}
 	for (uint32_t c = 0; c < s->nr_channels; c++) {
 		struct channel *ch = s->channels[c];
 		uint64_t packets = s->retired[c].packets, bytes = s->retired[c].bytes;
@@ -779,9 +786,12 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		if (!(s = target(uid, &r, err, sizeof(err)))) {
 			status = -ENOENT;
 		} else if (!r.rotate_timer && !r.rotate_size && !r.keep_chunks && !r.keep_bytes &&
-			   !r.compress) {
+			   !r.compress && !r.publish) {
 			status = -EINVAL;
-			snprintf(err, sizeof(err), "give a timer, a size, a retention or a compression");
+			snprintf(err, sizeof(err), "give a timer, a size, a retention, a compression or a broker");
+		} else if (r.publish && strlen(r.publish) > 1000) {
+			status = -EINVAL;
+			snprintf(err, sizeof(err), "broker URL too long");
 		} else if (r.compress && compress_method(r.compress) < 0) {
 			status = -EINVAL;
 			snprintf(err, sizeof(err), "unknown compression '%s' (zstd, none)", r.compress);
@@ -802,7 +812,17 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 				free(s->rotate_hook);
 				s->rotate_hook = hook;
 			}
+			char *url = r.publish ? strdup(r.publish) : NULL;
+			if (url) {
+				free(s->publish_url);
+				s->publish_url = url;
+				s->publish_error[0] = '\0';
+			}
 			pthread_mutex_unlock(&s->lock);
+			if (url && *url && publish_start(s)) {
+				status = -EAGAIN;
+				snprintf(err, sizeof(err), "cannot start the chunk publisher");
+			}
 		}
 		break;
 	case REEL_CTL_DISABLE_ROTATION:
@@ -827,12 +847,17 @@ int client_handle(int sock, uid_t uid, struct reel_msg *req)
 		if (s->rotate_hook)
 			reel_msg_put_str(&data, REEL_TAG_HOOK, s->rotate_hook);
 		reel_msg_put_str(&data, REEL_TAG_COMPRESS, compress_method_name(s->compress));
+		if (s->publish_url && *s->publish_url)
+			reel_msg_put_str(&data, REEL_TAG_PUBLISH, s->publish_url);
+		if (s->publish_error[0])
+			reel_msg_put_str(&data, REEL_TAG_PUBLISH_ERROR, s->publish_error);
 		for (size_t i = 0; i < s->nr_chunks; i++) {
 			if (!s->chunks[i].path || s->chunks[i].compress)
 				continue; /* not announced yet */
 			reel_msg_put_str(&data, REEL_TAG_CHUNK, s->chunks[i].path);
 			reel_msg_put_u64(&data, REEL_TAG_ID, s->chunks[i].index);
 			reel_msg_put_i64(&data, REEL_TAG_HOOK_STATUS, s->chunks[i].hook_status);
+			reel_msg_put_i64(&data, REEL_TAG_PUBLISH_STATUS, s->chunks[i].publish_status);
 		}
 		pthread_mutex_unlock(&s->lock);
 		break;

@@ -833,8 +833,10 @@ static void announce_chunk(struct session *s, struct chunk *c)
 	if (reeld.chunk_event_fd >= 0 && write(reeld.chunk_event_fd, &one, sizeof(one)) < 0)
 		reel_debug("session %s: cannot announce chunk %llu", s->name,
 			   (unsigned long long)c->index);
-	if (c->path)
+	if (c->path) {
 		run_hook(s, c);
+		publish_chunk(s, c);
+	}
 	apply_retention(s);
 }
 
@@ -976,6 +978,7 @@ static int rotate(struct session *s)
 	s->chunk_begin = end;
 	s->chunk_begin_ns = monotonic_ns();
 	c->hook_status = -2;
+	c->publish_status = -2;
 	if (c->path && s->compress == COMPRESS_ZSTD) {
 		err = compress_start(c->path, s->wake_fd, &c->compress);
 		if (err) {

@@ -693,6 +693,7 @@ void session_destroy(struct session *s)
 	if (s->active)
 		session_stop(s);
 	consumer_join(s);
+	publish_join(s);
 	reel_ktrace_destroy(s->kernel);
 	s->kernel = NULL;
 	for (size_t i = 0; i < s->nr_kernel_rules; i++)
@@ -739,6 +740,7 @@ void session_destroy(struct session *s)
 		free(s->chunks[i].path);
 	free(s->chunks);
 	free(s->rotate_hook);
+	free(s->publish_url);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->flushed);
 	free(s);

@@ -176,6 +176,13 @@ struct session {
 	 * consumer, all under the lock. */
 	uint64_t rotate_timer_us, rotate_size;
 	char *rotate_hook;
+	/* --publish (publish.c): chunk announcements to a NATS broker by the
+	 * publisher thread; url and error under the lock */
+	char *publish_url;
+	char publish_error[512]; /* why the last announcement failed, or "" */
+	bool publisher_running, publish_quit;
+	pthread_t publisher;
+	pthread_cond_t publish_cond;
 	uint64_t keep_chunks, keep_bytes; /* retention of archives; 0: all */
 	int compress;                      /* COMPRESS_* of archived chunks */
 	uint64_t rotate_request, rotate_done;
@@ -209,6 +216,7 @@ struct chunk {
 	pid_t hook_pid;  /* running hook, or 0 */
 	uint64_t hook_started;
 	int hook_status; /* exit status; -1 running, -2 no hook, -3 killed (hung) */
+	int publish_status; /* 0 announced, -1 pending, -2 not announced */
 	/* Being compressed: not announced (waiters, list-rotations, hook,
 	 * retention) until it is done. */
 	struct compress_job *compress;
@@ -246,6 +254,13 @@ int session_create(uid_t uid, const char *name, const char *output, bool snapsho
 int session_start(struct session *s, char *err, size_t err_size);
 int session_stop(struct session *s);
 void session_destroy(struct session *s);
+
+/* publish.c: announce archived chunks to s->publish_url. Start the
+ * publisher (main thread, lock not held; idempotent); mark a chunk to
+ * announce and wake it (lock held); stop it (main thread, lock not held). */
+int publish_start(struct session *s);
+void publish_chunk(struct session *s, struct chunk *c);
+void publish_join(struct session *s);
 int session_add_channel(struct session *s, const struct reel_channel_config *config,
 			char *err, size_t err_size);
 struct channel *session_channel(struct session *s, const char *name);
