@@ -76,9 +76,28 @@ struct an_stat {
 	uint64_t count, errors;
 	int64_t min, max;
 	int64_t sum;
+	/* sum of the squared durations (ns^2), for the stdev: exact, merges in
+	 * any order; AN_SUMSQ_OVERFLOW once it no longer fits */
+	unsigned __int128 sumsq;
 	struct an_err *errs;
 	struct an_hist hist;
 };
+
+#define AN_SUMSQ_OVERFLOW (~(unsigned __int128)0)
+
+/* sumsq += v, saturating at AN_SUMSQ_OVERFLOW. */
+static inline void an_sumsq_add(unsigned __int128 *sumsq, unsigned __int128 v)
+{
+	if (__builtin_add_overflow(*sumsq, v, sumsq))
+		*sumsq = AN_SUMSQ_OVERFLOW;
+}
+
+/* The sample standard deviation of a stat's durations, in ns, as
+ * lttng-syscallstats computes it (Python's statistics.stdev: the square
+ * root of sum((x - mean)^2) / (count - 1), the exact rational correctly
+ * rounded to a double). 0, or -EDOM where lttng-syscallstats prints '?'
+ * (count <= 2), or the sums overflowed. */
+int an_stat_stdev(const struct an_stat *s, double *ret_stdev);
 
 static inline uint64_t an_stat_key(int64_t tid, uint32_t name)
 {

@@ -338,6 +338,8 @@ static int stat_add(struct an_stat *s, int64_t dur, int64_t ret)
 {
 	s->count++;
 	s->sum += dur;
+	uint64_t mag = dur < 0 ? -(uint64_t)dur : (uint64_t)dur;
+	an_sumsq_add(&s->sumsq, (unsigned __int128)mag * mag);
 	if (dur < s->min)
 		s->min = dur;
 	if (dur > s->max)
@@ -575,6 +577,7 @@ static int stat_merge(struct an_stat *d, const struct an_stat *s)
 	d->count += s->count;
 	d->errors += s->errors;
 	d->sum += s->sum;
+	an_sumsq_add(&d->sumsq, s->sumsq);
 	if (s->min < d->min)
 		d->min = s->min;
 	if (s->max > d->max)

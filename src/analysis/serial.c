@@ -11,8 +11,9 @@
 
 #include "analysis/analysis-local.h"
 
-/* version 2: the I/O log after the stats; version 3: the CPU tables */
-#define MAGIC "REELANP3"
+/* version 2: the I/O log after the stats; version 3: the CPU tables;
+ * version 4: each stat's sum of squares */
+#define MAGIC "REELANP4"
 
 static int put(FILE *f, const void *p, size_t n)
 {
@@ -108,8 +109,17 @@ int an_partial_write(const struct an_partial *p, FILE *f)
 		uint32_t nb = 0;
 		for (uint32_t k = 0; k < s->hist.n; k++)
 			nb += s->hist.b[k] != 0;
-		uint64_t v[] = {(uint64_t)s->tid, s->name, s->count, s->errors, (uint64_t)s->min,
-				(uint64_t)s->max, (uint64_t)s->sum, s->nerrs, nb};
+		uint64_t v[] = {(uint64_t)s->tid,
+				s->name,
+				s->count,
+				s->errors,
+				(uint64_t)s->min,
+				(uint64_t)s->max,
+				(uint64_t)s->sum,
+				(uint64_t)s->sumsq,
+				(uint64_t)(s->sumsq >> 64),
+				s->nerrs,
+				nb};
 		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
 			r = put64(f, v[k]);
 		for (uint32_t k = 0; !r && k < s->nerrs; k++) {
@@ -268,11 +278,11 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 		}
 	}
 	for (uint64_t i = 0; i < h[9]; i++) {
-		uint64_t v[9];
-		for (size_t k = 0; k < 9; k++)
+		uint64_t v[11];
+		for (size_t k = 0; k < 11; k++)
 			if (get64(f, &v[k]))
 				goto bad;
-		if (v[1] >= nn || v[7] > (1u << 16) || v[8] > AN_HIST_MAX_BUCKETS)
+		if (v[1] >= nn || v[9] > (1u << 16) || v[10] > AN_HIST_MAX_BUCKETS)
 			goto bad;
 		bool fresh;
 		struct an_stat *s = an_tab_get(&p->stats, an_stat_key((int64_t)v[0], map[v[1]]), &fresh);
@@ -287,7 +297,8 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 		s->min = (int64_t)v[4];
 		s->max = (int64_t)v[5];
 		s->sum = (int64_t)v[6];
-		for (uint64_t k = 0; k < v[7]; k++) {
+		s->sumsq = (unsigned __int128)v[8] << 64 | v[7];
+		for (uint64_t k = 0; k < v[9]; k++) {
 			uint64_t ret, count;
 			if (get64(f, &ret) || get64(f, &count))
 				goto bad;
@@ -297,7 +308,7 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 			s->errs = e;
 			e[s->nerrs++] = (struct an_err){.ret = (int64_t)ret, .count = count};
 		}
-		for (uint64_t k = 0; k < v[8]; k++) {
+		for (uint64_t k = 0; k < v[10]; k++) {
 			uint64_t idx, count;
 			if (get64(f, &idx) || get64(f, &count) || idx >= AN_HIST_MAX_BUCKETS)
 				goto bad;
