@@ -31,11 +31,13 @@ static inline void *an_tab_at(const struct an_tab *t, uint32_t i)
 
 #define AN_COMM 16 /* TASK_COMM_LEN */
 
-/* A thread's attributes at some point: known in the chunk, or inherited. */
+/* A thread's attributes at some point (ts): known in the chunk (set at
+ * pid_ts, comm_ts), or inherited. */
 struct an_snap {
 	bool valid, pid_known, comm_known;
 	int64_t pid;
 	char comm[AN_COMM];
+	int64_t ts, pid_ts, comm_ts;
 };
 
 enum an_sys_state {
@@ -46,10 +48,17 @@ enum an_sys_state {
 
 struct an_thread {
 	int64_t tid;
-	/* attributes at the partial's end, when set in it */
+	/* attributes at the partial's end, when set in it (at pid_ts, comm_ts) */
 	int64_t pid;
 	char comm[AN_COMM];
 	bool pid_set, comm_set;
+	int64_t pid_ts, comm_ts;
+	/* the thread in the statedump of the partial's first chunk that has it:
+	 * stamped at the chunk's start, while the previous chunk's last events
+	 * may be later (the reduce orders them by time) */
+	bool sd_valid;
+	int64_t sd_ts, sd_pid;
+	char sd_comm[AN_COMM];
 	/* syscall span */
 	uint8_t state;
 	bool has_head;     /* first syscall event an exit: a soft begin */

@@ -850,6 +850,113 @@ static void test_fork_exec(bool with_tid)
 	free(want);
 }
 
+/* Rotation chunks overlap in time: the new chunk's statedump is stamped
+ * before the old chunk's last events. A thread forked and exec'd there
+ * (the statedump saw it before its exec: its old name), a thread the old
+ * chunk knows no pid of (the statedump does): names and pids as one pass
+ * over the events merged by time, for every statedump time and every end
+ * of the old chunk after it. */
+static void test_sys_overlap(bool with_tid)
+{
+	int64_t T = with_tid ? 0 : -1;
+#define S(ts, tid, entry, name, ret) sys(ts, T ? -1 : (tid), entry, name, 0, 0, NULL, ret)
+	struct an_ev v[] = {
+		{.kind = AN_EV_SD_PROC,
+		 .ts = 1,
+		 .tid = -1,
+		 .a = 200,
+		 .b = 200,
+		 .s1 = "main",
+		 .l1 = 4},
+		swc(2, 0, 0, 200, "main"),
+		S(10, 200, true, 0, 0),
+		S(12, 200, false, 0, 1),
+		{.kind = AN_EV_FORK,
+		 .ts = 20,
+		 .tid = -1,
+		 .a = 200,
+		 .s1 = "main",
+		 .l1 = 4,
+		 .b = 201,
+		 .c = 201,
+		 .s2 = "main",
+		 .l2 = 4},
+		swc(30, 0, 200, 201, "main"),
+		{.kind = AN_EV_EXEC, .ts = 35, .tid = -1, .a = 201},
+		swc(40, 0, 201, 300, "w"),
+		S(50, 300, true, 0, 0),
+		S(52, 300, false, 0, 1),
+		swc(60, 0, 300, 201, "cat"),
+		S(70, 201, true, 0, 0),
+		S(72, 201, false, 0, 1),
+		S(80, 201, true, 1, 0),
+		S(82, 201, false, 1, 1),
+		swc(90, 0, 201, 200, "main"),
+		S(100, 200, true, 1, 0),
+		S(102, 200, false, 1, 1),
+	};
+#undef S
+	enum { N = sizeof(v) / sizeof(v[0]), K = 2, NSD = 3 };
+	unsigned flags = with_tid ? 0 : AN_CPU_ATTRIBUTION;
+	bool fixed_pid = false, fixed_comm = false;
+	for (size_t p = K; p <= N; p++) {
+		int64_t at = p < N ? v[p].ts - 1 : v[N - 1].ts + 1;
+		const struct an_ev sd[NSD] = {
+			{.kind = AN_EV_SD_PROC,
+			 .ts = at,
+			 .tid = -1,
+			 .a = 200,
+			 .b = 200,
+			 .s1 = "main",
+			 .l1 = 4},
+			{.kind = AN_EV_SD_PROC,
+			 .ts = at,
+			 .tid = -1,
+			 .a = 201,
+			 .b = 201,
+			 .s1 = "main",
+			 .l1 = 4},
+			{.kind = AN_EV_SD_PROC,
+			 .ts = at,
+			 .tid = -1,
+			 .a = 300,
+			 .b = 250,
+			 .s1 = "w",
+			 .l1 = 1},
+		};
+		/* read as one: v[0..p), the statedump, v[p..n) */
+		struct an_ev all[N + NSD];
+		memcpy(all, v, p * sizeof(*v));
+		memcpy(all + p, sd, sizeof(sd));
+		memcpy(all + p + NSD, v + p, (N - p) * sizeof(*v));
+		struct an_partial *seq = map(all, 0, N + NSD, flags);
+		char *want = sys_report(seq);
+		an_partial_destroy(seq);
+		fixed_pid |= p <= 8 && strstr(want, "{\"tid\":300,\"pid\":250,");
+		fixed_comm |= p <= 10 && strstr(want, "{\"tid\":201,\"pid\":201,\"comm\":\"cat\",");
+		for (size_t c = p; c <= N; c++) {
+			struct an_ev nw[N + NSD];
+			memcpy(nw, sd, sizeof(sd));
+			memcpy(nw + NSD, v + c, (N - c) * sizeof(*v));
+			struct an_partial *a = roundtrip(map(v, 0, c, flags)),
+					  *b = roundtrip(map(nw, 0, NSD + N - c, flags));
+			CHECK(an_partial_merge(a, b) == 0);
+			char *got = sys_report(a);
+			if (strcmp(got, want)) {
+				fprintf(stderr,
+					"syscalls overlap (tid %d), statedump at %zu, old chunk to "
+					"%zu:\n%s\n%s\n",
+					with_tid, p, c, want, got);
+				exit(1);
+			}
+			free(got);
+			an_partial_destroy(a);
+		}
+		free(want);
+	}
+	CHECK(fixed_pid && fixed_comm);
+}
+
 int main(void)
 {
 	names = an_names_new();
@@ -863,6 +970,8 @@ int main(void)
 	test_malformed();
 	test_fork_exec(true);
 	test_fork_exec(false);
+	test_sys_overlap(true);
+	test_sys_overlap(false);
 	for (unsigned seed = 1; seed <= 3; seed++) {
 		test_cuts(true, 0, seed);
 		test_cuts(false, 0, seed);
