@@ -31,11 +31,13 @@ static inline void *an_tab_at(const struct an_tab *t, uint32_t i)
 
 #define AN_COMM 16 /* TASK_COMM_LEN */
 
-/* A thread's attributes at some point: known in the chunk, or inherited. */
+/* A thread's attributes at some point (ts): known in the chunk (set at
+ * pid_ts, comm_ts), or inherited. */
 struct an_snap {
 	bool valid, pid_known, comm_known;
 	int64_t pid;
 	char comm[AN_COMM];
+	int64_t ts, pid_ts, comm_ts;
 };
 
 enum an_sys_state {
@@ -46,10 +48,17 @@ enum an_sys_state {
 
 struct an_thread {
 	int64_t tid;
-	/* attributes at the partial's end, when set in it */
+	/* attributes at the partial's end, when set in it (at pid_ts, comm_ts) */
 	int64_t pid;
 	char comm[AN_COMM];
 	bool pid_set, comm_set;
+	int64_t pid_ts, comm_ts;
+	/* the thread in the statedump of the partial's first chunk that has it:
+	 * stamped at the chunk's start, while the previous chunk's last events
+	 * may be later (the reduce orders them by time) */
+	bool sd_valid;
+	int64_t sd_ts, sd_pid;
+	char sd_comm[AN_COMM];
 	/* syscall span */
 	uint8_t state;
 	bool has_head;     /* first syscall event an exit: a soft begin */
@@ -76,9 +85,28 @@ struct an_stat {
 	uint64_t count, errors;
 	int64_t min, max;
 	int64_t sum;
+	/* sum of the squared durations (ns^2), for the stdev: exact, merges in
+	 * any order; AN_SUMSQ_OVERFLOW once it no longer fits */
+	unsigned __int128 sumsq;
 	struct an_err *errs;
 	struct an_hist hist;
 };
+
+#define AN_SUMSQ_OVERFLOW (~(unsigned __int128)0)
+
+/* sumsq += v, saturating at AN_SUMSQ_OVERFLOW. */
+static inline void an_sumsq_add(unsigned __int128 *sumsq, unsigned __int128 v)
+{
+	if (__builtin_add_overflow(*sumsq, v, sumsq))
+		*sumsq = AN_SUMSQ_OVERFLOW;
+}
+
+/* The sample standard deviation of a stat's durations, in ns, as
+ * lttng-syscallstats computes it (Python's statistics.stdev: the square
+ * root of sum((x - mean)^2) / (count - 1), the exact rational correctly
+ * rounded to a double). 0, or -EDOM where lttng-syscallstats prints '?'
+ * (count <= 2), or the sums overflowed. */
+int an_stat_stdev(const struct an_stat *s, double *ret_stdev);
 
 static inline uint64_t an_stat_key(int64_t tid, uint32_t name)
 {

@@ -325,12 +325,27 @@ static void comm_set(char dst[AN_COMM], const char *s, size_t len)
 	dst[strnlen(dst, AN_COMM)] = 0;
 }
 
-static struct an_snap snap_of(const struct an_thread *t)
+static struct an_snap snap_of(const struct an_thread *t, int64_t ts)
 {
-	struct an_snap s = {.valid = true, .pid_known = t->pid_set, .pid = t->pid,
-			    .comm_known = t->comm_set};
+	struct an_snap s = {.valid = true,
+			    .pid_known = t->pid_set,
+			    .pid = t->pid,
+			    .comm_known = t->comm_set,
+			    .ts = ts,
+			    .pid_ts = t->pid_ts,
+			    .comm_ts = t->comm_ts};
 	memcpy(s.comm, t->comm, AN_COMM);
 	return s;
+}
+
+static void attr_set(struct an_thread *t, int64_t pid, const char *comm, size_t len, int64_t ts)
+{
+	t->pid = pid;
+	t->pid_set = true;
+	t->pid_ts = ts;
+	comm_set(t->comm, comm, len);
+	t->comm_set = true;
+	t->comm_ts = ts;
 }
 
 /* One duration, with its return value, into the stats of (tid, name). */
@@ -338,6 +353,8 @@ static int stat_add(struct an_stat *s, int64_t dur, int64_t ret)
 {
 	s->count++;
 	s->sum += dur;
+	uint64_t mag = dur < 0 ? -(uint64_t)dur : (uint64_t)dur;
+	an_sumsq_add(&s->sumsq, (unsigned __int128)mag * mag);
 	if (dur < s->min)
 		s->min = dur;
 	if (dur > s->max)
@@ -392,10 +409,10 @@ static int thread_sys_event(struct an_partial *p, struct an_thread *t, const str
 		t->has_head = true;
 		t->head_ts = ev->ts;
 		t->head_ret = ev->ret;
-		t->head_snap = snap_of(t);
+		t->head_snap = snap_of(t, ev->ts);
 		break;
 	case AN_OPEN: {
-		struct an_snap s = snap_of(t);
+		struct an_snap s = snap_of(t, ev->ts);
 		int r = emit(p, t, t->open_name, ev->ts - t->open_ts, ev->ret, &s);
 		if (r)
 			return r;
@@ -481,9 +498,11 @@ int an_partial_feed(struct an_partial *p, const struct an_ev *ev)
 			return -ENOMEM;
 		comm_set(t->comm, ev->s1, ev->l1);
 		t->comm_set = true;
+		t->comm_ts = ev->ts;
 		if (ev->a == 0) {
 			t->pid = 0;
 			t->pid_set = true;
+			t->pid_ts = ev->ts;
 		}
 		return 0;
 	}
@@ -492,18 +511,12 @@ int an_partial_feed(struct an_partial *p, const struct an_ev *ev)
 		t = thread_get(p, ev->a);
 		if (!t)
 			return -ENOMEM;
-		t->pid = ev->a;
-		t->pid_set = true;
-		comm_set(t->comm, ev->s1, ev->l1);
-		t->comm_set = true;
+		attr_set(t, ev->a, ev->s1, ev->l1, ev->ts);
 		/* the child is a new thread: no current syscall */
 		t = thread_get(p, ev->b);
 		if (!t)
 			return -ENOMEM;
-		t->pid = ev->c;
-		t->pid_set = true;
-		comm_set(t->comm, ev->s2, ev->l2);
-		t->comm_set = true;
+		attr_set(t, ev->c, ev->s2, ev->l2, ev->ts);
 		if (t->state == AN_UNTOUCHED)
 			t->first_ts = ev->ts;
 		t->state = AN_NONE;
@@ -512,10 +525,13 @@ int an_partial_feed(struct an_partial *p, const struct an_ev *ev)
 		t = thread_get(p, ev->a);
 		if (!t)
 			return -ENOMEM;
-		t->pid = ev->b;
-		t->pid_set = true;
-		comm_set(t->comm, ev->s1, ev->l1);
-		t->comm_set = true;
+		attr_set(t, ev->b, ev->s1, ev->l1, ev->ts);
+		if (!t->sd_valid) {
+			t->sd_valid = true;
+			t->sd_ts = ev->ts;
+			t->sd_pid = t->pid;
+			memcpy(t->sd_comm, t->comm, AN_COMM);
+		}
 		return 0;
 	default:
 		return 0;
@@ -554,18 +570,26 @@ int an_partial_end_chunk(struct an_partial *p)
 
 /* ---- reduce ---------------------------------------------------------------- */
 
-/* b's snapshot seen from after a: what b inherited, a may know. */
+/* b's snapshot seen from after a: what b inherited, a may know; what b
+ * knew from its statedump, a may have set again later (before the
+ * snapshot: rotation chunks overlap in time). */
 static struct an_snap snap_resolve(struct an_snap s, const struct an_thread *a)
 {
 	if (!a)
 		return s;
+	if (s.pid_known && a->pid_set && s.pid_ts < a->pid_ts && a->pid_ts < s.ts)
+		s.pid_known = false;
+	if (s.comm_known && a->comm_set && s.comm_ts < a->comm_ts && a->comm_ts < s.ts)
+		s.comm_known = false;
 	if (!s.pid_known && a->pid_set) {
 		s.pid_known = true;
 		s.pid = a->pid;
+		s.pid_ts = a->pid_ts;
 	}
 	if (!s.comm_known && a->comm_set) {
 		s.comm_known = true;
 		memcpy(s.comm, a->comm, AN_COMM);
+		s.comm_ts = a->comm_ts;
 	}
 	return s;
 }
@@ -575,6 +599,7 @@ static int stat_merge(struct an_stat *d, const struct an_stat *s)
 	d->count += s->count;
 	d->errors += s->errors;
 	d->sum += s->sum;
+	an_sumsq_add(&d->sumsq, s->sumsq);
 	if (s->min < d->min)
 		d->min = s->min;
 	if (s->max > d->max)
@@ -606,6 +631,29 @@ static int thread_merge(struct an_partial *a, const struct an_thread *bt)
 	if (!at)
 		return -ENOMEM;
 	struct an_thread old = *at;
+	/* b's statedump is stamped at b's start, a's last events can be later:
+	 * a's first counted syscall after it saw the statedump's attributes,
+	 * unless a set them again in between (one pass over the events by
+	 * time) */
+	if (old.emitted && bt->sd_valid) {
+		struct an_snap *s = &at->first_emit;
+		if (s->ts > bt->sd_ts && (!s->pid_known || s->pid_ts < bt->sd_ts)) {
+			s->pid_known = true;
+			s->pid = bt->sd_pid;
+			s->pid_ts = bt->sd_ts;
+		}
+		if (s->ts > bt->sd_ts && (!s->comm_known || s->comm_ts < bt->sd_ts)) {
+			s->comm_known = true;
+			memcpy(s->comm, bt->sd_comm, AN_COMM);
+			s->comm_ts = bt->sd_ts;
+		}
+	}
+	if (!old.sd_valid && bt->sd_valid) {
+		at->sd_valid = true;
+		at->sd_ts = bt->sd_ts;
+		at->sd_pid = bt->sd_pid;
+		memcpy(at->sd_comm, bt->sd_comm, AN_COMM);
+	}
 	/* soft begin of b meets a's end */
 	if (old.state != AN_UNTOUCHED) {
 		if (bt->has_head && old.state == AN_OPEN) {
@@ -633,13 +681,16 @@ static int thread_merge(struct an_partial *a, const struct an_thread *bt)
 		at->emitted = true;
 		at->first_emit = snap_resolve(bt->first_emit, &old);
 	}
-	if (bt->pid_set) {
+	/* the latest setting wins: b's statedump may be older than a's end */
+	if (bt->pid_set && (!old.pid_set || bt->pid_ts >= old.pid_ts)) {
 		at->pid = bt->pid;
 		at->pid_set = true;
+		at->pid_ts = bt->pid_ts;
 	}
-	if (bt->comm_set) {
+	if (bt->comm_set && (!old.comm_set || bt->comm_ts >= old.comm_ts)) {
 		memcpy(at->comm, bt->comm, AN_COMM);
 		at->comm_set = true;
+		at->comm_ts = bt->comm_ts;
 	}
 	at->uncertain |= bt->uncertain;
 	return 0;

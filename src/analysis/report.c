@@ -117,10 +117,10 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static void row(FILE *out, const char *a, const char *b, const char *c, const char *d, const char *e,
-		const char *f, const char *g, const char *h)
+static void row(FILE *out, const char *a, const char *b, const char *c, const char *d,
+		const char *e, const char *sd, const char *f, const char *g, const char *h)
 {
-	fprintf(out, "%-38s %14s %14s %14s %14s %14s %14s  %s\n", a, b, c, d, e, f, g, h);
+	fprintf(out, "%-38s %14s %14s %14s %14s %14s %14s %14s  %s\n", a, b, c, d, e, sd, f, g, h);
 }
 
 int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
@@ -162,13 +162,24 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 				fprintf(out, "%s{\"name\":", i ? "," : "");
 				json_str(out, an_names_get(p->names, st->name));
 				fprintf(out,
-					",\"count\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"min_ns\":%" PRId64
-					",\"max_ns\":%" PRId64 ",\"sum_ns\":%" PRId64 ",\"avg_ns\":%.3f"
-					",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"errno\":{",
+					",\"count\":%" PRIu64 ",\"errors\":%" PRIu64
+					",\"min_ns\":%" PRId64 ",\"max_ns\":%" PRId64
+					",\"sum_ns\":%" PRId64 ",\"avg_ns\":%.3f"
+					",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64
+					",\"stdev_ns\":",
 					st->count, st->errors, st->min, st->max, st->sum,
 					(double)st->sum / (double)st->count,
-					an_hist_quantile(&st->hist, st->count, 0.5, (uint64_t)st->min, (uint64_t)st->max),
-					an_hist_quantile(&st->hist, st->count, 0.99, (uint64_t)st->min, (uint64_t)st->max));
+					an_hist_quantile(&st->hist, st->count, 0.5,
+							 (uint64_t)st->min, (uint64_t)st->max),
+					an_hist_quantile(&st->hist, st->count, 0.99,
+							 (uint64_t)st->min, (uint64_t)st->max));
+				/* %.17g: read back as the same double */
+				double sd;
+				if (an_stat_stdev(st, &sd) == 0)
+					fprintf(out, "%.17g", sd);
+				else
+					fputs("null", out);
+				fputs(",\"errno\":{", out);
 				for (uint32_t e = 0; e < st->nerrs; e++) {
 					fprintf(out, "%s", e ? "," : "");
 					json_str(out, err_name(st->errs[e].ret, eb, sizeof(eb)));
@@ -194,16 +205,25 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 				snprintf(pid, sizeof(pid), "?");
 			snprintf(title, sizeof(title), "%s (%s, TID: %" PRId64 ")%s", s->comm_known ? s->comm : "",
 				 pid, t->tid, t->uncertain ? " (uncertain)" : "");
-			row(out, title, "Count", "Min", "Average", "Max", "P50", "P99", "Errors");
+			row(out, title, "Count", "Min", "Average", "Max", "Stdev", "P50", "P99",
+			    "Errors");
 			for (size_t i = 0; i < rows[k].n; i++) {
 				const struct an_stat *st = rows[k].stats[i];
 				sort_errs(st);
-				char name[64], c[24], mn[24], av[24], mx[24], p50[24], p99[24], errs[256];
+				char name[64], c[24], mn[24], av[24], mx[24], sd[32], p50[24],
+					p99[24], errs[256];
 				snprintf(name, sizeof(name), " - %s", an_names_get(p->names, st->name));
 				snprintf(c, sizeof(c), "%" PRIu64, st->count);
 				snprintf(mn, sizeof(mn), "%.3f", (double)st->min / 1e3);
 				snprintf(av, sizeof(av), "%.3f", (double)st->sum / (double)st->count / 1e3);
 				snprintf(mx, sizeof(mx), "%.3f", (double)st->max / 1e3);
+				/* lttng-syscallstats: round(stdev_ns / 1000, 3), '?' for
+				 * two calls or fewer */
+				double sdv;
+				if (an_stat_stdev(st, &sdv) == 0)
+					snprintf(sd, sizeof(sd), "%.3f", sdv / 1e3);
+				else
+					snprintf(sd, sizeof(sd), "?");
 				snprintf(p50, sizeof(p50), "%.3f",
 					 (double)an_hist_quantile(&st->hist, st->count, 0.5, (uint64_t)st->min,
 								  (uint64_t)st->max) / 1e3);
@@ -219,13 +239,15 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 						break;
 					off += (size_t)w;
 				}
-				row(out, name, c, mn, av, mx, p50, p99, errs);
+				row(out, name, c, mn, av, mx, sd, p50, p99, errs);
 			}
 			char tot[24];
 			snprintf(tot, sizeof(tot), "%" PRIu64, rows[k].total);
-			row(out, "Total:", tot, "", "", "", "", "", "");
-			fputs("-------------------------------------------------------------------------------"
-			      "----------------------------------------------------\n",
+			row(out, "Total:", tot, "", "", "", "", "", "", "");
+			fputs("--------------------------------------------------------------------"
+			      "-----------"
+			      "-------------------------------------------------------------------"
+			      "\n",
 			      out);
 		}
 		fprintf(out, "\nTotal syscalls: %" PRIu64 "\n", total);

@@ -11,8 +11,9 @@
 
 #include "analysis/analysis-local.h"
 
-/* version 2: the I/O log after the stats; version 3: the CPU tables */
-#define MAGIC "REELANP3"
+/* version 2: the I/O log after the stats; version 3: the CPU tables;
+ * version 4: each stat's sum of squares, attributes' times and statedump */
+#define MAGIC "REELANP4"
 
 static int put(FILE *f, const void *p, size_t n)
 {
@@ -45,13 +46,20 @@ static int put_snap(FILE *f, const struct an_snap *s)
 	uint64_t fl = (uint64_t)s->valid | (uint64_t)s->pid_known << 1 | (uint64_t)s->comm_known << 2;
 	int r = put64(f, fl);
 	r = r ? r : put64(f, (uint64_t)s->pid);
+	r = r ? r : put64(f, (uint64_t)s->ts);
+	r = r ? r : put64(f, (uint64_t)s->pid_ts);
+	r = r ? r : put64(f, (uint64_t)s->comm_ts);
 	return r ? r : put(f, s->comm, AN_COMM);
 }
 static int get_snap(FILE *f, struct an_snap *s)
 {
-	uint64_t fl, pid;
-	if (get64(f, &fl) || get64(f, &pid) || get(f, s->comm, AN_COMM) || fl > 7)
+	uint64_t fl, pid, ts[3];
+	if (get64(f, &fl) || get64(f, &pid) || get64(f, &ts[0]) || get64(f, &ts[1]) ||
+	    get64(f, &ts[2]) || get(f, s->comm, AN_COMM) || fl > 7)
 		return -EINVAL;
+	s->ts = (int64_t)ts[0];
+	s->pid_ts = (int64_t)ts[1];
+	s->comm_ts = (int64_t)ts[2];
 	s->valid = fl & 1;
 	s->pid_known = fl & 2;
 	s->comm_known = fl & 4;
@@ -79,14 +87,26 @@ int an_partial_write(const struct an_partial *p, FILE *f)
 		r = put64(f, head[i]);
 	for (uint32_t i = 0; !r && i < p->threads.n; i++) {
 		const struct an_thread *t = an_tab_at(&p->threads, i);
-		uint64_t fl = (uint64_t)t->pid_set | (uint64_t)t->comm_set << 1 | (uint64_t)t->has_head << 2 |
-			      (uint64_t)t->emitted << 3 | (uint64_t)t->uncertain << 4;
-		uint64_t v[] = {(uint64_t)t->tid, (uint64_t)t->pid, fl, t->state, t->open_name,
-				(uint64_t)t->open_ts, (uint64_t)t->head_ts, (uint64_t)t->head_ret,
-				(uint64_t)t->first_ts};
+		uint64_t fl = (uint64_t)t->pid_set | (uint64_t)t->comm_set << 1 |
+			      (uint64_t)t->has_head << 2 | (uint64_t)t->emitted << 3 |
+			      (uint64_t)t->uncertain << 4 | (uint64_t)t->sd_valid << 5;
+		uint64_t v[] = {(uint64_t)t->tid,
+				(uint64_t)t->pid,
+				fl,
+				t->state,
+				t->open_name,
+				(uint64_t)t->open_ts,
+				(uint64_t)t->head_ts,
+				(uint64_t)t->head_ret,
+				(uint64_t)t->first_ts,
+				(uint64_t)t->pid_ts,
+				(uint64_t)t->comm_ts,
+				(uint64_t)t->sd_ts,
+				(uint64_t)t->sd_pid};
 		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
 			r = put64(f, v[k]);
 		r = r ? r : put(f, t->comm, AN_COMM);
+		r = r ? r : put(f, t->sd_comm, AN_COMM);
 		r = r ? r : put_snap(f, &t->head_snap);
 		r = r ? r : put_snap(f, &t->first_emit);
 	}
@@ -108,8 +128,17 @@ int an_partial_write(const struct an_partial *p, FILE *f)
 		uint32_t nb = 0;
 		for (uint32_t k = 0; k < s->hist.n; k++)
 			nb += s->hist.b[k] != 0;
-		uint64_t v[] = {(uint64_t)s->tid, s->name, s->count, s->errors, (uint64_t)s->min,
-				(uint64_t)s->max, (uint64_t)s->sum, s->nerrs, nb};
+		uint64_t v[] = {(uint64_t)s->tid,
+				s->name,
+				s->count,
+				s->errors,
+				(uint64_t)s->min,
+				(uint64_t)s->max,
+				(uint64_t)s->sum,
+				(uint64_t)s->sumsq,
+				(uint64_t)(s->sumsq >> 64),
+				s->nerrs,
+				nb};
 		for (size_t k = 0; !r && k < sizeof(v) / sizeof(v[0]); k++)
 			r = put64(f, v[k]);
 		for (uint32_t k = 0; !r && k < s->nerrs; k++) {
@@ -202,11 +231,11 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 	p->first_ts = (int64_t)h[5];
 	p->last_ts = (int64_t)h[6];
 	for (uint64_t i = 0; i < h[7]; i++) {
-		uint64_t v[9];
-		for (size_t k = 0; k < 9; k++)
+		uint64_t v[13];
+		for (size_t k = 0; k < 13; k++)
 			if (get64(f, &v[k]))
 				goto bad;
-		if (v[2] > 31 || v[3] > AN_OPEN || (v[3] == AN_OPEN && v[4] >= nn))
+		if (v[2] > 63 || v[3] > AN_OPEN || (v[3] == AN_OPEN && v[4] >= nn))
 			goto bad;
 		bool fresh;
 		struct an_thread *t = an_tab_get(&p->threads, v[0], &fresh);
@@ -227,9 +256,16 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 		t->head_ts = (int64_t)v[6];
 		t->head_ret = (int64_t)v[7];
 		t->first_ts = (int64_t)v[8];
-		if (get(f, t->comm, AN_COMM) || get_snap(f, &t->head_snap) || get_snap(f, &t->first_emit))
+		t->pid_ts = (int64_t)v[9];
+		t->comm_ts = (int64_t)v[10];
+		t->sd_valid = v[2] & 32;
+		t->sd_ts = (int64_t)v[11];
+		t->sd_pid = (int64_t)v[12];
+		if (get(f, t->comm, AN_COMM) || get(f, t->sd_comm, AN_COMM) ||
+		    get_snap(f, &t->head_snap) || get_snap(f, &t->first_emit))
 			goto bad;
 		t->comm[AN_COMM - 1] = 0;
+		t->sd_comm[AN_COMM - 1] = 0;
 	}
 	for (uint64_t i = 0; i < h[8]; i++) {
 		uint64_t v[4];
@@ -268,11 +304,11 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 		}
 	}
 	for (uint64_t i = 0; i < h[9]; i++) {
-		uint64_t v[9];
-		for (size_t k = 0; k < 9; k++)
+		uint64_t v[11];
+		for (size_t k = 0; k < 11; k++)
 			if (get64(f, &v[k]))
 				goto bad;
-		if (v[1] >= nn || v[7] > (1u << 16) || v[8] > AN_HIST_MAX_BUCKETS)
+		if (v[1] >= nn || v[9] > (1u << 16) || v[10] > AN_HIST_MAX_BUCKETS)
 			goto bad;
 		bool fresh;
 		struct an_stat *s = an_tab_get(&p->stats, an_stat_key((int64_t)v[0], map[v[1]]), &fresh);
@@ -287,7 +323,8 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 		s->min = (int64_t)v[4];
 		s->max = (int64_t)v[5];
 		s->sum = (int64_t)v[6];
-		for (uint64_t k = 0; k < v[7]; k++) {
+		s->sumsq = (unsigned __int128)v[8] << 64 | v[7];
+		for (uint64_t k = 0; k < v[9]; k++) {
 			uint64_t ret, count;
 			if (get64(f, &ret) || get64(f, &count))
 				goto bad;
@@ -297,7 +334,7 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 			s->errs = e;
 			e[s->nerrs++] = (struct an_err){.ret = (int64_t)ret, .count = count};
 		}
-		for (uint64_t k = 0; k < v[8]; k++) {
+		for (uint64_t k = 0; k < v[10]; k++) {
 			uint64_t idx, count;
 			if (get64(f, &idx) || get64(f, &count) || idx >= AN_HIST_MAX_BUCKETS)
 				goto bad;

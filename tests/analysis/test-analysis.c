@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis-local.h"
 #include "analysis/analysis.h"
 #include "analysis/hist.h"
 
@@ -298,7 +299,9 @@ static void test_hist(void)
 
 static void test_malformed(void)
 {
-	static const char junk[][40] = {"", "REELANP1", "REELANP2", "REELANP2\xff\xff\xff\xff\xff\xff\xff\xff", "REELANP3\xff", "NOTMAGIC"};
+	static const char junk[][40] = {
+		"",	    "REELANP1",	    "REELANP2", "REELANP2\xff\xff\xff\xff\xff\xff\xff\xff",
+		"REELANP3", "REELANP4\xff", "NOTMAGIC"};
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
 		FILE *f = fmemopen((void *)junk[i], strlen(junk[i]) + 1, "r");
 		CHECK(f);
@@ -671,6 +674,289 @@ static void test_cpu_model(void)
 	free(want);
 }
 
+/* The stdev of durations xs[0..n), as an_stat_stdev() computes it from the
+ * sums a partial carries. */
+static int stdev_of(const int64_t *xs, size_t n, double *ret)
+{
+	struct an_stat st = {.count = n};
+	for (size_t i = 0; i < n; i++) {
+		st.sum =
+			(int64_t)((uint64_t)st.sum + (uint64_t)xs[i]); /* wraps, as no trace does */
+		uint64_t m = xs[i] < 0 ? -(uint64_t)xs[i] : (uint64_t)xs[i];
+		an_sumsq_add(&st.sumsq, (unsigned __int128)m * m);
+	}
+	return an_stat_stdev(&st, ret);
+}
+
+/* lttng-syscallstats' stdev: Python's statistics.stdev (the sample
+ * stdev, the exact variance's root correctly rounded), '?' for 2 calls
+ * or fewer; the values below are Python's. */
+static void test_stdev(void)
+{
+	double d;
+	static const int64_t a[] = {1, 2, 4}, b[] = {1000, 1000, 1000}, c[] = {5, -3, 7, 7},
+			     big[] = {1000000000001, 1000000000002, 1000000000004},
+			     mix[] = {1000000000001, 1000000000002, 1000000000004, 3},
+			     e[] = {3037000499, 3037000500, 3037000501, 1};
+	CHECK(stdev_of(a, 3, &d) == 0 && d == 1.5275252316519468);
+	CHECK(stdev_of(b, 3, &d) == 0 && d == 0.0);
+	CHECK(stdev_of(c, 4, &d) == 0 && d == 4.760952285695233);
+	/* a sum of squares in doubles loses these */
+	CHECK(stdev_of(big, 3, &d) == 0 && d == 1.5275252316519468);
+	CHECK(stdev_of(mix, 4, &d) == 0 && d == 499999999999.6667);
+	CHECK(stdev_of(e, 4, &d) == 0 && d == 1518500249.5);
+	CHECK(stdev_of(a, 2, &d) == -EDOM && stdev_of(a, 1, &d) == -EDOM);
+	/* a sum of squares past 2^128 saturates: unknown, not wrong */
+	static const int64_t huge[] = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+	CHECK(stdev_of(huge, 5, &d) == -EDOM);
+	unsigned __int128 sq = 5;
+	an_sumsq_add(&sq, AN_SUMSQ_OVERFLOW - 4);
+	CHECK(sq == AN_SUMSQ_OVERFLOW);
+}
+
+static struct an_ev swc(int64_t ts, int cpu, int64_t prev, int64_t next, const char *comm)
+{
+	return (struct an_ev){.kind = AN_EV_SWITCH,
+			      .ts = ts,
+			      .cpu = cpu,
+			      .tid = -1,
+			      .a = next,
+			      .b = prev,
+			      .s1 = comm,
+			      .l1 = strlen(comm)};
+}
+
+static char *sys_report(const struct an_partial *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f);
+	CHECK(an_report_syscalls(p, f, true) == 0);
+	CHECK(an_report_syscalls(p, f, false) == 0);
+	fclose(f);
+	char *c = strstr(buf, "\"chunks\":");
+	CHECK(c);
+	size_t w = strcspn(c + 9, ",");
+	memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
+	return buf;
+}
+
+/* A process that forks, a child that execs and starts a thread, as
+ * lttng-syscallstats sees them: the child is a new thread (no open
+ * syscall) with the fork's pid and comm, exec changes nothing until a
+ * sched_switch names the new comm, a thread gets its process's pid; the
+ * report shows them as they were at each thread's first counted syscall;
+ * stdev per syscall; every cut, both groupings, through the binary form,
+ * attributed by the tid context or by the CPU. */
+static void test_fork_exec(bool with_tid)
+{
+	int64_t T = with_tid ? 0 : -1; /* tid context: the thread, or none */
+#define S(ts, tid, entry, name, ret) sys(ts, T ? -1 : (tid), entry, name, 0, 0, NULL, ret)
+	struct an_ev v[] = {
+		{.kind = AN_EV_SD_PROC,
+		 .ts = 1,
+		 .tid = -1,
+		 .a = 400,
+		 .b = 400,
+		 .s1 = "shell",
+		 .l1 = 5},
+		swc(2, 0, 0, 400, "shell"),
+		S(10, 400, true, 0, 0),
+		S(11, 400, false, 0, 5), /* read 1 */
+		S(20, 400, true, 0, 0),
+		S(22, 400, false, 0, 5), /* read 2 */
+		S(30, 400, true, 0, 0),
+		S(34, 400, false, 0, -2), /* read 4, ENOENT */
+		{.kind = AN_EV_FORK,
+		 .ts = 40,
+		 .tid = -1,
+		 .a = 400,
+		 .s1 = "shell",
+		 .l1 = 5,
+		 .b = 401,
+		 .c = 401,
+		 .s2 = "shell",
+		 .l2 = 5},
+		S(41, 400, true, 1, 0), /* write: exits at 85 */
+		swc(45, 0, 400, 401, "shell"),
+		S(48, 401, false, 1, 0), /* the fork's exit in the child: not counted */
+		S(50, 401, true, 1, 0),
+		S(51, 401, false, 1, 1), /* write 1 */
+		{.kind = AN_EV_EXEC, .ts = 55, .tid = -1, .a = 401},
+		S(60, 401, true, 0, 0),
+		S(70, 401, false, 0, 3), /* read 10 */
+		swc(80, 0, 401, 400, "shell"),
+		S(85, 400, false, 1, 7), /* write 44 */
+		swc(90, 0, 400, 401, "cat"),
+		S(100, 401, true, 0, 0),
+		S(130, 401, false, 0, 3), /* read 30 */
+		S(140, 401, true, 0, 0),
+		S(141, 401, false, 0, 0), /* read 1 */
+		{.kind = AN_EV_FORK,
+		 .ts = 150,
+		 .tid = -1,
+		 .a = 401,
+		 .s1 = "cat",
+		 .l1 = 3,
+		 .b = 402,
+		 .c = 401,
+		 .s2 = "cat",
+		 .l2 = 3},
+		swc(160, 0, 401, 402, "cat"),
+		S(161, 402, true, 0, 0),
+		S(171, 402, false, 0, 1), /* read 10 */
+		S(172, 402, true, 0, 0),
+		S(175, 402, false, 0, 1), /* read 3 */
+		S(180, 402, true, 0, 0),
+		S(200, 402, false, 0, 1), /* read 20 */
+		S(210, 402, true, 3, 0),  /* close: open at the end */
+	};
+#undef S
+	size_t n = sizeof(v) / sizeof(v[0]);
+	unsigned flags = with_tid ? 0 : AN_CPU_ATTRIBUTION;
+	struct an_partial *seq = map(v, 0, n, flags);
+	char *want = sys_report(seq);
+	an_partial_destroy(seq);
+	CHECK(strstr(want,
+		     "{\"tid\":400,\"pid\":400,\"comm\":\"shell\",\"uncertain\":false,\"count\":4,"
+		     "\"syscalls\":[{\"name\":\"read\",\"count\":3,\"errors\":1,\"min_ns\":1,\"max_"
+		     "ns\":4,"
+		     "\"sum_ns\":7,"));
+	CHECK(strstr(
+		want,
+		"\"stdev_ns\":1.5275252316519468,\"errno\":{\"ENOENT\":1}},{\"name\":\"write\","
+		"\"count\":1,\"errors\":0,\"min_ns\":44,\"max_ns\":44,\"sum_ns\":44,"));
+	CHECK(strstr(want, "\"p99_ns\":44,\"stdev_ns\":null,"));
+	CHECK(strstr(
+		want,
+		"{\"tid\":401,\"pid\":401,\"comm\":\"shell\",\"uncertain\":false,\"count\":4,"));
+	CHECK(strstr(want, "\"sum_ns\":41,\"avg_ns\":13.667,\"p50_ns\":10,\"p99_ns\":30,"
+			   "\"stdev_ns\":14.843629385474879,"));
+	CHECK(strstr(want,
+		     "{\"tid\":402,\"pid\":401,\"comm\":\"cat\",\"uncertain\":false,\"count\":3,"));
+	CHECK(strstr(want, "\"stdev_ns\":8.5440037453175304,"));
+	CHECK(strstr(want, "\"total\":11,"));
+	/* text: lttng-syscallstats' round(stdev / 1000, 3), '?' */
+	CHECK(strstr(want, "Stdev"));
+	CHECK(strstr(want, " - read                                             3          0.001   "
+			   "       0.002"
+			   "          0.004          0.002"));
+	CHECK(strstr(want, " - write                                            1          0.044   "
+			   "       0.044"
+			   "          0.044              ?"));
+	check_every_two_cuts(v, n, flags, sys_report, want,
+			     with_tid ? "fork/exec, tid" : "fork/exec, cpu");
+	free(want);
+}
+
+/* Rotation chunks overlap in time: the new chunk's statedump is stamped
+ * before the old chunk's last events. A thread forked and exec'd there
+ * (the statedump saw it before its exec: its old name), a thread the old
+ * chunk knows no pid of (the statedump does): names and pids as one pass
+ * over the events merged by time, for every statedump time and every end
+ * of the old chunk after it. */
+static void test_sys_overlap(bool with_tid)
+{
+	int64_t T = with_tid ? 0 : -1;
+#define S(ts, tid, entry, name, ret) sys(ts, T ? -1 : (tid), entry, name, 0, 0, NULL, ret)
+	struct an_ev v[] = {
+		{.kind = AN_EV_SD_PROC,
+		 .ts = 1,
+		 .tid = -1,
+		 .a = 200,
+		 .b = 200,
+		 .s1 = "main",
+		 .l1 = 4},
+		swc(2, 0, 0, 200, "main"),
+		S(10, 200, true, 0, 0),
+		S(12, 200, false, 0, 1),
+		{.kind = AN_EV_FORK,
+		 .ts = 20,
+		 .tid = -1,
+		 .a = 200,
+		 .s1 = "main",
+		 .l1 = 4,
+		 .b = 201,
+		 .c = 201,
+		 .s2 = "main",
+		 .l2 = 4},
+		swc(30, 0, 200, 201, "main"),
+		{.kind = AN_EV_EXEC, .ts = 35, .tid = -1, .a = 201},
+		swc(40, 0, 201, 300, "w"),
+		S(50, 300, true, 0, 0),
+		S(52, 300, false, 0, 1),
+		swc(60, 0, 300, 201, "cat"),
+		S(70, 201, true, 0, 0),
+		S(72, 201, false, 0, 1),
+		S(80, 201, true, 1, 0),
+		S(82, 201, false, 1, 1),
+		swc(90, 0, 201, 200, "main"),
+		S(100, 200, true, 1, 0),
+		S(102, 200, false, 1, 1),
+	};
+#undef S
+	enum { N = sizeof(v) / sizeof(v[0]), K = 2, NSD = 3 };
+	unsigned flags = with_tid ? 0 : AN_CPU_ATTRIBUTION;
+	bool fixed_pid = false, fixed_comm = false;
+	for (size_t p = K; p <= N; p++) {
+		int64_t at = p < N ? v[p].ts - 1 : v[N - 1].ts + 1;
+		const struct an_ev sd[NSD] = {
+			{.kind = AN_EV_SD_PROC,
+			 .ts = at,
+			 .tid = -1,
+			 .a = 200,
+			 .b = 200,
+			 .s1 = "main",
+			 .l1 = 4},
+			{.kind = AN_EV_SD_PROC,
+			 .ts = at,
+			 .tid = -1,
+			 .a = 201,
+			 .b = 201,
+			 .s1 = "main",
+			 .l1 = 4},
+			{.kind = AN_EV_SD_PROC,
+			 .ts = at,
+			 .tid = -1,
+			 .a = 300,
+			 .b = 250,
+			 .s1 = "w",
+			 .l1 = 1},
+		};
+		/* read as one: v[0..p), the statedump, v[p..n) */
+		struct an_ev all[N + NSD];
+		memcpy(all, v, p * sizeof(*v));
+		memcpy(all + p, sd, sizeof(sd));
+		memcpy(all + p + NSD, v + p, (N - p) * sizeof(*v));
+		struct an_partial *seq = map(all, 0, N + NSD, flags);
+		char *want = sys_report(seq);
+		an_partial_destroy(seq);
+		fixed_pid |= p <= 8 && strstr(want, "{\"tid\":300,\"pid\":250,");
+		fixed_comm |= p <= 10 && strstr(want, "{\"tid\":201,\"pid\":201,\"comm\":\"cat\",");
+		for (size_t c = p; c <= N; c++) {
+			struct an_ev nw[N + NSD];
+			memcpy(nw, sd, sizeof(sd));
+			memcpy(nw + NSD, v + c, (N - c) * sizeof(*v));
+			struct an_partial *a = roundtrip(map(v, 0, c, flags)),
+					  *b = roundtrip(map(nw, 0, NSD + N - c, flags));
+			CHECK(an_partial_merge(a, b) == 0);
+			char *got = sys_report(a);
+			if (strcmp(got, want)) {
+				fprintf(stderr,
+					"syscalls overlap (tid %d), statedump at %zu, old chunk to "
+					"%zu:\n%s\n%s\n",
+					with_tid, p, c, want, got);
+				exit(1);
+			}
+			free(got);
+			an_partial_destroy(a);
+		}
+		free(want);
+	}
+	CHECK(fixed_pid && fixed_comm);
+}
+
 int main(void)
 {
 	names = an_names_new();
@@ -680,7 +966,12 @@ int main(void)
 		sysname[i] = an_names_intern(names, sn[i], strlen(sn[i]));
 	CHECK(an_names_intern(names, "read", 4) == sysname[0]);
 	test_hist();
+	test_stdev();
 	test_malformed();
+	test_fork_exec(true);
+	test_fork_exec(false);
+	test_sys_overlap(true);
+	test_sys_overlap(false);
 	for (unsigned seed = 1; seed <= 3; seed++) {
 		test_cuts(true, 0, seed);
 		test_cuts(false, 0, seed);
