@@ -139,10 +139,10 @@ struct an_io_sys {
 			* syscall that is not I/O (phases' log), or an fcntl not F_DUPFD */
 	int64_t tid, pid;
 	int64_t entry_ts, exit_ts; /* -1: not in the trace */
-	int64_t ret;               /* with an exit */
-	int64_t fd;                /* the fd used (open, dup: the one returned), -1: none or unknown */
-	const char *file;          /* the file the fd named then, NULL: unknown */
-	int64_t bytes;             /* counted by the I/O report, -1: none */
+	int64_t ret;		   /* with an exit */
+	int64_t fd;	  /* the fd used (open, dup: the one returned), -1: none or unknown */
+	const char *file; /* the file the fd named then, NULL: unknown */
+	int64_t bytes;	  /* counted by the I/O report, -1: none */
 };
 /* An fd interval, as `reel analyze fd` prints it: how = statedump, open,
  * dup, fork; end_how = close, replaced, trace_end (end -1). tid, from
@@ -160,7 +160,8 @@ struct an_io_fd {
 struct an_io_sink {
 	void *ctx;
 	int (*syscall)(void *ctx, const struct an_io_sys *s);
-	int (*thread)(void *ctx, int64_t tid, int64_t pid, const char *comm, uint64_t rd, uint64_t wr);
+	int (*thread)(void *ctx, int64_t tid, int64_t pid, const char *comm, uint64_t rd,
+		      uint64_t wr);
 	int (*process)(void *ctx, int64_t pid, const char *comm, uint64_t rd, uint64_t wr);
 	int (*file)(void *ctx, const char *file, int64_t pid, uint64_t rd, uint64_t wr);
 	int (*fd)(void *ctx, const struct an_io_fd *f);
@@ -277,7 +278,8 @@ struct an_phase_sink {
 	void *ctx;
 	int (*phase)(void *ctx, int64_t tid, const char *group, int64_t begin, int64_t end);
 };
-int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink, struct an_phases *ret);
+int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink,
+		  struct an_phases *ret);
 void an_phases_free(struct an_phases *ph);
 
 #endif

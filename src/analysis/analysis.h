@@ -172,8 +172,8 @@ struct an_sqlite *an_sqlite_open(const char *path, char *err, size_t errlen);
 /* Write the partial (its model as spans and its reports' tables, in one
  * transaction) to the temporary file and rename it to `path`. 0, or
  * -ENOMEM / -EIO with a message in err. */
-int an_sqlite_write(struct an_sqlite *s, const struct an_partial *p, const struct an_sqlite_meta *m, char *err,
-		    size_t errlen);
+int an_sqlite_write(struct an_sqlite *s, const struct an_partial *p, const struct an_sqlite_meta *m,
+		    char *err, size_t errlen);
 /* Close; removes the temporary file if an_sqlite_write() did not rename it. */
 void an_sqlite_destroy(struct an_sqlite *s);
 

@@ -312,7 +312,8 @@ double an_cpu_pct(int64_t ns, int64_t dur)
 /* A thread's final numbers: its open ends resolved against the trace's
  * first and last events; the latency at its first switch-in from its
  * wakeups before it (nothing inherited: the trace's start). */
-static int finalize(const struct an_partial *p, const struct an_cput *t, struct an_cpu_row *r, struct an_hist *h)
+static int finalize(const struct an_partial *p, const struct an_cput *t, struct an_cpu_row *r,
+		    struct an_hist *h)
 {
 	struct an_cput c = *t;
 	c.wh.b = NULL;
@@ -332,9 +333,14 @@ static int finalize(const struct an_partial *p, const struct an_cput *t, struct 
 	if (c.running)
 		ns += p->last_ts - c.in_ts;
 	const struct an_thread *th = an_tab_find(&p->threads, (uint64_t)t->tid);
-	*r = (struct an_cpu_row){.tid = t->tid, .pid = th && th->pid_set ? th->pid : t->tid,
-			   .comm = th && th->comm_set ? th->comm : "?", .ns = ns, .wcount = c.wcount,
-			   .wmin = c.wmin, .wmax = c.wmax, .wsum = c.wsum};
+	*r = (struct an_cpu_row){.tid = t->tid,
+				 .pid = th && th->pid_set ? th->pid : t->tid,
+				 .comm = th && th->comm_set ? th->comm : "?",
+				 .ns = ns,
+				 .wcount = c.wcount,
+				 .wmin = c.wmin,
+				 .wmax = c.wmax,
+				 .wsum = c.wsum};
 	if (c.wcount)
 		r->p99 = an_hist_quantile(&c.wh, c.wcount, 0.99, (uint64_t)(c.wmin < 0 ? 0 : c.wmin),
 					  (uint64_t)(c.wmax < 0 ? 0 : c.wmax));
@@ -354,8 +360,10 @@ int an_cpu_rows(const struct an_partial *p, struct an_cpu_rows *t)
 {
 	size_t nt = p->cput.n, nc = p->cpuu.n;
 	memset(t, 0, sizeof(*t));
-	struct an_cpu_row *th = t->th = calloc(nt + 1, sizeof(*th)), *pr = t->pr = calloc(nt + 1, sizeof(*pr)),
-			  *wk = t->wk = calloc(nt + 1, sizeof(*wk)), *cp = t->cp = calloc(nc + 1, sizeof(*cp));
+	struct an_cpu_row *th = t->th = calloc(nt + 1, sizeof(*th)),
+			  *pr = t->pr = calloc(nt + 1, sizeof(*pr)),
+			  *wk = t->wk = calloc(nt + 1, sizeof(*wk)),
+			  *cp = t->cp = calloc(nc + 1, sizeof(*cp));
 	if (!th || !pr || !wk || !cp)
 		return -ENOMEM;
 	int64_t dur = p->has_range ? p->last_ts - p->first_ts : 0;
@@ -376,8 +384,10 @@ int an_cpu_rows(const struct an_partial *p, struct an_cpu_rows *t)
 			;
 		if (k == npr) {
 			const struct an_thread *pt = an_tab_find(&p->threads, (uint64_t)th[i].pid);
-			pr[npr++] = (struct an_cpu_row){.tid = th[i].pid, .pid = th[i].pid,
-							.comm = pt && pt->comm_set ? pt->comm : th[i].comm};
+			pr[npr++] = (struct an_cpu_row){.tid = th[i].pid,
+							.pid = th[i].pid,
+							.comm = pt && pt->comm_set ? pt->comm
+										   : th[i].comm};
 		}
 		pr[k].ns += th[i].ns;
 	}
@@ -426,19 +436,23 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 			fprintf(f, "%s{\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", th[i].tid,
 				th[i].pid);
 			json_str(f, th[i].comm);
-			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", th[i].ns, an_cpu_pct(th[i].ns, dur));
+			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", th[i].ns,
+				an_cpu_pct(th[i].ns, dur));
 		}
 		fputs("],\"processes\":[", f);
 		for (size_t i = 0; i < npr && i < limit; i++) {
 			fprintf(f, "%s{\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", pr[i].pid);
 			json_str(f, pr[i].comm);
-			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", pr[i].ns, an_cpu_pct(pr[i].ns, dur));
+			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", pr[i].ns,
+				an_cpu_pct(pr[i].ns, dur));
 		}
 		fputs("],\"cpus\":[", f);
 		for (size_t i = 0; i < nc; i++)
-			fprintf(f, "%s{\"cpu\":%" PRId64 ",\"busy_ns\":%" PRId64 ",\"idle_ns\":%" PRId64
-				   ",\"usage\":%.6f}",
-				i ? "," : "", cp[i].tid, cp[i].ns, dur - cp[i].ns, an_cpu_pct(cp[i].ns, dur));
+			fprintf(f,
+				"%s{\"cpu\":%" PRId64 ",\"busy_ns\":%" PRId64
+				",\"idle_ns\":%" PRId64 ",\"usage\":%.6f}",
+				i ? "," : "", cp[i].tid, cp[i].ns, dur - cp[i].ns,
+				an_cpu_pct(cp[i].ns, dur));
 		fputs("],\"wakeup_latency\":[", f);
 		for (size_t i = 0; i < nwk && i < limit; i++) {
 			fprintf(f, "%s{\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", wk[i].tid,
@@ -456,16 +470,18 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 		fputs("Per-TID Usage                   Process\n"
 		      "################################################################################\n", f);
 		for (size_t i = 0; i < n && i < limit; i++)
-			fprintf(f, "%7.2f %%  %s (%" PRId64 ", tid %" PRId64 ")\n", an_cpu_pct(th[i].ns, dur), th[i].comm,
-				th[i].pid, th[i].tid);
+			fprintf(f, "%7.2f %%  %s (%" PRId64 ", tid %" PRId64 ")\n",
+				an_cpu_pct(th[i].ns, dur), th[i].comm, th[i].pid, th[i].tid);
 		fputs("\nPer-PID Usage                   Process\n"
 		      "################################################################################\n", f);
 		for (size_t i = 0; i < npr && i < limit; i++)
-			fprintf(f, "%7.2f %%  %s (%" PRId64 ")\n", an_cpu_pct(pr[i].ns, dur), pr[i].comm, pr[i].pid);
+			fprintf(f, "%7.2f %%  %s (%" PRId64 ")\n", an_cpu_pct(pr[i].ns, dur),
+				pr[i].comm, pr[i].pid);
 		fputs("\nPer-CPU Usage\n"
 		      "################################################################################\n", f);
 		for (size_t i = 0; i < nc; i++)
-			fprintf(f, "%7.2f %%  CPU %" PRId64 "\n", an_cpu_pct(cp[i].ns, dur), cp[i].tid);
+			fprintf(f, "%7.2f %%  CPU %" PRId64 "\n", an_cpu_pct(cp[i].ns, dur),
+				cp[i].tid);
 		fprintf(f, "\nTotal CPU Usage: %.2f%%\n", total);
 		fputs("\nWakeup latency (usec)\n"
 		      "Process (pid, tid)                      Count        Min    Average        Max        P99\n", f);

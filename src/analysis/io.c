@@ -315,7 +315,7 @@ struct replay {
 	struct fd_cause cause; /* of the fd_put() being made */
 	struct fd_span *spans;
 	size_t nspans, cspans;
-	struct an_tab wopen; /* (pid, fd) -> index + 1 of its open span in spans */
+	struct an_tab wopen;	       /* (pid, fd) -> index + 1 of its open span in spans */
 	const struct an_io_sink *sink; /* an_io_export: every syscall of the log */
 	struct an_names *files; /* file names */
 	struct an_tab threads;  /* tid -> io_thread */
@@ -382,7 +382,8 @@ static int watch_change(struct replay *rp, int64_t pid, int64_t fd, uint32_t old
 		rp->spans = v;
 		rp->cspans = cap;
 	}
-	rp->spans[rp->nspans++] = (struct fd_span){.pid = pid, .fd = fd, .begin = c->ts, .file = new - 1, .open = *c};
+	rp->spans[rp->nspans++] =
+		(struct fd_span){.pid = pid, .fd = fd, .begin = c->ts, .file = new - 1, .open = *c};
 	*open = (uint32_t)rp->nspans;
 	return 0;
 }
@@ -392,7 +393,8 @@ static int fd_put(struct replay *rp, int64_t pid, int64_t fd, uint32_t file)
 	if (fd < 0 || fd >= FD_MAX)
 		return 0;
 	if (watched(rp, pid, fd)) {
-		int r = watch_change(rp, pid, fd, fd_file(rp, pid, fd) + 1, file == FILE_UNKNOWN ? 0 : file + 1);
+		int r = watch_change(rp, pid, fd, fd_file(rp, pid, fd) + 1,
+				     file == FILE_UNKNOWN ? 0 : file + 1);
 		if (r)
 			return r;
 	}
@@ -471,14 +473,20 @@ static int file_of_str(struct replay *rp, uint32_t off, uint32_t *ret)
 
 /* A syscall of the log to the export's sink: entry (NULL: its exit has
  * none) to exit (NULL: none), l its thread, fd and file. */
-static int sys_out(struct replay *rp, const struct an_iorec *en, const struct an_iorec *ex, const struct io_lat *l,
-		   uint8_t io, int64_t bytes)
+static int sys_out(struct replay *rp, const struct an_iorec *en, const struct an_iorec *ex,
+		   const struct io_lat *l, uint8_t io, int64_t bytes)
 {
 	if (!rp->sink)
 		return 0;
-	struct an_io_sys s = {.name = (en ? en : ex)->name, .io = io, .tid = l->tid, .pid = l->pid,
-			      .entry_ts = en ? en->ts : -1, .exit_ts = ex ? ex->ts : -1, .ret = ex ? ex->a : 0,
-			      .fd = l->fd, .bytes = bytes};
+	struct an_io_sys s = {.name = (en ? en : ex)->name,
+			      .io = io,
+			      .tid = l->tid,
+			      .pid = l->pid,
+			      .entry_ts = en ? en->ts : -1,
+			      .exit_ts = ex ? ex->ts : -1,
+			      .ret = ex ? ex->a : 0,
+			      .fd = l->fd,
+			      .bytes = bytes};
 	if (l->file != FILE_UNKNOWN)
 		s.file = an_names_get(rp->files, l->file);
 	return rp->sink->syscall(rp->sink->ctx, &s);
@@ -552,7 +560,8 @@ static int io_exit(struct replay *rp, int64_t tid, const struct an_iorec *en, co
 /* A syscall of the log whose entry or exit the trace does not hold: an
  * entry replaced by another entry or open at the end (ex NULL), an exit
  * with no entry (en NULL). */
-static int sys_half(struct replay *rp, int64_t tid, const struct an_iorec *en, const struct an_iorec *ex)
+static int sys_half(struct replay *rp, int64_t tid, const struct an_iorec *en,
+		    const struct an_iorec *ex)
 {
 	if (!rp->sink)
 		return 0;
@@ -561,7 +570,8 @@ static int sys_half(struct replay *rp, int64_t tid, const struct an_iorec *en, c
 	struct io_lat l = {.tid = tid, .pid = pid, .fd = -1, .file = FILE_UNKNOWN};
 	uint8_t io = e->io;
 	if (en && (io == AN_IO_READ || io == AN_IO_WRITE || io == AN_IO_RW2 || io == AN_IO_CLOSE ||
-		   io == AN_IO_DUP || io == AN_IO_DUP2 || (io == AN_IO_FCNTL && (en->b == 0 || en->b == 1030)))) {
+		   io == AN_IO_DUP || io == AN_IO_DUP2 ||
+		   (io == AN_IO_FCNTL && (en->b == 0 || en->b == 1030)))) {
 		l.fd = en->a;
 		l.file = fd_file(rp, pid, en->a);
 	} else if (en && io == AN_IO_OPEN) {
@@ -623,9 +633,11 @@ static int replay_one(struct replay *rp, uint32_t i)
 		}
 		if (rp->watch && (rp->watch_all || e->c == rp->wpid)) {
 			rp->cause = (struct fd_cause){.how = HOW_FORK, .ts = e->ts, .tid = e->b, .from = e->a};
-			int64_t w = rp->watch_all ? 0 : rp->wfd, last = rp->watch_all ? (int64_t)(n > ct->n ? n : ct->n) - 1 : w;
+			int64_t w = rp->watch_all ? 0 : rp->wfd,
+				last = rp->watch_all ? (int64_t)(n > ct->n ? n : ct->n) - 1 : w;
 			for (; w >= 0 && w <= last; w++) {
-				int r = watch_change(rp, e->c, w, w < ct->n ? ct->f[w] : 0, w < n ? copy[w] : 0);
+				int r = watch_change(rp, e->c, w, w < ct->n ? ct->f[w] : 0,
+						     w < n ? copy[w] : 0);
 				if (r) {
 					free(copy);
 					return r;
@@ -912,7 +924,8 @@ static int io_rows(struct replay *rp, struct io_rows *t)
 		const struct io_thread *it = an_tab_at(&rp->threads, i);
 		if (!it->counted)
 			continue;
-		th[nth++] = (struct trow){.tid = it->tid, .pid = pid_of(rp, it->tid), .rd = it->rd, .wr = it->wr};
+		th[nth++] = (struct trow){
+			.tid = it->tid, .pid = pid_of(rp, it->tid), .rd = it->rd, .wr = it->wr};
 	}
 	for (size_t i = 0; i < nth; i++) {
 		size_t k;
@@ -928,7 +941,9 @@ static int io_rows(struct replay *rp, struct io_rows *t)
 	for (uint32_t i = 0; i < rp->stats.n; i++) {
 		const struct io_file *st = an_tab_at(&rp->stats, i);
 		size_t k;
-		for (k = 0; k < nfi && !(fi[k].file == st->file && (st->file != FILE_UNKNOWN || fi[k].pid == st->pid)); k++)
+		for (k = 0; k < nfi && !(fi[k].file == st->file &&
+					 (st->file != FILE_UNKNOWN || fi[k].pid == st->pid));
+		     k++)
 			;
 		if (k == nfi)
 			fi[nfi++] = (struct frow){.file = st->file, .pid = st->pid};
@@ -941,7 +956,8 @@ static int io_rows(struct replay *rp, struct io_rows *t)
 		size_t first = nb;
 		for (uint32_t i = 0; i < rp->stats.n; i++) {
 			const struct io_file *st = an_tab_at(&rp->stats, i);
-			if (st->file == fi[k].file && (st->file != FILE_UNKNOWN || st->pid == fi[k].pid))
+			if (st->file == fi[k].file &&
+			    (st->file != FILE_UNKNOWN || st->pid == fi[k].pid))
 				t->byfile[nb++] = st;
 		}
 		qsort(t->byfile + first, nb - first, sizeof(*t->byfile), cmp_fpid);
@@ -1130,19 +1146,28 @@ int an_io_export(const struct an_partial *p, const struct an_io_sink *sink)
 	if (!r)
 		r = io_rows(&rp, &t);
 	for (size_t i = 0; !r && i < t.nth; i++)
-		r = sink->thread(sink->ctx, t.th[i].tid, t.th[i].pid, comm_of(p, t.th[i].tid), t.th[i].rd, t.th[i].wr);
+		r = sink->thread(sink->ctx, t.th[i].tid, t.th[i].pid, comm_of(p, t.th[i].tid),
+				 t.th[i].rd, t.th[i].wr);
 	for (size_t i = 0; !r && i < t.npr; i++)
-		r = sink->process(sink->ctx, t.pr[i].pid, comm_of(p, t.pr[i].pid), t.pr[i].rd, t.pr[i].wr);
+		r = sink->process(sink->ctx, t.pr[i].pid, comm_of(p, t.pr[i].pid), t.pr[i].rd,
+				  t.pr[i].wr);
 	for (uint32_t i = 0; !r && i < rp.stats.n; i++) {
 		const struct io_file *st = an_tab_at(&rp.stats, i);
-		r = sink->file(sink->ctx, st->file == FILE_UNKNOWN ? NULL : an_names_get(rp.files, st->file), st->pid,
-			       st->rd, st->wr);
+		r = sink->file(sink->ctx,
+			       st->file == FILE_UNKNOWN ? NULL : an_names_get(rp.files, st->file),
+			       st->pid, st->rd, st->wr);
 	}
 	for (size_t i = 0; !r && i < rp.nspans; i++) {
 		const struct fd_span *sp = &rp.spans[i];
-		struct an_io_fd o = {.pid = sp->pid, .fd = sp->fd, .begin = sp->begin, .end = -1,
-				     .file = an_names_get(rp.files, sp->file), .how = how_str(sp->open.how),
-				     .tid = sp->open.how == HOW_SD ? -1 : sp->open.tid, .from = -1, .end_tid = -1,
+		struct an_io_fd o = {.pid = sp->pid,
+				     .fd = sp->fd,
+				     .begin = sp->begin,
+				     .end = -1,
+				     .file = an_names_get(rp.files, sp->file),
+				     .how = how_str(sp->open.how),
+				     .tid = sp->open.how == HOW_SD ? -1 : sp->open.tid,
+				     .from = -1,
+				     .end_tid = -1,
 				     .end_how = end_str(sp->end_how)};
 		if (sp->open.how == HOW_OPEN || sp->open.how == HOW_DUP)
 			o.syscall = an_names_get(p->names, sp->open.name);

@@ -19,7 +19,6 @@
 
 #include "analysis/analysis-local.h"
 
-
 /* A thread: its open syscall, its open phase and the syscalls counted in it. */
 struct ph_thread {
 	bool in_sys, in_phase;
@@ -30,8 +29,8 @@ struct ph_thread {
 	struct an_phase_list pend;
 };
 
-
-static int list_add(struct an_phase_list *l, uint32_t name, uint64_t count, int64_t sum, int64_t min, int64_t max)
+static int list_add(struct an_phase_list *l, uint32_t name, uint64_t count, int64_t sum,
+		    int64_t min, int64_t max)
 {
 	uint32_t i;
 	for (i = 0; i < l->n && l->v[i].name != name; i++)
@@ -89,7 +88,8 @@ void an_phases_free(struct an_phases *ph)
 	memset(ph, 0, sizeof(*ph));
 }
 
-int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink, struct an_phases *ph)
+int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink,
+		  struct an_phases *ph)
 {
 	const struct an_iolog *l = &p->io;
 	struct an_names *groups = an_names_new();
@@ -140,7 +140,9 @@ int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink, 
 			}
 		} else {
 			if ((e->a & AN_MARK_END) && t->in_phase) {
-				if (sink && (r = sink->phase(sink->ctx, tid, an_names_get(groups, t->group), t->begin, e->ts)))
+				if (sink &&
+				    (r = sink->phase(sink->ctx, tid, an_names_get(groups, t->group),
+						     t->begin, e->ts)))
 					goto out;
 				r = -ENOMEM;
 				struct an_phase_group *pg = &g[t->group];
@@ -163,7 +165,8 @@ int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink, 
 						uint32_t cap = gcap ? gcap * 2 : 8;
 						while (cap <= gi)
 							cap *= 2;
-						struct an_phase_group *v = realloc(g, cap * sizeof(*v));
+						struct an_phase_group *v =
+							realloc(g, cap * sizeof(*v));
 						if (!v)
 							goto out;
 						g = v;
@@ -186,12 +189,14 @@ int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink, 
 		if (!t->in_phase)
 			continue;
 		g[t->group].open++;
-		if (sink && (r = sink->phase(sink->ctx, (int64_t)threads.keys[i], an_names_get(groups, t->group), t->begin, -1)))
+		if (sink && (r = sink->phase(sink->ctx, (int64_t)threads.keys[i],
+					     an_names_get(groups, t->group), t->begin, -1)))
 			goto out;
 	}
 	for (uint32_t i = 0; i < ng; i++)
 		if (g[i].sys.n)
-			qsort_r(g[i].sys.v, g[i].sys.n, sizeof(*g[i].sys.v), cmp_sys, (void *)p->names);
+			qsort_r(g[i].sys.v, g[i].sys.n, sizeof(*g[i].sys.v), cmp_sys,
+				(void *)p->names);
 	*ph = (struct an_phases){.g = g, .n = ng, .groups = groups};
 	g = NULL;
 	ng = 0;

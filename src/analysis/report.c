@@ -171,7 +171,8 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 					an_hist_quantile(&st->hist, st->count, 0.99, (uint64_t)st->min, (uint64_t)st->max));
 				for (uint32_t e = 0; e < st->nerrs; e++) {
 					fprintf(out, "%s", e ? "," : "");
-					json_str(out, an_errno_name(st->errs[e].ret, eb, sizeof(eb)));
+					json_str(out,
+						 an_errno_name(st->errs[e].ret, eb, sizeof(eb)));
 					fprintf(out, ":%" PRIu64, st->errs[e].count);
 				}
 				fputs("}}", out);
@@ -213,8 +214,11 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 				size_t off = 0;
 				errs[0] = 0;
 				for (uint32_t e = 0; e < st->nerrs && off < sizeof(errs) - 1; e++) {
-					int w = snprintf(errs + off, sizeof(errs) - off, "%s%s: %" PRIu64, e ? ", " : "",
-							 an_errno_name(st->errs[e].ret, eb, sizeof(eb)), st->errs[e].count);
+					int w = snprintf(
+						errs + off, sizeof(errs) - off, "%s%s: %" PRIu64,
+						e ? ", " : "",
+						an_errno_name(st->errs[e].ret, eb, sizeof(eb)),
+						st->errs[e].count);
 					if (w < 0)
 						break;
 					off += (size_t)w;

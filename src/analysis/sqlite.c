@@ -31,47 +31,54 @@
 /* Every table, created whatever the analysis; which are filled depends on
  * the map's flags (doc/analysis.md). */
 static const char schema[] =
-	"CREATE TABLE trace(analysis TEXT NOT NULL, paths TEXT NOT NULL, reel_version TEXT NOT NULL,"
-	" chunks INTEGER NOT NULL, events INTEGER NOT NULL, lost_events INTEGER NOT NULL,"
-	" uncertain INTEGER NOT NULL, begin_ns INTEGER, end_ns INTEGER, cpu_attribution INTEGER NOT NULL,"
-	" cpu_usage REAL, phase_begin TEXT, phase_end TEXT, phase_by TEXT);\n"
+	"CREATE TABLE trace(analysis TEXT NOT NULL, paths TEXT NOT NULL, "
+	"reel_version TEXT NOT NULL, chunks INTEGER NOT NULL, events INTEGER NOT NULL, "
+	"lost_events INTEGER NOT NULL, uncertain INTEGER NOT NULL, begin_ns INTEGER, "
+	"end_ns INTEGER, cpu_attribution INTEGER NOT NULL, cpu_usage REAL, "
+	"phase_begin TEXT, phase_end TEXT, phase_by TEXT);\n"
 	"CREATE TABLE chunk(idx INTEGER PRIMARY KEY, path TEXT NOT NULL);\n"
-	"CREATE TABLE thread(tid INTEGER PRIMARY KEY, pid INTEGER, comm TEXT, first_seen_ns INTEGER,"
-	" last_seen_ns INTEGER, soft_begin INTEGER NOT NULL, in_syscall_at_end INTEGER NOT NULL,"
-	" uncertain INTEGER NOT NULL);\n"
-	"CREATE TABLE process(pid INTEGER PRIMARY KEY, comm TEXT, threads INTEGER NOT NULL,"
-	" first_seen_ns INTEGER, last_seen_ns INTEGER, uncertain INTEGER NOT NULL);\n"
-	"CREATE TABLE syscall_stats(tid INTEGER NOT NULL, pid INTEGER, comm TEXT, syscall TEXT NOT NULL,"
-	" count INTEGER NOT NULL, errors INTEGER NOT NULL, min_ns INTEGER NOT NULL, avg_ns REAL NOT NULL,"
-	" max_ns INTEGER NOT NULL, sum_ns INTEGER NOT NULL, p50_ns INTEGER NOT NULL, p99_ns INTEGER NOT NULL,"
-	" uncertain INTEGER NOT NULL, PRIMARY KEY(tid, syscall));\n"
-	"CREATE TABLE syscall_errno(tid INTEGER NOT NULL, syscall TEXT NOT NULL, errno TEXT NOT NULL,"
-	" ret INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(tid, syscall, ret));\n"
-	"CREATE TABLE syscall(tid INTEGER NOT NULL, pid INTEGER NOT NULL, syscall TEXT NOT NULL, io TEXT,"
-	" fd INTEGER, file TEXT, entry_ns INTEGER, exit_ns INTEGER, ret INTEGER, bytes INTEGER,"
-	" uncertain INTEGER NOT NULL);\n"
-	"CREATE TABLE fd(pid INTEGER NOT NULL, fd INTEGER NOT NULL, file TEXT NOT NULL, begin_ns INTEGER NOT NULL,"
-	" end_ns INTEGER, soft_begin INTEGER NOT NULL, how TEXT NOT NULL, syscall TEXT, tid INTEGER,"
-	" from_fd INTEGER, parent_pid INTEGER, end_how TEXT NOT NULL, end_syscall TEXT, end_tid INTEGER);\n"
-	"CREATE TABLE io_thread(tid INTEGER PRIMARY KEY, pid INTEGER NOT NULL, comm TEXT,"
-	" read INTEGER NOT NULL, write INTEGER NOT NULL);\n"
-	"CREATE TABLE io_process(pid INTEGER PRIMARY KEY, comm TEXT, read INTEGER NOT NULL,"
-	" write INTEGER NOT NULL);\n"
-	"CREATE TABLE io_file(file TEXT, pid INTEGER NOT NULL, read INTEGER NOT NULL, write INTEGER NOT NULL);\n"
-	"CREATE TABLE cpu_thread(tid INTEGER PRIMARY KEY, pid INTEGER NOT NULL, comm TEXT,"
-	" cpu_ns INTEGER NOT NULL, usage REAL NOT NULL, wakeups INTEGER NOT NULL, wakeup_min_ns INTEGER,"
-	" wakeup_max_ns INTEGER, wakeup_sum_ns INTEGER, wakeup_avg_ns REAL, wakeup_p99_ns INTEGER);\n"
-	"CREATE TABLE cpu_process(pid INTEGER PRIMARY KEY, comm TEXT, cpu_ns INTEGER NOT NULL,"
-	" usage REAL NOT NULL);\n"
-	"CREATE TABLE cpu(cpu INTEGER PRIMARY KEY, busy_ns INTEGER NOT NULL, idle_ns INTEGER NOT NULL,"
-	" usage REAL NOT NULL);\n"
-	"CREATE TABLE phase(tid INTEGER NOT NULL, group_name TEXT NOT NULL, begin_ns INTEGER NOT NULL,"
-	" end_ns INTEGER);\n"
-	"CREATE TABLE phase_group(group_name TEXT PRIMARY KEY, phases INTEGER NOT NULL, open INTEGER NOT NULL,"
-	" time_ns INTEGER NOT NULL);\n"
-	"CREATE TABLE phase_syscall(group_name TEXT NOT NULL, syscall TEXT NOT NULL, count INTEGER NOT NULL,"
-	" total_ns INTEGER NOT NULL, min_ns INTEGER NOT NULL, max_ns INTEGER NOT NULL,"
-	" PRIMARY KEY(group_name, syscall));\n";
+	"CREATE TABLE thread(tid INTEGER PRIMARY KEY, pid INTEGER, comm TEXT, "
+	"first_seen_ns INTEGER, last_seen_ns INTEGER, soft_begin INTEGER NOT NULL, "
+	"in_syscall_at_end INTEGER NOT NULL, uncertain INTEGER NOT NULL);\n"
+	"CREATE TABLE process(pid INTEGER PRIMARY KEY, comm TEXT, "
+	"threads INTEGER NOT NULL, first_seen_ns INTEGER, last_seen_ns INTEGER, "
+	"uncertain INTEGER NOT NULL);\n"
+	"CREATE TABLE syscall_stats(tid INTEGER NOT NULL, pid INTEGER, comm TEXT, "
+	"syscall TEXT NOT NULL, count INTEGER NOT NULL, errors INTEGER NOT NULL, "
+	"min_ns INTEGER NOT NULL, avg_ns REAL NOT NULL, max_ns INTEGER NOT NULL, "
+	"sum_ns INTEGER NOT NULL, p50_ns INTEGER NOT NULL, p99_ns INTEGER NOT NULL, "
+	"uncertain INTEGER NOT NULL, PRIMARY KEY(tid, syscall));\n"
+	"CREATE TABLE syscall_errno(tid INTEGER NOT NULL, syscall TEXT NOT NULL, "
+	"errno TEXT NOT NULL, ret INTEGER NOT NULL, count INTEGER NOT NULL, "
+	"PRIMARY KEY(tid, syscall, ret));\n"
+	"CREATE TABLE syscall(tid INTEGER NOT NULL, pid INTEGER NOT NULL, "
+	"syscall TEXT NOT NULL, io TEXT, fd INTEGER, file TEXT, entry_ns INTEGER, "
+	"exit_ns INTEGER, ret INTEGER, bytes INTEGER, uncertain INTEGER NOT NULL);\n"
+	"CREATE TABLE fd(pid INTEGER NOT NULL, fd INTEGER NOT NULL, file TEXT NOT NULL, "
+	"begin_ns INTEGER NOT NULL, end_ns INTEGER, soft_begin INTEGER NOT NULL, "
+	"how TEXT NOT NULL, syscall TEXT, tid INTEGER, from_fd INTEGER, "
+	"parent_pid INTEGER, end_how TEXT NOT NULL, end_syscall TEXT, end_tid INTEGER);\n"
+	"CREATE TABLE io_thread(tid INTEGER PRIMARY KEY, pid INTEGER NOT NULL, "
+	"comm TEXT, read INTEGER NOT NULL, write INTEGER NOT NULL);\n"
+	"CREATE TABLE io_process(pid INTEGER PRIMARY KEY, comm TEXT, "
+	"read INTEGER NOT NULL, write INTEGER NOT NULL);\n"
+	"CREATE TABLE io_file(file TEXT, pid INTEGER NOT NULL, read INTEGER NOT NULL, "
+	"write INTEGER NOT NULL);\n"
+	"CREATE TABLE cpu_thread(tid INTEGER PRIMARY KEY, pid INTEGER NOT NULL, "
+	"comm TEXT, cpu_ns INTEGER NOT NULL, usage REAL NOT NULL, "
+	"wakeups INTEGER NOT NULL, wakeup_min_ns INTEGER, wakeup_max_ns INTEGER, "
+	"wakeup_sum_ns INTEGER, wakeup_avg_ns REAL, wakeup_p99_ns INTEGER);\n"
+	"CREATE TABLE cpu_process(pid INTEGER PRIMARY KEY, comm TEXT, "
+	"cpu_ns INTEGER NOT NULL, usage REAL NOT NULL);\n"
+	"CREATE TABLE cpu(cpu INTEGER PRIMARY KEY, busy_ns INTEGER NOT NULL, "
+	"idle_ns INTEGER NOT NULL, usage REAL NOT NULL);\n"
+	"CREATE TABLE phase(tid INTEGER NOT NULL, group_name TEXT NOT NULL, "
+	"begin_ns INTEGER NOT NULL, end_ns INTEGER);\n"
+	"CREATE TABLE phase_group(group_name TEXT PRIMARY KEY, phases INTEGER NOT NULL, "
+	"open INTEGER NOT NULL, time_ns INTEGER NOT NULL);\n"
+	"CREATE TABLE phase_syscall(group_name TEXT NOT NULL, syscall TEXT NOT NULL, "
+	"count INTEGER NOT NULL, total_ns INTEGER NOT NULL, min_ns INTEGER NOT NULL, "
+	"max_ns INTEGER NOT NULL, PRIMARY KEY(group_name, syscall));\n";
 
 struct an_sqlite {
 	char *path, *tmp;
@@ -176,7 +183,8 @@ static int row(struct an_sqlite *s, sqlite3_stmt *st, const char *types, ...)
 			break;
 		case 's': {
 			const char *v = va_arg(ap, const char *);
-			rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+			rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
+			       : sqlite3_bind_null(st, i);
 			break;
 		}
 		default:
@@ -207,7 +215,8 @@ static int put_threads(struct an_sqlite *s, const struct an_partial *p)
 	int r = th && st && er ? 0 : -EIO;
 	for (uint32_t i = 0; !r && i < p->threads.n; i++) {
 		const struct an_thread *t = an_tab_at(&p->threads, i);
-		r = row(s, th, "insnbbb", t->tid, t->pid_set ? t->pid : (int64_t)-1, t->comm_set ? t->comm : NULL,
+		r = row(s, th, "insnbbb", t->tid, t->pid_set ? t->pid : (int64_t)-1,
+			t->comm_set ? t->comm : NULL,
 			t->state != AN_UNTOUCHED ? t->first_ts : (int64_t)-1, (int)t->has_head,
 			(int)(t->state == AN_OPEN), (int)(t->uncertain || p->lost));
 	}
@@ -220,12 +229,15 @@ static int put_threads(struct an_sqlite *s, const struct an_partial *p)
 		r = row(s, st, "inssuuidiiuub", x->tid, sn && sn->pid_known ? sn->pid : (int64_t)-1,
 			sn && sn->comm_known ? sn->comm : "", name, x->count, x->errors, x->min,
 			(double)x->sum / (double)x->count, x->max, x->sum,
-			an_hist_quantile(&x->hist, x->count, 0.5, (uint64_t)x->min, (uint64_t)x->max),
-			an_hist_quantile(&x->hist, x->count, 0.99, (uint64_t)x->min, (uint64_t)x->max),
+			an_hist_quantile(&x->hist, x->count, 0.5, (uint64_t)x->min,
+					 (uint64_t)x->max),
+			an_hist_quantile(&x->hist, x->count, 0.99, (uint64_t)x->min,
+					 (uint64_t)x->max),
 			(int)((t && t->uncertain) || p->lost));
 		for (uint32_t e = 0; !r && e < x->nerrs; e++)
-			r = row(s, er, "issiu", x->tid, name, an_errno_name(x->errs[e].ret, eb, sizeof(eb)),
-				x->errs[e].ret, x->errs[e].count);
+			r = row(s, er, "issiu", x->tid, name,
+				an_errno_name(x->errs[e].ret, eb, sizeof(eb)), x->errs[e].ret,
+				x->errs[e].count);
 	}
 	sqlite3_finalize(th);
 	sqlite3_finalize(st);
@@ -244,8 +256,9 @@ struct io_ctx {
 static const char *io_name(uint8_t io)
 {
 	static const char *const n[] = {
-		[AN_IO_READ] = "read", [AN_IO_WRITE] = "write", [AN_IO_OPEN] = "open", [AN_IO_CLOSE] = "close",
-		[AN_IO_DUP] = "dup",   [AN_IO_DUP2] = "dup",    [AN_IO_FCNTL] = "dup", [AN_IO_RW2] = "read_write",
+		[AN_IO_READ] = "read",	 [AN_IO_WRITE] = "write",    [AN_IO_OPEN] = "open",
+		[AN_IO_CLOSE] = "close", [AN_IO_DUP] = "dup",	     [AN_IO_DUP2] = "dup",
+		[AN_IO_FCNTL] = "dup",	 [AN_IO_RW2] = "read_write",
 	};
 	return io < sizeof(n) / sizeof(n[0]) ? n[io] : NULL;
 }
@@ -254,26 +267,15 @@ static int io_sys(void *arg, const struct an_io_sys *x)
 {
 	struct io_ctx *c = arg;
 	const struct an_thread *t = an_tab_find(&c->p->threads, (uint64_t)x->tid);
-	return row(c->s, c->sys, "iissnsnnnnb", x->tid, x->pid, an_names_get(c->p->names, x->name), io_name(x->io),
-		   x->fd, x->file, x->entry_ts, x->exit_ts, x->exit_ts >= 0 ? x->ret : (int64_t)-1, x->bytes,
-		   (int)((t && t->uncertain) || c->p->lost));
-}
-
-/* A negative return of a syscall exit is no NULL: ret goes through 'i'
- * unless there is no exit. */
-static int io_sys_row(void *arg, const struct an_io_sys *x)
-{
-	struct io_ctx *c = arg;
-	const struct an_thread *t = an_tab_find(&c->p->threads, (uint64_t)x->tid);
 	int unc = (t && t->uncertain) || c->p->lost;
-	const char *name = an_names_get(c->p->names, x->name);
-	if (x->exit_ts >= 0)
-		return row(c->s, c->sys, "iissnsnnini", x->tid, x->pid, name, io_name(x->io), x->fd, x->file,
-			   x->entry_ts, x->exit_ts, x->ret, x->bytes, unc);
-	return io_sys(arg, x);
+	/* ret: any value with an exit, NULL without */
+	return row(c->s, c->sys, x->exit_ts >= 0 ? "iissnsnninb" : "iissnsnnnnb", x->tid, x->pid,
+		   an_names_get(c->p->names, x->name), io_name(x->io), x->fd, x->file, x->entry_ts,
+		   x->exit_ts, x->exit_ts >= 0 ? x->ret : (int64_t)-1, x->bytes, unc);
 }
 
-static int io_thread(void *arg, int64_t tid, int64_t pid, const char *comm, uint64_t rd, uint64_t wr)
+static int io_thread(void *arg, int64_t tid, int64_t pid, const char *comm, uint64_t rd,
+		     uint64_t wr)
 {
 	struct io_ctx *c = arg;
 	return row(c->s, c->th, "iisuu", tid, pid, comm, rd, wr);
@@ -296,8 +298,9 @@ static int io_fd(void *arg, const struct an_io_fd *f)
 	struct io_ctx *c = arg;
 	bool fork = !strcmp(f->how, "fork");
 	return row(c->s, c->fd, "iisinbssnnnssn", f->pid, f->fd, f->file, f->begin, f->end,
-		   (int)!strcmp(f->how, "statedump"), f->how, f->syscall, f->tid, fork ? (int64_t)-1 : f->from,
-		   fork ? f->from : (int64_t)-1, f->end_how, f->end_syscall, f->end_tid);
+		   (int)!strcmp(f->how, "statedump"), f->how, f->syscall, f->tid,
+		   fork ? (int64_t)-1 : f->from, fork ? f->from : (int64_t)-1, f->end_how,
+		   f->end_syscall, f->end_tid);
 }
 
 static int put_io(struct an_sqlite *s, const struct an_partial *p)
@@ -311,8 +314,12 @@ static int put_io(struct an_sqlite *s, const struct an_partial *p)
 		.file = prep(s, "INSERT INTO io_file VALUES(?,?,?,?)"),
 		.fd = prep(s, "INSERT INTO fd VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
 	};
-	const struct an_io_sink sink = {.ctx = &c, .syscall = io_sys_row, .thread = io_thread,
-					.process = io_process, .file = io_file, .fd = io_fd};
+	const struct an_io_sink sink = {.ctx = &c,
+					.syscall = io_sys,
+					.thread = io_thread,
+					.process = io_process,
+					.file = io_file,
+					.fd = io_fd};
 	int r = c.sys && c.th && c.pr && c.file && c.fd ? an_io_export(p, &sink) : -EIO;
 	if (r == -ENOMEM)
 		set_err(s, "out of memory");
@@ -323,8 +330,9 @@ static int put_io(struct an_sqlite *s, const struct an_partial *p)
 	sqlite3_finalize(c.fd);
 	/* a thread's last syscall event in the log */
 	if (!r)
-		r = exec(s, "UPDATE thread SET last_seen_ns = (SELECT max(coalesce(exit_ns, entry_ns))"
-			    " FROM syscall WHERE syscall.tid = thread.tid)");
+		r = exec(s,
+			 "UPDATE thread SET last_seen_ns = (SELECT max(coalesce(exit_ns, entry_ns))"
+			 " FROM syscall WHERE syscall.tid = thread.tid)");
 	return r;
 }
 
@@ -346,16 +354,19 @@ static int put_cpu(struct an_sqlite *s, const struct an_partial *p, double *ret_
 	for (size_t i = 0; !r && i < t.n; i++) {
 		const struct an_cpu_row *x = &t.th[i];
 		if (x->wcount)
-			r = row(s, th, "iisidiiiidu", x->tid, x->pid, x->comm, x->ns, an_cpu_pct(x->ns, t.dur),
-				(int64_t)x->wcount, x->wmin, x->wmax, x->wsum, (double)x->wsum / (double)x->wcount,
-				x->p99);
+			r = row(s, th, "iisidiiiidu", x->tid, x->pid, x->comm, x->ns,
+				an_cpu_pct(x->ns, t.dur), (int64_t)x->wcount, x->wmin, x->wmax,
+				x->wsum, (double)x->wsum / (double)x->wcount, x->p99);
 		else
-			r = row(s, th, "iisidi", x->tid, x->pid, x->comm, x->ns, an_cpu_pct(x->ns, t.dur), (int64_t)0);
+			r = row(s, th, "iisidi", x->tid, x->pid, x->comm, x->ns,
+				an_cpu_pct(x->ns, t.dur), (int64_t)0);
 	}
 	for (size_t i = 0; !r && i < t.npr; i++)
-		r = row(s, pr, "isid", t.pr[i].pid, t.pr[i].comm, t.pr[i].ns, an_cpu_pct(t.pr[i].ns, t.dur));
+		r = row(s, pr, "isid", t.pr[i].pid, t.pr[i].comm, t.pr[i].ns,
+			an_cpu_pct(t.pr[i].ns, t.dur));
 	for (size_t i = 0; !r && i < t.nc; i++)
-		r = row(s, cp, "iiid", t.cp[i].tid, t.cp[i].ns, t.dur - t.cp[i].ns, an_cpu_pct(t.cp[i].ns, t.dur));
+		r = row(s, cp, "iiid", t.cp[i].tid, t.cp[i].ns, t.dur - t.cp[i].ns,
+			an_cpu_pct(t.cp[i].ns, t.dur));
 	*ret_usage = t.total;
 	sqlite3_finalize(th);
 	sqlite3_finalize(pr);
@@ -393,7 +404,8 @@ static int put_phases(struct an_sqlite *s, const struct an_partial *p)
 		r = row(s, g, "suui", gn, pg->phases, pg->open, pg->time);
 		for (uint32_t k = 0; !r && k < pg->sys.n; k++) {
 			const struct an_phase_sys *x = &pg->sys.v[k];
-			r = row(s, sy, "ssuiii", gn, an_names_get(p->names, x->name), x->count, x->sum, x->min, x->max);
+			r = row(s, sy, "ssuiii", gn, an_names_get(p->names, x->name), x->count,
+				x->sum, x->min, x->max);
 		}
 	}
 	an_phases_free(&ph);
@@ -434,7 +446,8 @@ static char *paths_json(char *const *v, size_t n)
 	return buf;
 }
 
-static int put_trace(struct an_sqlite *s, const struct an_partial *p, const struct an_sqlite_meta *m, double usage)
+static int put_trace(struct an_sqlite *s, const struct an_partial *p,
+		     const struct an_sqlite_meta *m, double usage)
 {
 	char *paths = paths_json(m->paths, m->npaths);
 	if (!paths) {
@@ -449,15 +462,21 @@ static int put_trace(struct an_sqlite *s, const struct an_partial *p, const stru
 	int r = st && ch ? 0 : -EIO;
 	if (!r) {
 		if (p->flags & AN_CPU)
-			r = row(s, st, "sssuuubnnbdsss", m->analysis, paths, m->version, p->chunks, p->events, p->lost,
-				(int)uncertain, p->has_range ? p->first_ts : (int64_t)-1,
-				p->has_range ? p->last_ts : (int64_t)-1, (int)!!(p->flags & AN_CPU_ATTRIBUTION), usage,
-				an_names_phase(p->names, 0), an_names_phase(p->names, 1), an_names_phase(p->names, 2));
+			r = row(s, st, "sssuuubnnbdsss", m->analysis, paths, m->version, p->chunks,
+				p->events, p->lost, (int)uncertain,
+				p->has_range ? p->first_ts : (int64_t)-1,
+				p->has_range ? p->last_ts : (int64_t)-1,
+				(int)!!(p->flags & AN_CPU_ATTRIBUTION), usage,
+				an_names_phase(p->names, 0), an_names_phase(p->names, 1),
+				an_names_phase(p->names, 2));
 		else
-			r = row(s, st, "sssuuubnnbssss", m->analysis, paths, m->version, p->chunks, p->events, p->lost,
-				(int)uncertain, p->has_range ? p->first_ts : (int64_t)-1,
-				p->has_range ? p->last_ts : (int64_t)-1, (int)!!(p->flags & AN_CPU_ATTRIBUTION), NULL,
-				an_names_phase(p->names, 0), an_names_phase(p->names, 1), an_names_phase(p->names, 2));
+			r = row(s, st, "sssuuubnnbssss", m->analysis, paths, m->version, p->chunks,
+				p->events, p->lost, (int)uncertain,
+				p->has_range ? p->first_ts : (int64_t)-1,
+				p->has_range ? p->last_ts : (int64_t)-1,
+				(int)!!(p->flags & AN_CPU_ATTRIBUTION), NULL,
+				an_names_phase(p->names, 0), an_names_phase(p->names, 1),
+				an_names_phase(p->names, 2));
 	}
 	for (size_t i = 0; !r && i < m->nchunks; i++)
 		r = row(s, ch, "is", (int64_t)i, m->chunks[i]);
@@ -467,8 +486,8 @@ static int put_trace(struct an_sqlite *s, const struct an_partial *p, const stru
 	return r;
 }
 
-int an_sqlite_write(struct an_sqlite *s, const struct an_partial *p, const struct an_sqlite_meta *m, char *err,
-		    size_t errlen)
+int an_sqlite_write(struct an_sqlite *s, const struct an_partial *p, const struct an_sqlite_meta *m,
+		    char *err, size_t errlen)
 {
 	s->err = err;
 	s->errlen = errlen;
@@ -487,24 +506,25 @@ int an_sqlite_write(struct an_sqlite *s, const struct an_partial *p, const struc
 	if (!r && (p->flags & AN_PHASES))
 		r = put_phases(s, p);
 	/* processes: their threads (a thread of unknown pid is its own) */
-	r = r ? r : exec(s, "INSERT INTO process SELECT coalesce(t.pid, t.tid),"
-			    " (SELECT comm FROM thread WHERE tid = coalesce(t.pid, t.tid)), count(*),"
-			    " min(first_seen_ns), max(last_seen_ns), max(uncertain)"
-			    " FROM thread t GROUP BY coalesce(t.pid, t.tid)");
+	r = r ? r
+	      : exec(s, "INSERT INTO process SELECT coalesce(t.pid, t.tid),"
+			" (SELECT comm FROM thread WHERE tid = coalesce(t.pid, t.tid)), count(*),"
+			" min(first_seen_ns), max(last_seen_ns), max(uncertain)"
+			" FROM thread t GROUP BY coalesce(t.pid, t.tid)");
 	r = r ? r : put_trace(s, p, m, usage);
 	r = r ? r : exec(s, "COMMIT");
 	if (!r && sqlite3_close(s->db) != SQLITE_OK)
 		r = fail(s, "closing");
 	else if (!r)
 		s->db = NULL;
-	if (!r && (fsync(s->fd) || close(s->fd))) {
-		set_err(s, "%s: %s", s->tmp, strerror(errno));
-		s->fd = -1;
-		return -EIO;
-	}
 	if (r)
 		return r;
+	int fr = fsync(s->fd), cr = close(s->fd);
 	s->fd = -1;
+	if (fr || cr) {
+		set_err(s, "%s: %s", s->tmp, strerror(errno));
+		return -EIO;
+	}
 	if (rename(s->tmp, s->path)) {
 		set_err(s, "%s: cannot rename %s: %s", s->path, s->tmp, strerror(errno));
 		return -EIO;

@@ -263,7 +263,20 @@ static int parse_at(const char *s, int *mode, int64_t *ret)
 
 static int analyze_run(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY, OPT_SQLITE };
+	enum {
+		OPT_JSON = 256,
+		OPT_QUIET,
+		OPT_CUT,
+		OPT_CPU,
+		OPT_LIMIT,
+		OPT_PID,
+		OPT_FD,
+		OPT_AT,
+		OPT_BEGIN,
+		OPT_END,
+		OPT_BY,
+		OPT_SQLITE
+	};
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -456,8 +469,12 @@ static int analyze_run(int argc, char **argv)
 		fprintf(stderr, "Warning: %" PRIu64 " events were lost: the results marked (uncertain) may be incomplete\n",
 			an_partial_lost_events(res));
 	if (db) {
-		const struct an_sqlite_meta m = {.analysis = what, .version = REEL_VERSION, .paths = argv + optind,
-						 .npaths = (size_t)(argc - optind), .chunks = ch.v, .nchunks = ch.n};
+		const struct an_sqlite_meta m = {.analysis = what,
+						 .version = REEL_VERSION,
+						 .paths = argv + optind,
+						 .npaths = (size_t)(argc - optind),
+						 .chunks = ch.v,
+						 .nchunks = ch.n};
 		if (an_sqlite_write(db, res, &m, err, sizeof(err))) {
 			cli_error("analyze", "%s", err);
 			goto out;
