@@ -251,6 +251,7 @@ struct io_ctx {
 	struct an_sqlite *s;
 	const struct an_partial *p;
 	sqlite3_stmt *sys, *th, *pr, *file, *fd;
+	struct an_tab last; /* tid -> its last syscall event's time (int64) */
 };
 
 static const char *io_name(uint8_t io)
@@ -268,6 +269,15 @@ static int io_sys(void *arg, const struct an_io_sys *x)
 	struct io_ctx *c = arg;
 	const struct an_thread *t = an_tab_find(&c->p->threads, (uint64_t)x->tid);
 	int unc = (t && t->uncertain) || c->p->lost;
+	bool fresh;
+	int64_t *last = an_tab_get(&c->last, (uint64_t)x->tid, &fresh),
+		ts = x->exit_ts >= 0 ? x->exit_ts : x->entry_ts;
+	if (!last) {
+		set_err(c->s, "out of memory");
+		return -ENOMEM;
+	}
+	if (fresh || ts > *last)
+		*last = ts;
 	/* ret: any value with an exit, NULL without */
 	return row(c->s, c->sys, x->exit_ts >= 0 ? "iissnsnninb" : "iissnsnnnnb", x->tid, x->pid,
 		   an_names_get(c->p->names, x->name), io_name(x->io), x->fd, x->file, x->entry_ts,
@@ -314,6 +324,7 @@ static int put_io(struct an_sqlite *s, const struct an_partial *p)
 		.file = prep(s, "INSERT INTO io_file VALUES(?,?,?,?)"),
 		.fd = prep(s, "INSERT INTO fd VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
 	};
+	an_tab_init(&c.last, sizeof(int64_t));
 	const struct an_io_sink sink = {.ctx = &c,
 					.syscall = io_sys,
 					.thread = io_thread,
@@ -328,11 +339,15 @@ static int put_io(struct an_sqlite *s, const struct an_partial *p)
 	sqlite3_finalize(c.pr);
 	sqlite3_finalize(c.file);
 	sqlite3_finalize(c.fd);
-	/* a thread's last syscall event in the log */
-	if (!r)
-		r = exec(s,
-			 "UPDATE thread SET last_seen_ns = (SELECT max(coalesce(exit_ns, entry_ns))"
-			 " FROM syscall WHERE syscall.tid = thread.tid)");
+	/* a thread's last syscall event in the log (kept while inserting: a
+	 * query over the syscall table per thread would be quadratic) */
+	sqlite3_stmt *up = r ? NULL : prep(s, "UPDATE thread SET last_seen_ns = ? WHERE tid = ?");
+	if (!r && !up)
+		r = -EIO;
+	for (uint32_t i = 0; !r && i < c.last.n; i++)
+		r = row(s, up, "ii", *(int64_t *)an_tab_at(&c.last, i), (int64_t)c.last.keys[i]);
+	sqlite3_finalize(up);
+	an_tab_free(&c.last);
 	return r;
 }
 
