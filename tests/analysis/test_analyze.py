@@ -492,11 +492,13 @@ def analyze_fd(*args):
 
 
 def bt_ns_events(out):
-    """babeltrace2's events of every chunk, (ns since the epoch, name,
-    fields), in time order (chunks overlap in time)."""
+    """babeltrace2's events of every chunk (the archived ones and the last,
+    out/kernel, where the events after the last rotation are), (ns since the
+    epoch, name, fields), in time order (chunks overlap in time)."""
     evs = []
-    for chunk in sorted((out / "archives").iterdir()):
-        p = subprocess.run(["babeltrace2", "--clock-seconds", str(chunk / "kernel")], capture_output=True,
+    last = [out / "kernel"] if (out / "kernel" / "metadata").exists() else []
+    for kdir in [c / "kernel" for c in sorted((out / "archives").iterdir())] + last:
+        p = subprocess.run(["babeltrace2", "--clock-seconds", str(kdir)], capture_output=True,
                            text=True, errors="replace", timeout=120)
         assert p.returncode == 0, p.stderr[-3000:]
         for line in p.stdout.splitlines():
