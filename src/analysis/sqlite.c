@@ -475,23 +475,18 @@ static int put_trace(struct an_sqlite *s, const struct an_partial *p,
 	sqlite3_stmt *st = prep(s, "INSERT INTO trace VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	sqlite3_stmt *ch = prep(s, "INSERT INTO chunk VALUES(?,?)");
 	int r = st && ch ? 0 : -EIO;
-	if (!r) {
-		if (p->flags & AN_CPU)
-			r = row(s, st, "sssuuubnnbdsss", m->analysis, paths, m->version, p->chunks,
-				p->events, p->lost, (int)uncertain,
-				p->has_range ? p->first_ts : (int64_t)-1,
-				p->has_range ? p->last_ts : (int64_t)-1,
-				(int)!!(p->flags & AN_CPU_ATTRIBUTION), usage,
-				an_names_phase(p->names, 0), an_names_phase(p->names, 1),
-				an_names_phase(p->names, 2));
-		else
-			r = row(s, st, "sssuuubnnbssss", m->analysis, paths, m->version, p->chunks,
-				p->events, p->lost, (int)uncertain,
-				p->has_range ? p->first_ts : (int64_t)-1,
-				p->has_range ? p->last_ts : (int64_t)-1,
-				(int)!!(p->flags & AN_CPU_ATTRIBUTION), NULL,
-				an_names_phase(p->names, 0), an_names_phase(p->names, 1),
-				an_names_phase(p->names, 2));
+	/* cpu_usage: the CPU analysis's, else NULL */
+	if (!r)
+		r = row(s, st, "sssuuubnnbssss", m->analysis, paths, m->version, p->chunks,
+			p->events, p->lost, (int)uncertain,
+			p->has_range ? p->first_ts : (int64_t)-1,
+			p->has_range ? p->last_ts : (int64_t)-1,
+			(int)!!(p->flags & AN_CPU_ATTRIBUTION), NULL, an_names_phase(p->names, 0),
+			an_names_phase(p->names, 1), an_names_phase(p->names, 2));
+	if (!r && (p->flags & AN_CPU)) {
+		sqlite3_stmt *up = prep(s, "UPDATE trace SET cpu_usage = ?");
+		r = up ? row(s, up, "d", usage) : -EIO;
+		sqlite3_finalize(up);
 	}
 	for (size_t i = 0; !r && i < m->nchunks; i++)
 		r = row(s, ch, "is", (int64_t)i, m->chunks[i]);
