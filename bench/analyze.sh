@@ -22,6 +22,10 @@
 #    sizes in events (a chunk is mapped by one thread: the largest bounds
 #    the speedup).
 # 4. Peak RSS (/usr/bin/time -v) of each run, and the trace's size.
+# 5. analyze_io_sqlite: `reel analyze io --quiet -j 2 --sqlite DB` on the
+#    big trace (its I/O log: every read, openat and close a row of the
+#    syscall table, every fd interval a row of the fd table) against the
+#    same run without --sqlite (wall seconds, best of BENCH_AN_REPS).
 #
 # Root only, with tracefs: otherwise a SKIPPED line and exit status 0. Its
 # own REEL_RUNDIR and traces under a mktemp -d directory in /tmp; the daemon
@@ -201,6 +205,13 @@ else
 	echo "SKIPPED: lttng-syscallstats not installed (python3-lttnganalyses)"
 	echo "bench analyze_syscalls_events_per_s reel=$rate peer=0 unit=events/s speedup=0"
 fi
+best "$tmp/io" "$reps" "$build/src/cli/reel" analyze io --quiet -j 2 "$tmp/big" || exit 1
+best "$tmp/iosql" "$reps" "$build/src/cli/reel" analyze io --quiet -j 2 --sqlite "$tmp/big.db" "$tmp/big" || exit 1
+cmp -s "$tmp/io.out" "$tmp/iosql.out" || { echo "# WARNING: io's report differs with --sqlite"; status=1; }
+rows=$(python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(*(c.execute(f'SELECT count(*) FROM {t}').fetchone()[0] for t in ('syscall', 'fd')))" "$tmp/big.db")
+io=$(cat "$tmp/io.s"); iosql=$(cat "$tmp/iosql.s")
+echo "# reel analyze io --quiet -j 2: $io s, peak RSS $(cat "$tmp/io.kb") KB; with --sqlite: $iosql s, peak RSS $(cat "$tmp/iosql.kb") KB; database: $(du -h "$tmp/big.db" | cut -f1), syscall and fd rows: $rows"
+echo "bench analyze_io_sqlite reel=$iosql peer=$io unit=s speedup=$(calc %.2f "$io / $iosql")"
 echo "bench analyze_syscalls_parallel reel=$j2 peer=$j1 unit=s speedup=$(calc %.2f "$j1 / $j2")"
 # memory: bounded by the chunks mapped at once, not the trace (-j 1: one)
 echo "bench analyze_syscalls_peak_rss reel=$(cat "$tmp/j2.kb") peer=$(cat "$tmp/j1.kb") unit=KB speedup=$(calc %.2f "$(cat "$tmp/j1.kb") / $(cat "$tmp/j2.kb")")"

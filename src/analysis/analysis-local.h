@@ -158,6 +158,43 @@ struct an_iolog {
 };
 
 int an_io_feed(struct an_partial *p, const struct an_ev *ev);
+
+/* The I/O log replayed through the I/O report's fd model (io.c), for the
+ * outputs beside the reports (sqlite.c). A syscall of the log: */
+struct an_io_sys {
+	uint32_t name; /* an_names */
+	uint8_t io;    /* enum an_io_kind as the model used it; AN_IO_NONE for a
+			* syscall that is not I/O (phases' log), or an fcntl not F_DUPFD */
+	int64_t tid, pid;
+	int64_t entry_ts, exit_ts; /* -1: not in the trace */
+	int64_t ret;		   /* with an exit */
+	int64_t fd;	  /* the fd used (open, dup: the one returned), -1: none or unknown */
+	const char *file; /* the file the fd named then, NULL: unknown */
+	int64_t bytes;	  /* counted by the I/O report, -1: none */
+};
+/* An fd interval, as `reel analyze fd` prints it: how = statedump, open,
+ * dup, fork; end_how = close, replaced, trace_end (end -1). tid, from
+ * (dup: the old fd, fork: the parent pid), end_tid: -1 where none;
+ * syscall, end_syscall: NULL where none. */
+struct an_io_fd {
+	int64_t pid, fd, begin, end;
+	const char *file, *how, *syscall, *end_how, *end_syscall;
+	int64_t tid, from, end_tid;
+};
+/* Callbacks (non-zero return: stop, returned): every syscall of the log,
+ * then the report's rows (per thread, per process, per (file, process):
+ * bytes read and written; comm "?" where unknown), then every fd interval
+ * of every process. */
+struct an_io_sink {
+	void *ctx;
+	int (*syscall)(void *ctx, const struct an_io_sys *s);
+	int (*thread)(void *ctx, int64_t tid, int64_t pid, const char *comm, uint64_t rd,
+		      uint64_t wr);
+	int (*process)(void *ctx, int64_t pid, const char *comm, uint64_t rd, uint64_t wr);
+	int (*file)(void *ctx, const char *file, int64_t pid, uint64_t rd, uint64_t wr);
+	int (*fd)(void *ctx, const struct an_io_fd *f);
+};
+int an_io_export(const struct an_partial *p, const struct an_io_sink *sink);
 int an_io_end_chunk(struct an_partial *p);
 int an_io_append(struct an_partial *a, const struct an_partial *b);
 void an_io_free(struct an_iolog *l);
@@ -198,6 +235,29 @@ int an_cpu_merge(struct an_partial *a, const struct an_partial *b);
 void an_cpu_free(struct an_partial *p);
 int an_cput_sample(struct an_cput *t, int64_t lat);
 
+/* The CPU report's rows (cpu.c): threads that ran or waited (th, n),
+ * processes (pr), threads with wakeup latencies (wk), CPUs (cp; tid is
+ * the CPU, ns its busy time), each sorted as printed; over dur ns, total
+ * the CPUs' average usage in %. comm "?" where unknown. */
+struct an_cpu_row {
+	int64_t tid, pid;
+	const char *comm;
+	int64_t ns;
+	/* wakeup latency */
+	uint64_t wcount;
+	int64_t wmin, wmax, wsum;
+	uint64_t p99;
+};
+struct an_cpu_rows {
+	struct an_cpu_row *th, *pr, *wk, *cp;
+	size_t n, npr, nwk, nc;
+	int64_t dur;
+	double total;
+};
+int an_cpu_rows(const struct an_partial *p, struct an_cpu_rows *ret);
+void an_cpu_rows_free(struct an_cpu_rows *t);
+double an_cpu_pct(int64_t ns, int64_t dur); /* ns over dur in %, 0 for no duration */
+
 struct an_partial {
 	struct an_names *names;
 	unsigned flags;
@@ -213,5 +273,41 @@ struct an_partial {
 };
 
 int an_partial_merge_into(struct an_partial *a, const struct an_partial *b);
+
+/* A syscall's return value as the reports name it: the errno's name
+ * (ENOENT) for -1..-4095, else the number (in buf). */
+const char *an_errno_name(int64_t ret, char *buf, size_t len);
+
+/* The phases report's numbers (phases.c): per group (index in groups,
+ * the begin marks' --by values), its phases, those open at the end, their
+ * total time, and per syscall count, total, min, max (sorted as printed).
+ * The sink, if any, gets each phase: a thread's begin mark to its end mark
+ * (end -1: open at the trace's end; non-zero return: stop, returned). */
+struct an_phase_sys {
+	uint32_t name;
+	uint64_t count;
+	int64_t sum, min, max;
+};
+struct an_phase_list {
+	struct an_phase_sys *v;
+	uint32_t n, cap;
+};
+struct an_phase_group {
+	uint64_t phases, open;
+	int64_t time;
+	struct an_phase_list sys;
+};
+struct an_phases {
+	struct an_phase_group *g;
+	uint32_t n;
+	struct an_names *groups;
+};
+struct an_phase_sink {
+	void *ctx;
+	int (*phase)(void *ctx, int64_t tid, const char *group, int64_t begin, int64_t end);
+};
+int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink,
+		  struct an_phases *ret);
+void an_phases_free(struct an_phases *ph);
 
 #endif

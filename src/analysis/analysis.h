@@ -154,6 +154,29 @@ int an_report_cpu(const struct an_partial *p, FILE *out, bool json, unsigned lim
  * (entry to exit). json: one JSON object. Returns 0, -ENOMEM or -EIO. */
 int an_report_phases(const struct an_partial *p, FILE *out, bool json);
 
+/* ---- SQLite output (`--sqlite FILE`, doc/analysis.md) -------------------- */
+
+/* What the database's trace and chunk tables say of the run. */
+struct an_sqlite_meta {
+	const char *analysis; /* syscalls, io, cpu, fd, phases */
+	const char *version;  /* Reel's */
+	char *const *paths;   /* the TRACE arguments */
+	size_t npaths;
+	char *const *chunks; /* the chunks (directories) mapped */
+	size_t nchunks;
+};
+struct an_sqlite;
+/* Reserve FILE.tmp-XXXXXX beside `path` (before the analysis runs: an
+ * unwritable place fails at once). NULL with a message in err. */
+struct an_sqlite *an_sqlite_open(const char *path, char *err, size_t errlen);
+/* Write the partial (its model as spans and its reports' tables, in one
+ * transaction) to the temporary file and rename it to `path`. 0, or
+ * -ENOMEM / -EIO with a message in err. */
+int an_sqlite_write(struct an_sqlite *s, const struct an_partial *p, const struct an_sqlite_meta *m,
+		    char *err, size_t errlen);
+/* Close; removes the temporary file if an_sqlite_write() did not rename it. */
+void an_sqlite_destroy(struct an_sqlite *s);
+
 /* ---- the event source (libreel-reader) -------------------------------- */
 
 /* Progress counters, updated by mapper threads (relaxed atomics). */

@@ -267,19 +267,9 @@ int an_cpu_merge(struct an_partial *a, const struct an_partial *b)
 
 /* ---- the report ------------------------------------------------------------ */
 
-struct crow {
-	int64_t tid, pid;
-	const char *comm;
-	int64_t ns;
-	/* wakeup latency */
-	uint64_t wcount;
-	int64_t wmin, wmax, wsum;
-	uint64_t p99;
-};
-
 static int cmp_crow(const void *a, const void *b)
 {
-	const struct crow *x = a, *y = b;
+	const struct an_cpu_row *x = a, *y = b;
 	if (x->ns != y->ns)
 		return x->ns > y->ns ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
@@ -287,7 +277,7 @@ static int cmp_crow(const void *a, const void *b)
 
 static int cmp_wrow(const void *a, const void *b)
 {
-	const struct crow *x = a, *y = b;
+	const struct an_cpu_row *x = a, *y = b;
 	if (x->wmax != y->wmax)
 		return x->wmax > y->wmax ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
@@ -295,7 +285,7 @@ static int cmp_wrow(const void *a, const void *b)
 
 static int cmp_cpu(const void *a, const void *b)
 {
-	const struct crow *x = a, *y = b;
+	const struct an_cpu_row *x = a, *y = b;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
@@ -314,7 +304,7 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static double pct(int64_t ns, int64_t dur)
+double an_cpu_pct(int64_t ns, int64_t dur)
 {
 	return dur > 0 ? (double)ns * 100.0 / (double)dur : 0.0;
 }
@@ -322,7 +312,8 @@ static double pct(int64_t ns, int64_t dur)
 /* A thread's final numbers: its open ends resolved against the trace's
  * first and last events; the latency at its first switch-in from its
  * wakeups before it (nothing inherited: the trace's start). */
-static int finalize(const struct an_partial *p, const struct an_cput *t, struct crow *r, struct an_hist *h)
+static int finalize(const struct an_partial *p, const struct an_cput *t, struct an_cpu_row *r,
+		    struct an_hist *h)
 {
 	struct an_cput c = *t;
 	c.wh.b = NULL;
@@ -342,9 +333,14 @@ static int finalize(const struct an_partial *p, const struct an_cput *t, struct 
 	if (c.running)
 		ns += p->last_ts - c.in_ts;
 	const struct an_thread *th = an_tab_find(&p->threads, (uint64_t)t->tid);
-	*r = (struct crow){.tid = t->tid, .pid = th && th->pid_set ? th->pid : t->tid,
-			   .comm = th && th->comm_set ? th->comm : "?", .ns = ns, .wcount = c.wcount,
-			   .wmin = c.wmin, .wmax = c.wmax, .wsum = c.wsum};
+	*r = (struct an_cpu_row){.tid = t->tid,
+				 .pid = th && th->pid_set ? th->pid : t->tid,
+				 .comm = th && th->comm_set ? th->comm : "?",
+				 .ns = ns,
+				 .wcount = c.wcount,
+				 .wmin = c.wmin,
+				 .wmax = c.wmax,
+				 .wsum = c.wsum};
 	if (c.wcount)
 		r->p99 = an_hist_quantile(&c.wh, c.wcount, 0.99, (uint64_t)(c.wmin < 0 ? 0 : c.wmin),
 					  (uint64_t)(c.wmax < 0 ? 0 : c.wmax));
@@ -352,20 +348,30 @@ static int finalize(const struct an_partial *p, const struct an_cput *t, struct 
 	return 0;
 }
 
-int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit)
+void an_cpu_rows_free(struct an_cpu_rows *t)
+{
+	free(t->th);
+	free(t->pr);
+	free(t->wk);
+	free(t->cp);
+}
+
+int an_cpu_rows(const struct an_partial *p, struct an_cpu_rows *t)
 {
 	size_t nt = p->cput.n, nc = p->cpuu.n;
-	struct crow *th = calloc(nt + 1, sizeof(*th)), *pr = calloc(nt + 1, sizeof(*pr)),
-		    *wk = calloc(nt + 1, sizeof(*wk)), *cp = calloc(nc + 1, sizeof(*cp));
-	int r = -ENOMEM;
+	memset(t, 0, sizeof(*t));
+	struct an_cpu_row *th = t->th = calloc(nt + 1, sizeof(*th)),
+			  *pr = t->pr = calloc(nt + 1, sizeof(*pr)),
+			  *wk = t->wk = calloc(nt + 1, sizeof(*wk)),
+			  *cp = t->cp = calloc(nc + 1, sizeof(*cp));
 	if (!th || !pr || !wk || !cp)
-		goto out;
+		return -ENOMEM;
 	int64_t dur = p->has_range ? p->last_ts - p->first_ts : 0;
 	size_t n = 0, npr = 0, nwk = 0;
 	for (uint32_t i = 0; i < nt; i++) {
 		struct an_hist h;
 		if (finalize(p, an_tab_at(&p->cput, i), &th[n], &h))
-			goto out;
+			return -ENOMEM;
 		free(h.b);
 		if (th[n].wcount)
 			wk[nwk++] = th[n];
@@ -377,9 +383,11 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 		for (k = 0; k < npr && pr[k].pid != th[i].pid; k++)
 			;
 		if (k == npr) {
-			const struct an_thread *t = an_tab_find(&p->threads, (uint64_t)th[i].pid);
-			pr[npr++] = (struct crow){.tid = th[i].pid, .pid = th[i].pid,
-						  .comm = t && t->comm_set ? t->comm : th[i].comm};
+			const struct an_thread *pt = an_tab_find(&p->threads, (uint64_t)th[i].pid);
+			pr[npr++] = (struct an_cpu_row){.tid = th[i].pid,
+							.pid = th[i].pid,
+							.comm = pt && pt->comm_set ? pt->comm
+										   : th[i].comm};
 		}
 		pr[k].ns += th[i].ns;
 	}
@@ -391,14 +399,32 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 			ns += c->head_ts - p->first_ts;
 		if (c->busy)
 			ns += p->last_ts - c->start;
-		cp[i] = (struct crow){.tid = c->cpu, .ns = ns};
+		cp[i] = (struct an_cpu_row){.tid = c->cpu, .ns = ns};
 		busy += ns;
 	}
 	qsort(th, n, sizeof(*th), cmp_crow);
 	qsort(pr, npr, sizeof(*pr), cmp_crow);
 	qsort(wk, nwk, sizeof(*wk), cmp_wrow);
 	qsort(cp, nc, sizeof(*cp), cmp_cpu);
-	double total = nc ? pct(busy, dur) / (double)nc : 0.0;
+	t->total = nc ? an_cpu_pct(busy, dur) / (double)nc : 0.0;
+	t->dur = dur;
+	t->n = n;
+	t->npr = npr;
+	t->nwk = nwk;
+	t->nc = nc;
+	return 0;
+}
+
+int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit)
+{
+	struct an_cpu_rows t;
+	int r = an_cpu_rows(p, &t);
+	if (r)
+		goto out;
+	const struct an_cpu_row *th = t.th, *pr = t.pr, *wk = t.wk, *cp = t.cp;
+	size_t n = t.n, npr = t.npr, nwk = t.nwk, nc = t.nc;
+	int64_t dur = t.dur;
+	double total = t.total;
 	if (json) {
 		fprintf(f, "{\"analysis\":\"cpu\",\"events\":%" PRIu64 ",\"chunks\":%" PRIu64
 			   ",\"lost_events\":%" PRIu64 ",\"uncertain\":%s,",
@@ -410,19 +436,23 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 			fprintf(f, "%s{\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", th[i].tid,
 				th[i].pid);
 			json_str(f, th[i].comm);
-			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", th[i].ns, pct(th[i].ns, dur));
+			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", th[i].ns,
+				an_cpu_pct(th[i].ns, dur));
 		}
 		fputs("],\"processes\":[", f);
 		for (size_t i = 0; i < npr && i < limit; i++) {
 			fprintf(f, "%s{\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", pr[i].pid);
 			json_str(f, pr[i].comm);
-			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", pr[i].ns, pct(pr[i].ns, dur));
+			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", pr[i].ns,
+				an_cpu_pct(pr[i].ns, dur));
 		}
 		fputs("],\"cpus\":[", f);
 		for (size_t i = 0; i < nc; i++)
-			fprintf(f, "%s{\"cpu\":%" PRId64 ",\"busy_ns\":%" PRId64 ",\"idle_ns\":%" PRId64
-				   ",\"usage\":%.6f}",
-				i ? "," : "", cp[i].tid, cp[i].ns, dur - cp[i].ns, pct(cp[i].ns, dur));
+			fprintf(f,
+				"%s{\"cpu\":%" PRId64 ",\"busy_ns\":%" PRId64
+				",\"idle_ns\":%" PRId64 ",\"usage\":%.6f}",
+				i ? "," : "", cp[i].tid, cp[i].ns, dur - cp[i].ns,
+				an_cpu_pct(cp[i].ns, dur));
 		fputs("],\"wakeup_latency\":[", f);
 		for (size_t i = 0; i < nwk && i < limit; i++) {
 			fprintf(f, "%s{\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", wk[i].tid,
@@ -440,16 +470,18 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 		fputs("Per-TID Usage                   Process\n"
 		      "################################################################################\n", f);
 		for (size_t i = 0; i < n && i < limit; i++)
-			fprintf(f, "%7.2f %%  %s (%" PRId64 ", tid %" PRId64 ")\n", pct(th[i].ns, dur), th[i].comm,
-				th[i].pid, th[i].tid);
+			fprintf(f, "%7.2f %%  %s (%" PRId64 ", tid %" PRId64 ")\n",
+				an_cpu_pct(th[i].ns, dur), th[i].comm, th[i].pid, th[i].tid);
 		fputs("\nPer-PID Usage                   Process\n"
 		      "################################################################################\n", f);
 		for (size_t i = 0; i < npr && i < limit; i++)
-			fprintf(f, "%7.2f %%  %s (%" PRId64 ")\n", pct(pr[i].ns, dur), pr[i].comm, pr[i].pid);
+			fprintf(f, "%7.2f %%  %s (%" PRId64 ")\n", an_cpu_pct(pr[i].ns, dur),
+				pr[i].comm, pr[i].pid);
 		fputs("\nPer-CPU Usage\n"
 		      "################################################################################\n", f);
 		for (size_t i = 0; i < nc; i++)
-			fprintf(f, "%7.2f %%  CPU %" PRId64 "\n", pct(cp[i].ns, dur), cp[i].tid);
+			fprintf(f, "%7.2f %%  CPU %" PRId64 "\n", an_cpu_pct(cp[i].ns, dur),
+				cp[i].tid);
 		fprintf(f, "\nTotal CPU Usage: %.2f%%\n", total);
 		fputs("\nWakeup latency (usec)\n"
 		      "Process (pid, tid)                      Count        Min    Average        Max        P99\n", f);
@@ -465,9 +497,6 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 	}
 	r = ferror(f) ? -EIO : 0;
 out:
-	free(th);
-	free(pr);
-	free(wk);
-	free(cp);
+	an_cpu_rows_free(&t);
 	return r;
 }

@@ -298,6 +298,7 @@ struct fd_cause {
 };
 
 struct fd_span {
+	int64_t pid, fd;
 	int64_t begin, end;
 	uint32_t file;
 	struct fd_cause open;
@@ -307,13 +308,15 @@ struct fd_span {
 
 struct replay {
 	const struct an_partial *p;
-	/* an_report_fd: the history of fd wfd of process wpid */
-	bool watch;
+	/* an_report_fd: the history of fd wfd of process wpid; with
+	 * watch_all (an_io_export), of every fd */
+	bool watch, watch_all;
 	int64_t wpid, wfd;
 	struct fd_cause cause; /* of the fd_put() being made */
 	struct fd_span *spans;
 	size_t nspans, cspans;
-	bool wopen; /* spans[nspans - 1] is open */
+	struct an_tab wopen;	       /* (pid, fd) -> index + 1 of its open span in spans */
+	const struct an_io_sink *sink; /* an_io_export: every syscall of the log */
 	struct an_names *files; /* file names */
 	struct an_tab threads;  /* tid -> io_thread */
 	struct an_tab pids;     /* tid -> pid (int64), from the log */
@@ -347,18 +350,27 @@ static uint32_t fd_file(struct replay *rp, int64_t pid, int64_t fd)
 	return t->f[fd] - 1;
 }
 
-/* The watched fd changes from old to new (file + 1, 0: not open). */
-static int watch_change(struct replay *rp, uint32_t old, uint32_t new)
+static bool watched(const struct replay *rp, int64_t pid, int64_t fd)
+{
+	return rp->watch && (rp->watch_all || (pid == rp->wpid && fd == rp->wfd));
+}
+
+/* A watched fd changes from old to new (file + 1, 0: not open). */
+static int watch_change(struct replay *rp, int64_t pid, int64_t fd, uint32_t old, uint32_t new)
 {
 	const struct fd_cause *c = &rp->cause;
-	if (old == new && (c->how == HOW_SD || (c->how == HOW_DUP && c->from == rp->wfd)))
+	if (old == new && (c->how == HOW_SD || (c->how == HOW_DUP && c->from == fd)))
 		return 0; /* restated by a statedump, dup2(fd, fd) */
-	if (rp->wopen) {
-		struct fd_span *s = &rp->spans[rp->nspans - 1];
+	/* pids below 2^43, fds below FD_MAX = 2^20 */
+	uint32_t *open = an_tab_get(&rp->wopen, (uint64_t)pid << 20 | (uint64_t)fd, NULL);
+	if (!open)
+		return -ENOMEM;
+	if (*open) {
+		struct fd_span *s = &rp->spans[*open - 1];
 		s->end = c->ts;
 		s->end_how = new ? END_REPLACED : END_CLOSE;
 		s->close = *c;
-		rp->wopen = false;
+		*open = 0;
 	}
 	if (!new)
 		return 0;
@@ -370,8 +382,9 @@ static int watch_change(struct replay *rp, uint32_t old, uint32_t new)
 		rp->spans = v;
 		rp->cspans = cap;
 	}
-	rp->spans[rp->nspans++] = (struct fd_span){.begin = c->ts, .file = new - 1, .open = *c};
-	rp->wopen = true;
+	rp->spans[rp->nspans++] =
+		(struct fd_span){.pid = pid, .fd = fd, .begin = c->ts, .file = new - 1, .open = *c};
+	*open = (uint32_t)rp->nspans;
 	return 0;
 }
 
@@ -379,8 +392,9 @@ static int fd_put(struct replay *rp, int64_t pid, int64_t fd, uint32_t file)
 {
 	if (fd < 0 || fd >= FD_MAX)
 		return 0;
-	if (rp->watch && pid == rp->wpid && fd == rp->wfd) {
-		int r = watch_change(rp, fd_file(rp, pid, fd) + 1, file == FILE_UNKNOWN ? 0 : file + 1);
+	if (watched(rp, pid, fd)) {
+		int r = watch_change(rp, pid, fd, fd_file(rp, pid, fd) + 1,
+				     file == FILE_UNKNOWN ? 0 : file + 1);
 		if (r)
 			return r;
 	}
@@ -457,6 +471,27 @@ static int file_of_str(struct replay *rp, uint32_t off, uint32_t *ret)
 	return 0;
 }
 
+/* A syscall of the log to the export's sink: entry (NULL: its exit has
+ * none) to exit (NULL: none), l its thread, fd and file. */
+static int sys_out(struct replay *rp, const struct an_iorec *en, const struct an_iorec *ex,
+		   const struct io_lat *l, uint8_t io, int64_t bytes)
+{
+	if (!rp->sink)
+		return 0;
+	struct an_io_sys s = {.name = (en ? en : ex)->name,
+			      .io = io,
+			      .tid = l->tid,
+			      .pid = l->pid,
+			      .entry_ts = en ? en->ts : -1,
+			      .exit_ts = ex ? ex->ts : -1,
+			      .ret = ex ? ex->a : 0,
+			      .fd = l->fd,
+			      .bytes = bytes};
+	if (l->file != FILE_UNKNOWN)
+		s.file = an_names_get(rp->files, l->file);
+	return rp->sink->syscall(rp->sink->ctx, &s);
+}
+
 /* An I/O syscall's exit: its effect on the fd table, its bytes, its latency. */
 static int io_exit(struct replay *rp, int64_t tid, const struct an_iorec *en, const struct an_iorec *ex)
 {
@@ -497,8 +532,10 @@ static int io_exit(struct replay *rp, int64_t tid, const struct an_iorec *en, co
 			r = fd_put(rp, pid, en->a, FILE_UNKNOWN);
 		break;
 	case AN_IO_FCNTL:
-		if (en->b != 0 && en->b != 1030) /* F_DUPFD, F_DUPFD_CLOEXEC */
-			return 0;
+		if (en->b != 0 && en->b != 1030) { /* F_DUPFD, F_DUPFD_CLOEXEC */
+			l.file = fd_file(rp, pid, en->a);
+			return sys_out(rp, en, ex, &l, AN_IO_NONE, -1);
+		}
 		/* fallthrough */
 	case AN_IO_DUP:
 	case AN_IO_DUP2:
@@ -509,11 +546,42 @@ static int io_exit(struct replay *rp, int64_t tid, const struct an_iorec *en, co
 			r = fd_put(rp, pid, ret, l.file);
 		break;
 	default:
-		return 0;
+		l.fd = -1;
+		return sys_out(rp, en, ex, &l, AN_IO_NONE, -1);
 	}
-	if (!r)
+	if (!r) {
 		lat_add(rp, &l);
+		bool rw = en->io == AN_IO_READ || en->io == AN_IO_WRITE || en->io == AN_IO_RW2;
+		r = sys_out(rp, en, ex, &l, en->io, rw && ret > 0 ? ret : -1);
+	}
 	return r;
+}
+
+/* A syscall of the log whose entry or exit the trace does not hold: an
+ * entry replaced by another entry or open at the end (ex NULL), an exit
+ * with no entry (en NULL). */
+static int sys_half(struct replay *rp, int64_t tid, const struct an_iorec *en,
+		    const struct an_iorec *ex)
+{
+	if (!rp->sink)
+		return 0;
+	const struct an_iorec *e = en ? en : ex;
+	int64_t pid = pid_of(rp, tid);
+	struct io_lat l = {.tid = tid, .pid = pid, .fd = -1, .file = FILE_UNKNOWN};
+	uint8_t io = e->io;
+	if (en && (io == AN_IO_READ || io == AN_IO_WRITE || io == AN_IO_RW2 || io == AN_IO_CLOSE ||
+		   io == AN_IO_DUP || io == AN_IO_DUP2 ||
+		   (io == AN_IO_FCNTL && (en->b == 0 || en->b == 1030)))) {
+		l.fd = en->a;
+		l.file = fd_file(rp, pid, en->a);
+	} else if (en && io == AN_IO_OPEN) {
+		int r = file_of_str(rp, en->str, &l.file);
+		if (r)
+			return r;
+	} else if (io == AN_IO_FCNTL) {
+		io = AN_IO_NONE;
+	}
+	return sys_out(rp, en, ex, &l, io, -1);
 }
 
 static int replay_one(struct replay *rp, uint32_t i)
@@ -563,13 +631,17 @@ static int replay_one(struct replay *rp, uint32_t i)
 			free(copy);
 			return -ENOMEM;
 		}
-		if (rp->watch && e->c == rp->wpid) {
-			int64_t w = rp->wfd;
+		if (rp->watch && (rp->watch_all || e->c == rp->wpid)) {
 			rp->cause = (struct fd_cause){.how = HOW_FORK, .ts = e->ts, .tid = e->b, .from = e->a};
-			int r = watch_change(rp, w >= 0 && w < ct->n ? ct->f[w] : 0, w >= 0 && w < n ? copy[w] : 0);
-			if (r) {
-				free(copy);
-				return r;
+			int64_t w = rp->watch_all ? 0 : rp->wfd,
+				last = rp->watch_all ? (int64_t)(n > ct->n ? n : ct->n) - 1 : w;
+			for (; w >= 0 && w <= last; w++) {
+				int r = watch_change(rp, e->c, w, w < ct->n ? ct->f[w] : 0,
+						     w < n ? copy[w] : 0);
+				if (r) {
+					free(copy);
+					return r;
+				}
 			}
 		}
 		free(ct->f);
@@ -590,12 +662,18 @@ static int replay_one(struct replay *rp, uint32_t i)
 			return -ENOMEM;
 		t->tid = tid;
 		if (e->type == AN_IOR_ENTRY) {
+			if (t->open) {
+				uint32_t ent = t->ent;
+				int r = sys_half(rp, tid, &rp->p->io.v[ent], NULL);
+				if (r)
+					return r;
+			}
 			t->open = true;
 			t->ent = i;
 			return 0;
 		}
 		if (!t->open)
-			return 0;
+			return sys_half(rp, tid, NULL, e);
 		t->open = false;
 		uint32_t ent = t->ent;
 		return io_exit(rp, tid, &rp->p->io.v[ent], e);
@@ -785,6 +863,7 @@ static int replay_run(struct replay *rp, const struct an_partial *p, unsigned li
 	an_tab_init(&rp->fdts, sizeof(struct io_fdt));
 	an_tab_init(&rp->cpus, sizeof(int64_t));
 	an_tab_init(&rp->stats, sizeof(struct io_file));
+	an_tab_init(&rp->wopen, sizeof(uint32_t));
 	rp->files = an_names_new();
 	rp->top = calloc(limit ? limit : 1, sizeof(*rp->top));
 	if (!rp->files || !rp->top)
@@ -806,34 +885,47 @@ static void replay_free(struct replay *rp)
 	an_tab_free(&rp->fdts);
 	an_tab_free(&rp->cpus);
 	an_tab_free(&rp->stats);
+	an_tab_free(&rp->wopen);
 	an_names_destroy(rp->files);
 	free(rp->top);
 	free(rp->spans);
 }
 
-int an_report_io(const struct an_partial *p, FILE *f, bool json, unsigned limit)
+/* The report's tables: threads and processes (summed from their threads)
+ * with bytes, files (known ones summed over processes, unknown ones per
+ * process), each file's processes in the files' order; sorted. */
+struct io_rows {
+	struct trow *th, *pr;
+	struct frow *fi;
+	const struct io_file **byfile;
+	size_t nth, npr, nfi;
+};
+
+static void io_rows_free(struct io_rows *t)
 {
-	struct replay rp = {0};
-	struct trow *th = NULL, *pr = NULL;
-	struct frow *fi = NULL;
-	const struct io_file **byfile = NULL;
-	int r = replay_run(&rp, p, limit);
-	if (r)
-		goto out;
-	r = -ENOMEM;
-	/* threads, then processes summed from them */
-	th = calloc(rp.threads.n + 1, sizeof(*th));
-	pr = calloc(rp.threads.n + 1, sizeof(*pr));
-	fi = calloc(rp.stats.n + 1, sizeof(*fi));
-	byfile = calloc(rp.stats.n + 1, sizeof(*byfile));
-	if (!th || !pr || !fi || !byfile)
-		goto out;
+	free(t->th);
+	free(t->pr);
+	free(t->fi);
+	free(t->byfile);
+}
+
+static int io_rows(struct replay *rp, struct io_rows *t)
+{
+	t->th = calloc(rp->threads.n + 1, sizeof(*t->th));
+	t->pr = calloc(rp->threads.n + 1, sizeof(*t->pr));
+	t->fi = calloc(rp->stats.n + 1, sizeof(*t->fi));
+	t->byfile = calloc(rp->stats.n + 1, sizeof(*t->byfile));
+	if (!t->th || !t->pr || !t->fi || !t->byfile)
+		return -ENOMEM;
+	struct trow *th = t->th, *pr = t->pr;
+	struct frow *fi = t->fi;
 	size_t nth = 0, npr = 0, nfi = 0;
-	for (uint32_t i = 0; i < rp.threads.n; i++) {
-		const struct io_thread *t = an_tab_at(&rp.threads, i);
-		if (!t->counted)
+	for (uint32_t i = 0; i < rp->threads.n; i++) {
+		const struct io_thread *it = an_tab_at(&rp->threads, i);
+		if (!it->counted)
 			continue;
-		th[nth++] = (struct trow){.tid = t->tid, .pid = pid_of(&rp, t->tid), .rd = t->rd, .wr = t->wr};
+		th[nth++] = (struct trow){
+			.tid = it->tid, .pid = pid_of(rp, it->tid), .rd = it->rd, .wr = it->wr};
 	}
 	for (size_t i = 0; i < nth; i++) {
 		size_t k;
@@ -846,37 +938,49 @@ int an_report_io(const struct an_partial *p, FILE *f, bool json, unsigned limit)
 	}
 	qsort(th, nth, sizeof(*th), cmp_trow);
 	qsort(pr, npr, sizeof(*pr), cmp_trow);
-	/* files: known ones summed over processes, unknown ones per process */
-	for (uint32_t i = 0; i < rp.stats.n; i++) {
-		const struct io_file *s = an_tab_at(&rp.stats, i);
+	for (uint32_t i = 0; i < rp->stats.n; i++) {
+		const struct io_file *st = an_tab_at(&rp->stats, i);
 		size_t k;
-		for (k = 0; k < nfi && !(fi[k].file == s->file && (s->file != FILE_UNKNOWN || fi[k].pid == s->pid)); k++)
+		for (k = 0; k < nfi && !(fi[k].file == st->file &&
+					 (st->file != FILE_UNKNOWN || fi[k].pid == st->pid));
+		     k++)
 			;
 		if (k == nfi)
-			fi[nfi++] = (struct frow){.file = s->file, .pid = s->pid};
-		fi[k].rd += s->rd;
-		fi[k].wr += s->wr;
+			fi[nfi++] = (struct frow){.file = st->file, .pid = st->pid};
+		fi[k].rd += st->rd;
+		fi[k].wr += st->wr;
 	}
-	qsort_r(fi, nfi, sizeof(*fi), cmp_frow, rp.files);
-	/* each file's processes, in the files' order */
+	qsort_r(fi, nfi, sizeof(*fi), cmp_frow, rp->files);
 	size_t nb = 0;
 	for (size_t k = 0; k < nfi; k++) {
 		size_t first = nb;
-		for (uint32_t i = 0; i < rp.stats.n; i++) {
-			const struct io_file *s = an_tab_at(&rp.stats, i);
-			if (s->file == fi[k].file && (s->file != FILE_UNKNOWN || s->pid == fi[k].pid))
-				byfile[nb++] = s;
+		for (uint32_t i = 0; i < rp->stats.n; i++) {
+			const struct io_file *st = an_tab_at(&rp->stats, i);
+			if (st->file == fi[k].file &&
+			    (st->file != FILE_UNKNOWN || st->pid == fi[k].pid))
+				t->byfile[nb++] = st;
 		}
-		qsort(byfile + first, nb - first, sizeof(*byfile), cmp_fpid);
+		qsort(t->byfile + first, nb - first, sizeof(*t->byfile), cmp_fpid);
 	}
-	print(&rp, f, json, th, nth, pr, npr, fi, nfi, byfile);
-	r = ferror(f) ? -EIO : 0;
-out:
+	t->nth = nth;
+	t->npr = npr;
+	t->nfi = nfi;
+	return 0;
+}
+
+int an_report_io(const struct an_partial *p, FILE *f, bool json, unsigned limit)
+{
+	struct replay rp = {0};
+	struct io_rows t = {0};
+	int r = replay_run(&rp, p, limit);
+	if (!r)
+		r = io_rows(&rp, &t);
+	if (!r) {
+		print(&rp, f, json, t.th, t.nth, t.pr, t.npr, t.fi, t.nfi, t.byfile);
+		r = ferror(f) ? -EIO : 0;
+	}
 	replay_free(&rp);
-	free(th);
-	free(pr);
-	free(fi);
-	free(byfile);
+	io_rows_free(&t);
 	return r;
 }
 
@@ -1023,5 +1127,61 @@ int an_report_fd(const struct an_partial *p, FILE *f, bool json, int64_t pid, in
 	r = ferror(f) ? -EIO : 0;
 out:
 	replay_free(&rp);
+	return r;
+}
+
+/* ---- export (sqlite.c) ---------------------------------------------------- */
+
+int an_io_export(const struct an_partial *p, const struct an_io_sink *sink)
+{
+	struct replay rp = {.watch = true, .watch_all = true, .sink = sink};
+	struct io_rows t = {0};
+	int r = replay_run(&rp, p, 0);
+	/* syscalls still open at the trace's end */
+	for (uint32_t i = 0; !r && i < rp.threads.n; i++) {
+		const struct io_thread *it = an_tab_at(&rp.threads, i);
+		if (it->open)
+			r = sys_half(&rp, it->tid, &p->io.v[it->ent], NULL);
+	}
+	if (!r)
+		r = io_rows(&rp, &t);
+	for (size_t i = 0; !r && i < t.nth; i++)
+		r = sink->thread(sink->ctx, t.th[i].tid, t.th[i].pid, comm_of(p, t.th[i].tid),
+				 t.th[i].rd, t.th[i].wr);
+	for (size_t i = 0; !r && i < t.npr; i++)
+		r = sink->process(sink->ctx, t.pr[i].pid, comm_of(p, t.pr[i].pid), t.pr[i].rd,
+				  t.pr[i].wr);
+	for (uint32_t i = 0; !r && i < rp.stats.n; i++) {
+		const struct io_file *st = an_tab_at(&rp.stats, i);
+		r = sink->file(sink->ctx,
+			       st->file == FILE_UNKNOWN ? NULL : an_names_get(rp.files, st->file),
+			       st->pid, st->rd, st->wr);
+	}
+	for (size_t i = 0; !r && i < rp.nspans; i++) {
+		const struct fd_span *sp = &rp.spans[i];
+		struct an_io_fd o = {.pid = sp->pid,
+				     .fd = sp->fd,
+				     .begin = sp->begin,
+				     .end = -1,
+				     .file = an_names_get(rp.files, sp->file),
+				     .how = how_str(sp->open.how),
+				     .tid = sp->open.how == HOW_SD ? -1 : sp->open.tid,
+				     .from = -1,
+				     .end_tid = -1,
+				     .end_how = end_str(sp->end_how)};
+		if (sp->open.how == HOW_OPEN || sp->open.how == HOW_DUP)
+			o.syscall = an_names_get(p->names, sp->open.name);
+		if (sp->open.how == HOW_DUP || sp->open.how == HOW_FORK)
+			o.from = sp->open.from;
+		if (sp->end_how != END_TRACE) {
+			o.end = sp->end;
+			o.end_tid = sp->close.tid;
+			if (sp->close.how != HOW_SD && sp->close.how != HOW_FORK)
+				o.end_syscall = an_names_get(p->names, sp->close.name);
+		}
+		r = sink->fd(sink->ctx, &o);
+	}
+	replay_free(&rp);
+	io_rows_free(&t);
 	return r;
 }

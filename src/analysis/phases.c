@@ -19,17 +19,6 @@
 
 #include "analysis/analysis-local.h"
 
-struct ph_sys {
-	uint32_t name;
-	uint64_t count;
-	int64_t sum, min, max;
-};
-
-struct ph_list {
-	struct ph_sys *v;
-	uint32_t n, cap;
-};
-
 /* A thread: its open syscall, its open phase and the syscalls counted in it. */
 struct ph_thread {
 	bool in_sys, in_phase;
@@ -37,16 +26,11 @@ struct ph_thread {
 	int64_t sys_ts;
 	int64_t begin;
 	uint32_t group;
-	struct ph_list pend;
+	struct an_phase_list pend;
 };
 
-struct ph_group {
-	uint64_t phases, open;
-	int64_t time;
-	struct ph_list sys;
-};
-
-static int list_add(struct ph_list *l, uint32_t name, uint64_t count, int64_t sum, int64_t min, int64_t max)
+static int list_add(struct an_phase_list *l, uint32_t name, uint64_t count, int64_t sum,
+		    int64_t min, int64_t max)
 {
 	uint32_t i;
 	for (i = 0; i < l->n && l->v[i].name != name; i++)
@@ -54,15 +38,15 @@ static int list_add(struct ph_list *l, uint32_t name, uint64_t count, int64_t su
 	if (i == l->n) {
 		if (l->n == l->cap) {
 			uint32_t cap = l->cap ? l->cap * 2 : 8;
-			struct ph_sys *v = realloc(l->v, cap * sizeof(*v));
+			struct an_phase_sys *v = realloc(l->v, cap * sizeof(*v));
 			if (!v)
 				return -ENOMEM;
 			l->v = v;
 			l->cap = cap;
 		}
-		l->v[l->n++] = (struct ph_sys){.name = name, .min = min, .max = max};
+		l->v[l->n++] = (struct an_phase_sys){.name = name, .min = min, .max = max};
 	}
-	struct ph_sys *s = &l->v[i];
+	struct an_phase_sys *s = &l->v[i];
 	s->count += count;
 	s->sum += sum;
 	if (min < s->min)
@@ -74,7 +58,7 @@ static int list_add(struct ph_list *l, uint32_t name, uint64_t count, int64_t su
 
 static int cmp_sys(const void *a, const void *b, void *names)
 {
-	const struct ph_sys *x = a, *y = b;
+	const struct an_phase_sys *x = a, *y = b;
 	if (x->sum != y->sum)
 		return x->sum > y->sum ? -1 : 1;
 	return strcmp(an_names_get(names, x->name), an_names_get(names, y->name));
@@ -95,12 +79,22 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-int an_report_phases(const struct an_partial *p, FILE *f, bool json)
+void an_phases_free(struct an_phases *ph)
+{
+	for (uint32_t i = 0; i < ph->n; i++)
+		free(ph->g[i].sys.v);
+	free(ph->g);
+	an_names_destroy(ph->groups);
+	memset(ph, 0, sizeof(*ph));
+}
+
+int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink,
+		  struct an_phases *ph)
 {
 	const struct an_iolog *l = &p->io;
 	struct an_names *groups = an_names_new();
 	struct an_tab threads, cpus;
-	struct ph_group *g = NULL;
+	struct an_phase_group *g = NULL;
 	uint32_t ng = 0, gcap = 0;
 	int r = -ENOMEM;
 	an_tab_init(&threads, sizeof(struct ph_thread));
@@ -146,11 +140,16 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 			}
 		} else {
 			if ((e->a & AN_MARK_END) && t->in_phase) {
-				struct ph_group *pg = &g[t->group];
+				if (sink &&
+				    (r = sink->phase(sink->ctx, tid, an_names_get(groups, t->group),
+						     t->begin, e->ts)))
+					goto out;
+				r = -ENOMEM;
+				struct an_phase_group *pg = &g[t->group];
 				pg->phases++;
 				pg->time += e->ts - t->begin;
 				for (uint32_t k = 0; k < t->pend.n; k++) {
-					const struct ph_sys *s = &t->pend.v[k];
+					const struct an_phase_sys *s = &t->pend.v[k];
 					if (list_add(&pg->sys, s->name, s->count, s->sum, s->min, s->max))
 						goto out;
 				}
@@ -166,7 +165,8 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 						uint32_t cap = gcap ? gcap * 2 : 8;
 						while (cap <= gi)
 							cap *= 2;
-						struct ph_group *v = realloc(g, cap * sizeof(*v));
+						struct an_phase_group *v =
+							realloc(g, cap * sizeof(*v));
 						if (!v)
 							goto out;
 						g = v;
@@ -186,9 +186,43 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 	/* phases still open at the trace's end: not counted */
 	for (uint32_t i = 0; i < threads.n; i++) {
 		const struct ph_thread *t = an_tab_at(&threads, i);
-		if (t->in_phase)
-			g[t->group].open++;
+		if (!t->in_phase)
+			continue;
+		g[t->group].open++;
+		if (sink && (r = sink->phase(sink->ctx, (int64_t)threads.keys[i],
+					     an_names_get(groups, t->group), t->begin, -1)))
+			goto out;
 	}
+	for (uint32_t i = 0; i < ng; i++)
+		if (g[i].sys.n)
+			qsort_r(g[i].sys.v, g[i].sys.n, sizeof(*g[i].sys.v), cmp_sys,
+				(void *)p->names);
+	*ph = (struct an_phases){.g = g, .n = ng, .groups = groups};
+	g = NULL;
+	ng = 0;
+	groups = NULL;
+	r = 0;
+out:
+	for (uint32_t i = 0; i < threads.n; i++)
+		free(((struct ph_thread *)an_tab_at(&threads, i))->pend.v);
+	for (uint32_t i = 0; i < ng; i++)
+		free(g[i].sys.v);
+	free(g);
+	an_tab_free(&threads);
+	an_tab_free(&cpus);
+	an_names_destroy(groups);
+	return r;
+}
+
+int an_report_phases(const struct an_partial *p, FILE *f, bool json)
+{
+	struct an_phases ph = {0};
+	int r = an_phases_run(p, NULL, &ph);
+	if (r)
+		return r;
+	struct an_names *groups = ph.groups;
+	struct an_phase_group *g = ph.g;
+	uint32_t ng = ph.n;
 	const char *begin = an_names_phase(p->names, 0), *end = an_names_phase(p->names, 1),
 		   *by = an_names_phase(p->names, 2);
 	if (json) {
@@ -208,9 +242,7 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 			by ? by : "");
 	}
 	for (uint32_t i = 0; i < ng; i++) {
-		struct ph_group *pg = &g[i];
-		if (pg->sys.n)
-			qsort_r(pg->sys.v, pg->sys.n, sizeof(*pg->sys.v), cmp_sys, (void *)p->names);
+		struct an_phase_group *pg = &g[i];
 		const char *gn = an_names_get(groups, i);
 		if (json) {
 			fprintf(f, "%s{\"group\":", i ? "," : "");
@@ -218,7 +250,7 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 			fprintf(f, ",\"phases\":%" PRIu64 ",\"open\":%" PRIu64 ",\"time_ns\":%" PRId64 ",\"syscalls\":[",
 				pg->phases, pg->open, pg->time);
 			for (uint32_t k = 0; k < pg->sys.n; k++) {
-				const struct ph_sys *s = &pg->sys.v[k];
+				const struct an_phase_sys *s = &pg->sys.v[k];
 				fprintf(f, "%s{\"name\":", k ? "," : "");
 				json_str(f, an_names_get(p->names, s->name));
 				fprintf(f, ",\"count\":%" PRIu64 ",\"total_ns\":%" PRId64 ",\"min_ns\":%" PRId64
@@ -234,7 +266,7 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 			fprintf(f, "\n  %-20s %10s %16s %12s %12s %12s\n", "Syscall", "Count", "Total (ns)", "Min (ns)",
 				"Avg (ns)", "Max (ns)");
 			for (uint32_t k = 0; k < pg->sys.n; k++) {
-				const struct ph_sys *s = &pg->sys.v[k];
+				const struct an_phase_sys *s = &pg->sys.v[k];
 				fprintf(f, "  %-20s %10" PRIu64 " %16" PRId64 " %12" PRId64 " %12" PRId64 " %12" PRId64 "\n",
 					an_names_get(p->names, s->name), s->count, s->sum, s->min,
 					s->sum / (int64_t)s->count, s->max);
@@ -246,14 +278,6 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 	else if (!ng)
 		fputs("No phase.\n", f);
 	r = ferror(f) ? -EIO : 0;
-out:
-	for (uint32_t i = 0; i < threads.n; i++)
-		free(((struct ph_thread *)an_tab_at(&threads, i))->pend.v);
-	for (uint32_t i = 0; i < ng; i++)
-		free(g[i].sys.v);
-	free(g);
-	an_tab_free(&threads);
-	an_tab_free(&cpus);
-	an_names_destroy(groups);
+	an_phases_free(&ph);
 	return r;
 }

@@ -79,7 +79,7 @@ static struct row_thread *collect(const struct an_partial *p, size_t *ret_n, con
 	return rows;
 }
 
-static const char *err_name(int64_t ret, char *buf, size_t len)
+const char *an_errno_name(int64_t ret, char *buf, size_t len)
 {
 	const char *s = ret < 0 && ret > -4096 ? strerrorname_np((int)-ret) : NULL;
 	if (s)
@@ -182,7 +182,8 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 				fputs(",\"errno\":{", out);
 				for (uint32_t e = 0; e < st->nerrs; e++) {
 					fprintf(out, "%s", e ? "," : "");
-					json_str(out, err_name(st->errs[e].ret, eb, sizeof(eb)));
+					json_str(out,
+						 an_errno_name(st->errs[e].ret, eb, sizeof(eb)));
 					fprintf(out, ":%" PRIu64, st->errs[e].count);
 				}
 				fputs("}}", out);
@@ -233,8 +234,11 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 				size_t off = 0;
 				errs[0] = 0;
 				for (uint32_t e = 0; e < st->nerrs && off < sizeof(errs) - 1; e++) {
-					int w = snprintf(errs + off, sizeof(errs) - off, "%s%s: %" PRIu64, e ? ", " : "",
-							 err_name(st->errs[e].ret, eb, sizeof(eb)), st->errs[e].count);
+					int w = snprintf(
+						errs + off, sizeof(errs) - off, "%s%s: %" PRIu64,
+						e ? ", " : "",
+						an_errno_name(st->errs[e].ret, eb, sizeof(eb)),
+						st->errs[e].count);
 					if (w < 0)
 						break;
 					off += (size_t)w;

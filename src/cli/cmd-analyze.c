@@ -63,6 +63,10 @@ static void analyze_help(void)
 	       "                   NAME (reel enable-rotation --publish URL), in order,\n"
 	       "                   instead of (or before) TRACE arguments\n"
 	       "  --json           one JSON object (also the global --json)\n"
+	       "  --sqlite FILE    also write the model as spans (threads, processes,\n"
+	       "                   syscalls, fd intervals, phases) and the report's tables\n"
+	       "                   to the SQLite database FILE (replaced; written whole or\n"
+	       "                   not at all); schema: doc/analysis.md\n"
 	       "  --quiet          no progress line on the terminal\n"
 	       "  --limit N        io, cpu: at most N rows per table (default 10)\n"
 	       "  --cpu-attribution  the thread of a syscall from sched_switch (as\n"
@@ -266,10 +270,26 @@ static int parse_at(const char *s, int *mode, int64_t *ret)
 
 static int analyze_run(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY, OPT_ENGINE, OPT_SESSION };
+	enum {
+		OPT_JSON = 256,
+		OPT_QUIET,
+		OPT_CUT,
+		OPT_CPU,
+		OPT_LIMIT,
+		OPT_PID,
+		OPT_FD,
+		OPT_AT,
+		OPT_BEGIN,
+		OPT_END,
+		OPT_BY,
+		OPT_ENGINE,
+		OPT_SESSION,
+		OPT_SQLITE
+	};
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"sqlite", required_argument, NULL, OPT_SQLITE},
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"limit", required_argument, NULL, OPT_LIMIT},
 		{"cpu-attribution", no_argument, NULL, OPT_CPU},
@@ -294,6 +314,7 @@ static int analyze_run(int argc, char **argv)
 	int64_t pid = -1, fd = -1, at = 0;
 	int at_mode = AN_AT_NONE;
 	const char *pbegin = NULL, *pend = NULL, *pby = NULL, *engine_url = NULL, *session = NULL;
+	const char *sqlite = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -311,6 +332,11 @@ static int analyze_run(int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			quiet = true;
+			break;
+		case OPT_SQLITE:
+			if (!*optarg)
+				return cli_usage_error("analyze", "empty --sqlite");
+			sqlite = optarg;
 			break;
 		case OPT_LIMIT: {
 			errno = 0;
@@ -406,6 +432,7 @@ static int analyze_run(int argc, char **argv)
 	struct an_partial *res = NULL;
 	struct an_progress prog = {0};
 	struct dist_engine *engine = NULL;
+	struct an_sqlite *db = NULL;
 	char err[1024] = "";
 	if (!names || (ph && an_names_set_phases(names, pbegin, pend, pby))) {
 		cli_error("analyze", "out of memory");
@@ -445,6 +472,11 @@ static int analyze_run(int argc, char **argv)
 			cli_error("analyze", "out of memory");
 			goto out;
 		}
+	}
+	/* the database's place first: an unwritable one fails before the analysis */
+	if (sqlite && !(db = an_sqlite_open(sqlite, err, sizeof(err)))) {
+		cli_error("analyze", "%s", err);
+		goto out;
 	}
 	engine = engine_url ? dist_engine_nats(engine_url, err, sizeof(err)) : dist_engine_local((unsigned)jobs);
 	if (!engine) {
@@ -491,9 +523,22 @@ static int analyze_run(int argc, char **argv)
 	if (!json && an_partial_lost_events(res))
 		fprintf(stderr, "Warning: %" PRIu64 " events were lost: the results marked (uncertain) may be incomplete\n",
 			an_partial_lost_events(res));
+	if (db) {
+		const struct an_sqlite_meta m = {.analysis = what,
+						 .version = REEL_VERSION,
+						 .paths = argv + optind,
+						 .npaths = (size_t)(argc - optind),
+						 .chunks = ch.v,
+						 .nchunks = ch.n};
+		if (an_sqlite_write(db, res, &m, err, sizeof(err))) {
+			cli_error("analyze", "%s", err);
+			goto out;
+		}
+	}
 	status = 0;
 out:
 	dist_engine_destroy(engine);
+	an_sqlite_destroy(db);
 	an_partial_destroy(res);
 	an_names_destroy(names);
 	for (size_t i = 0; i < ch.n; i++)

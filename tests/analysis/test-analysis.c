@@ -8,13 +8,17 @@
  * the CPU analysis (CPU time, wakeup latency) on the same streams with
  * wakeups, and by hand; an fd's history (statedump, open, dup2 over it,
  * close, reopen, fork) at every cut; phases (userspace marks, syscalls
- * with and without the tid context) at every cut.
+ * with and without the tid context) at every cut; the --sqlite database
+ * (every table, row for row) at every cut.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
+#include <unistd.h>
 
 #include "analysis/analysis-local.h"
 #include "analysis/analysis.h"
@@ -425,7 +429,8 @@ static char *fd_report(const struct an_partial *p)
  * = 4, dup2(4, 3) over the statedump's file, close(3), openat = 3 again, a
  * fork (the child's copy: inherited, then closed there); the same
  * intervals at every cut, both groupings, through the binary form. */
-static void test_fd_history(void)
+/* The stream of test_fd_history() (sys() needs the names: built at run time). */
+static size_t fd_stream(struct an_ev *out)
 {
 	struct an_ev v[] = {
 		{.kind = AN_EV_SD_PROC, .ts = 1, .tid = -1, .a = 200, .b = 200, .s1 = "main", .l1 = 4},
@@ -447,7 +452,14 @@ static void test_fd_history(void)
 		sys(90, 200, true, 1, 3, 0, NULL, 0),          /* write(3) */
 		sys(99, 200, false, 1, 0, 0, NULL, 5),
 	};
-	size_t n = sizeof(v) / sizeof(v[0]);
+	memcpy(out, v, sizeof(v));
+	return sizeof(v) / sizeof(v[0]);
+}
+
+static void test_fd_history(void)
+{
+	struct an_ev v[32];
+	size_t n = fd_stream(v);
 	struct an_partial *seq = map(v, 0, n, AN_IO);
 	char *want = fd_report(seq);
 	an_partial_destroy(seq);
@@ -478,6 +490,142 @@ static void test_fd_history(void)
 	CHECK(strstr(want, "\"pid\":999,\"comm\":null,\"fd\":3,\"at\":null,\"intervals\":[]}"));
 	CHECK(strstr(want, "[31, 41)  /x\n    opened: dup2 of fd 4 by tid 200\n    closed: close by tid 200\n"));
 	check_every_two_cuts(v, n, AN_IO, fd_report, want, "fd history");
+	free(want);
+}
+
+/* Every row of every table of the --sqlite database of p (the trace and
+ * chunk tables apart: the chunks differ by design), one line each, sorted. */
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *db_report(const struct an_partial *p)
+{
+	char dir[] = "/tmp/test-analysis-XXXXXX", path[64], err[256];
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.db", dir);
+	struct an_sqlite *s = an_sqlite_open(path, err, sizeof(err));
+	CHECK(s);
+	char *const paths[] = {"t"};
+	const struct an_sqlite_meta m = {
+		.analysis = "io", .version = "test", .paths = paths, .npaths = 1};
+	CHECK(an_sqlite_write(s, p, &m, err, sizeof(err)) == 0);
+	an_sqlite_destroy(s);
+	sqlite3 *db;
+	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+	char **lines = NULL;
+	size_t nl = 0;
+	static const char *const tabs[] = {
+		"thread",      "process",   "syscall_stats", "syscall_errno", "syscall",
+		"fd",	       "io_thread", "io_process",    "io_file",	      "cpu_thread",
+		"cpu_process", "cpu",	    "phase",	     "phase_group",   "phase_syscall"};
+	for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
+		char q[64];
+		snprintf(q, sizeof(q), "SELECT * FROM %s", tabs[t]);
+		sqlite3_stmt *st;
+		CHECK(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char *buf = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&buf, &len);
+			CHECK(f);
+			fprintf(f, "%s:", tabs[t]);
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const unsigned char *v = sqlite3_column_text(st, c);
+				fprintf(f, " %s=%s", sqlite3_column_name(st, c),
+					v ? (const char *)v : "NULL");
+			}
+			fclose(f);
+			CHECK((lines = realloc(lines, (nl + 1) * sizeof(*lines))));
+			lines[nl++] = buf;
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	CHECK(unlink(path) == 0 && rmdir(dir) == 0); /* no temporary file left */
+	qsort(lines, nl, sizeof(*lines), cmp_line);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f);
+	for (size_t i = 0; i < nl; i++) {
+		fprintf(f, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	fclose(f);
+	return buf;
+}
+
+/* The --sqlite database of the fd history's stream, with a read whose
+ * entry is before the trace (an exit alone) and one open at the end: its
+ * rows by hand, and the same database at every cut, both groupings,
+ * through the binary form. */
+static void test_sqlite(void)
+{
+	struct an_ev v[40];
+	v[0] = sys(0, 200, false, 0, 0, 0, NULL, 7); /* read's exit: entry unknown */
+	size_t n = 1 + fd_stream(v + 1);
+	v[n++] = sys(120, 200, true, 0, 4, 0, NULL, 0); /* read(4), no exit */
+	struct an_partial *seq = map(v, 0, n, AN_IO);
+	char *want = db_report(seq);
+	an_partial_destroy(seq);
+	static const char *const rows[] = {
+		/* every fd interval, as `reel analyze fd` gives them (end NULL: open at the end) */
+		"fd: pid=200 fd=3 file=/sd begin_ns=1 end_ns=31 soft_begin=1 how=statedump "
+		"syscall=NULL tid=NULL "
+		"from_fd=NULL parent_pid=NULL end_how=replaced end_syscall=dup2 end_tid=200\n",
+		"fd: pid=200 fd=3 file=/x begin_ns=31 end_ns=41 soft_begin=0 how=dup syscall=dup2 "
+		"tid=200 from_fd=4 "
+		"parent_pid=NULL end_how=close end_syscall=close end_tid=200\n",
+		"fd: pid=200 fd=3 file=/y begin_ns=51 end_ns=NULL soft_begin=0 how=open "
+		"syscall=openat tid=200 "
+		"from_fd=NULL parent_pid=NULL end_how=trace_end end_syscall=NULL end_tid=NULL\n",
+		"fd: pid=200 fd=4 file=/x begin_ns=21 end_ns=NULL soft_begin=0 how=open "
+		"syscall=openat tid=200 "
+		"from_fd=NULL parent_pid=NULL end_how=trace_end end_syscall=NULL end_tid=NULL\n",
+		"fd: pid=300 fd=3 file=/y begin_ns=60 end_ns=71 soft_begin=0 how=fork syscall=NULL "
+		"tid=300 "
+		"from_fd=NULL parent_pid=200 end_how=close end_syscall=close end_tid=300\n",
+		"fd: pid=300 fd=4 file=/x begin_ns=60 end_ns=NULL soft_begin=0 how=fork "
+		"syscall=NULL tid=300 "
+		"from_fd=NULL parent_pid=200 end_how=trace_end end_syscall=NULL end_tid=NULL\n",
+		/* the syscalls of the log: bytes where the I/O report counts them */
+		"syscall: tid=200 pid=200 syscall=read io=read fd=3 file=/y entry_ns=80 exit_ns=85 "
+		"ret=5 bytes=5 "
+		"uncertain=0\n",
+		"syscall: tid=200 pid=200 syscall=read io=read fd=NULL file=NULL entry_ns=NULL "
+		"exit_ns=0 ret=7 "
+		"bytes=NULL uncertain=0\n",
+		"syscall: tid=200 pid=200 syscall=read io=read fd=4 file=/x entry_ns=120 "
+		"exit_ns=NULL ret=NULL "
+		"bytes=NULL uncertain=0\n",
+		"syscall: tid=200 pid=200 syscall=openat io=open fd=4 file=/x entry_ns=20 "
+		"exit_ns=21 ret=4 "
+		"bytes=NULL uncertain=0\n",
+		"syscall: tid=300 pid=300 syscall=close io=close fd=3 file=/y entry_ns=70 "
+		"exit_ns=71 ret=0 "
+		"bytes=NULL uncertain=0\n",
+		"io_file: file=/y pid=200 read=5 write=5\n",
+		"io_thread: tid=200 pid=200 comm=main read=5 write=5\n",
+		"io_process: pid=200 comm=main read=5 write=5\n",
+		/* the model's threads; a process of its threads */
+		"thread: tid=300 pid=300 comm=child first_seen_ns=60 last_seen_ns=71 soft_begin=0 "
+		"in_syscall_at_end=0 "
+		"uncertain=0\n",
+		"process: pid=300 comm=child threads=1 first_seen_ns=60 last_seen_ns=71 "
+		"uncertain=0\n",
+		"syscall_stats: tid=200 pid=200 comm=main syscall=openat count=2 errors=0 min_ns=1 "
+		"avg_ns=1.0 "
+		"max_ns=1 sum_ns=2 p50_ns=1 p99_ns=1 uncertain=0\n",
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (!strstr(want, rows[i])) {
+			fprintf(stderr, "no row %s in\n%s", rows[i], want);
+			exit(1);
+		}
+	check_every_two_cuts(v, n, AN_IO, db_report, want, "sqlite");
 	free(want);
 }
 
@@ -983,6 +1131,7 @@ int main(void)
 	}
 	test_fd_model();
 	test_fd_history();
+	test_sqlite();
 	test_io_overlap(true);
 	test_io_overlap(false);
 	test_cpu_model();
