@@ -22,7 +22,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kernel"))
 from test_kernel import (BUILD, KWORK, REEL, SCHED, Daemon, _why_not, parse_line,  # noqa: E402
-                         kworkload, kworkload_result, stop_and_check)
+                         kworkload, kworkload_result, peer_env, stop_and_check)
 
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
 N = 200
@@ -161,7 +161,7 @@ def syscallstats_mi(trace):
     durations in ns (avg a float: the total / count)."""
     if not shutil.which("lttng-syscallstats-mi"):
         pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
-    env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+    env = peer_env()
     p = subprocess.run(["lttng-syscallstats-mi", str(trace)], capture_output=True, text=True,
                        env=env, timeout=300)
     assert p.returncode == 0, p.stderr
@@ -310,13 +310,7 @@ def syscallstats_rows(trace):
     by errno value; per tid its process's name, pid and total."""
     if not shutil.which("lttng-syscallstats-mi"):
         pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
-    env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
-    # meson test sets MALLOC_PERTURB_ (freed memory filled with a byte) for
-    # our binaries; lttng-syscallstats-mi (Debian 12's babeltrace bindings)
-    # then dies of SIGSEGV on these traces (rotated or not; MALLOC_PERTURB_=77
-    # by hand does it every time): a use after free in the peer, not ours
-    # to test.
-    env.pop("MALLOC_PERTURB_", None)
+    env = peer_env()  # without MALLOC_PERTURB_ (=77 by hand: a SIGSEGV every time)
     p = subprocess.run(["lttng-syscallstats-mi", "--no-intersection", str(trace)], capture_output=True,
                        text=True, env=env, timeout=300)
     assert p.returncode == 0, (p.returncode, p.stderr)
@@ -476,7 +470,7 @@ def iousagetop_mi(trace):
     {("proc"|"file", "read"|"written", tid or path): bytes}."""
     if not shutil.which("lttng-iousagetop-mi"):
         pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
-    env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+    env = peer_env()
     p = subprocess.run(["lttng-iousagetop-mi", "--limit", "1000000", str(trace)], capture_output=True,
                        text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr
@@ -624,9 +618,7 @@ def test_lttng_cputop(cpu_traces):
     if not shutil.which("lttng-cputop-mi"):
         pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
     rec = cpu_traces["one"]
-    # meson's MALLOC_PERTURB_ makes babeltrace 1's bindings crash here
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_PERTURB_"}
-    env["PATH"] = "/usr/bin:" + os.environ.get("PATH", "")
+    env = peer_env()
     p = subprocess.run(["lttng-cputop-mi", "--limit", "1000000", str(rec["out"] / "kernel")],
                        capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr

@@ -47,6 +47,16 @@ def _why_not():
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
 
 
+def peer_env():
+    """The environment for LTTng-analyses: Debian's Python first on PATH,
+    and without meson's MALLOC_PERTURB_ (freed memory filled with a byte),
+    under which Debian 12's babeltrace bindings crash (SIGSEGV) in
+    lttng-syscallstats and lttng-cputop on these traces."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_PERTURB_"}
+    env["PATH"] = "/usr/bin:" + os.environ.get("PATH", "")
+    return env
+
+
 def instances(pid):
     """The tracefs instances of the daemon whose pid is pid."""
     return sorted(p.name for p in (TRACEFS / "instances").glob(f"reel-{pid}-*"))
@@ -357,7 +367,7 @@ def syscallstats_counts(text, pid):
 def test_analyses(known):
     if not shutil.which("lttng-syscallstats"):
         pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
-    env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+    env = peer_env()
     pid, out = known["pid"], known["out"]
     p = subprocess.run(["lttng-syscallstats", "--no-progress", str(out / "kernel")],
                        capture_output=True, text=True, env=env, timeout=120)
@@ -688,7 +698,7 @@ def test_block_events_for_the_analyses(daemon, tmp_path):
     assert writes, mine[:3]
     assert sum(f["nr_sector"] for f in writes) * 512 >= 2 << 20, writes[:3]
     assert all(isinstance(f["tid"], int) and f["tid"] > 0 for f in mine)
-    env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+    env = peer_env()
     for tool in ("lttng-iousagetop", "lttng-iolatencytop"):
         if not shutil.which(tool):
             pytest.skip("lttng-analyses (python3-lttnganalyses) is not installed")
