@@ -9,7 +9,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 RELEASE_BUILD ?= build-release
 
-CHECK_PACKAGES = meson ninja-build gcc g++ clang libbpf-dev bpftool libtracefs-dev pkg-config babeltrace2 python3-bt2 python3-pytest lttng-tools liblttng-ust-dev libzstd-dev zstd python3-lttnganalyses
+CHECK_PACKAGES = meson ninja-build gcc g++ clang libbpf-dev bpftool libtracefs-dev pkg-config babeltrace2 python3-bt2 python3-pytest lttng-tools liblttng-ust-dev libzstd-dev zstd python3-lttnganalyses prometheus
 BENCH_PACKAGES = $(CHECK_PACKAGES) time
 
 ASAN_MESON = -Db_sanitize=address,undefined -Db_lundef=false

@@ -471,3 +471,18 @@ out:
 	free(cp);
 	return r;
 }
+
+int an_cpu_visit_threads(const struct an_partial *p, an_cpu_thread_fn fn, void *arg)
+{
+	int r = 0;
+	for (uint32_t i = 0; !r && i < p->cput.n; i++) {
+		struct crow row;
+		struct an_hist h;
+		if (finalize(p, an_tab_at(&p->cput, i), &row, &h))
+			return -ENOMEM;
+		free(h.b);
+		if (row.ns > 0)
+			r = fn(arg, row.tid, row.pid, row.ns);
+	}
+	return r;
+}

@@ -95,7 +95,22 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-int an_report_phases(const struct an_partial *p, FILE *f, bool json)
+/* The groups of a replay of the log, each with its syscalls sorted. */
+struct ph_result {
+	struct an_names *groups;
+	struct ph_group *g;
+	uint32_t ng;
+};
+
+static void result_free(struct ph_result *res)
+{
+	for (uint32_t i = 0; i < res->ng; i++)
+		free(res->g[i].sys.v);
+	free(res->g);
+	an_names_destroy(res->groups);
+}
+
+static int compute(const struct an_partial *p, struct ph_result *res)
 {
 	const struct an_iolog *l = &p->io;
 	struct an_names *groups = an_names_new();
@@ -189,6 +204,34 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 		if (t->in_phase)
 			g[t->group].open++;
 	}
+	for (uint32_t i = 0; i < ng; i++)
+		if (g[i].sys.n)
+			qsort_r(g[i].sys.v, g[i].sys.n, sizeof(*g[i].sys.v), cmp_sys, (void *)p->names);
+	r = 0;
+out:
+	for (uint32_t i = 0; i < threads.n; i++)
+		free(((struct ph_thread *)an_tab_at(&threads, i))->pend.v);
+	an_tab_free(&threads);
+	an_tab_free(&cpus);
+	res->groups = groups;
+	res->g = g;
+	res->ng = ng;
+	if (r) {
+		result_free(res);
+		memset(res, 0, sizeof(*res));
+	}
+	return r;
+}
+
+int an_report_phases(const struct an_partial *p, FILE *f, bool json)
+{
+	struct ph_result res = {0};
+	int r = compute(p, &res);
+	if (r)
+		return r;
+	struct an_names *groups = res.groups;
+	struct ph_group *g = res.g;
+	uint32_t ng = res.ng;
 	const char *begin = an_names_phase(p->names, 0), *end = an_names_phase(p->names, 1),
 		   *by = an_names_phase(p->names, 2);
 	if (json) {
@@ -209,8 +252,6 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 	}
 	for (uint32_t i = 0; i < ng; i++) {
 		struct ph_group *pg = &g[i];
-		if (pg->sys.n)
-			qsort_r(pg->sys.v, pg->sys.n, sizeof(*pg->sys.v), cmp_sys, (void *)p->names);
 		const char *gn = an_names_get(groups, i);
 		if (json) {
 			fprintf(f, "%s{\"group\":", i ? "," : "");
@@ -246,14 +287,22 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 	else if (!ng)
 		fputs("No phase.\n", f);
 	r = ferror(f) ? -EIO : 0;
-out:
-	for (uint32_t i = 0; i < threads.n; i++)
-		free(((struct ph_thread *)an_tab_at(&threads, i))->pend.v);
-	for (uint32_t i = 0; i < ng; i++)
-		free(g[i].sys.v);
-	free(g);
-	an_tab_free(&threads);
-	an_tab_free(&cpus);
-	an_names_destroy(groups);
+	result_free(&res);
+	return r;
+}
+
+int an_phases_visit(const struct an_partial *p, an_phase_group_fn gfn, an_phase_sys_fn sfn, void *arg)
+{
+	struct ph_result res = {0};
+	int r = compute(p, &res);
+	for (uint32_t i = 0; !r && i < res.ng; i++) {
+		const struct ph_group *pg = &res.g[i];
+		const char *gn = an_names_get(res.groups, i);
+		r = gfn(arg, gn, pg->phases, pg->time);
+		for (uint32_t k = 0; !r && k < pg->sys.n; k++)
+			r = sfn(arg, gn, an_names_get(p->names, pg->sys.v[k].name), pg->sys.v[k].count,
+				pg->sys.v[k].sum);
+	}
+	result_free(&res);
 	return r;
 }

@@ -18,11 +18,13 @@
 #include <unistd.h>
 
 #include "analysis/analysis.h"
+#include "analyze-follow.h"
 #include "cli.h"
 
 static void analyze_help(void)
 {
 	printf("Usage: reel analyze syscalls|io|cpu TRACE... [OPTIONS]\n"
+	       "       reel analyze KIND --follow OUTPUT [--metrics [ADDR:]PORT] [OPTIONS]\n"
 	       "       reel analyze fd TRACE... --pid PID --fd FD [--at TIME] [OPTIONS]\n"
 	       "       reel analyze phases TRACE... --begin PROVIDER:EVENT --end PROVIDER:EVENT\n"
 	       "                    [--by FIELD] [OPTIONS]\n"
@@ -55,6 +57,13 @@ static void analyze_help(void)
 	       "\n"
 	       "Options:\n"
 	       "  -j, --jobs N     threads mapping chunks (default: the CPUs)\n"
+	       "  --follow OUTPUT  a rotating session's output directory: every chunk\n"
+	       "                   archived and each new one as the daemon archives it,\n"
+	       "                   reduced in order; the report on SIGINT or SIGTERM, or\n"
+	       "                   when OUTPUT is removed\n"
+	       "  --metrics [ADDR:]PORT  with --follow: serve the current result as\n"
+	       "                   Prometheus metrics at http://ADDR:PORT/metrics (ADDR\n"
+	       "                   default 127.0.0.1; PORT 0: a free one, printed)\n"
 	       "  --json           one JSON object (also the global --json)\n"
 	       "  --quiet          no progress line on the terminal\n"
 	       "  --limit N        io, cpu: at most N rows per table (default 10)\n"
@@ -259,7 +268,8 @@ static int parse_at(const char *s, int *mode, int64_t *ret)
 
 static int analyze_run(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY };
+	enum { OPT_JSON = 256, OPT_QUIET, OPT_CUT, OPT_CPU, OPT_LIMIT, OPT_PID, OPT_FD, OPT_AT, OPT_BEGIN, OPT_END, OPT_BY,
+	       OPT_FOLLOW, OPT_METRICS };
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -272,6 +282,8 @@ static int analyze_run(int argc, char **argv)
 		{"begin", required_argument, NULL, OPT_BEGIN},
 		{"end", required_argument, NULL, OPT_END},
 		{"by", required_argument, NULL, OPT_BY},
+		{"follow", required_argument, NULL, OPT_FOLLOW},
+		{"metrics", required_argument, NULL, OPT_METRICS},
 		/* test mode (doc/analysis.md): one trace cut every N events */
 		{"cut-every", required_argument, NULL, OPT_CUT},
 		{"help", no_argument, NULL, 'h'},
@@ -284,7 +296,7 @@ static int analyze_run(int argc, char **argv)
 	unsigned limit = 10;
 	int64_t pid = -1, fd = -1, at = 0;
 	int at_mode = AN_AT_NONE;
-	const char *pbegin = NULL, *pend = NULL, *pby = NULL;
+	const char *pbegin = NULL, *pend = NULL, *pby = NULL, *follow = NULL, *metrics = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -336,6 +348,14 @@ static int analyze_run(int argc, char **argv)
 						       c == OPT_BEGIN ? "begin" : "end", optarg);
 			*(c == OPT_BEGIN ? &pbegin : &pend) = optarg;
 			break;
+		case OPT_FOLLOW:
+			follow = optarg;
+			break;
+		case OPT_METRICS:
+			if (!*optarg)
+				return cli_usage_error("analyze", "empty --metrics ([ADDR:]PORT)");
+			metrics = optarg;
+			break;
 		case OPT_BY:
 			if (!*optarg)
 				return cli_usage_error("analyze", "empty --by");
@@ -378,7 +398,14 @@ static int analyze_run(int argc, char **argv)
 		flags |= AN_IO;
 	if (cpu)
 		flags |= AN_CPU;
-	if (optind >= argc)
+	if (metrics && !follow)
+		return cli_usage_error("analyze", "--metrics goes with --follow OUTPUT");
+	if (follow && optind < argc)
+		return cli_usage_error("analyze", "--follow takes the session's output directory: no TRACE ('%s')",
+				       argv[optind]);
+	if (follow && cut)
+		return cli_usage_error("analyze", "--cut-every does not go with --follow");
+	if (!follow && optind >= argc)
 		return cli_usage_error("analyze", "no trace given");
 
 	int status = 1;
@@ -390,6 +417,15 @@ static int analyze_run(int argc, char **argv)
 	if (!names || (ph && an_names_set_phases(names, pbegin, pend, pby))) {
 		cli_error("analyze", "out of memory");
 		goto out;
+	}
+	if (follow) {
+		if (analyze_follow(follow, (unsigned)jobs, flags, names, metrics, quiet, &res))
+			goto out;
+		if (!res && !(res = an_partial_new(names, flags))) {
+			cli_error("analyze", "out of memory");
+			goto out;
+		}
+		goto report;
 	}
 	for (int i = optind; i < argc; i++) {
 		struct stat st;
@@ -427,6 +463,7 @@ static int analyze_run(int argc, char **argv)
 		cli_error("analyze", "%s", err[0] ? err : strerror(-r));
 		goto out;
 	}
+report:
 	if ((ph    ? an_report_phases(res, stdout, json) :
 	     fdh   ? an_report_fd(res, stdout, json, pid, fd, at_mode, at) :
 	     io    ? an_report_io(res, stdout, json, limit) :
