@@ -821,8 +821,8 @@ static void test_metrics(void)
 #define LAB "pid=\"100\",comm=\"a\\\"b\\\\c\\n\xef\xbf\xbd\""
 	L("# TYPE reel_syscall_duration_seconds histogram");
 	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"1e-06\"} 1");
-	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"2.5e-06\"} 2");
-	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"0.0025\"} 2");
+	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"5e-06\"} 2");
+	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"0.001\"} 2");
 	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"0.005\"} 3");
 	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"+Inf\"} 3");
 	L("reel_syscall_duration_seconds_sum{" LAB ",syscall=\"read\"} 0.003001500");
