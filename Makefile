@@ -65,7 +65,8 @@ bench: deps-bench
 	@status=0; bash bench/run.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/reader.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/kernel.sh $(RELEASE_BUILD) || status=1; \
-	bash bench/analyze.sh $(RELEASE_BUILD) || status=1; exit $$status
+	bash bench/analyze.sh $(RELEASE_BUILD) || status=1; \
+	bash bench/follow.sh $(RELEASE_BUILD) || status=1; exit $$status
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)

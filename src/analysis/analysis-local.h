@@ -191,8 +191,8 @@ int an_partial_merge_into(struct an_partial *a, const struct an_partial *b);
  * -ENOMEM). */
 /* Bytes read and written per file (NULL: not known) and process, from the
  * fd model's replay (with AN_IO). */
-typedef int (*an_io_file_fn)(void *arg, const char *file, int64_t pid, const char *comm, uint64_t rd,
-			     uint64_t wr);
+typedef int (*an_io_file_fn)(void *arg, const char *file, int64_t pid, const char *comm,
+			     uint64_t rd, uint64_t wr);
 int an_io_visit_files(const struct an_partial *p, an_io_file_fn fn, void *arg);
 /* CPU time per thread (with AN_CPU), ns > 0 only. */
 typedef int (*an_cpu_thread_fn)(void *arg, int64_t tid, int64_t pid, int64_t ns);
@@ -202,6 +202,7 @@ int an_cpu_visit_threads(const struct an_partial *p, an_cpu_thread_fn fn, void *
 typedef int (*an_phase_group_fn)(void *arg, const char *group, uint64_t phases, int64_t time_ns);
 typedef int (*an_phase_sys_fn)(void *arg, const char *group, const char *syscall, uint64_t count,
 			       int64_t sum_ns);
-int an_phases_visit(const struct an_partial *p, an_phase_group_fn gfn, an_phase_sys_fn sfn, void *arg);
+int an_phases_visit(const struct an_partial *p, an_phase_group_fn gfn, an_phase_sys_fn sfn,
+		    void *arg);
 
 #endif

@@ -196,7 +196,7 @@ struct an_reducer;
 struct an_reducer *an_reducer_new(uint64_t first);
 void an_reducer_destroy(struct an_reducer *r);
 enum {
-	AN_REDUCER_HELD = 0,      /* early: kept until the chunks before it are in */
+	AN_REDUCER_HELD = 0,	  /* early: kept until the chunks before it are in */
 	AN_REDUCER_ADVANCED = 1,  /* the prefix grew: an_reducer_result() changed */
 	AN_REDUCER_DUPLICATE = 2, /* already merged or held: p destroyed */
 };
@@ -216,9 +216,9 @@ size_t an_reducer_held(const struct an_reducer *r);
 /* ---- Prometheus metrics (metrics.c, doc/metrics.md) ---------------------- */
 
 struct an_metrics_info {
-	uint64_t chunks_failed;  /* chunks that could not be read */
+	uint64_t chunks_failed;	 /* chunks that could not be read */
 	uint64_t chunks_waiting; /* mapped, held by the reducer */
-	int64_t updated_ns;      /* when the result last grew (epoch ns), 0: unknown */
+	int64_t updated_ns;	 /* when the result last grew (epoch ns), 0: unknown */
 };
 /* The text exposition format (0.0.4) of a reduced partial (NULL: no chunk
  * yet): the syscall metrics; with AN_IO the I/O bytes, with AN_CPU the

@@ -16,7 +16,7 @@
 
 /* The histogram's upper bounds, ns (the le labels in seconds). */
 static const uint64_t le_ns[] = {
-	1000,    5000,     10000,     50000,     100000,     500000,
+	1000,	 5000,	  10000,    50000,    100000,	 500000,
 	1000000, 5000000, 10000000, 50000000, 100000000, 1000000000,
 };
 #define NLE (sizeof(le_ns) / sizeof(le_ns[0]))

@@ -206,7 +206,8 @@ static int compute(const struct an_partial *p, struct ph_result *res)
 	}
 	for (uint32_t i = 0; i < ng; i++)
 		if (g[i].sys.n)
-			qsort_r(g[i].sys.v, g[i].sys.n, sizeof(*g[i].sys.v), cmp_sys, (void *)p->names);
+			qsort_r(g[i].sys.v, g[i].sys.n, sizeof(*g[i].sys.v), cmp_sys,
+				(void *)p->names);
 	r = 0;
 out:
 	for (uint32_t i = 0; i < threads.n; i++)
@@ -291,7 +292,8 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 	return r;
 }
 
-int an_phases_visit(const struct an_partial *p, an_phase_group_fn gfn, an_phase_sys_fn sfn, void *arg)
+int an_phases_visit(const struct an_partial *p, an_phase_group_fn gfn, an_phase_sys_fn sfn,
+		    void *arg)
 {
 	struct ph_result res = {0};
 	int r = compute(p, &res);
@@ -300,8 +302,8 @@ int an_phases_visit(const struct an_partial *p, an_phase_group_fn gfn, an_phase_
 		const char *gn = an_names_get(res.groups, i);
 		r = gfn(arg, gn, pg->phases, pg->time);
 		for (uint32_t k = 0; !r && k < pg->sys.n; k++)
-			r = sfn(arg, gn, an_names_get(p->names, pg->sys.v[k].name), pg->sys.v[k].count,
-				pg->sys.v[k].sum);
+			r = sfn(arg, gn, an_names_get(p->names, pg->sys.v[k].name),
+				pg->sys.v[k].count, pg->sys.v[k].sum);
 	}
 	result_free(&res);
 	return r;

@@ -840,7 +840,8 @@ static void write_archived_marker(struct session *s, const struct chunk *c)
 	    snprintf(final, sizeof(final), "%s/.reel-archived", s->output) >= (int)sizeof(final))
 		return;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || reel_write_all(fd, line, (size_t)n) < 0 || close(fd) < 0 || rename(tmp, final) < 0) {
+	if (fd < 0 || reel_write_all(fd, line, (size_t)n) < 0 || close(fd) < 0 ||
+	    rename(tmp, final) < 0) {
 		reel_debug("session %s: %s: %s", s->name, final, strerror(errno));
 		if (fd >= 0)
 			unlink(tmp);

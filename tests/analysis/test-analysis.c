@@ -735,7 +735,7 @@ static void test_reducer(unsigned flags, unsigned seed)
 			order[K - 1] = 0;
 		}
 	for (size_t i = K; i < K + K / 2; i++)
-		order[i] = (size_t)rand() % K; /* duplicates */
+		order[i] = (size_t)rand() % K;		/* duplicates */
 	for (size_t i = K / 2; i < K + K / 2; i += 3) { /* interleaved */
 		size_t t = order[i];
 		order[i] = order[K + K / 2 - 1 - (i - K / 2) / 3];
@@ -802,7 +802,12 @@ static void test_metrics(void)
 	static const char comm[] = "a\"b\\c\n\xff";
 	struct an_ev v[32];
 	size_t k = 0;
-	v[k++] = (struct an_ev){.kind = AN_EV_SD_PROC, .ts = 1000, .tid = -1, .a = 100, .b = 100, .s1 = comm,
+	v[k++] = (struct an_ev){.kind = AN_EV_SD_PROC,
+				.ts = 1000,
+				.tid = -1,
+				.a = 100,
+				.b = 100,
+				.s1 = comm,
 				.l1 = strlen(comm)};
 	int64_t ts = 2000, d[] = {500, 1000, 3000000};
 	for (int i = 0; i < 3; i++) {
@@ -818,7 +823,7 @@ static void test_metrics(void)
 	struct an_partial *p = map(v, 0, k, 0);
 	char *t = metrics_text(p);
 #define L(s) CHECK(has_line(t, s))
-#define LAB "pid=\"100\",comm=\"a\\\"b\\\\c\\n\xef\xbf\xbd\""
+#define LAB  "pid=\"100\",comm=\"a\\\"b\\\\c\\n\xef\xbf\xbd\""
 	L("# TYPE reel_syscall_duration_seconds histogram");
 	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"1e-06\"} 1");
 	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"5e-06\"} 2");
