@@ -108,7 +108,8 @@ class Prometheus:
             return False
 
     def query(self, q):
-        _, _, body = http_get(self.url + "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
+        # a whole machine's series: some queries take seconds
+        _, _, body = http_get(self.url + "/api/v1/query?" + urllib.parse.urlencode({"query": q}), 300)
         res = json.loads(body)
         assert res["status"] == "success", res
         return {frozenset((k, v) for k, v in r["metric"].items() if k not in ("__name__", "job", "instance")):
