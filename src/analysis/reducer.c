@@ -99,7 +99,8 @@ int an_reducer_put(struct an_reducer *r, uint64_t index, struct an_partial *p)
 			an_partial_destroy(r->result);
 			r->result = NULL;
 			r->broken = true;
-			memmove(r->held, r->held + taken, (r->nheld - taken) * sizeof(*r->held));
+			if (taken)
+				memmove(r->held, r->held + taken, (r->nheld - taken) * sizeof(*r->held));
 			r->nheld -= taken;
 			return -ENOMEM;
 		}
@@ -108,7 +109,8 @@ int an_reducer_put(struct an_reducer *r, uint64_t index, struct an_partial *p)
 			break;
 		p = r->held[taken++].p;
 	}
-	memmove(r->held, r->held + taken, (r->nheld - taken) * sizeof(*r->held));
+	if (taken)
+		memmove(r->held, r->held + taken, (r->nheld - taken) * sizeof(*r->held));
 	r->nheld -= taken;
 	return AN_REDUCER_ADVANCED;
 }
