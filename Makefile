@@ -11,7 +11,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 RELEASE_BUILD ?= build-release
 
-CHECK_PACKAGES = meson ninja-build gcc g++ clang libbpf-dev bpftool libtracefs-dev pkg-config babeltrace2 python3-bt2 python3-pytest lttng-tools liblttng-ust-dev libzstd-dev zstd python3-lttnganalyses nats-server libnats-dev libgmp-dev libsqlite3-dev
+CHECK_PACKAGES = meson ninja-build gcc g++ clang libbpf-dev bpftool libtracefs-dev pkg-config babeltrace2 python3-bt2 python3-pytest lttng-tools liblttng-ust-dev libzstd-dev zstd python3-lttnganalyses nats-server libnats-dev libgmp-dev libsqlite3-dev prometheus
 BENCH_PACKAGES = $(CHECK_PACKAGES) time
 
 ASAN_MESON = -Db_sanitize=address,undefined -Db_lundef=false
@@ -71,7 +71,8 @@ bench: deps-bench
 	bash bench/reader.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/kernel.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/analyze.sh $(RELEASE_BUILD) || status=1; \
-	bash bench/dist.sh $(RELEASE_BUILD) || status=1; exit $$status
+	bash bench/dist.sh $(RELEASE_BUILD) || status=1;
+	bash bench/follow.sh $(RELEASE_BUILD) || status=1; exit $$status
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)

@@ -310,4 +310,23 @@ int an_phases_run(const struct an_partial *p, const struct an_phase_sink *sink,
 		  struct an_phases *ret);
 void an_phases_free(struct an_phases *ph);
 
+/* Visitors for the metrics (metrics.c), from the reports' own models: they
+ * stop at the first callback returning non-zero and return it (or
+ * -ENOMEM). */
+/* Bytes read and written per file (NULL: not known) and process, from the
+ * fd model's replay (with AN_IO). */
+typedef int (*an_io_file_fn)(void *arg, const char *file, int64_t pid, const char *comm,
+			     uint64_t rd, uint64_t wr);
+int an_io_visit_files(const struct an_partial *p, an_io_file_fn fn, void *arg);
+/* CPU time per thread (with AN_CPU), ns > 0 only. */
+typedef int (*an_cpu_thread_fn)(void *arg, int64_t tid, int64_t pid, int64_t ns);
+int an_cpu_visit_threads(const struct an_partial *p, an_cpu_thread_fn fn, void *arg);
+/* Per phase group (with AN_PHASES): its phases and their time, then the
+ * syscalls made inside them (count, total ns), in the report's order. */
+typedef int (*an_phase_group_fn)(void *arg, const char *group, uint64_t phases, int64_t time_ns);
+typedef int (*an_phase_sys_fn)(void *arg, const char *group, const char *syscall, uint64_t count,
+			       int64_t sum_ns);
+int an_phases_visit(const struct an_partial *p, an_phase_group_fn gfn, an_phase_sys_fn sfn,
+		    void *arg);
+
 #endif

@@ -207,4 +207,46 @@ uint64_t an_partial_events(const struct an_partial *p);
 uint64_t an_partial_chunks(const struct an_partial *p);
 uint64_t an_partial_lost_events(const struct an_partial *p);
 
+/* ---- the ordered reducer (reducer.c) ----------------------------------- */
+
+/* Partials tagged with their chunk index, put in any order: a partial
+ * ahead of the first missing chunk is held, a duplicate (an index already
+ * merged or held) destroyed, and the complete prefix merged in chunk order
+ * as soon as it grows. The result equals an_map_chunks()' on the same
+ * chunks. One thread at a time (the caller locks). */
+struct an_reducer;
+/* first: the index of the first chunk (the prefix starts there). */
+struct an_reducer *an_reducer_new(uint64_t first);
+void an_reducer_destroy(struct an_reducer *r);
+enum {
+	AN_REDUCER_HELD = 0,	  /* early: kept until the chunks before it are in */
+	AN_REDUCER_ADVANCED = 1,  /* the prefix grew: an_reducer_result() changed */
+	AN_REDUCER_DUPLICATE = 2, /* already merged or held: p destroyed */
+};
+/* Take p (always: destroyed on error) as chunk `index`. Returns an
+ * AN_REDUCER_* or -ENOMEM (a merge failed: the reducer refuses every later
+ * partial). */
+int an_reducer_put(struct an_reducer *r, uint64_t index, struct an_partial *p);
+/* The merge of the chunks [first, an_reducer_next()), NULL while none;
+ * valid until the next an_reducer_put(). */
+const struct an_partial *an_reducer_result(const struct an_reducer *r);
+/* The result, taken: the reducer holds none after (its next chunks would
+ * begin a new one). */
+struct an_partial *an_reducer_take(struct an_reducer *r);
+uint64_t an_reducer_next(const struct an_reducer *r);
+size_t an_reducer_held(const struct an_reducer *r);
+
+/* ---- Prometheus metrics (metrics.c, doc/metrics.md) ---------------------- */
+
+struct an_metrics_info {
+	uint64_t chunks_failed;	 /* chunks that could not be read */
+	uint64_t chunks_waiting; /* mapped, held by the reducer */
+	int64_t updated_ns;	 /* when the result last grew (epoch ns), 0: unknown */
+};
+/* The text exposition format (0.0.4) of a reduced partial (NULL: no chunk
+ * yet): the syscall metrics; with AN_IO the I/O bytes, with AN_CPU the
+ * CPU time, with AN_PHASES the phases. info may be NULL. Returns 0,
+ * -ENOMEM or -EIO. */
+int an_metrics_write(const struct an_partial *p, FILE *out, const struct an_metrics_info *info);
+
 #endif

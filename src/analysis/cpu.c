@@ -500,3 +500,14 @@ out:
 	an_cpu_rows_free(&t);
 	return r;
 }
+
+int an_cpu_visit_threads(const struct an_partial *p, an_cpu_thread_fn fn, void *arg)
+{
+	struct an_cpu_rows t;
+	int r = an_cpu_rows(p, &t);
+	for (size_t i = 0; !r && i < t.n; i++)
+		if (t.th[i].ns > 0)
+			r = fn(arg, t.th[i].tid, t.th[i].pid, t.th[i].ns);
+	an_cpu_rows_free(&t);
+	return r;
+}

@@ -1185,3 +1185,18 @@ int an_io_export(const struct an_partial *p, const struct an_io_sink *sink)
 	io_rows_free(&t);
 	return r;
 }
+
+/* ---- metrics (metrics.c) --------------------------------------------------- */
+
+int an_io_visit_files(const struct an_partial *p, an_io_file_fn fn, void *arg)
+{
+	struct replay rp = {0};
+	int r = replay_run(&rp, p, 0);
+	for (uint32_t i = 0; !r && i < rp.stats.n; i++) {
+		const struct io_file *s = an_tab_at(&rp.stats, i);
+		r = fn(arg, s->file == FILE_UNKNOWN ? NULL : an_names_get(rp.files, s->file),
+		       s->pid, comm_of(p, s->pid), s->rd, s->wr);
+	}
+	replay_free(&rp);
+	return r;
+}

@@ -133,15 +133,25 @@ out:
 	return ret;
 }
 
+/* With the lock: mappers intern names (realloc of v) while other threads
+ * read them (a mapper's class_of, the follower's reports and metrics);
+ * the strings themselves live until an_names_destroy(). */
 const char *an_names_get(const struct an_names *n, uint32_t id)
 {
-	/* Without the lock: called once the maps are done (reports, writes). */
-	return id < n->n ? n->v[id] : "?";
+	pthread_mutex_t *lock = (pthread_mutex_t *)&n->lock;
+	pthread_mutex_lock(lock);
+	const char *s = id < n->n ? n->v[id] : "?";
+	pthread_mutex_unlock(lock);
+	return s;
 }
 
 uint32_t an_names_count(const struct an_names *n)
 {
-	return n->n;
+	pthread_mutex_t *lock = (pthread_mutex_t *)&n->lock;
+	pthread_mutex_lock(lock);
+	uint32_t c = n->n;
+	pthread_mutex_unlock(lock);
+	return c;
 }
 
 /* ---- tables keyed by 64-bit integers ------------------------------------ */

@@ -281,3 +281,20 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 	an_phases_free(&ph);
 	return r;
 }
+
+int an_phases_visit(const struct an_partial *p, an_phase_group_fn gfn, an_phase_sys_fn sfn,
+		    void *arg)
+{
+	struct an_phases ph = {0};
+	int r = an_phases_run(p, NULL, &ph);
+	for (uint32_t i = 0; !r && i < ph.n; i++) {
+		const struct an_phase_group *pg = &ph.g[i];
+		const char *gn = an_names_get(ph.groups, i);
+		r = gfn(arg, gn, pg->phases, pg->time);
+		for (uint32_t k = 0; !r && k < pg->sys.n; k++)
+			r = sfn(arg, gn, an_names_get(p->names, pg->sys.v[k].name),
+				pg->sys.v[k].count, pg->sys.v[k].sum);
+	}
+	an_phases_free(&ph);
+	return r;
+}

@@ -18,12 +18,14 @@
 #include <unistd.h>
 
 #include "analysis/analysis.h"
+#include "analyze-follow.h"
 #include "cli.h"
 #include "dist/dist.h"
 
 static void analyze_help(void)
 {
 	printf("Usage: reel analyze syscalls|io|cpu TRACE... [OPTIONS]\n"
+	       "       reel analyze KIND --follow OUTPUT [--metrics [ADDR:]PORT] [OPTIONS]\n"
 	       "       reel analyze fd TRACE... --pid PID --fd FD [--at TIME] [OPTIONS]\n"
 	       "       reel analyze phases TRACE... --begin PROVIDER:EVENT --end PROVIDER:EVENT\n"
 	       "                    [--by FIELD] [OPTIONS]\n"
@@ -62,6 +64,13 @@ static void analyze_help(void)
 	       "  --session NAME   with --engine: the chunks reeld announced for session\n"
 	       "                   NAME (reel enable-rotation --publish URL), in order,\n"
 	       "                   instead of (or before) TRACE arguments\n"
+	       "  --follow OUTPUT  a rotating session's output directory: every chunk\n"
+	       "                   archived and each new one as the daemon archives it,\n"
+	       "                   reduced in order; the report on SIGINT or SIGTERM, or\n"
+	       "                   when OUTPUT is removed\n"
+	       "  --metrics [ADDR:]PORT  with --follow: serve the current result as\n"
+	       "                   Prometheus metrics at http://ADDR:PORT/metrics (ADDR\n"
+	       "                   default 127.0.0.1; PORT 0: a free one, printed)\n"
 	       "  --json           one JSON object (also the global --json)\n"
 	       "  --sqlite FILE    also write the model as spans (threads, processes,\n"
 	       "                   syscalls, fd intervals, phases) and the report's tables\n"
@@ -284,7 +293,9 @@ static int analyze_run(int argc, char **argv)
 		OPT_BY,
 		OPT_ENGINE,
 		OPT_SESSION,
-		OPT_SQLITE
+		OPT_SQLITE,
+		OPT_FOLLOW,
+		OPT_METRICS
 	};
 	static const struct option opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
@@ -301,6 +312,8 @@ static int analyze_run(int argc, char **argv)
 		{"by", required_argument, NULL, OPT_BY},
 		{"engine", required_argument, NULL, OPT_ENGINE},
 		{"session", required_argument, NULL, OPT_SESSION},
+		{"follow", required_argument, NULL, OPT_FOLLOW},
+		{"metrics", required_argument, NULL, OPT_METRICS},
 		/* test mode (doc/analysis.md): one trace cut every N events */
 		{"cut-every", required_argument, NULL, OPT_CUT},
 		{"help", no_argument, NULL, 'h'},
@@ -315,6 +328,7 @@ static int analyze_run(int argc, char **argv)
 	int at_mode = AN_AT_NONE;
 	const char *pbegin = NULL, *pend = NULL, *pby = NULL, *engine_url = NULL, *session = NULL;
 	const char *sqlite = NULL;
+	const char *follow = NULL, *metrics = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -371,6 +385,14 @@ static int analyze_run(int argc, char **argv)
 						       c == OPT_BEGIN ? "begin" : "end", optarg);
 			*(c == OPT_BEGIN ? &pbegin : &pend) = optarg;
 			break;
+		case OPT_FOLLOW:
+			follow = optarg;
+			break;
+		case OPT_METRICS:
+			if (!*optarg)
+				return cli_usage_error("analyze", "empty --metrics ([ADDR:]PORT)");
+			metrics = optarg;
+			break;
 		case OPT_BY:
 			if (!*optarg)
 				return cli_usage_error("analyze", "empty --by");
@@ -421,7 +443,16 @@ static int analyze_run(int argc, char **argv)
 		flags |= AN_CPU;
 	if (session && !engine_url)
 		return cli_usage_error("analyze", "--session NAME needs --engine URL (the broker it announces to)");
-	if (optind >= argc && !session)
+	if (follow && engine_url)
+		return cli_usage_error("analyze", "--follow reads the chunks here (not with --engine)");
+	if (metrics && !follow)
+		return cli_usage_error("analyze", "--metrics goes with --follow OUTPUT");
+	if (follow && optind < argc)
+		return cli_usage_error("analyze", "--follow takes the session's output directory: no TRACE ('%s')",
+				       argv[optind]);
+	if (follow && cut)
+		return cli_usage_error("analyze", "--cut-every does not go with --follow");
+	if (!follow && optind >= argc && !session)
 		return cli_usage_error("analyze", "no trace given");
 	if (engine_url && cut)
 		return cli_usage_error("analyze", "--cut-every is local only (not with --engine)");
@@ -437,6 +468,20 @@ static int analyze_run(int argc, char **argv)
 	if (!names || (ph && an_names_set_phases(names, pbegin, pend, pby))) {
 		cli_error("analyze", "out of memory");
 		goto out;
+	}
+	/* the database's place first: an unwritable one fails before the analysis */
+	if (sqlite && !(db = an_sqlite_open(sqlite, err, sizeof(err)))) {
+		cli_error("analyze", "%s", err);
+		goto out;
+	}
+	if (follow) {
+		if (analyze_follow(follow, (unsigned)jobs, flags, names, metrics, quiet, &res))
+			goto out;
+		if (!res && !(res = an_partial_new(names, flags))) {
+			cli_error("analyze", "out of memory");
+			goto out;
+		}
+		goto report;
 	}
 	if (session) {
 		char **paths = NULL;
@@ -473,11 +518,6 @@ static int analyze_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* the database's place first: an unwritable one fails before the analysis */
-	if (sqlite && !(db = an_sqlite_open(sqlite, err, sizeof(err)))) {
-		cli_error("analyze", "%s", err);
-		goto out;
-	}
 	engine = engine_url ? dist_engine_nats(engine_url, err, sizeof(err)) : dist_engine_local((unsigned)jobs);
 	if (!engine) {
 		cli_error("analyze", "%s", err[0] ? err : "out of memory");
@@ -511,6 +551,7 @@ static int analyze_run(int argc, char **argv)
 		cli_error("analyze", "%s", err[0] ? err : strerror(-r));
 		goto out;
 	}
+report:
 	if ((ph    ? an_report_phases(res, stdout, json) :
 	     fdh   ? an_report_fd(res, stdout, json, pid, fd, at_mode, at) :
 	     io    ? an_report_io(res, stdout, json, limit) :
@@ -524,10 +565,11 @@ static int analyze_run(int argc, char **argv)
 		fprintf(stderr, "Warning: %" PRIu64 " events were lost: the results marked (uncertain) may be incomplete\n",
 			an_partial_lost_events(res));
 	if (db) {
+		char *follow_path[] = {(char *)follow};
 		const struct an_sqlite_meta m = {.analysis = what,
 						 .version = REEL_VERSION,
-						 .paths = argv + optind,
-						 .npaths = (size_t)(argc - optind),
+						 .paths = follow ? follow_path : argv + optind,
+						 .npaths = follow ? 1 : (size_t)(argc - optind),
 						 .chunks = ch.v,
 						 .nchunks = ch.n};
 		if (an_sqlite_write(db, res, &m, err, sizeof(err))) {

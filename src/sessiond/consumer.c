@@ -825,10 +825,35 @@ static void reap_hooks(struct session *s, uint64_t now)
 	}
 }
 
+/* The newest announced chunk on disk, for the followers that watch the
+ * output directory (reel analyze --follow, doc/sessiond.md): its index and
+ * directory name in <output>/.reel-archived, written aside and renamed into
+ * place (one inotify IN_MOVED_TO per chunk). Lock held. */
+static void write_archived_marker(struct session *s, const struct chunk *c)
+{
+	char tmp[PATH_MAX + 32], final[PATH_MAX + 32], line[PATH_MAX + 32];
+	const char *base = strrchr(c->path, '/');
+	base = base ? base + 1 : c->path;
+	int n = snprintf(line, sizeof(line), "%llu %s\n", (unsigned long long)c->index, base);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.reel-archived.tmp", s->output) >= (int)sizeof(tmp) ||
+	    snprintf(final, sizeof(final), "%s/.reel-archived", s->output) >= (int)sizeof(final))
+		return;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || reel_write_all(fd, line, (size_t)n) < 0 || close(fd) < 0 ||
+	    rename(tmp, final) < 0) {
+		reel_debug("session %s: %s: %s", s->name, final, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+	}
+}
+
 /* A chunk's files are final: waiters are answered, the hook runs, the
  * retention applies (it may move s->chunks). Lock held. */
 static void announce_chunk(struct session *s, struct chunk *c)
 {
+	if (c->path)
+		write_archived_marker(s, c);
 	uint64_t one = 1;
 	if (reeld.chunk_event_fd >= 0 && write(reeld.chunk_event_fd, &one, sizeof(one)) < 0)
 		reel_debug("session %s: cannot announce chunk %llu", s->name,

@@ -9,7 +9,9 @@
  * wakeups, and by hand; an fd's history (statedump, open, dup2 over it,
  * close, reopen, fork) at every cut; phases (userspace marks, syscalls
  * with and without the tid context) at every cut; the --sqlite database
- * (every table, row for row) at every cut.
+ * (every table, row for row) at every cut; the ordered reducer
+ * (chunks in a shuffled order, duplicates, a gap) against the in-order
+ * merge; the Prometheus exposition of a hand-checked stream.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1105,6 +1107,191 @@ static void test_sys_overlap(bool with_tid)
 	CHECK(fixed_pid && fixed_comm);
 }
 
+/* ---- the ordered reducer and the metrics ----------------------------------- */
+
+static char *metrics_text(const struct an_partial *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f);
+	CHECK(an_metrics_write(p, f, NULL) == 0);
+	fclose(f);
+	return buf;
+}
+
+static char *all_text(const struct an_partial *p)
+{
+	char *a = report(p), *b = metrics_text(p), *c = NULL;
+	CHECK(asprintf(&c, "%s\n%s", a, b) > 0);
+	free(a);
+	free(b);
+	return c;
+}
+
+/* Chunks of one stream put in a shuffled order, with duplicates and the
+ * first chunk late (a gap that holds every later one): after each put,
+ * the result is the in-order merge of exactly the chunks before the first
+ * missing one, reports and metrics alike. */
+static void test_reducer(unsigned flags, unsigned seed)
+{
+	enum { N = 3000, K = 12, FIRST = 5 };
+	static struct an_ev v[N];
+	size_t n = gen_w(v, N, seed, true, flags & AN_IO, false);
+	size_t cut[K + 1];
+	for (size_t i = 0; i <= K; i++)
+		cut[i] = n * i / K;
+	char *want[K + 1] = {NULL};
+	struct an_partial *acc = NULL;
+	for (size_t m = 1; m <= K; m++) {
+		struct an_partial *p = map(v, cut[m - 1], cut[m], flags);
+		if (!acc)
+			acc = p;
+		else
+			CHECK(an_partial_merge(acc, p) == 0);
+		want[m] = all_text(acc);
+	}
+	an_partial_destroy(acc);
+
+	srand(seed * 7919);
+	size_t order[K + K / 2];
+	for (size_t i = 0; i < K; i++)
+		order[i] = i;
+	for (size_t i = K - 1; i > 0; i--) {
+		size_t j = (size_t)rand() % (i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	/* chunk 0 in the second half: the first half waits for it */
+	for (size_t i = 0; i < K / 2; i++)
+		if (order[i] == 0) {
+			order[i] = order[K - 1];
+			order[K - 1] = 0;
+		}
+	for (size_t i = K; i < K + K / 2; i++)
+		order[i] = (size_t)rand() % K;		/* duplicates */
+	for (size_t i = K / 2; i < K + K / 2; i += 3) { /* interleaved */
+		size_t t = order[i];
+		order[i] = order[K + K / 2 - 1 - (i - K / 2) / 3];
+		order[K + K / 2 - 1 - (i - K / 2) / 3] = t;
+	}
+	struct an_reducer *r = an_reducer_new(FIRST);
+	CHECK(r && !an_reducer_result(r) && an_reducer_next(r) == FIRST);
+	bool seen[K] = {false};
+	size_t prefix = 0, waiting = 0;
+	for (size_t i = 0; i < K + K / 2; i++) {
+		size_t c = order[i];
+		int got = an_reducer_put(r, FIRST + c, map(v, cut[c], cut[c + 1], flags));
+		if (seen[c]) {
+			CHECK(got == AN_REDUCER_DUPLICATE);
+		} else {
+			seen[c] = true;
+			size_t before = prefix;
+			while (prefix < K && seen[prefix])
+				prefix++;
+			waiting = waiting + 1 - (prefix - before);
+			CHECK(got == (prefix > before ? AN_REDUCER_ADVANCED : AN_REDUCER_HELD));
+		}
+		CHECK(an_reducer_next(r) == FIRST + prefix);
+		CHECK(an_reducer_held(r) == waiting);
+		if (!prefix) {
+			CHECK(!an_reducer_result(r));
+			continue;
+		}
+		char *t = all_text(an_reducer_result(r));
+		CHECK(!strcmp(t, want[prefix]));
+		free(t);
+	}
+	CHECK(prefix == K);
+	/* before the first, and after: duplicates */
+	CHECK(an_reducer_put(r, FIRST - 1, map(v, 0, cut[1], flags)) == AN_REDUCER_DUPLICATE);
+	CHECK(an_reducer_put(r, FIRST + 3, map(v, 0, cut[1], flags)) == AN_REDUCER_DUPLICATE);
+	struct an_partial *res = an_reducer_take(r);
+	CHECK(res && !an_reducer_result(r));
+	char *t = all_text(res);
+	CHECK(!strcmp(t, want[K]));
+	free(t);
+	an_partial_destroy(res);
+	an_reducer_destroy(r);
+	an_reducer_destroy(NULL);
+	for (size_t m = 1; m <= K; m++)
+		free(want[m]);
+}
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t l = strlen(line);
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && p[l] == '\n')
+			return true;
+	fprintf(stderr, "no line: %s\n", line);
+	return false;
+}
+
+/* A hand-checked exposition: one process whose name needs escaping (a
+ * quote, a backslash, a newline, a byte that is not UTF-8), reads of
+ * 500 ns, 1000 ns and 3 ms, an openat failing with ENOENT twice. */
+static void test_metrics(void)
+{
+	static const char comm[] = "a\"b\\c\n\xff";
+	struct an_ev v[32];
+	size_t k = 0;
+	v[k++] = (struct an_ev){.kind = AN_EV_SD_PROC,
+				.ts = 1000,
+				.tid = -1,
+				.a = 100,
+				.b = 100,
+				.s1 = comm,
+				.l1 = strlen(comm)};
+	int64_t ts = 2000, d[] = {500, 1000, 3000000};
+	for (int i = 0; i < 3; i++) {
+		v[k++] = sys(ts, 100, true, 0, 3, 0, NULL, 0);
+		v[k++] = sys(ts + d[i], 100, false, 0, 0, 0, NULL, 10);
+		ts += d[i] + 100;
+	}
+	for (int i = 0; i < 2; i++) {
+		v[k++] = sys(ts, 100, true, 2, 0, 0, "/nope", 0);
+		v[k++] = sys(ts + 7, 100, false, 2, 0, 0, NULL, -ENOENT);
+		ts += 100;
+	}
+	struct an_partial *p = map(v, 0, k, 0);
+	char *t = metrics_text(p);
+#define L(s) CHECK(has_line(t, s))
+#define LAB  "pid=\"100\",comm=\"a\\\"b\\\\c\\n\xef\xbf\xbd\""
+	L("# TYPE reel_syscall_duration_seconds histogram");
+	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"1e-06\"} 1");
+	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"5e-06\"} 2");
+	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"0.001\"} 2");
+	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"0.005\"} 3");
+	L("reel_syscall_duration_seconds_bucket{" LAB ",syscall=\"read\",le=\"+Inf\"} 3");
+	L("reel_syscall_duration_seconds_sum{" LAB ",syscall=\"read\"} 0.003001500");
+	L("reel_syscall_duration_seconds_count{" LAB ",syscall=\"read\"} 3");
+	L("reel_syscall_duration_seconds_count{" LAB ",syscall=\"openat\"} 2");
+	L("# TYPE reel_syscall_errors_total counter");
+	L("reel_syscall_errors_total{" LAB ",syscall=\"openat\",errno=\"ENOENT\"} 2");
+	L("reel_chunks_total 1");
+	L("reel_events_total 11");
+	L("reel_lost_events_total 0");
+	L("reel_newest_event_timestamp_seconds 0.003003907");
+#undef L
+#undef LAB
+	/* every family once, its samples right after its TYPE line */
+	for (const char *q = t; (q = strstr(q, "# TYPE ")); q++) {
+		char name[128];
+		CHECK(sscanf(q, "# TYPE %127s", name) == 1);
+		char *again = NULL;
+		CHECK(asprintf(&again, "# TYPE %s ", name) > 0);
+		CHECK(!strstr(q + 1, again));
+		free(again);
+	}
+	free(t);
+	an_partial_destroy(p);
+	/* no chunk yet */
+	t = metrics_text(NULL);
+	CHECK(has_line(t, "reel_chunks_total 0") && !strstr(t, "reel_syscall"));
+	free(t);
+}
+
 int main(void)
 {
 	names = an_names_new();
@@ -1136,6 +1323,11 @@ int main(void)
 	test_io_overlap(false);
 	test_cpu_model();
 	test_phases();
+	for (unsigned seed = 1; seed <= 3; seed++) {
+		test_reducer(0, seed);
+		test_reducer(AN_IO | AN_CPU, seed);
+	}
+	test_metrics();
 	an_names_destroy(names);
 	printf("analysis: ok\n");
 	return 0;

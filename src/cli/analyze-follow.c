@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `reel analyze KIND --follow DIR` (analyze-follow.h, doc/analysis.md): the
+ * main thread waits in poll() on inotify (the output directory: the
+ * daemon's .reel-archived marker, renamed into place once per announced
+ * chunk, and the directory's own removal), a signalfd (SIGINT, SIGTERM)
+ * and an eventfd the mappers raise. Announced chunks are queued to `jobs`
+ * mapper threads; their partials go through the ordered reducer; each time
+ * the prefix grows the metrics text is rendered once and handed to the
+ * HTTP thread (metrics-http.c), which serves it until the next one.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze-follow.h"
+#include "cli.h"
+#include "metrics-http.h"
+
+#define MARKER ".reel-archived"
+
+struct job {
+	uint64_t index;
+	char *path;	      /* the chunk's directory */
+	struct an_partial *p; /* result, NULL: failed */
+	char err[512];
+	struct job *next;
+};
+
+struct follow {
+	const char *dir;
+	unsigned flags;
+	struct an_names *names;
+	struct an_progress prog;
+	pthread_mutex_t lock; /* the queues and stop */
+	pthread_cond_t cond;
+	struct job *todo, **todo_tail, *done;
+	bool stop;
+	int done_fd; /* eventfd: a job is done */
+	/* main thread only */
+	bool started;	   /* first index known */
+	uint64_t first;	   /* the first chunk followed */
+	uint64_t next;	   /* the next index to queue */
+	uint64_t inflight; /* queued or mapping */
+	uint64_t failed;
+};
+
+static bool has_metadata(const char *dir)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	if (snprintf(p, sizeof(p), "%s/metadata", dir) >= (int)sizeof(p))
+		return false;
+	if (!stat(p, &st))
+		return true;
+	return snprintf(p, sizeof(p), "%s/metadata.zst", dir) < (int)sizeof(p) && !stat(p, &st);
+}
+
+static void *mapper(void *arg)
+{
+	struct follow *f = arg;
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		while (!f->todo && !f->stop)
+			pthread_cond_wait(&f->cond, &f->lock);
+		struct job *j = f->todo;
+		if (!j)
+			break; /* stopping, nothing left */
+		f->todo = j->next;
+		if (!f->todo)
+			f->todo_tail = &f->todo;
+		pthread_mutex_unlock(&f->lock);
+		/* its kernel trace (the userspace one beside it is read with it),
+		 * else whatever traces it holds */
+		char kp[PATH_MAX];
+		snprintf(kp, sizeof(kp), "%s/kernel", j->path);
+		int r = an_map_path(has_metadata(kp) ? kp : j->path, f->names, f->flags, &f->prog,
+				    &j->p, j->err, sizeof(j->err));
+		if (r) {
+			j->p = NULL;
+			if (!j->err[0])
+				snprintf(j->err, sizeof(j->err), "%s", strerror(-r));
+		}
+		pthread_mutex_lock(&f->lock);
+		j->next = f->done;
+		f->done = j;
+		uint64_t one = 1;
+		if (write(f->done_fd, &one, sizeof(one)) != sizeof(one))
+			abort(); /* an eventfd write fails only on overflow */
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+static int queue(struct follow *f, uint64_t index, const char *path)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return -ENOMEM;
+	}
+	j->index = index;
+	pthread_mutex_lock(&f->lock);
+	*f->todo_tail = j;
+	f->todo_tail = &j->next;
+	pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	f->inflight++;
+	return 0;
+}
+
+/* archives/<begin>-<end>-<index> */
+static bool chunk_index(const char *name, uint64_t *ret)
+{
+	const char *d = strrchr(name, '-');
+	if (!d || name[0] == '.' || !d[1])
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(d + 1, &end, 10);
+	if (*end || errno || d[1] == '-' || d[1] == '+')
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* The index the daemon last announced (its marker), -1 without one. */
+static int64_t announced(const char *dir)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/" MARKER, dir);
+	FILE *fp = fopen(p, "re");
+	if (!fp)
+		return -1;
+	unsigned long long v;
+	int n = fscanf(fp, "%llu", &v);
+	fclose(fp);
+	return n == 1 && v < INT64_MAX ? (int64_t)v : -1;
+}
+
+struct entry {
+	uint64_t index;
+	char *name;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Queue every announced chunk not queued yet. A chunk that is gone
+ * (removed by the retention before it was read) is queued all the same:
+ * it fails to map and counts as failed. */
+static int scan(struct follow *f)
+{
+	int64_t last = announced(f->dir);
+	if (last < 0 || (f->started && (uint64_t)last < f->next))
+		return 0;
+	char ap[PATH_MAX];
+	snprintf(ap, sizeof(ap), "%s/archives", f->dir);
+	DIR *d = opendir(ap);
+	if (!d)
+		return 0;
+	struct entry *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		uint64_t idx;
+		if (!chunk_index(de->d_name, &idx) || idx > (uint64_t)last ||
+		    (f->started && idx < f->next))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct entry *nv = realloc(v, cap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		if (!(v[n].name = strdup(de->d_name))) {
+			r = -ENOMEM;
+			break;
+		}
+		v[n++].index = idx;
+	}
+	closedir(d);
+	if (!r && n)
+		qsort(v, n, sizeof(*v), cmp_entry);
+	if (!r && !f->started && n) {
+		f->started = true;
+		f->first = f->next = v[0].index; /* older ones were removed before we came */
+	}
+	size_t k = 0;
+	while (!r && f->started && f->next <= (uint64_t)last) {
+		char cp[PATH_MAX + 256];
+		if (k < n && v[k].index == f->next)
+			snprintf(cp, sizeof(cp), "%s/%s", ap, v[k++].name);
+		else
+			snprintf(cp, sizeof(cp), "%s/(chunk %" PRIu64 ", removed)", ap, f->next);
+		r = queue(f, f->next, cp);
+		if (!r)
+			f->next++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	return r;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void publish(struct metrics_server *ms, const struct an_reducer *red, uint64_t failed,
+		    int64_t updated)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m)
+		return;
+	struct an_metrics_info info = {.chunks_failed = failed,
+				       .chunks_waiting = an_reducer_held(red),
+				       .updated_ns = updated};
+	int r = an_metrics_write(an_reducer_result(red), m, &info);
+	if (fclose(m) || r) {
+		free(text);
+		cli_error("analyze", "the metrics: %s", strerror(r ? -r : errno));
+		return;
+	}
+	metrics_server_set(ms, text, len);
+}
+
+/* Collect the mappers' results into the reducer; true when the prefix grew. */
+static int collect(struct follow *f, struct an_reducer *red, bool *ret_grew)
+{
+	pthread_mutex_lock(&f->lock);
+	struct job *j = f->done;
+	f->done = NULL;
+	pthread_mutex_unlock(&f->lock);
+	int r = 0;
+	while (j) {
+		struct job *next = j->next;
+		f->inflight--;
+		struct an_partial *p = j->p;
+		if (!p) {
+			/* an empty chunk in its place: the prefix goes on */
+			cli_error("analyze", "%s: %s (counted as an empty chunk)", j->path, j->err);
+			f->failed++;
+			p = an_partial_new(f->names, f->flags);
+			if (p && an_partial_end_chunk(p)) {
+				an_partial_destroy(p);
+				p = NULL;
+			}
+		}
+		int pr = p ? an_reducer_put(red, j->index, p) : -ENOMEM;
+		if (pr == AN_REDUCER_ADVANCED)
+			*ret_grew = true;
+		else if (pr < 0 && !r)
+			r = pr;
+		free(j->path);
+		free(j);
+		j = next;
+	}
+	return r;
+}
+
+int analyze_follow(const char *dir, unsigned jobs, unsigned flags, struct an_names *names,
+		   const char *metrics, bool quiet, struct an_partial **ret)
+{
+	struct stat st;
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		cli_error("analyze", "%s: not a directory (--follow: a session's output directory)",
+			  dir);
+		return 1;
+	}
+	struct follow f = {.dir = dir, .flags = flags, .names = names, .done_fd = -1};
+	f.todo_tail = &f.todo;
+	pthread_mutex_init(&f.lock, NULL);
+	pthread_cond_init(&f.cond, NULL);
+	int status = 1, ino = -1, sfd = -1;
+	unsigned nthreads = 0;
+	pthread_t *th = calloc(jobs, sizeof(*th));
+	struct an_reducer *red = NULL;
+	struct metrics_server *ms = NULL;
+	char err[512];
+	sigset_t sigs, old;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	/* blocked before any thread starts: every thread inherits the mask,
+	 * the signals come through the signalfd only */
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
+	if (!th) {
+		cli_error("analyze", "out of memory");
+		goto out;
+	}
+	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0 || (ino = inotify_init1(IN_CLOEXEC)) < 0 ||
+	    (f.done_fd = eventfd(0, EFD_CLOEXEC)) < 0) {
+		cli_error("analyze", "--follow: %s", strerror(errno));
+		goto out;
+	}
+	/* the marker is renamed into place: IN_MOVED_TO; the directory's end */
+	if (inotify_add_watch(ino, dir, IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		cli_error("analyze", "%s: cannot watch: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (metrics) {
+		ms = metrics_server_start(metrics, err, sizeof(err));
+		if (!ms) {
+			cli_error("analyze", "--metrics: %s", err);
+			goto out;
+		}
+	}
+	for (; nthreads < jobs; nthreads++)
+		if (pthread_create(&th[nthreads], NULL, mapper, &f)) {
+			cli_error("analyze", "cannot start a mapper thread");
+			goto out;
+		}
+	if (ms) {
+		/* an empty result until the first chunk */
+		struct an_reducer *empty = an_reducer_new(0);
+		if (empty)
+			publish(ms, empty, 0, 0);
+		an_reducer_destroy(empty);
+		fprintf(stderr, "Serving the metrics on http://%s/metrics\n",
+			metrics_server_address(ms));
+	}
+	if (!quiet)
+		fprintf(stderr, "Following %s: Ctrl-C for the report\n", dir);
+	int r = scan(&f);
+	bool gone = false;
+	while (!r) {
+		struct pollfd pf[3] = {{.fd = sfd, .events = POLLIN},
+				       {.fd = ino, .events = POLLIN},
+				       {.fd = f.done_fd, .events = POLLIN}};
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (pf[0].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) > 0 && !quiet)
+				fprintf(stderr, "%s: finishing the chunks in progress\n",
+					strsignal((int)si.ssi_signo));
+			break;
+		}
+		if (pf[1].revents) {
+			char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+			ssize_t n = read(ino, buf, sizeof(buf));
+			for (ssize_t o = 0; o < n;) {
+				const struct inotify_event *ev =
+					(const struct inotify_event *)(buf + o);
+				if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+					gone = true;
+				o += (ssize_t)sizeof(*ev) + ev->len;
+			}
+			if (gone) {
+				if (!quiet)
+					fprintf(stderr,
+						"%s is gone: finishing the chunks in progress\n",
+						dir);
+				break;
+			}
+			r = scan(&f);
+		}
+		if (pf[2].revents) {
+			uint64_t v;
+			if (read(f.done_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+				r = -errno;
+				break;
+			}
+			if (!red && !(red = an_reducer_new(f.first))) {
+				r = -ENOMEM;
+				break;
+			}
+			bool grew = false;
+			r = collect(&f, red, &grew);
+			if (grew && ms)
+				publish(ms, red, f.failed, now_ns());
+		}
+	}
+	if (r) {
+		cli_error("analyze", "--follow: %s", strerror(-r));
+		goto out;
+	}
+	/* the chunks queued: mapped to the end, then the report */
+	pthread_mutex_lock(&f.lock);
+	f.stop = true;
+	pthread_cond_broadcast(&f.cond);
+	pthread_mutex_unlock(&f.lock);
+	for (unsigned i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	nthreads = 0;
+	if (f.inflight) {
+		if (!red && !(red = an_reducer_new(f.first))) {
+			cli_error("analyze", "out of memory");
+			goto out;
+		}
+		bool grew = false;
+		if ((r = collect(&f, red, &grew))) {
+			cli_error("analyze", "--follow: %s", strerror(-r));
+			goto out;
+		}
+	}
+	/* the result is the reducer's: taken whole (every queued chunk is in) */
+	*ret = red ? an_reducer_take(red) : NULL;
+	status = 0;
+out:
+	pthread_mutex_lock(&f.lock);
+	f.stop = true;
+	pthread_cond_broadcast(&f.cond);
+	pthread_mutex_unlock(&f.lock);
+	for (unsigned i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	metrics_server_stop(ms);
+	an_reducer_destroy(red);
+	for (struct job *j = f.todo, *n; j; j = n) {
+		n = j->next;
+		free(j->path);
+		free(j);
+	}
+	for (struct job *j = f.done, *n; j; j = n) {
+		n = j->next;
+		an_partial_destroy(j->p);
+		free(j->path);
+		free(j);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (ino >= 0)
+		close(ino);
+	if (f.done_fd >= 0)
+		close(f.done_fd);
+	free(th);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return status;
+}
