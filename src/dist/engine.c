@@ -462,6 +462,9 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 	int r = -1;
 	struct announced *v = NULL;
 	size_t n = 0;
+	/* the run of the chunks in v: a later run of the session (created
+	 * again under its name) replaces them, in the stream's order */
+	char run[DIST_ID_LEN + 1] = "";
 	natsSubscription *sub = NULL;
 	jsSubOptions so;
 	jsSubOptions_Init(&so);
@@ -498,6 +501,12 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 				"reel analyze: ignoring a malformed chunk announcement: %s\n",
 				perr);
 		} else if (!strcmp(c.session, session)) {
+			if (strcmp(run, c.run ? c.run : "")) {
+				for (size_t i = 0; i < n; i++)
+					free(v[i].path);
+				n = 0;
+				snprintf(run, sizeof(run), "%s", c.run ? c.run : "");
+			}
 			bool seen = false;
 			for (size_t i = 0; i < n && !seen; i++)
 				seen = v[i].index == c.index;

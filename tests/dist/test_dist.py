@@ -468,3 +468,45 @@ def test_publish(tmp_path, workers):
     finally:
         stop_and_check(d)
         broker.stop()
+
+
+@needs_trace
+def test_publish_session_recreated(tmp_path, workers):
+    """A session destroyed and created again under the same name announces
+    its chunks on the same subject, from index 0 again: reel analyze
+    --engine --session NAME analyses the chunks of the latest session
+    only, not the first run's chunks of the same indices still in the
+    stream (kept seven days)."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    d.start()
+    try:
+        work = tmp_path / "kw.txt"
+        work.write_text("hello again\n")
+        paths = []
+        for run in ("one", "two"):
+            d.reel("create", "again", "-o", tmp_path / run)
+            d.reel("add-context", "-k", "-t", "tid")
+            d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf",
+                   "16")
+            d.reel("enable-event", "-k", SCHED)
+            d.reel("enable-event", "-k", "--syscall", "-a")
+            d.reel("enable-rotation", "--timer", "300ms", "--publish", broker.url)
+            d.reel("start")
+            for _ in range(2 if run == "one" else 4):
+                kworkload(d, work, 50)
+            wait_until(lambda: len(rotations(d)["chunks"]) >= 2, "no rotation")
+            d.reel("stop")
+            wait_until(lambda: all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+                       f"chunks not announced: {rotations(d)}")
+            paths = [c["path"] for c in rotations(d)["chunks"]]
+            d.reel("destroy")
+        workers(broker.url, 1)
+        dist = analyze("syscalls", "--json", "--engine", broker.url, "--session",
+                       "again").stdout
+        assert dist == analyze("syscalls", "--json", "-j", "2", *paths).stdout
+        assert json.loads(dist)["chunks"] == len(paths)
+    finally:
+        stop_and_check(d)
+        broker.stop()
