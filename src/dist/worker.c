@@ -139,12 +139,12 @@ static int result_message(struct worker *w, const struct dist_task *t, struct an
 			free(data);
 			return -EIO;
 		}
+		wlog("task %" PRIu64 ": partial of %zu bytes (over the broker's max message): %s",
+		     t->index, size, file);
 		free(data);
 		data = NULL;
 		size = 0;
 		res.file = file;
-		wlog("task %" PRIu64 ": partial of %zu bytes (over the broker's max message): %s",
-		     t->index, size, file);
 	}
 	res.data = data;
 	res.size = size;

@@ -294,6 +294,7 @@ def test_large_partials(chunks, workers, tmp_path):
         ws = workers(broker.url, 2, args=["--store", str(store)])
         same_as_local(chunks, broker.url, kinds=("syscalls", "io"))
         assert any("over the broker's max message" in w.text() for w in ws)
+        assert any(re.search(r"partial of [1-9]\d* bytes", w.text()) for w in ws)
         assert list(store.iterdir()) == []
     finally:
         broker.stop()
@@ -510,3 +511,4 @@ def test_publish_session_recreated(tmp_path, workers):
     finally:
         stop_and_check(d)
         broker.stop()
+
