@@ -99,14 +99,22 @@ static void on_task_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 }
 
 /* A partial written to the shared store: only the file the task's worker
- * names reel-partial-<task id> is read, then removed. */
+ * names reel-partial-<task id>[.<worker's 16 hex>] is read, then removed. */
 static struct an_partial *read_store(const char *file, const char *id, struct an_names *names,
 				     char *err, size_t errlen)
 {
 	char want[64];
 	snprintf(want, sizeof(want), "reel-partial-%s", id);
 	const char *base = strrchr(file, '/');
-	if (!base || strcmp(base + 1, want)) {
+	size_t wl = strlen(want);
+	bool named = base && !strncmp(base + 1, want, wl);
+	if (named && base[1 + wl]) {
+		/* the worker's suffix: '.' and DIST_ID_LEN hex digits */
+		const char *x = base + 1 + wl;
+		named = *x++ == '.' && strlen(x) == DIST_ID_LEN &&
+			strspn(x, "0123456789abcdef") == DIST_ID_LEN;
+	}
+	if (!named) {
 		snprintf(err, errlen, "result names a file that is not its partial: %.256s", file);
 		errno = EINVAL;
 		return NULL;

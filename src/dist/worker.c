@@ -93,14 +93,19 @@ static void *keepalive_thread(void *arg)
 /* ---- one task -------------------------------------------------------------- */
 
 /* Encode p; into the store when the message would exceed the broker's
- * max payload. */
+ * max payload: the file is named after the task and this worker (a task
+ * redone by another worker makes another file), its path in stored
+ * (size DIST_STORE_PATH_MAX; "" when none). */
+#define DIST_STORE_PATH_MAX 4200
 static int result_message(struct worker *w, const struct dist_task *t, struct an_partial *p,
-			  const char *error, char **ret, size_t *ret_len, char *err, size_t errlen)
+			  const char *error, char **ret, size_t *ret_len, char *stored, char *err,
+			  size_t errlen)
 {
+	stored[0] = '\0';
 	struct dist_result res = {.index = t->index, .worker = w->name};
 	memcpy(res.id, t->id, sizeof(res.id));
 	memcpy(res.run, t->run, sizeof(res.run));
-	char *data = NULL, file[4200];
+	char *data = NULL, file[DIST_STORE_PATH_MAX];
 	size_t size = 0;
 	int r;
 	if (error) {
@@ -126,8 +131,9 @@ static int result_message(struct worker *w, const struct dist_task *t, struct an
 			char *d = dirname(dir);
 			memmove(dir, d, strlen(d) + 1);
 		}
-		char tmp[4300];
-		snprintf(file, sizeof(file), "%s/reel-partial-%s", dir, t->id);
+		char tmp[DIST_STORE_PATH_MAX + 100], self[DIST_ID_LEN + 1];
+		dist_chunk_id(w->name, self);
+		snprintf(file, sizeof(file), "%s/reel-partial-%s.%s", dir, t->id, self);
 		snprintf(tmp, sizeof(tmp), "%s.%d.tmp", file, (int)getpid());
 		FILE *o = fopen(tmp, "wbx");
 		bool ok = o && fwrite(data, 1, size, o) == size;
@@ -145,6 +151,7 @@ static int result_message(struct worker *w, const struct dist_task *t, struct an
 		data = NULL;
 		size = 0;
 		res.file = file;
+		snprintf(stored, DIST_STORE_PATH_MAX, "%s", file);
 	}
 	res.data = data;
 	res.size = size;
@@ -190,9 +197,9 @@ static void handle(struct worker *w, natsMsg *msg)
 	}
 	char *out = NULL;
 	size_t len = 0;
-	char eerr[1024] = "";
+	char eerr[1024] = "", stored[DIST_STORE_PATH_MAX];
 	int er = result_message(w, &t, r ? NULL : p, r ? (err[0] ? err : strerror(-r)) : NULL, &out,
-				&len, eerr, sizeof(eerr));
+				&len, stored, eerr, sizeof(eerr));
 	if (er) {
 		/* the map worked, its result cannot be sent: say so instead */
 		wlog("task %" PRIu64 ": %s", t.index, eerr[0] ? eerr : strerror(-er));
@@ -217,11 +224,19 @@ static void handle(struct worker *w, natsMsg *msg)
 		/* through a reconnection: retry while the task is kept alive */
 		for (int attempt = 0; !published && attempt < 60; attempt++) {
 			jsErrCode jerr = 0;
-			natsStatus s = js_Publish(NULL, w->js, subj, out, (int)len, &po, &jerr);
+			jsPubAck *pa = NULL;
+			natsStatus s = js_Publish(&pa, w->js, subj, out, (int)len, &po, &jerr);
 			if (s == NATS_OK) {
+				/* another worker's result of the task came first:
+				 * the broker dropped this one, no one reads its file */
+				if (pa && pa->Duplicate && stored[0] && !unlink(stored))
+					wlog("task %" PRIu64 ": a duplicate result: %s removed",
+					     t.index, stored);
+				jsPubAck_Destroy(pa);
 				published = true;
 				break;
 			}
+			jsPubAck_Destroy(pa);
 			if (attempt == 0 || attempt % 10 == 9) {
 				dist_nats_err(err, sizeof(err), "publishing the result", s, jerr);
 				wlog("task %" PRIu64 ": %s (retrying)", t.index, err);
@@ -257,6 +272,8 @@ static void handle(struct worker *w, natsMsg *msg)
 			     (double)(t_ack - t_pub) / 1e6);
 		}
 	} else {
+		if (stored[0])
+			unlink(stored);
 		wlog("task %" PRIu64 ": result not published: left to redelivery", t.index);
 	}
 	an_partial_destroy(p);

@@ -512,3 +512,36 @@ def test_publish_session_recreated(tmp_path, workers):
         stop_and_check(d)
         broker.stop()
 
+
+@needs_trace
+def test_duplicate_results_in_store(chunks, workers, tmp_path):
+    """A task redone (its first worker too slow for the ack wait) whose
+    partial goes through the shared store: both workers write one, the
+    broker keeps one result (by its id); no file stays in the store once
+    both workers are done, and the result is the local one."""
+    broker = Broker(tmp_path, max_payload="16KB")
+    broker.start()
+    try:
+        store = tmp_path / "store"
+        store.mkdir()
+        one = sorted((chunks / "archives").iterdir())[0]
+        slow = workers(broker.url, 1, env={"REEL_WORKER_TEST_SLEEP_MS": "4000",
+                                          "REEL_WORKER_TEST_NO_KEEPALIVE": "1"},
+                       args=["--store", str(store)])[0]
+        run = subprocess.Popen([str(REEL), "analyze", "--quiet", "--json", "syscalls", str(one),
+                                "--engine", broker.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        slow.wait_for(": mapping ")
+        other = workers(broker.url, 1, env={"REEL_WORKER_TEST_SLEEP_MS": "1000"},
+                        args=["--store", str(store)])[0]
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+        assert out == analyze("syscalls", one, "--json").stdout
+        for w in (slow, other):
+            wait_until(lambda: re.search(r"of run \w+: done,|acknowledging the task", w.text()),
+                       f"worker not done: {w.text()}")
+        assert "over the broker's max message" in slow.text() + other.text()
+        assert re.search(r"partial of [1-9]\d* bytes", slow.text() + other.text())
+        assert list(store.iterdir()) == []
+    finally:
+        broker.stop()
