@@ -98,10 +98,9 @@ static void on_task_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	natsMsg_Destroy(msg);
 }
 
-/* A partial written to the shared store: only the file the task's worker
- * names reel-partial-<task id>[.<worker's 16 hex>] is read, then removed. */
-static struct an_partial *read_store(const char *file, const char *id, struct an_names *names,
-				     char *err, size_t errlen)
+/* Whether file is named as a partial of task id in the shared store:
+ * reel-partial-<task id>[.<worker's 16 hex>]. */
+static bool store_name(const char *file, const char *id)
 {
 	char want[64];
 	snprintf(want, sizeof(want), "reel-partial-%s", id);
@@ -114,7 +113,15 @@ static struct an_partial *read_store(const char *file, const char *id, struct an
 		named = *x++ == '.' && strlen(x) == DIST_ID_LEN &&
 			strspn(x, "0123456789abcdef") == DIST_ID_LEN;
 	}
-	if (!named) {
+	return named;
+}
+
+/* A partial written to the shared store: only a file store_name() allows
+ * is read, then removed. */
+static struct an_partial *read_store(const char *file, const char *id, struct an_names *names,
+				     char *err, size_t errlen)
+{
+	if (!store_name(file, id)) {
 		snprintf(err, errlen, "result names a file that is not its partial: %.256s", file);
 		errno = EINVAL;
 		return NULL;
@@ -333,6 +340,8 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 				res.id);
 		} else if (sl[res.index].done) {
 			dups++; /* a redelivered task's second result: the first counts */
+			if (res.file && store_name(res.file, res.id))
+				unlink(res.file); /* after the broker's duplicate window */
 		} else if (res.error) {
 			snprintf(err, errlen, "%.256s (worker %.64s): %.512s", sl[res.index].path,
 				 res.worker, res.error);
