@@ -170,7 +170,10 @@ int publish_start(struct session *s)
 		pthread_cond_destroy(&s->publish_cond);
 		return -r;
 	}
+	/* the consumer reads it (publish_chunk) under the lock */
+	pthread_mutex_lock(&s->lock);
 	s->publisher_running = true;
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -192,5 +195,7 @@ void publish_join(struct session *s)
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->publisher, NULL);
 	pthread_cond_destroy(&s->publish_cond);
+	pthread_mutex_lock(&s->lock);
 	s->publisher_running = false;
+	pthread_mutex_unlock(&s->lock);
 }
