@@ -44,6 +44,7 @@ struct worker {
 	char name[128];
 	uint64_t test_sleep_ms; /* REEL_WORKER_TEST_SLEEP_MS (tests only) */
 	bool test_no_keepalive; /* REEL_WORKER_TEST_NO_KEEPALIVE (tests only) */
+	int failed;		/* a job thread could not take tasks (atomic) */
 };
 
 static void wlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -298,6 +299,7 @@ static void *job_thread(void *arg)
 		char err[512];
 		dist_nats_err(err, sizeof(err), "subscribing to the tasks", s, jerr);
 		wlog("%s", err);
+		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
 		stop = 1;
 		return NULL;
 	}
@@ -409,6 +411,10 @@ int dist_worker_run(const struct dist_worker_opts *o)
 		pthread_join(tids[i], NULL);
 	free(tids);
 	dist_nats_close(w.nc, w.js);
+	if (__atomic_load_n(&w.failed, __ATOMIC_RELAXED)) {
+		wlog("stopped: it could not take tasks");
+		return 1;
+	}
 	wlog("stopped");
 	return 0;
 }

@@ -545,3 +545,45 @@ def test_duplicate_results_in_store(chunks, workers, tmp_path):
         assert list(store.iterdir()) == []
     finally:
         broker.stop()
+
+
+def nats_request(broker, subject, payload):
+    """One request over NATS's text protocol (no client library here):
+    the reply's payload."""
+    with socket.create_connection((broker.host, broker.port), timeout=20) as s:
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"INFO ")
+        body = json.dumps(payload).encode()
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.t 1\r\n'
+                  + f"PUB {subject} _INBOX.t {len(body)}\r\n".encode() + body + b"\r\nPING\r\n")
+        while True:
+            line = f.readline()
+            assert line, "the broker closed the connection"
+            if line.startswith(b"MSG "):
+                data = f.read(int(line.split()[-1]) + 2)[:-2]
+                return json.loads(data)
+            assert not line.startswith(b"-ERR"), line
+
+
+def test_worker_cannot_take_tasks(tmp_path):
+    """The workers' consumer is not one a worker can pull from (here a
+    push consumer of that name, made by another client): reel worker says
+    why and exits with status 1, not 0."""
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        r = nats_request(broker, "$JS.API.STREAM.CREATE.REEL_TASKS",
+                         {"name": "REEL_TASKS", "subjects": ["reel.task.>"], "retention": "workqueue",
+                          "storage": "file"})
+        assert "error" not in r, r
+        r = nats_request(broker, "$JS.API.CONSUMER.DURABLE.CREATE.REEL_TASKS.reel-workers",
+                         {"stream_name": "REEL_TASKS",
+                          "config": {"durable_name": "reel-workers", "deliver_subject": "somewhere",
+                                     "ack_policy": "explicit", "filter_subject": "reel.task.>"}})
+        assert "error" not in r, r
+        p = subprocess.run([str(REEL), "worker", "--engine", broker.url], capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 1, (p.returncode, p.stderr)
+        assert "subscribing to the tasks" in p.stderr, p.stderr
+    finally:
+        broker.stop()
