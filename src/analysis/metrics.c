@@ -307,7 +307,8 @@ static int write_io(const struct an_partial *p, FILE *f)
 	int r = an_io_visit_files(p, io_add, &rows);
 	if (!r) {
 		/* the unknown files of one process are one row */
-		qsort(rows.v, rows.n, sizeof(*rows.v), cmp_io_row);
+		if (rows.n)
+			qsort(rows.v, rows.n, sizeof(*rows.v), cmp_io_row);
 		size_t w = 0;
 		for (size_t i = 0; i < rows.n; i++) {
 			if (w && !cmp_io_row(&rows.v[w - 1], &rows.v[i])) {
@@ -385,7 +386,8 @@ static int write_cpu(const struct an_partial *p, FILE *f)
 	struct cpu_rows rows = {0};
 	int r = an_cpu_visit_threads(p, cpu_add, &rows);
 	if (!r) {
-		qsort(rows.v, rows.n, sizeof(*rows.v), cmp_cpu_row);
+		if (rows.n)
+			qsort(rows.v, rows.n, sizeof(*rows.v), cmp_cpu_row);
 		family(f, "reel_cpu_seconds_total", "counter",
 		       "CPU time per process, from sched_switch.");
 		for (size_t i = 0; i < rows.n; i++) {

@@ -1299,6 +1299,15 @@ static void test_metrics(void)
 		CHECK(!strstr(q, ".-") || strstr(q, ".-") > strchr(q, '\n'));
 	free(t);
 	an_partial_destroy(p);
+	/* a chunk without a file read or written, nor a thread seen running
+	 * (io and cpu followers before their first such chunk): the
+	 * families without samples (no qsort of a NULL array: UBSan) */
+	p = map(v, 0, 0, AN_IO | AN_CPU);
+	t = metrics_text(p);
+	CHECK(has_line(t, "# TYPE reel_io_read_bytes_total counter") &&
+	      has_line(t, "# TYPE reel_cpu_seconds_total counter") && !strstr(t, "reel_io_read_bytes_total{"));
+	free(t);
+	an_partial_destroy(p);
 	/* no chunk yet */
 	t = metrics_text(NULL);
 	CHECK(has_line(t, "reel_chunks_total 0") && !strstr(t, "reel_syscall"));
