@@ -1305,7 +1305,8 @@ static void test_metrics(void)
 	p = map(v, 0, 0, AN_IO | AN_CPU);
 	t = metrics_text(p);
 	CHECK(has_line(t, "# TYPE reel_io_read_bytes_total counter") &&
-	      has_line(t, "# TYPE reel_cpu_seconds_total counter") && !strstr(t, "reel_io_read_bytes_total{"));
+	      has_line(t, "# TYPE reel_cpu_seconds_total counter") &&
+	      !strstr(t, "reel_io_read_bytes_total{"));
 	free(t);
 	an_partial_destroy(p);
 	/* no chunk yet */
