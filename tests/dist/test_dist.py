@@ -364,7 +364,10 @@ def test_bad_options(tmp_path):
     for args, msg in ((["worker"], "--engine URL is required"),
                       (["worker", "--engine", "nats://x", "-j", "0"], "bad -j"),
                       (["worker", "--engine", "nats://x", "--ack-wait", "abc"], "bad --ack-wait"),
-                      (["worker", "--engine", "nats://x", "--store", "rel"], "--store needs")):
+                      (["worker", "--engine", "nats://x", "--store", "rel"], "--store needs"),
+                      (["worker", "--engine"], "option '--engine' requires an argument"),
+                      (["worker", "--engine", "nats://x", "-j"], "option '-j' requires an argument"),
+                      (["worker", "--engine", "nats://x", "--nope"], "unknown or ambiguous option '--nope'")):
         p = subprocess.run([str(REEL)] + args, capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)
 
