@@ -66,6 +66,14 @@ static void label(FILE *f, const char *s)
 	}
 }
 
+/* ns as seconds, exactly: a negative value too (a duration whose exit was
+ * stamped before its entry), "-0.000001500", never "0.-00001500" */
+static void seconds(FILE *f, int64_t ns)
+{
+	uint64_t m = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+	fprintf(f, "%s%" PRIu64 ".%09" PRIu64, ns < 0 ? "-" : "", m / 1000000000, m % 1000000000);
+}
+
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -186,7 +194,9 @@ static int write_syscalls(const struct an_partial *p, FILE *f)
 		}
 		fputs("reel_syscall_duration_seconds_sum{", f);
 		sys_labels(f, &rows[i]);
-		fprintf(f, "} %" PRId64 ".%09" PRId64 "\n", sum / 1000000000, sum % 1000000000);
+		fputs("} ", f);
+		seconds(f, sum);
+		fputc('\n', f);
 		fputs("reel_syscall_duration_seconds_count{", f);
 		sys_labels(f, &rows[i]);
 		fprintf(f, "} %" PRIu64 "\n", count);
@@ -297,7 +307,8 @@ static int write_io(const struct an_partial *p, FILE *f)
 	int r = an_io_visit_files(p, io_add, &rows);
 	if (!r) {
 		/* the unknown files of one process are one row */
-		qsort(rows.v, rows.n, sizeof(*rows.v), cmp_io_row);
+		if (rows.n)
+			qsort(rows.v, rows.n, sizeof(*rows.v), cmp_io_row);
 		size_t w = 0;
 		for (size_t i = 0; i < rows.n; i++) {
 			if (w && !cmp_io_row(&rows.v[w - 1], &rows.v[i])) {
@@ -375,7 +386,8 @@ static int write_cpu(const struct an_partial *p, FILE *f)
 	struct cpu_rows rows = {0};
 	int r = an_cpu_visit_threads(p, cpu_add, &rows);
 	if (!r) {
-		qsort(rows.v, rows.n, sizeof(*rows.v), cmp_cpu_row);
+		if (rows.n)
+			qsort(rows.v, rows.n, sizeof(*rows.v), cmp_cpu_row);
 		family(f, "reel_cpu_seconds_total", "counter",
 		       "CPU time per process, from sched_switch.");
 		for (size_t i = 0; i < rows.n; i++) {
@@ -385,8 +397,9 @@ static int write_cpu(const struct an_partial *p, FILE *f)
 			pid_label(f, rows.v[i].pid, true);
 			fputs(",comm=\"", f);
 			label(f, t && t->comm_set ? t->comm : "?");
-			fprintf(f, "\"} %" PRId64 ".%09" PRId64 "\n", rows.v[i].ns / 1000000000,
-				rows.v[i].ns % 1000000000);
+			fputs("\"} ", f);
+			seconds(f, rows.v[i].ns);
+			fputc('\n', f);
 		}
 	}
 	free(rows.v);
@@ -407,8 +420,9 @@ static int ph_group(void *arg, const char *group, uint64_t phases, int64_t time_
 	fprintf(b->groups, "\"} %" PRIu64 "\n", phases);
 	fputs("reel_phase_seconds_total{group=\"", b->time);
 	label(b->time, group);
-	fprintf(b->time, "\"} %" PRId64 ".%09" PRId64 "\n", time_ns / 1000000000,
-		time_ns % 1000000000);
+	fputs("\"} ", b->time);
+	seconds(b->time, time_ns);
+	fputc('\n', b->time);
 	return 0;
 }
 
@@ -433,7 +447,9 @@ static int ph_sys_time(void *arg, const char *group, const char *syscall, uint64
 	label(f, group);
 	fputs("\",syscall=\"", f);
 	label(f, syscall);
-	fprintf(f, "\"} %" PRId64 ".%09" PRId64 "\n", sum_ns / 1000000000, sum_ns % 1000000000);
+	fputs("\"} ", f);
+	seconds(f, sum_ns);
+	fputc('\n', f);
 	return 0;
 }
 
@@ -511,15 +527,17 @@ int an_metrics_write(const struct an_partial *p, FILE *f, const struct an_metric
 		family(f, "reel_newest_event_timestamp_seconds", "gauge",
 		       "Time of the last event of the newest merged chunk (seconds since the "
 		       "epoch).");
-		fprintf(f, "reel_newest_event_timestamp_seconds %" PRId64 ".%09" PRId64 "\n",
-			p->last_ts / 1000000000, p->last_ts % 1000000000);
+		fputs("reel_newest_event_timestamp_seconds ", f);
+		seconds(f, p->last_ts);
+		fputc('\n', f);
 	}
 	if (info && info->updated_ns) {
 		family(f, "reel_result_updated_timestamp_seconds", "gauge",
 		       "When the result last grew (the follower's clock, seconds since the "
 		       "epoch).");
-		fprintf(f, "reel_result_updated_timestamp_seconds %" PRId64 ".%09" PRId64 "\n",
-			info->updated_ns / 1000000000, info->updated_ns % 1000000000);
+		fputs("reel_result_updated_timestamp_seconds ", f);
+		seconds(f, info->updated_ns);
+		fputc('\n', f);
 	}
 	if (!p)
 		return ferror(f) ? -EIO : 0;

@@ -98,8 +98,26 @@ static void set_err(struct an_sqlite *s, const char *fmt, ...)
 
 struct an_sqlite *an_sqlite_open(const char *path, char *err, size_t errlen)
 {
+	/* the rename replaces what is at the path: a regular file only (as
+	 * root, --sqlite /dev/null would replace the device); a symbolic
+	 * link has its target replaced, and stays */
+	struct stat st;
+	char *real = NULL;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && !(real = realpath(path, NULL))) {
+		snprintf(err, errlen, "%s: cannot follow the link: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (stat(real ? real : path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (the database replaces FILE)", path);
+		free(real);
+		return NULL;
+	}
 	struct an_sqlite *s = calloc(1, sizeof(*s));
-	if (!s || !(s->path = strdup(path)) || asprintf(&s->tmp, "%s.tmp-XXXXXX", path) < 0) {
+	if (real)
+		path = real; /* freed below: s->path from here */
+	bool ok = s && (s->path = strdup(path)) && asprintf(&s->tmp, "%s.tmp-XXXXXX", path) >= 0;
+	free(real);
+	if (!ok) {
 		snprintf(err, errlen, "out of memory");
 		if (s)
 			s->tmp = NULL;
@@ -108,7 +126,8 @@ struct an_sqlite *an_sqlite_open(const char *path, char *err, size_t errlen)
 	}
 	s->fd = mkstemp(s->tmp);
 	if (s->fd < 0) {
-		snprintf(err, errlen, "%s: cannot create the database: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot create the database: %s", s->path,
+			 strerror(errno));
 		free(s->tmp);
 		s->tmp = NULL;
 		an_sqlite_destroy(s);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "args.h"
 #include "cli.h"
 #include "dist/dist.h"
 
@@ -54,7 +55,7 @@ static int worker_run(int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:h", opts, NULL)) != -1) {
 		char *end;
 		long v;
 		double d;
@@ -101,7 +102,8 @@ static int worker_run(int argc, char **argv)
 			worker_help();
 			return 0;
 		default:
-			return cli_usage_error("worker", "unknown option '%s'", argv[optind - 1]);
+			/* "requires an argument" for a known one without it */
+			return cli_bad_option("worker", c, argc, argv, opts);
 		}
 	}
 	if (optind < argc)

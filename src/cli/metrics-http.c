@@ -3,7 +3,10 @@
  * The metrics endpoint (metrics-http.h): its request parser and its server
  * thread. The parser takes untrusted bytes (tests/cli/fuzz-http.c fuzzes
  * it); a client that sends nothing, or too much, is cut off after a few
- * seconds or HTTP_HEAD_MAX bytes, so that it cannot hold the server.
+ * seconds or HTTP_HEAD_MAX bytes, so that it cannot hold the server: each
+ * step of a connection (its request, the answer, the lingering close) has
+ * a deadline for the whole step, not for each read or write (a client
+ * that sends a byte now and then would hold it for hours otherwise).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics-http.h"
@@ -126,11 +130,55 @@ struct metrics_server {
 	size_t len;
 };
 
-static int send_all(int fd, const char *p, size_t n)
+/* The steps' deadlines, ms: the request, the answer, the lingering close */
+#define REQUEST_MS 5000
+#define ANSWER_MS  10000
+#define LINGER_MS  1000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for events or the deadline (now_ms()) passes: 1
+ * ready, 0 the deadline passed or an error. */
+static int wait_until(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd pf = {.fd = fd, .events = events};
+		int r = poll(&pf, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r > 0;
+	}
+}
+
+/* recv() what is there, waiting until the deadline: > 0 bytes, <= 0 the
+ * peer closed, an error or the deadline. */
+static ssize_t recv_until(int fd, char *p, size_t n, int64_t deadline)
+{
+	for (;;) {
+		if (!wait_until(fd, POLLIN, deadline))
+			return -1;
+		ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		return r;
+	}
+}
+
+static int send_all(int fd, const char *p, size_t n, int64_t deadline)
 {
 	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
+		if (!wait_until(fd, POLLOUT, deadline))
+			return -1;
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w <= 0)
 			return -1;
@@ -142,29 +190,26 @@ static int send_all(int fd, const char *p, size_t n)
 
 static void answer(int fd, const char *status, const char *extra, const char *body)
 {
+	int64_t deadline = now_ms() + ANSWER_MS;
 	char head[512];
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %s\r\nContent-Type: text/plain; "
 			 "charset=utf-8\r\n%sContent-Length: %zu\r\n"
 			 "Connection: close\r\n\r\n",
 			 status, extra, strlen(body));
-	if (send_all(fd, head, (size_t)n) == 0)
-		send_all(fd, body, strlen(body));
+	if (send_all(fd, head, (size_t)n, deadline) == 0)
+		send_all(fd, body, strlen(body), deadline);
 }
 
 static void serve(struct metrics_server *m, int fd)
 {
-	struct timeval tv = {.tv_sec = 5};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int64_t deadline = now_ms() + REQUEST_MS;
 	char buf[HTTP_HEAD_MAX];
 	size_t len = 0;
 	struct http_request req;
 	int r = 0;
 	while (len < sizeof(buf)) {
-		ssize_t n = recv(fd, buf + len, sizeof(buf) - len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = recv_until(fd, buf + len, sizeof(buf) - len, deadline);
 		if (n <= 0)
 			return; /* closed, or too slow: no answer */
 		len += (size_t)n;
@@ -198,14 +243,15 @@ static void serve(struct metrics_server *m, int fd)
 		answer(fd, "503 Service Unavailable", "", "out of memory\n");
 		return;
 	}
+	deadline = now_ms() + ANSWER_MS;
 	char hdr[256];
 	int n = snprintf(
 		hdr, sizeof(hdr),
 		"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 		"Content-Length: %zu\r\nConnection: close\r\n\r\n",
 		blen);
-	if (send_all(fd, hdr, (size_t)n) == 0 && !head)
-		send_all(fd, body, blen);
+	if (send_all(fd, hdr, (size_t)n, deadline) == 0 && !head)
+		send_all(fd, body, blen, deadline);
 	free(body);
 }
 
@@ -229,12 +275,13 @@ static void *server_main(void *arg)
 			continue; /* ECONNABORTED, EMFILE...: the next one */
 		serve(m, c);
 		/* A lingering close: what the client still sends is read and
-		 * dropped (a bounded amount, within the receive timeout), so
-		 * that closing with unread bytes does not reset the
-		 * connection before it has read the answer. */
+		 * dropped (a bounded amount, within LINGER_MS), so that
+		 * closing with unread bytes does not reset the connection
+		 * before it has read the answer. */
 		shutdown(c, SHUT_WR);
 		char sink[4096];
-		for (int i = 0; i < 16 && recv(c, sink, sizeof(sink), 0) > 0; i++)
+		int64_t deadline = now_ms() + LINGER_MS;
+		for (int i = 0; i < 16 && recv_until(c, sink, sizeof(sink), deadline) > 0; i++)
 			;
 		close(c);
 	}

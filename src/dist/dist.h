@@ -107,6 +107,10 @@ struct dist_result {
 struct dist_chunk {
 	char id[DIST_ID_LEN + 1]; /* dist_chunk_id(path) */
 	char *session;
+	/* DIST_ID_LEN hex digits naming the announcing session's instance
+	 * (one per session reeld created: a session created again under the
+	 * same name starts its indexes over), or NULL when absent */
+	char *run;
 	uint64_t index;
 	char *path; /* the archived chunk directory, absolute */
 };

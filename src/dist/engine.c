@@ -98,15 +98,30 @@ static void on_task_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	natsMsg_Destroy(msg);
 }
 
-/* A partial written to the shared store: only the file the task's worker
- * names reel-partial-<task id> is read, then removed. */
-static struct an_partial *read_store(const char *file, const char *id, struct an_names *names,
-				     char *err, size_t errlen)
+/* Whether file is named as a partial of task id in the shared store:
+ * reel-partial-<task id>[.<worker's 16 hex>]. */
+static bool store_name(const char *file, const char *id)
 {
 	char want[64];
 	snprintf(want, sizeof(want), "reel-partial-%s", id);
 	const char *base = strrchr(file, '/');
-	if (!base || strcmp(base + 1, want)) {
+	size_t wl = strlen(want);
+	bool named = base && !strncmp(base + 1, want, wl);
+	if (named && base[1 + wl]) {
+		/* the worker's suffix: '.' and DIST_ID_LEN hex digits */
+		const char *x = base + 1 + wl;
+		named = *x++ == '.' && strlen(x) == DIST_ID_LEN &&
+			strspn(x, "0123456789abcdef") == DIST_ID_LEN;
+	}
+	return named;
+}
+
+/* A partial written to the shared store: only a file store_name() allows
+ * is read, then removed. */
+static struct an_partial *read_store(const char *file, const char *id, struct an_names *names,
+				     char *err, size_t errlen)
+{
+	if (!store_name(file, id)) {
 		snprintf(err, errlen, "result names a file that is not its partial: %.256s", file);
 		errno = EINVAL;
 		return NULL;
@@ -325,6 +340,8 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 				res.id);
 		} else if (sl[res.index].done) {
 			dups++; /* a redelivered task's second result: the first counts */
+			if (res.file && store_name(res.file, res.id))
+				unlink(res.file); /* after the broker's duplicate window */
 		} else if (res.error) {
 			snprintf(err, errlen, "%.256s (worker %.64s): %.512s", sl[res.index].path,
 				 res.worker, res.error);
@@ -462,6 +479,9 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 	int r = -1;
 	struct announced *v = NULL;
 	size_t n = 0;
+	/* the run of the chunks in v: a later run of the session (created
+	 * again under its name) replaces them, in the stream's order */
+	char run[DIST_ID_LEN + 1] = "";
 	natsSubscription *sub = NULL;
 	jsSubOptions so;
 	jsSubOptions_Init(&so);
@@ -498,6 +518,12 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 				"reel analyze: ignoring a malformed chunk announcement: %s\n",
 				perr);
 		} else if (!strcmp(c.session, session)) {
+			if (strcmp(run, c.run ? c.run : "")) {
+				for (size_t i = 0; i < n; i++)
+					free(v[i].path);
+				n = 0;
+				snprintf(run, sizeof(run), "%s", c.run ? c.run : "");
+			}
 			bool seen = false;
 			for (size_t i = 0; i < n && !seen; i++)
 				seen = v[i].index == c.index;

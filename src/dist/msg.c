@@ -148,6 +148,9 @@ int dist_chunk_encode(const struct dist_chunk *c, char **ret, size_t *ret_len)
 		return -ENOMEM;
 	put_str(&o, "id", c->id);
 	put_str(&o, "session", c->session);
+	put_str(&o, "run", c->run);
+	if (c->run && strlen(c->run) != DIST_ID_LEN)
+		o.err = -EINVAL;
 	fprintf(o.f, "index %" PRIu64 "\n", c->index);
 	put_str(&o, "path", c->path);
 	if (!c->path || c->path[0] != '/')
@@ -355,8 +358,9 @@ int dist_result_parse(const void *msg, size_t len, struct dist_result *ret, char
 int dist_chunk_parse(const void *msg, size_t len, struct dist_chunk *ret, char **ret_buf, char *err,
 		     size_t errlen)
 {
-	enum { C_ID, C_SESSION, C_INDEX, C_PATH };
-	struct field f[] = {{"id", NULL}, {"session", NULL}, {"index", NULL}, {"path", NULL}};
+	enum { C_ID, C_SESSION, C_INDEX, C_PATH, C_RUN };
+	struct field f[] = {
+		{"id", NULL}, {"session", NULL}, {"index", NULL}, {"path", NULL}, {"run", NULL}};
 	char *buf = NULL;
 	size_t body = 0;
 	int r = split(msg, len, CHUNK_MAGIC, f, sizeof(f) / sizeof(f[0]), &buf, &body, err, errlen);
@@ -365,6 +369,8 @@ int dist_chunk_parse(const void *msg, size_t len, struct dist_chunk *ret, char *
 	struct dist_chunk c = {0};
 	if (!hex_id(f[C_ID].val, DIST_ID_LEN) || !f[C_SESSION].val) {
 		r = fail(err, errlen, "bad or missing id or session");
+	} else if (f[C_RUN].val && !hex_id(f[C_RUN].val, DIST_ID_LEN)) {
+		r = fail(err, errlen, "bad run");
 	} else if (!number(f[C_INDEX].val, UINT32_MAX, &c.index)) {
 		r = fail(err, errlen, "bad or missing index");
 	} else if (!f[C_PATH].val || f[C_PATH].val[0] != '/') {
@@ -378,6 +384,7 @@ int dist_chunk_parse(const void *msg, size_t len, struct dist_chunk *ret, char *
 	}
 	memcpy(c.id, f[C_ID].val, DIST_ID_LEN + 1);
 	c.session = f[C_SESSION].val;
+	c.run = f[C_RUN].val;
 	c.path = f[C_PATH].val;
 	*ret = c;
 	*ret_buf = buf;

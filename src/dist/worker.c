@@ -44,6 +44,7 @@ struct worker {
 	char name[128];
 	uint64_t test_sleep_ms; /* REEL_WORKER_TEST_SLEEP_MS (tests only) */
 	bool test_no_keepalive; /* REEL_WORKER_TEST_NO_KEEPALIVE (tests only) */
+	int failed;		/* a job thread could not take tasks (atomic) */
 };
 
 static void wlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -93,14 +94,19 @@ static void *keepalive_thread(void *arg)
 /* ---- one task -------------------------------------------------------------- */
 
 /* Encode p; into the store when the message would exceed the broker's
- * max payload. */
+ * max payload: the file is named after the task and this worker (a task
+ * redone by another worker makes another file), its path in stored
+ * (size DIST_STORE_PATH_MAX; "" when none). */
+#define DIST_STORE_PATH_MAX 4200
 static int result_message(struct worker *w, const struct dist_task *t, struct an_partial *p,
-			  const char *error, char **ret, size_t *ret_len, char *err, size_t errlen)
+			  const char *error, char **ret, size_t *ret_len, char *stored, char *err,
+			  size_t errlen)
 {
+	stored[0] = '\0';
 	struct dist_result res = {.index = t->index, .worker = w->name};
 	memcpy(res.id, t->id, sizeof(res.id));
 	memcpy(res.run, t->run, sizeof(res.run));
-	char *data = NULL, file[4200];
+	char *data = NULL, file[DIST_STORE_PATH_MAX];
 	size_t size = 0;
 	int r;
 	if (error) {
@@ -126,8 +132,9 @@ static int result_message(struct worker *w, const struct dist_task *t, struct an
 			char *d = dirname(dir);
 			memmove(dir, d, strlen(d) + 1);
 		}
-		char tmp[4300];
-		snprintf(file, sizeof(file), "%s/reel-partial-%s", dir, t->id);
+		char tmp[DIST_STORE_PATH_MAX + 100], self[DIST_ID_LEN + 1];
+		dist_chunk_id(w->name, self);
+		snprintf(file, sizeof(file), "%s/reel-partial-%s.%s", dir, t->id, self);
 		snprintf(tmp, sizeof(tmp), "%s.%d.tmp", file, (int)getpid());
 		FILE *o = fopen(tmp, "wbx");
 		bool ok = o && fwrite(data, 1, size, o) == size;
@@ -139,12 +146,13 @@ static int result_message(struct worker *w, const struct dist_task *t, struct an
 			free(data);
 			return -EIO;
 		}
+		wlog("task %" PRIu64 ": partial of %zu bytes (over the broker's max message): %s",
+		     t->index, size, file);
 		free(data);
 		data = NULL;
 		size = 0;
 		res.file = file;
-		wlog("task %" PRIu64 ": partial of %zu bytes (over the broker's max message): %s",
-		     t->index, size, file);
+		snprintf(stored, DIST_STORE_PATH_MAX, "%s", file);
 	}
 	res.data = data;
 	res.size = size;
@@ -190,9 +198,9 @@ static void handle(struct worker *w, natsMsg *msg)
 	}
 	char *out = NULL;
 	size_t len = 0;
-	char eerr[1024] = "";
+	char eerr[1024] = "", stored[DIST_STORE_PATH_MAX];
 	int er = result_message(w, &t, r ? NULL : p, r ? (err[0] ? err : strerror(-r)) : NULL, &out,
-				&len, eerr, sizeof(eerr));
+				&len, stored, eerr, sizeof(eerr));
 	if (er) {
 		/* the map worked, its result cannot be sent: say so instead */
 		wlog("task %" PRIu64 ": %s", t.index, eerr[0] ? eerr : strerror(-er));
@@ -217,11 +225,19 @@ static void handle(struct worker *w, natsMsg *msg)
 		/* through a reconnection: retry while the task is kept alive */
 		for (int attempt = 0; !published && attempt < 60; attempt++) {
 			jsErrCode jerr = 0;
-			natsStatus s = js_Publish(NULL, w->js, subj, out, (int)len, &po, &jerr);
+			jsPubAck *pa = NULL;
+			natsStatus s = js_Publish(&pa, w->js, subj, out, (int)len, &po, &jerr);
 			if (s == NATS_OK) {
+				/* another worker's result of the task came first:
+				 * the broker dropped this one, no one reads its file */
+				if (pa && pa->Duplicate && stored[0] && !unlink(stored))
+					wlog("task %" PRIu64 ": a duplicate result: %s removed",
+					     t.index, stored);
+				jsPubAck_Destroy(pa);
 				published = true;
 				break;
 			}
+			jsPubAck_Destroy(pa);
 			if (attempt == 0 || attempt % 10 == 9) {
 				dist_nats_err(err, sizeof(err), "publishing the result", s, jerr);
 				wlog("task %" PRIu64 ": %s (retrying)", t.index, err);
@@ -257,6 +273,8 @@ static void handle(struct worker *w, natsMsg *msg)
 			     (double)(t_ack - t_pub) / 1e6);
 		}
 	} else {
+		if (stored[0])
+			unlink(stored);
 		wlog("task %" PRIu64 ": result not published: left to redelivery", t.index);
 	}
 	an_partial_destroy(p);
@@ -281,6 +299,7 @@ static void *job_thread(void *arg)
 		char err[512];
 		dist_nats_err(err, sizeof(err), "subscribing to the tasks", s, jerr);
 		wlog("%s", err);
+		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
 		stop = 1;
 		return NULL;
 	}
@@ -392,6 +411,10 @@ int dist_worker_run(const struct dist_worker_opts *o)
 		pthread_join(tids[i], NULL);
 	free(tids);
 	dist_nats_close(w.nc, w.js);
+	if (__atomic_load_n(&w.failed, __ATOMIC_RELAXED)) {
+		wlog("stopped: it could not take tasks");
+		return 1;
+	}
 	wlog("stopped");
 	return 0;
 }

@@ -828,7 +828,9 @@ static void reap_hooks(struct session *s, uint64_t now)
 /* The newest announced chunk on disk, for the followers that watch the
  * output directory (reel analyze --follow, doc/sessiond.md): its index and
  * directory name in <output>/.reel-archived, written aside and renamed into
- * place (one inotify IN_MOVED_TO per chunk). Lock held. */
+ * place (one inotify IN_MOVED_TO per chunk). The temporary name is made
+ * anew (O_EXCL, O_NOFOLLOW): whatever is there (a link another user of the
+ * output directory left) is removed, never written through. Lock held. */
 static void write_archived_marker(struct session *s, const struct chunk *c)
 {
 	char tmp[PATH_MAX + 32], final[PATH_MAX + 32], line[PATH_MAX + 32];
@@ -839,12 +841,24 @@ static void write_archived_marker(struct session *s, const struct chunk *c)
 	    snprintf(tmp, sizeof(tmp), "%s/.reel-archived.tmp", s->output) >= (int)sizeof(tmp) ||
 	    snprintf(final, sizeof(final), "%s/.reel-archived", s->output) >= (int)sizeof(final))
 		return;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || reel_write_all(fd, line, (size_t)n) < 0 || close(fd) < 0 ||
-	    rename(tmp, final) < 0) {
-		reel_debug("session %s: %s: %s", s->name, final, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		reel_debug("session %s: %s: %s", s->name, tmp, strerror(errno));
+		return;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		reel_debug("session %s: %s: %s", s->name, tmp, strerror(errno));
+		return;
+	}
+	int w = reel_write_all(fd, line, (size_t)n);
+	int e = errno;
+	if (close(fd) < 0 && w >= 0) {
+		w = -1;
+		e = errno;
+	}
+	if (w < 0 || rename(tmp, final) < 0) {
+		reel_debug("session %s: %s: %s", s->name, final, strerror(w < 0 ? e : errno));
+		unlink(tmp);
 	}
 }
 

@@ -11,6 +11,11 @@
  * the failure is in list-rotations and the daemon's log, and they go when
  * the broker is back, oldest first. A chunk removed by the retention before
  * that is never announced (list-rotations no longer lists it either).
+ *
+ * Each announcement carries the session's run: an id drawn when its
+ * publisher starts, that is once per session created. The subject is the
+ * session name's, and a session created again under that name counts its
+ * chunks from 0 again: readers keep the latest run's chunks only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dist/dist.h"
 #include "dist/nats-local.h"
@@ -47,13 +54,32 @@ static void set_error(struct session *s, const char *msg)
 		fprintf(stderr, "reeld: session %s: announcing chunks again\n", s->name);
 }
 
+/* An id for this session's announcements, distinct from any earlier
+ * session's of the same name (random; without entropy yet, the clock,
+ * the pid and the session's address). */
+static void new_run(const struct session *s, char out[DIST_ID_LEN + 1])
+{
+	uint64_t v;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v)) {
+		snprintf(out, DIST_ID_LEN + 1, "%016llx", (unsigned long long)v);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char seed[128];
+	snprintf(seed, sizeof(seed), "%lld.%09ld %d %p", (long long)ts.tv_sec, ts.tv_nsec,
+		 (int)getpid(), (const void *)s);
+	dist_chunk_id(seed, out);
+}
+
 static void *publisher(void *arg)
 {
 	struct session *s = arg;
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
-	char url[1024] = "", err[512], subject[64], sid[DIST_ID_LEN + 1];
+	char url[1024] = "", err[512], subject[64], sid[DIST_ID_LEN + 1], run[DIST_ID_LEN + 1];
 	dist_chunk_id(s->name, sid); /* any session name makes a subject token */
+	new_run(s, run);
 	snprintf(subject, sizeof(subject), DIST_CHUNK_SUBJECT "%s", sid);
 	pthread_mutex_lock(&s->lock);
 	while (!s->publish_quit) {
@@ -83,6 +109,7 @@ static void *publisher(void *arg)
 			char abs[PATH_MAX], *msg = NULL;
 			size_t len = 0;
 			struct dist_chunk ch = {.session = s->name,
+						.run = run,
 						.index = index,
 						.path = realpath(path, abs) ? abs : path};
 			dist_chunk_id(ch.path, ch.id);
@@ -143,7 +170,10 @@ int publish_start(struct session *s)
 		pthread_cond_destroy(&s->publish_cond);
 		return -r;
 	}
+	/* the consumer reads it (publish_chunk) under the lock */
+	pthread_mutex_lock(&s->lock);
 	s->publisher_running = true;
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -165,5 +195,7 @@ void publish_join(struct session *s)
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->publisher, NULL);
 	pthread_cond_destroy(&s->publish_cond);
+	pthread_mutex_lock(&s->lock);
 	s->publisher_running = false;
+	pthread_mutex_unlock(&s->lock);
 }

@@ -1286,6 +1286,29 @@ static void test_metrics(void)
 	}
 	free(t);
 	an_partial_destroy(p);
+	/* a syscall whose exit is stamped before its entry (clocks of two
+	 * CPUs; the model keeps its negative duration): a negative sum is
+	 * still a number of the format, and the scrape stays valid */
+	k = 0;
+	v[k++] = sys(5000, 200, true, 0, 3, 0, NULL, 0);
+	v[k++] = sys(3500, 200, false, 0, 0, 0, NULL, 10);
+	p = map(v, 0, k, 0);
+	t = metrics_text(p);
+	CHECK(strstr(t, ",syscall=\"read\"} -0.000001500\n"));
+	for (const char *q = t; *q; q = strchr(q, '\n') + 1)
+		CHECK(!strstr(q, ".-") || strstr(q, ".-") > strchr(q, '\n'));
+	free(t);
+	an_partial_destroy(p);
+	/* a chunk without a file read or written, nor a thread seen running
+	 * (io and cpu followers before their first such chunk): the
+	 * families without samples (no qsort of a NULL array: UBSan) */
+	p = map(v, 0, 0, AN_IO | AN_CPU);
+	t = metrics_text(p);
+	CHECK(has_line(t, "# TYPE reel_io_read_bytes_total counter") &&
+	      has_line(t, "# TYPE reel_cpu_seconds_total counter") &&
+	      !strstr(t, "reel_io_read_bytes_total{"));
+	free(t);
+	an_partial_destroy(p);
 	/* no chunk yet */
 	t = metrics_text(NULL);
 	CHECK(has_line(t, "reel_chunks_total 0") && !strstr(t, "reel_syscall"));

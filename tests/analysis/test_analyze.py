@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -1017,3 +1018,30 @@ def test_sqlite_unwritable(rotated, tmp_path):
                         str(rotated["out"])], capture_output=True, text=True, timeout=120)
     assert p.returncode == 1 and "d.db" in p.stderr, (p.returncode, p.stderr)
     assert sorted(os.listdir(tmp_path)) == ["d.db", "file"]
+
+
+def test_sqlite_not_regular(rotated, tmp_path):
+    """--sqlite FILE replaces a regular file only: a FIFO (or /dev/null
+    for root) at FILE is an error, left as it is; a symbolic link has its
+    target replaced, and stays a link."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    p = subprocess.run([str(REEL), "analyze", "syscalls", "--quiet", "--sqlite", str(fifo), str(rotated["out"])],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and str(fifo) in p.stderr and "not a regular file" in p.stderr, (p.returncode, p.stderr)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["fifo"]
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "t.db").write_text("old")
+    link = tmp_path / "link.db"
+    link.symlink_to(tmp_path / "dir" / "t.db")
+    p = subprocess.run([str(REEL), "analyze", "syscalls", "--quiet", "--sqlite", str(link), str(rotated["out"])],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert link.is_symlink()
+    con = sqlite3.connect(f"file:{tmp_path / 'dir' / 't.db'}?mode=ro", uri=True)
+    try:
+        assert con.execute("SELECT count(*) FROM trace").fetchone()[0] == 1
+    finally:
+        con.close()
+    assert sorted(os.listdir(tmp_path / "dir")) == ["t.db"]

@@ -442,3 +442,48 @@ def test_follow_errors(tmp_path):
                       (["syscalls", "--follow", tmp_path, "--metrics", "256.1.1.1:80"], "bad address")):
         p = run(*args)
         assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)
+
+
+def test_metrics_slow_client(tmp_path):
+    """A client that sends its request a byte at a time, forever, is cut
+    off (the request has a deadline as a whole, not per read): a scrape
+    made meanwhile is answered while that client still trickles, and the
+    trickler's connection is closed without an answer."""
+    import threading
+    f = Follower("syscalls", tmp_path)
+    host, port = f.address.split(":")
+    slow = socket.create_connection((host, int(port)), timeout=60)
+    done = threading.Event()
+    sent = []
+
+    def trickle():
+        try:
+            for i in range(600):  # one minute at most
+                if done.is_set():
+                    return
+                slow.send(b"G" if i == 0 else b"x")
+                sent.append(i)
+                time.sleep(0.1)
+        except OSError:
+            pass  # cut off by the server
+        finally:
+            done.set()
+    t = threading.Thread(target=trickle)
+    try:
+        t.start()
+        while not sent:
+            time.sleep(0.01)
+        status, _, body = http_get(f.url, timeout=120)
+        assert status == 200 and "reel_chunks_total 0" in body
+        assert len(sent) < 600, "the scrape waited until the trickler gave up"
+        done.set()
+        t.join()
+        try:
+            assert slow.recv(100) == b""
+        except ConnectionResetError:
+            pass
+    finally:
+        done.set()
+        t.join()
+        slow.close()
+        f.kill()

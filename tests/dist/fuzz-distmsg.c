@@ -130,7 +130,8 @@ static void parse_all(const char *data, size_t len)
 	}
 	struct dist_chunk c;
 	if (!dist_chunk_parse(copy, len, &c, &buf, err, sizeof(err))) {
-		CHECK(c.path[0] == '/' && c.session, "chunk fields");
+		CHECK(c.path[0] == '/' && c.session && (!c.run || strlen(c.run) == DIST_ID_LEN),
+		      "chunk fields");
 		free(buf);
 	}
 	free(copy);
@@ -198,6 +199,11 @@ static char *seed(size_t *len, const char *partial, size_t plen)
 		rand_str(path, 150, true);
 		c.path = path;
 		dist_chunk_id(path, c.id);
+		char run[DIST_ID_LEN + 1];
+		if (pick(2)) {
+			dist_chunk_id(s1, run);
+			c.run = run;
+		}
 		CHECK(!dist_chunk_encode(&c, &out, len), "chunk encode");
 	}
 	return out;

@@ -294,6 +294,7 @@ def test_large_partials(chunks, workers, tmp_path):
         ws = workers(broker.url, 2, args=["--store", str(store)])
         same_as_local(chunks, broker.url, kinds=("syscalls", "io"))
         assert any("over the broker's max message" in w.text() for w in ws)
+        assert any(re.search(r"partial of [1-9]\d* bytes", w.text()) for w in ws)
         assert list(store.iterdir()) == []
     finally:
         broker.stop()
@@ -363,7 +364,10 @@ def test_bad_options(tmp_path):
     for args, msg in ((["worker"], "--engine URL is required"),
                       (["worker", "--engine", "nats://x", "-j", "0"], "bad -j"),
                       (["worker", "--engine", "nats://x", "--ack-wait", "abc"], "bad --ack-wait"),
-                      (["worker", "--engine", "nats://x", "--store", "rel"], "--store needs")):
+                      (["worker", "--engine", "nats://x", "--store", "rel"], "--store needs"),
+                      (["worker", "--engine"], "option '--engine' requires an argument"),
+                      (["worker", "--engine", "nats://x", "-j"], "option '-j' requires an argument"),
+                      (["worker", "--engine", "nats://x", "--nope"], "unknown or ambiguous option '--nope'")):
         p = subprocess.run([str(REEL)] + args, capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)
 
@@ -467,4 +471,122 @@ def test_publish(tmp_path, workers):
         d.reel("destroy")
     finally:
         stop_and_check(d)
+        broker.stop()
+
+
+@needs_trace
+def test_publish_session_recreated(tmp_path, workers):
+    """A session destroyed and created again under the same name announces
+    its chunks on the same subject, from index 0 again: reel analyze
+    --engine --session NAME analyses the chunks of the latest session
+    only, not the first run's chunks of the same indices still in the
+    stream (kept seven days)."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    d.start()
+    try:
+        work = tmp_path / "kw.txt"
+        work.write_text("hello again\n")
+        paths = []
+        for run in ("one", "two"):
+            d.reel("create", "again", "-o", tmp_path / run)
+            d.reel("add-context", "-k", "-t", "tid")
+            d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf",
+                   "16")
+            d.reel("enable-event", "-k", SCHED)
+            d.reel("enable-event", "-k", "--syscall", "-a")
+            d.reel("enable-rotation", "--timer", "300ms", "--publish", broker.url)
+            d.reel("start")
+            for _ in range(2 if run == "one" else 4):
+                kworkload(d, work, 50)
+            wait_until(lambda: len(rotations(d)["chunks"]) >= 2, "no rotation")
+            d.reel("stop")
+            wait_until(lambda: all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+                       f"chunks not announced: {rotations(d)}")
+            paths = [c["path"] for c in rotations(d)["chunks"]]
+            d.reel("destroy")
+        workers(broker.url, 1)
+        dist = analyze("syscalls", "--json", "--engine", broker.url, "--session",
+                       "again").stdout
+        assert dist == analyze("syscalls", "--json", "-j", "2", *paths).stdout
+        assert json.loads(dist)["chunks"] == len(paths)
+    finally:
+        stop_and_check(d)
+        broker.stop()
+
+
+@needs_trace
+def test_duplicate_results_in_store(chunks, workers, tmp_path):
+    """A task redone (its first worker too slow for the ack wait) whose
+    partial goes through the shared store: both workers write one, the
+    broker keeps one result (by its id); no file stays in the store once
+    both workers are done, and the result is the local one."""
+    broker = Broker(tmp_path, max_payload="16KB")
+    broker.start()
+    try:
+        store = tmp_path / "store"
+        store.mkdir()
+        one = sorted((chunks / "archives").iterdir())[0]
+        slow = workers(broker.url, 1, env={"REEL_WORKER_TEST_SLEEP_MS": "4000",
+                                          "REEL_WORKER_TEST_NO_KEEPALIVE": "1"},
+                       args=["--store", str(store)])[0]
+        run = subprocess.Popen([str(REEL), "analyze", "--quiet", "--json", "syscalls", str(one),
+                                "--engine", broker.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        slow.wait_for(": mapping ")
+        other = workers(broker.url, 1, env={"REEL_WORKER_TEST_SLEEP_MS": "1000"},
+                        args=["--store", str(store)])[0]
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+        assert out == analyze("syscalls", one, "--json").stdout
+        for w in (slow, other):
+            wait_until(lambda: re.search(r"of run \w+: done,|acknowledging the task", w.text()),
+                       f"worker not done: {w.text()}")
+        assert "over the broker's max message" in slow.text() + other.text()
+        assert re.search(r"partial of [1-9]\d* bytes", slow.text() + other.text())
+        assert list(store.iterdir()) == []
+    finally:
+        broker.stop()
+
+
+def nats_request(broker, subject, payload):
+    """One request over NATS's text protocol (no client library here):
+    the reply's payload."""
+    with socket.create_connection((broker.host, broker.port), timeout=20) as s:
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"INFO ")
+        body = json.dumps(payload).encode()
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.t 1\r\n'
+                  + f"PUB {subject} _INBOX.t {len(body)}\r\n".encode() + body + b"\r\nPING\r\n")
+        while True:
+            line = f.readline()
+            assert line, "the broker closed the connection"
+            if line.startswith(b"MSG "):
+                data = f.read(int(line.split()[-1]) + 2)[:-2]
+                return json.loads(data)
+            assert not line.startswith(b"-ERR"), line
+
+
+def test_worker_cannot_take_tasks(tmp_path):
+    """The workers' consumer is not one a worker can pull from (here a
+    push consumer of that name, made by another client): reel worker says
+    why and exits with status 1, not 0."""
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        r = nats_request(broker, "$JS.API.STREAM.CREATE.REEL_TASKS",
+                         {"name": "REEL_TASKS", "subjects": ["reel.task.>"], "retention": "workqueue",
+                          "storage": "file"})
+        assert "error" not in r, r
+        r = nats_request(broker, "$JS.API.CONSUMER.DURABLE.CREATE.REEL_TASKS.reel-workers",
+                         {"stream_name": "REEL_TASKS",
+                          "config": {"durable_name": "reel-workers", "deliver_subject": "somewhere",
+                                     "ack_policy": "explicit", "filter_subject": "reel.task.>"}})
+        assert "error" not in r, r
+        p = subprocess.run([str(REEL), "worker", "--engine", broker.url], capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 1, (p.returncode, p.stderr)
+        assert "subscribing to the tasks" in p.stderr, p.stderr
+    finally:
         broker.stop()

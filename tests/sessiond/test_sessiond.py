@@ -1391,3 +1391,32 @@ def test_ust_statedump_at_each_chunk(daemon, tmp_path):
                    for l in dump), dump
         assert any("build_id" in l and "_build_id_length = 20" in l for l in dump), dump
     daemon.reel("destroy")
+
+
+
+def test_archived_marker_not_followed(daemon, tmp_path):
+    """<output>/.reel-archived is written through a file of its own: a
+    symbolic link in the way at its temporary name is not followed (the
+    daemon may run as root, the output directory be another user's): the
+    file it points to is left as it was, and the marker names the last
+    chunk."""
+    out = tmp_path / "trace"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (out / ".reel-archived.tmp").symlink_to(victim)
+    daemon.reel("create", "mk", "-o", out)
+    daemon.reel("enable-event", "-u", "dapp:step")
+    daemon.reel("start")
+    app = daemon.app("steps", 100)
+    for k in range(2):
+        step(app, k)
+        chunk = json.loads(daemon.reel("--json", "rotate").stdout)["chunk"]
+        if k == 0:
+            (out / ".reel-archived.tmp").symlink_to(victim)
+    finish(app)
+    assert victim.read_text() == "precious\n"
+    marker = out / ".reel-archived"
+    assert not marker.is_symlink()
+    assert marker.read_text() == f"1 {Path(chunk).name}\n"
+    daemon.reel("destroy")
