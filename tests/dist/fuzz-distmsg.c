@@ -120,6 +120,26 @@ static void parse_all(const char *data, size_t len)
 			FILE *f = fmemopen((void *)r.data, r.size ? r.size : 1, "rb");
 			if (f && r.size) {
 				struct an_partial *p = an_partial_read(names, f);
+				if (p) {
+					/* merged with itself and exposed: every number
+					 * the partial carries goes through the reduce
+					 * and the reports */
+					rewind(f);
+					struct an_partial *q = an_partial_read(names, f);
+					if (q && an_partial_merge(p, q)) {
+						an_partial_destroy(p);
+						p = NULL;
+					}
+					char *rb = NULL;
+					size_t rl = 0;
+					FILE *o = p ? open_memstream(&rb, &rl) : NULL;
+					if (o) {
+						an_report_syscalls(p, o, true);
+						an_metrics_write(p, o, NULL);
+						fclose(o);
+					}
+					free(rb);
+				}
 				an_partial_destroy(p);
 			}
 			if (f)
