@@ -5,7 +5,9 @@
  * daemon's .reel-archived marker, renamed into place once per announced
  * chunk, and the directory's own removal), a signalfd (SIGINT, SIGTERM)
  * and an eventfd the mappers raise. Announced chunks are queued to `jobs`
- * mapper threads; their partials go through the ordered reducer; each time
+ * mapper threads, each mapping one chunk at a time through its own engine
+ * (src/dist: the local map, or a one-chunk job on the `reel worker`s of a
+ * NATS broker); their partials go through the ordered reducer; each time
  * the prefix grows the metrics text is rendered once and handed to the
  * HTTP thread (metrics-http.c), which serves it until the next one.
  */
@@ -29,6 +31,7 @@
 
 #include "analyze-follow.h"
 #include "cli.h"
+#include "dist/dist.h"
 #include "metrics-http.h"
 
 #define MARKER ".reel-archived"
@@ -39,6 +42,14 @@ struct job {
 	struct an_partial *p; /* result, NULL: failed */
 	char err[512];
 	struct job *next;
+};
+
+/* A mapper thread and its engine (one each: an engine runs one job at a
+ * time). */
+struct mapper {
+	struct follow *f;
+	struct dist_engine *engine;
+	pthread_t tid;
 };
 
 struct follow {
@@ -72,7 +83,8 @@ static bool has_metadata(const char *dir)
 
 static void *mapper(void *arg)
 {
-	struct follow *f = arg;
+	struct mapper *m = arg;
+	struct follow *f = m->f;
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
 		while (!f->todo && !f->stop)
@@ -88,8 +100,15 @@ static void *mapper(void *arg)
 		 * else whatever traces it holds */
 		char kp[PATH_MAX];
 		snprintf(kp, sizeof(kp), "%s/kernel", j->path);
-		int r = an_map_path(has_metadata(kp) ? kp : j->path, f->names, f->flags, &f->prog,
-				    &j->p, j->err, sizeof(j->err));
+		char *chunk = has_metadata(kp) ? kp : j->path;
+		const struct dist_job job = {.flags = f->flags,
+					     .begin = an_names_phase(f->names, 0),
+					     .end = an_names_phase(f->names, 1),
+					     .by = an_names_phase(f->names, 2),
+					     .chunks = &chunk,
+					     .n = 1};
+		int r = dist_engine_run(m->engine, &job, f->names, &f->prog, &j->p, j->err,
+					sizeof(j->err));
 		if (r) {
 			j->p = NULL;
 			if (!j->err[0])
@@ -285,8 +304,8 @@ static int collect(struct follow *f, struct an_reducer *red, bool *ret_grew)
 	return r;
 }
 
-int analyze_follow(const char *dir, unsigned jobs, unsigned flags, struct an_names *names,
-		   const char *metrics, bool quiet, struct an_partial **ret)
+int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned flags,
+		   struct an_names *names, const char *metrics, bool quiet, struct an_partial **ret)
 {
 	struct stat st;
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
@@ -300,7 +319,7 @@ int analyze_follow(const char *dir, unsigned jobs, unsigned flags, struct an_nam
 	pthread_cond_init(&f.cond, NULL);
 	int status = 1, ino = -1, sfd = -1;
 	unsigned nthreads = 0;
-	pthread_t *th = calloc(jobs, sizeof(*th));
+	struct mapper *th = calloc(jobs, sizeof(*th));
 	struct an_reducer *red = NULL;
 	struct metrics_server *ms = NULL;
 	char err[512];
@@ -325,6 +344,17 @@ int analyze_follow(const char *dir, unsigned jobs, unsigned flags, struct an_nam
 		cli_error("analyze", "%s: cannot watch: %s", dir, strerror(errno));
 		goto out;
 	}
+	/* the engines first: a broker that cannot be reached fails here */
+	for (unsigned i = 0; i < jobs; i++) {
+		th[i].f = &f;
+		err[0] = 0;
+		th[i].engine =
+			engine ? dist_engine_nats(engine, err, sizeof(err)) : dist_engine_local(1);
+		if (!th[i].engine) {
+			cli_error("analyze", "%s", err[0] ? err : "out of memory");
+			goto out;
+		}
+	}
 	if (metrics) {
 		ms = metrics_server_start(metrics, err, sizeof(err));
 		if (!ms) {
@@ -333,7 +363,7 @@ int analyze_follow(const char *dir, unsigned jobs, unsigned flags, struct an_nam
 		}
 	}
 	for (; nthreads < jobs; nthreads++)
-		if (pthread_create(&th[nthreads], NULL, mapper, &f)) {
+		if (pthread_create(&th[nthreads].tid, NULL, mapper, &th[nthreads])) {
 			cli_error("analyze", "cannot start a mapper thread");
 			goto out;
 		}
@@ -347,7 +377,8 @@ int analyze_follow(const char *dir, unsigned jobs, unsigned flags, struct an_nam
 			metrics_server_address(ms));
 	}
 	if (!quiet)
-		fprintf(stderr, "Following %s: Ctrl-C for the report\n", dir);
+		fprintf(stderr, "Following %s%s%s: Ctrl-C for the report\n", dir,
+			engine ? ", mapping on the workers of " : "", engine ? engine : "");
 	int r = scan(&f);
 	bool gone = false;
 	while (!r) {
@@ -412,7 +443,7 @@ int analyze_follow(const char *dir, unsigned jobs, unsigned flags, struct an_nam
 	pthread_cond_broadcast(&f.cond);
 	pthread_mutex_unlock(&f.lock);
 	for (unsigned i = 0; i < nthreads; i++)
-		pthread_join(th[i], NULL);
+		pthread_join(th[i].tid, NULL);
 	nthreads = 0;
 	if (f.inflight) {
 		if (!red && !(red = an_reducer_new(f.first))) {
@@ -434,7 +465,7 @@ out:
 	pthread_cond_broadcast(&f.cond);
 	pthread_mutex_unlock(&f.lock);
 	for (unsigned i = 0; i < nthreads; i++)
-		pthread_join(th[i], NULL);
+		pthread_join(th[i].tid, NULL);
 	metrics_server_stop(ms);
 	an_reducer_destroy(red);
 	for (struct job *j = f.todo, *n; j; j = n) {
@@ -454,6 +485,8 @@ out:
 		close(ino);
 	if (f.done_fd >= 0)
 		close(f.done_fd);
+	for (unsigned i = 0; th && i < jobs; i++)
+		dist_engine_destroy(th[i].engine);
 	free(th);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return status;

@@ -25,7 +25,8 @@
 static void analyze_help(void)
 {
 	printf("Usage: reel analyze syscalls|io|cpu TRACE... [OPTIONS]\n"
-	       "       reel analyze KIND --follow OUTPUT [--metrics [ADDR:]PORT] [OPTIONS]\n"
+	       "       reel analyze KIND --follow OUTPUT [--engine URL] [--metrics [ADDR:]PORT]\n"
+	       "                    [OPTIONS]\n"
 	       "       reel analyze fd TRACE... --pid PID --fd FD [--at TIME] [OPTIONS]\n"
 	       "       reel analyze phases TRACE... --begin PROVIDER:EVENT --end PROVIDER:EVENT\n"
 	       "                    [--by FIELD] [OPTIONS]\n"
@@ -57,7 +58,8 @@ static void analyze_help(void)
 	       "as one sequential pass.\n"
 	       "\n"
 	       "Options:\n"
-	       "  -j, --jobs N     threads mapping chunks (default: the CPUs)\n"
+	       "  -j, --jobs N     threads mapping chunks (default: the CPUs); with\n"
+	       "                   --follow --engine: chunks sent to the workers at once\n"
 	       "  --engine URL     map the chunks on `reel worker`s through the NATS\n"
 	       "                   JetStream broker at URL (nats://HOST:PORT) instead of\n"
 	       "                   local threads: the same result (doc/dist.md)\n"
@@ -67,7 +69,11 @@ static void analyze_help(void)
 	       "  --follow OUTPUT  a rotating session's output directory: every chunk\n"
 	       "                   archived and each new one as the daemon archives it,\n"
 	       "                   reduced in order; the report on SIGINT or SIGTERM, or\n"
-	       "                   when OUTPUT is removed\n"
+	       "                   when OUTPUT is removed. The chunks are found in OUTPUT\n"
+	       "                   (with --engine too: the workers read them there, on\n"
+	       "                   shared storage); with --engine each is mapped by a\n"
+	       "                   worker, a chunk its workers gave up on counted as\n"
+	       "                   failed (reel_chunks_failed_total)\n"
 	       "  --metrics [ADDR:]PORT  with --follow: serve the current result as\n"
 	       "                   Prometheus metrics at http://ADDR:PORT/metrics (ADDR\n"
 	       "                   default 127.0.0.1; PORT 0: a free one, printed)\n"
@@ -443,8 +449,8 @@ static int analyze_run(int argc, char **argv)
 		flags |= AN_CPU;
 	if (session && !engine_url)
 		return cli_usage_error("analyze", "--session NAME needs --engine URL (the broker it announces to)");
-	if (follow && engine_url)
-		return cli_usage_error("analyze", "--follow reads the chunks here (not with --engine)");
+	if (follow && session)
+		return cli_usage_error("analyze", "--follow discovers the chunks in the session's output directory (not with --session)");
 	if (metrics && !follow)
 		return cli_usage_error("analyze", "--metrics goes with --follow OUTPUT");
 	if (follow && optind < argc)
@@ -475,7 +481,7 @@ static int analyze_run(int argc, char **argv)
 		goto out;
 	}
 	if (follow) {
-		if (analyze_follow(follow, (unsigned)jobs, flags, names, metrics, quiet, &res))
+		if (analyze_follow(follow, (unsigned)jobs, engine_url, flags, names, metrics, quiet, &res))
 			goto out;
 		if (!res && !(res = an_partial_new(names, flags))) {
 			cli_error("analyze", "out of memory");
