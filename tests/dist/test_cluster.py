@@ -44,3 +44,90 @@ def test_follow_engine_errors(tmp_path):
     assert "Serving the metrics" not in p.stderr
     p = analyze("syscalls", "--follow", tmp_path, "--engine", url, "--session", "s")
     assert p.returncode != 0 and "not with --session" in p.stderr, p.stderr
+
+
+@pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
+@pytest.mark.skipif(NATS is None, reason="nats-server is not installed")
+@pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not installed (make deps)")
+def test_cluster(tmp_path):
+    broker = Broker(tmp_path)
+    d = Daemon(tmp_path)
+    workers, follower, prom = [], None, None
+    try:
+        broker.start()
+        # the first worker holds each task it takes (test-only sleep,
+        # kept alive): started alone, it takes the first chunk's task
+        slow = Worker(tmp_path, broker.url, "slow", env={"REEL_WORKER_TEST_SLEEP_MS": "600000"})
+        workers.append(slow)
+        slow.wait_for("taking tasks")
+        d.start()
+        work = tmp_path / "kw.txt"
+        work.write_text("hello cluster\n")
+        out = tmp_path / "trace"
+        d.reel("create", "cluster", "-o", out)
+        d.reel("add-context", "-k", "-t", "tid")
+        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
+        d.reel("enable-event", "-k", SCHED)
+        # the workload's syscalls (all of a busy machine's: too many series
+        # for Prometheus to answer in time, test_follow.py)
+        d.reel("enable-event", "-k", "--syscall", "openat,read,write,lseek,close,getppid,getuid,clone,wait4")
+        d.reel("enable-rotation", "--timer", "1s", "--publish", broker.url)
+        d.reel("start")
+        wait_until(out.is_dir, "no output directory")
+        follower = Follower("syscalls", out, "--engine", broker.url)
+        pids = [kworkload(d, work, N)[0]]
+        wait_until(lambda: len(rotations(d)["chunks"]) >= 1, "no rotation")
+        slow.wait_for(": mapping ")
+        # each chunk is a run of one task: the run names it
+        taken = re.search(r"(task \d+ of run \w+): mapping ", slow.text()).group(1)
+        others = [Worker(tmp_path, broker.url, str(i)) for i in range(2)]
+        workers.extend(others)
+        for w in others:
+            w.wait_for("taking tasks")
+        # more chunks while the slow worker holds its task; then it dies
+        for _ in range(2):
+            pids.append(kworkload(d, work, N)[0])
+            time.sleep(1.2)
+        slow.proc.send_signal(signal.SIGKILL)
+        slow.proc.wait()
+        pids.append(kworkload(d, work, N)[0])
+        before = len(rotations(d)["chunks"])
+        wait_until(lambda: len(rotations(d)["chunks"]) > before, "no rotation after the last run")
+        d.reel("stop")
+        d.reel("rotate")  # what the timer had not archived
+        wait_until(lambda: all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+                   f"chunks not announced: {rotations(d)}")
+        rot = rotations(d)
+        paths = [Path(c["path"]) for c in rot["chunks"]]
+        assert len(paths) >= 4, rot
+        assert sorted((out / "archives").iterdir()) == sorted(paths)
+        # the follower has every chunk; the killed worker's task was redone
+        wait_until(lambda: follower.chunks() == len(paths), "the follower's chunks", timeout=180)
+        assert metric(follower.metrics(), "reel_chunks_failed_total") == {frozenset(): 0.0}
+        assert any(f"{taken}: done," in w.text() for w in others), taken
+        assert f"{taken}: done," not in slow.text()
+        # Prometheus scrapes it: the numbers are the local sequential ones
+        prom = Prometheus(tmp_path, [follower.address])
+        inst = follower.address
+        wait_until(lambda: prom.query(sel("reel_chunks_total", inst)) == {frozenset(): float(len(paths))},
+                   "a scrape", timeout=120)
+        want = batch("syscalls", [p / "kernel" for p in paths], "-j", "1")
+        assert want["chunks"] == len(paths)
+        check_syscalls(prom, inst, want, pids)
+        res, err = follower.finish()
+        assert res == want, err
+        # the announced chunks, analysed by the workers
+        p = analyze("syscalls", "--json", "--engine", broker.url, "--session", "cluster")
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout) == batch("syscalls", paths, "-j", "1")
+        d.reel("destroy")
+    finally:
+        if follower:
+            follower.kill()
+        if prom:
+            prom.stop()
+        for w in workers:
+            if w.proc.poll() is None:
+                w.stop()
+        stop_and_check(d)
+        broker.stop()
