@@ -284,7 +284,10 @@ static int collect(struct follow *f, struct an_reducer *red, bool *ret_grew)
 		struct an_partial *p = j->p;
 		if (!p) {
 			/* an empty chunk in its place: the prefix goes on */
-			cli_error("analyze", "%s: %s (counted as an empty chunk)", j->path, j->err);
+			/* the engines' messages name the chunk already */
+			bool named = !strncmp(j->err, j->path, strlen(j->path));
+			cli_error("analyze", "%s%s%s (counted as an empty chunk)",
+				  named ? "" : j->path, named ? "" : ": ", j->err);
 			f->failed++;
 			p = an_partial_new(f->names, f->flags);
 			if (p && an_partial_end_chunk(p)) {

@@ -46,6 +46,50 @@ def test_follow_engine_errors(tmp_path):
     assert p.returncode != 0 and "not with --session" in p.stderr, p.stderr
 
 
+@pytest.mark.skipif(NATS is None, reason="nats-server is not installed")
+def test_follow_engine_failed_chunks(tmp_path):
+    """Two announced chunks the workers cannot give a partial for: the
+    first's task is given up by the server (its only delivery's worker
+    killed, --max-deliver 1), the second is not a trace (the worker's error
+    comes back). Both are counted as failed, merged as empty, and the
+    follower goes on and reports on SIGTERM."""
+    broker = Broker(tmp_path)
+    workers, follower = [], None
+    try:
+        broker.start()
+        out = tmp_path / "out"
+        for i in range(2):
+            c = out / "archives" / f"20260101T00000{i}+0000-20260101T00000{i + 1}+0000-{i}"
+            c.mkdir(parents=True)
+            (c / "metadata").write_text("not a trace\n")
+        # the daemon's announcement marker, as reeld writes it
+        (out / ".reel-archived.tmp").write_text(f"1 {c.name}\n")
+        (out / ".reel-archived.tmp").rename(out / ".reel-archived")
+        slow = Worker(tmp_path, broker.url, "slow", env={"REEL_WORKER_TEST_SLEEP_MS": "600000"},
+                      args=["--max-deliver", "1"])
+        workers.append(slow)
+        slow.wait_for("taking tasks")
+        follower = Follower("syscalls", out, "--engine", broker.url, "-j", "1")
+        slow.wait_for(": mapping ")
+        slow.proc.send_signal(signal.SIGKILL)
+        slow.proc.wait()
+        w = Worker(tmp_path, broker.url, "0", args=["--max-deliver", "1"])
+        workers.append(w)
+        wait_until(lambda: follower.chunks() == 2, "the failed chunks counted", timeout=120)
+        assert metric(follower.metrics(), "reel_chunks_failed_total") == {frozenset(): 2.0}
+        res, err = follower.finish()
+        assert res["chunks"] == 2 and res["events"] == 0, res
+        assert "max deliveries" in err and "counted as an empty chunk" in err, err
+        assert "/metadata: metadata:1: " in err and "(worker " in err, err
+    finally:
+        if follower:
+            follower.kill()
+        for w in workers:
+            if w.proc.poll() is None:
+                w.stop()
+        broker.stop()
+
+
 @pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
 @pytest.mark.skipif(NATS is None, reason="nats-server is not installed")
 @pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not installed (make deps)")
