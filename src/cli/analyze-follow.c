@@ -54,6 +54,7 @@ struct mapper {
 
 struct follow {
 	const char *dir;
+	const char *url; /* --engine, else NULL */
 	unsigned flags;
 	struct an_names *names;
 	struct an_progress prog;
@@ -107,8 +108,17 @@ static void *mapper(void *arg)
 					     .by = an_names_phase(f->names, 2),
 					     .chunks = &chunk,
 					     .n = 1};
-		int r = dist_engine_run(m->engine, &job, f->names, &f->prog, &j->p, j->err,
-					sizeof(j->err));
+		/* a broker engine that failed is replaced for the next chunk: its
+		 * connection may be closed for good (the broker away too long) */
+		if (!m->engine && f->url)
+			m->engine = dist_engine_nats(f->url, j->err, sizeof(j->err));
+		int r = m->engine ? dist_engine_run(m->engine, &job, f->names, &f->prog, &j->p,
+						    j->err, sizeof(j->err))
+				  : -EIO;
+		if (r && f->url) {
+			dist_engine_destroy(m->engine);
+			m->engine = NULL;
+		}
 		if (r) {
 			j->p = NULL;
 			if (!j->err[0])
@@ -316,7 +326,8 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 			  dir);
 		return 1;
 	}
-	struct follow f = {.dir = dir, .flags = flags, .names = names, .done_fd = -1};
+	struct follow f = {
+		.dir = dir, .url = engine, .flags = flags, .names = names, .done_fd = -1};
 	f.todo_tail = &f.todo;
 	pthread_mutex_init(&f.lock, NULL);
 	pthread_cond_init(&f.cond, NULL);
