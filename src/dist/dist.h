@@ -42,8 +42,10 @@ struct dist_engine *dist_engine_local(unsigned threads);
 struct dist_engine *dist_engine_nats(const char *url, char *err, size_t errlen);
 
 /* Map job's chunks and reduce them in chunk order; *ret gets the result
- * (names: the run's table, with the phases set by the caller). Returns 0
- * or a negative errno with a message in err. */
+ * (names: the run's table, with the phases set by the caller; several
+ * runs may share it). One run at a time per engine: threads that run jobs
+ * at once open an engine each (the follower does). Returns 0 or a
+ * negative errno with a message in err. */
 int dist_engine_run(struct dist_engine *e, const struct dist_job *job, struct an_names *names,
 		    struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen);
 

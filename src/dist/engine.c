@@ -161,13 +161,19 @@ static bool advisory_seq(const char *data, int len, uint64_t *ret)
 	return true;
 }
 
-/* REEL_DIST_DEBUG: where a batch run's time goes, on stderr */
+/* REEL_DIST_DEBUG: where a batch run's time goes, on stderr. Runs of
+ * several engines at once (the follower's mapper threads) may get here
+ * together: the flag is read and set atomically (relaxed: every thread
+ * computes the same value). */
 static void dbg(const char *what)
 {
 	static int on = -1;
-	if (on < 0)
-		on = getenv("REEL_DIST_DEBUG") != NULL;
-	if (on)
+	int v = __atomic_load_n(&on, __ATOMIC_RELAXED);
+	if (v < 0) {
+		v = getenv("REEL_DIST_DEBUG") != NULL;
+		__atomic_store_n(&on, v, __ATOMIC_RELAXED);
+	}
+	if (v)
 		fprintf(stderr, "reel analyze: %.3f ms: %s\n",
 			(double)nats_NowInNanoSeconds() / 1e6, what);
 }
