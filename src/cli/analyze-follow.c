@@ -8,7 +8,7 @@
  * mapper threads, each mapping one chunk at a time through its own engine
  * (src/dist: the local map, or a one-chunk job on the `reel worker`s of a
  * NATS broker); their partials go through the ordered reducer; each time
- * the prefix grows the metrics text is rendered once and handed to the
+ * partials come in the metrics text is rendered once and handed to the
  * HTTP thread (metrics-http.c), which serves it until the next one.
  */
 #define _GNU_SOURCE
@@ -395,6 +395,7 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 			engine ? ", mapping on the workers of " : "", engine ? engine : "");
 	int r = scan(&f);
 	bool gone = false;
+	int64_t updated = 0; /* when the prefix last grew */
 	while (!r) {
 		struct pollfd pf[3] = {{.fd = sfd, .events = POLLIN},
 				       {.fd = ino, .events = POLLIN},
@@ -443,8 +444,12 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 			}
 			bool grew = false;
 			r = collect(&f, red, &grew);
-			if (grew && ms)
-				publish(ms, red, f.failed, now_ns());
+			if (grew)
+				updated = now_ns();
+			/* also when only the held chunks changed: reel_chunks_waiting
+			 * shows a chunk that keeps the prefix back (a slow worker) */
+			if (ms)
+				publish(ms, red, f.failed, updated);
 		}
 	}
 	if (r) {

@@ -119,6 +119,8 @@ def test_cluster(tmp_path):
         d.reel("start")
         wait_until(out.is_dir, "no output directory")
         follower = Follower("syscalls", out, "--engine", broker.url)
+        inst = follower.address
+        prom = Prometheus(tmp_path, [inst])  # scrapes it from now on
         pids = [kworkload(d, work, N)[0]]
         wait_until(lambda: len(rotations(d)["chunks"]) >= 1, "no rotation")
         slow.wait_for(": mapping ")
@@ -128,10 +130,14 @@ def test_cluster(tmp_path):
         workers.extend(others)
         for w in others:
             w.wait_for("taking tasks")
-        # more chunks while the slow worker holds its task; then it dies
+        # more chunks while the slow worker holds its task: the others map
+        # them, the follower holds them behind the first one; then it dies
         for _ in range(2):
             pids.append(kworkload(d, work, N)[0])
             time.sleep(1.2)
+        wait_until(lambda: metric(follower.metrics(), "reel_chunks_waiting")[frozenset()] >= 1,
+                   "a chunk mapped by the others held behind the slow worker's")
+        assert follower.chunks() == 0
         slow.proc.send_signal(signal.SIGKILL)
         slow.proc.wait()
         pids.append(kworkload(d, work, N)[0])
@@ -150,9 +156,7 @@ def test_cluster(tmp_path):
         assert metric(follower.metrics(), "reel_chunks_failed_total") == {frozenset(): 0.0}
         assert any(f"{taken}: done," in w.text() for w in others), taken
         assert f"{taken}: done," not in slow.text()
-        # Prometheus scrapes it: the numbers are the local sequential ones
-        prom = Prometheus(tmp_path, [follower.address])
-        inst = follower.address
+        # what Prometheus scraped: the numbers are the local sequential ones
         wait_until(lambda: prom.query(sel("reel_chunks_total", inst)) == {frozenset(): float(len(paths))},
                    "a scrape", timeout=120)
         want = batch("syscalls", [p / "kernel" for p in paths], "-j", "1")
