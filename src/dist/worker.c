@@ -28,12 +28,15 @@
 #include "dist/dist.h"
 #include "dist/nats-local.h"
 
-static volatile sig_atomic_t stop;
+/* Set by the signal handler (on whichever thread takes the signal) or a
+ * job thread, read by every job thread: atomic (lock-free, so
+ * async-signal-safe), relaxed: it orders nothing else. */
+static int stop;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 }
 
 struct worker {
@@ -300,11 +303,11 @@ static void *job_thread(void *arg)
 		dist_nats_err(err, sizeof(err), "subscribing to the tasks", s, jerr);
 		wlog("%s", err);
 		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
-		stop = 1;
+		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
 	bool down = false;
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		natsMsgList list = {0};
 		s = natsSubscription_Fetch(&list, sub, 1, 1000, &jerr);
 		if (s == NATS_TIMEOUT)

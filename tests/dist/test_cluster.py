@@ -30,6 +30,31 @@ from test_follow import (N, PROMETHEUS, Follower, Prometheus, batch, check_sysca
 from test_kernel import REEL, SCHED, Daemon, _why_not, kworkload, stop_and_check  # noqa: E402
 
 
+def cleanup(*steps):
+    """Run every step, even after one fails (a daemon, broker or worker
+    must not outlive the test); raise the first failure."""
+    first = None
+    for step in steps:
+        try:
+            step()
+        except BaseException as e:  # noqa: B902
+            first = first or e
+    if first:
+        raise first
+
+
+def kill(proc):
+    """SIGKILL: the slow worker sleeps in its task and would not stop."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def stop_workers(workers):
+    """Their stops: SIGTERM (checked), the slow one (worker-slow.log) SIGKILL."""
+    return [(lambda w=w: kill(w.proc)) if w.log.name == "worker-slow.log" else w.stop for w in workers]
+
+
 def analyze(*args):
     return subprocess.run([str(REEL), "analyze", "--quiet"] + [str(a) for a in args],
                           capture_output=True, text=True, timeout=120)
@@ -82,12 +107,7 @@ def test_follow_engine_failed_chunks(tmp_path):
         assert "max deliveries" in err and "counted as an empty chunk" in err, err
         assert "/metadata: metadata:1: " in err and "(worker " in err, err
     finally:
-        if follower:
-            follower.kill()
-        for w in workers:
-            if w.proc.poll() is None:
-                w.stop()
-        broker.stop()
+        cleanup(lambda: follower and follower.kill(), *stop_workers(workers), broker.stop)
 
 
 @pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
@@ -126,8 +146,9 @@ def test_cluster(tmp_path):
         slow.wait_for(": mapping ")
         # each chunk is a run of one task: the run names it
         taken = re.search(r"(task \d+ of run \w+): mapping ", slow.text()).group(1)
-        others = [Worker(tmp_path, broker.url, str(i)) for i in range(2)]
-        workers.extend(others)
+        for i in range(2):
+            workers.append(Worker(tmp_path, broker.url, str(i)))
+        others = workers[1:]
         for w in others:
             w.wait_for("taking tasks")
         # more chunks while the slow worker holds its task: the others map
@@ -170,12 +191,5 @@ def test_cluster(tmp_path):
         assert json.loads(p.stdout) == batch("syscalls", paths, "-j", "1")
         d.reel("destroy")
     finally:
-        if follower:
-            follower.kill()
-        if prom:
-            prom.stop()
-        for w in workers:
-            if w.proc.poll() is None:
-                w.stop()
-        stop_and_check(d)
-        broker.stop()
+        cleanup(lambda: follower and follower.kill(), lambda: prom and prom.stop(),
+                *stop_workers(workers), lambda: stop_and_check(d), broker.stop)
