@@ -19,6 +19,7 @@
 
 #include "analysis/analysis.h"
 #include "analyze-follow.h"
+#include "args.h"
 #include "cli.h"
 #include "dist/dist.h"
 
@@ -338,7 +339,7 @@ static int analyze_run(int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:h", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'j':
@@ -422,7 +423,7 @@ static int analyze_run(int argc, char **argv)
 			analyze_help();
 			return 0;
 		default:
-			return cli_usage_error("analyze", "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option("analyze", c, argc, argv, opts);
 		}
 	}
 	/* getopt_long permutes: options may come anywhere */

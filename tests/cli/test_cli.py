@@ -61,7 +61,7 @@ def usage_error(args, env, *words):
     assert p.returncode == 2, (args, p.stdout, p.stderr)
     assert p.stdout == ""
     first = p.stderr.splitlines()[0]
-    cmd = args[0] if args and args[0] in COMMANDS else None
+    cmd = args[0] if args and args[0] in COMMANDS + ["analyze", "worker"] else None
     assert first.startswith(f"reel {cmd}: " if cmd else "reel: "), p.stderr
     for w in words:
         assert w in first, (w, p.stderr)
@@ -154,6 +154,8 @@ def test_extra_argument(args, env):
     ["enable-channel", "-u", "big", "-s"], ["enable-channel", "-u", "big", "--subbuf-size"],
     ["enable-event", "-u", "x", "-c"], ["enable-event", "-u", "x", "--loglevel"],
     ["disable-event", "-u", "x", "--channel"],
+    ["analyze", "syscalls", "--sqlite"], ["analyze", "syscalls", "-j"],
+    ["analyze", "io", "x", "--engine"], ["worker", "--engine"],
 ])
 def test_missing_option_argument(args, env):
     usage_error(args, env, "requires an argument")
