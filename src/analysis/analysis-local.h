@@ -278,6 +278,14 @@ int an_partial_merge_into(struct an_partial *a, const struct an_partial *b);
  * (ENOENT) for -1..-4095, else the number (in buf). */
 const char *an_errno_name(int64_t ret, char *buf, size_t len);
 
+/* The length of the whole UTF-8 sequence at s (2 to 4 bytes: no overlong
+ * form, no surrogate), 0 when s does not start one. */
+size_t an_utf8_len(const unsigned char *s);
+/* s as a JSON string: " and \ escaped, control characters as \uXXXX,
+ * UTF-8 as it is, bytes that are not UTF-8 as U+FFFD (names and paths from
+ * the trace are bytes). */
+void an_json_str(FILE *f, const char *s);
+
 /* The phases report's numbers (phases.c): per group (index in groups,
  * the begin marks' --by values), its phases, those open at the end, their
  * total time, and per syscall count, total, min, max (sorted as printed).

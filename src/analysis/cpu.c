@@ -289,21 +289,6 @@ static int cmp_cpu(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 double an_cpu_pct(int64_t ns, int64_t dur)
 {
 	return dur > 0 ? (double)ns * 100.0 / (double)dur : 0.0;
@@ -435,14 +420,14 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 		for (size_t i = 0; i < n && i < limit; i++) {
 			fprintf(f, "%s{\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", th[i].tid,
 				th[i].pid);
-			json_str(f, th[i].comm);
+			an_json_str(f, th[i].comm);
 			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", th[i].ns,
 				an_cpu_pct(th[i].ns, dur));
 		}
 		fputs("],\"processes\":[", f);
 		for (size_t i = 0; i < npr && i < limit; i++) {
 			fprintf(f, "%s{\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", pr[i].pid);
-			json_str(f, pr[i].comm);
+			an_json_str(f, pr[i].comm);
 			fprintf(f, ",\"cpu_ns\":%" PRId64 ",\"usage\":%.6f}", pr[i].ns,
 				an_cpu_pct(pr[i].ns, dur));
 		}
@@ -457,7 +442,7 @@ int an_report_cpu(const struct an_partial *p, FILE *f, bool json, unsigned limit
 		for (size_t i = 0; i < nwk && i < limit; i++) {
 			fprintf(f, "%s{\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", wk[i].tid,
 				wk[i].pid);
-			json_str(f, wk[i].comm);
+			an_json_str(f, wk[i].comm);
 			fprintf(f, ",\"count\":%" PRIu64 ",\"min_ns\":%" PRId64 ",\"max_ns\":%" PRId64
 				   ",\"sum_ns\":%" PRId64 ",\"avg_ns\":%.3f,\"p99_ns\":%" PRIu64 "}",
 				wk[i].wcount, wk[i].wmin, wk[i].wmax, wk[i].wsum,

@@ -723,21 +723,6 @@ static int cmp_fpid(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static const char *comm_of(const struct an_partial *p, int64_t tid)
 {
 	const struct an_thread *t = an_tab_find(&p->threads, (uint64_t)tid);
@@ -772,13 +757,13 @@ static void print(const struct replay *rp, FILE *f, bool json, struct trow *th, 
 		for (size_t i = 0; i < nth && i < lim; i++) {
 			fprintf(f, "%s{\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", th[i].tid,
 				th[i].pid);
-			json_str(f, comm_of(p, th[i].tid));
+			an_json_str(f, comm_of(p, th[i].tid));
 			fprintf(f, ",\"read\":%" PRIu64 ",\"write\":%" PRIu64 "}", th[i].rd, th[i].wr);
 		}
 		fputs("],\"processes\":[", f);
 		for (size_t i = 0; i < npr && i < lim; i++) {
 			fprintf(f, "%s{\"pid\":%" PRId64 ",\"comm\":", i ? "," : "", pr[i].pid);
-			json_str(f, comm_of(p, pr[i].pid));
+			an_json_str(f, comm_of(p, pr[i].pid));
 			fprintf(f, ",\"read\":%" PRIu64 ",\"write\":%" PRIu64 "}", pr[i].rd, pr[i].wr);
 		}
 		fputs("],\"files\":[", f);
@@ -788,7 +773,7 @@ static void print(const struct replay *rp, FILE *f, bool json, struct trow *th, 
 			if (fi[i].file == FILE_UNKNOWN)
 				fputs("null", f);
 			else
-				json_str(f, an_names_get(rp->files, fi[i].file));
+				an_json_str(f, an_names_get(rp->files, fi[i].file));
 			fprintf(f, ",\"read\":%" PRIu64 ",\"write\":%" PRIu64 ",\"processes\":[", fi[i].rd, fi[i].wr);
 			/* byfile: grouped in the order of fi, the processes of each */
 			while (byfile[k] && (byfile[k]->file != fi[i].file ||
@@ -805,14 +790,14 @@ static void print(const struct replay *rp, FILE *f, bool json, struct trow *th, 
 		for (unsigned i = 0; i < rp->ntop; i++) {
 			const struct io_lat *l = &rp->top[i];
 			fprintf(f, "%s{\"syscall\":", i ? "," : "");
-			json_str(f, an_names_get(p->names, l->name));
+			an_json_str(f, an_names_get(p->names, l->name));
 			fprintf(f, ",\"tid\":%" PRId64 ",\"pid\":%" PRId64 ",\"comm\":", l->tid, l->pid);
-			json_str(f, comm_of(p, l->tid));
+			an_json_str(f, comm_of(p, l->tid));
 			fprintf(f, ",\"fd\":%" PRId64 ",\"file\":", l->fd);
 			if (l->file == FILE_UNKNOWN)
 				fputs("null", f);
 			else
-				json_str(f, an_names_get(rp->files, l->file));
+				an_json_str(f, an_names_get(rp->files, l->file));
 			fprintf(f, ",\"begin_ns\":%" PRId64 ",\"duration_ns\":%" PRId64 ",\"ret\":%" PRId64 "}",
 				l->ts, l->dur, l->ret);
 		}
@@ -1011,11 +996,11 @@ static void span_json(const struct replay *rp, FILE *f, const struct fd_span *s)
 {
 	const struct an_partial *p = rp->p;
 	fprintf(f, "{\"begin_ns\":%" PRId64 ",\"end_ns\":%" PRId64 ",\"file\":", s->begin, s->end);
-	json_str(f, an_names_get(rp->files, s->file));
+	an_json_str(f, an_names_get(rp->files, s->file));
 	fprintf(f, ",\"how\":\"%s\"", how_str(s->open.how));
 	if (s->open.how == HOW_OPEN || s->open.how == HOW_DUP) {
 		fputs(",\"syscall\":", f);
-		json_str(f, an_names_get(p->names, s->open.name));
+		an_json_str(f, an_names_get(p->names, s->open.name));
 	}
 	if (s->open.how != HOW_SD)
 		fprintf(f, ",\"tid\":%" PRId64, s->open.tid);
@@ -1028,7 +1013,7 @@ static void span_json(const struct replay *rp, FILE *f, const struct fd_span *s)
 		fprintf(f, ",\"end_tid\":%" PRId64, s->close.tid);
 		if (s->close.how != HOW_SD && s->close.how != HOW_FORK) {
 			fputs(",\"end_syscall\":", f);
-			json_str(f, an_names_get(p->names, s->close.name));
+			an_json_str(f, an_names_get(p->names, s->close.name));
 		}
 	}
 	fputc('}', f);
@@ -1097,7 +1082,7 @@ int an_report_fd(const struct an_partial *p, FILE *f, bool json, int64_t pid, in
 			   ",\"uncertain\":%s,\"pid\":%" PRId64 ",\"comm\":",
 			p->events, p->chunks, p->lost, p->lost ? "true" : "false", pid);
 		if (comm)
-			json_str(f, comm);
+			an_json_str(f, comm);
 		else
 			fputs("null", f);
 		fprintf(f, ",\"fd\":%" PRId64 ",\"at\":", fd);

@@ -44,19 +44,9 @@ static void label(FILE *f, const char *s)
 			u++;
 			continue;
 		}
-		/* a whole UTF-8 sequence (no overlong forms, no surrogates), or U+FFFD */
-		size_t n = c >= 0xc2 && c <= 0xdf   ? 2
-			   : c >= 0xe0 && c <= 0xef ? 3
-			   : c >= 0xf0 && c <= 0xf4 ? 4
-						    : 0;
-		bool ok = n > 0;
-		for (size_t i = 1; ok && i < n; i++)
-			ok = (u[i] & 0xc0) == 0x80;
-		if (ok && n == 3)
-			ok = !(c == 0xe0 && u[1] < 0xa0) && !(c == 0xed && u[1] >= 0xa0);
-		if (ok && n == 4)
-			ok = !(c == 0xf0 && u[1] < 0x90) && !(c == 0xf4 && u[1] >= 0x90);
-		if (ok) {
+		/* a whole UTF-8 sequence, or U+FFFD */
+		size_t n = an_utf8_len(u);
+		if (n) {
 			fwrite(u, 1, n, f);
 			u += n;
 		} else {

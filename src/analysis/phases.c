@@ -64,21 +64,6 @@ static int cmp_sys(const void *a, const void *b, void *names)
 	return strcmp(an_names_get(names, x->name), an_names_get(names, y->name));
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 void an_phases_free(struct an_phases *ph)
 {
 	for (uint32_t i = 0; i < ph->n; i++)
@@ -227,12 +212,12 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 		   *by = an_names_phase(p->names, 2);
 	if (json) {
 		fputs("{\"analysis\":\"phases\",\"begin\":", f);
-		json_str(f, begin ? begin : "");
+		an_json_str(f, begin ? begin : "");
 		fputs(",\"end\":", f);
-		json_str(f, end ? end : "");
+		an_json_str(f, end ? end : "");
 		fputs(",\"by\":", f);
 		if (by)
-			json_str(f, by);
+			an_json_str(f, by);
 		else
 			fputs("null", f);
 		fprintf(f, ",\"events\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"lost_events\":%" PRIu64 ",\"groups\":[",
@@ -246,13 +231,13 @@ int an_report_phases(const struct an_partial *p, FILE *f, bool json)
 		const char *gn = an_names_get(groups, i);
 		if (json) {
 			fprintf(f, "%s{\"group\":", i ? "," : "");
-			json_str(f, gn);
+			an_json_str(f, gn);
 			fprintf(f, ",\"phases\":%" PRIu64 ",\"open\":%" PRIu64 ",\"time_ns\":%" PRId64 ",\"syscalls\":[",
 				pg->phases, pg->open, pg->time);
 			for (uint32_t k = 0; k < pg->sys.n; k++) {
 				const struct an_phase_sys *s = &pg->sys.v[k];
 				fprintf(f, "%s{\"name\":", k ? "," : "");
-				json_str(f, an_names_get(p->names, s->name));
+				an_json_str(f, an_names_get(p->names, s->name));
 				fprintf(f, ",\"count\":%" PRIu64 ",\"total_ns\":%" PRId64 ",\"min_ns\":%" PRId64
 					   ",\"max_ns\":%" PRId64 "}",
 					s->count, s->sum, s->min, s->max);

@@ -88,6 +88,46 @@ const char *an_errno_name(int64_t ret, char *buf, size_t len)
 	return buf;
 }
 
+size_t an_utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n = 0;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
+		return 0;
+	if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
+void an_json_str(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	fputc('"', f);
+	while (*s) {
+		unsigned char c = *s;
+		size_t n = c < 0x80 ? 1 : an_utf8_len(s);
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else if (n)
+			fwrite(s, 1, n, f);
+		else
+			fputs("\xef\xbf\xbd", f); /* U+FFFD */
+		s += n ? n : 1;
+	}
+	fputc('"', f);
+}
+
 static int cmp_err(const void *a, const void *b)
 {
 	const struct an_err *x = a, *y = b;
@@ -100,21 +140,6 @@ static void sort_errs(const struct an_stat *st)
 {
 	if (st->nerrs > 1)
 		qsort(st->errs, st->nerrs, sizeof(*st->errs), cmp_err);
-}
-
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
 }
 
 static void row(FILE *out, const char *a, const char *b, const char *c, const char *d,
@@ -153,14 +178,14 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 			else
 				fputs("null", out);
 			fputs(",\"comm\":", out);
-			json_str(out, s->comm_known ? s->comm : "");
+			an_json_str(out, s->comm_known ? s->comm : "");
 			fprintf(out, ",\"uncertain\":%s,\"count\":%" PRIu64 ",\"syscalls\":[",
 				t->uncertain ? "true" : "false", rows[k].total);
 			for (size_t i = 0; i < rows[k].n; i++) {
 				const struct an_stat *st = rows[k].stats[i];
 				sort_errs(st);
 				fprintf(out, "%s{\"name\":", i ? "," : "");
-				json_str(out, an_names_get(p->names, st->name));
+				an_json_str(out, an_names_get(p->names, st->name));
 				fprintf(out,
 					",\"count\":%" PRIu64 ",\"errors\":%" PRIu64
 					",\"min_ns\":%" PRId64 ",\"max_ns\":%" PRId64
@@ -182,7 +207,7 @@ int an_report_syscalls(const struct an_partial *p, FILE *out, bool json)
 				fputs(",\"errno\":{", out);
 				for (uint32_t e = 0; e < st->nerrs; e++) {
 					fprintf(out, "%s", e ? "," : "");
-					json_str(out,
+					an_json_str(out,
 						 an_errno_name(st->errs[e].ret, eb, sizeof(eb)));
 					fprintf(out, ":%" PRIu64, st->errs[e].count);
 				}

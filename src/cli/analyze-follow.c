@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "analyze-follow.h"
+#include "chunks.h"
 #include "cli.h"
 #include "dist/dist.h"
 #include "metrics-http.h"
@@ -71,17 +72,6 @@ struct follow {
 	uint64_t failed;
 };
 
-static bool has_metadata(const char *dir)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	if (snprintf(p, sizeof(p), "%s/metadata", dir) >= (int)sizeof(p))
-		return false;
-	if (!stat(p, &st))
-		return true;
-	return snprintf(p, sizeof(p), "%s/metadata.zst", dir) < (int)sizeof(p) && !stat(p, &st);
-}
-
 static void *mapper(void *arg)
 {
 	struct mapper *m = arg;
@@ -101,7 +91,7 @@ static void *mapper(void *arg)
 		 * else whatever traces it holds */
 		char kp[PATH_MAX];
 		snprintf(kp, sizeof(kp), "%s/kernel", j->path);
-		char *chunk = has_metadata(kp) ? kp : j->path;
+		char *chunk = chunk_has_metadata(kp) ? kp : j->path;
 		const struct dist_job job = {.flags = f->flags,
 					     .begin = an_names_phase(f->names, 0),
 					     .end = an_names_phase(f->names, 1),
@@ -152,21 +142,6 @@ static int queue(struct follow *f, uint64_t index, const char *path)
 	return 0;
 }
 
-/* archives/<begin>-<end>-<index> */
-static bool chunk_index(const char *name, uint64_t *ret)
-{
-	const char *d = strrchr(name, '-');
-	if (!d || name[0] == '.' || !d[1])
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(d + 1, &end, 10);
-	if (*end || errno || d[1] == '-' || d[1] == '+')
-		return false;
-	*ret = v;
-	return true;
-}
-
 /* The index the daemon last announced (its marker), -1 without one. */
 static int64_t announced(const char *dir)
 {
@@ -211,7 +186,7 @@ static int scan(struct follow *f)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		uint64_t idx;
-		if (!chunk_index(de->d_name, &idx) || idx > (uint64_t)last ||
+		if (!chunk_name_index(de->d_name, &idx) || idx > (uint64_t)last ||
 		    (f->started && idx < f->next))
 			continue;
 		if (n == cap) {

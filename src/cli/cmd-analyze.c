@@ -20,6 +20,7 @@
 #include "analysis/analysis.h"
 #include "analyze-follow.h"
 #include "args.h"
+#include "chunks.h"
 #include "cli.h"
 #include "dist/dist.h"
 
@@ -119,35 +120,8 @@ static int push(struct chunks *c, const char *path)
 	return 0;
 }
 
-static bool has_metadata(const char *dir)
-{
-	char p[4096];
-	struct stat st;
-	int n = snprintf(p, sizeof(p), "%s/metadata", dir);
-	if (n < 0 || (size_t)n >= sizeof(p))
-		return false;
-	if (!stat(p, &st))
-		return true;
-	n = snprintf(p, sizeof(p), "%s/metadata.zst", dir);
-	return n >= 0 && (size_t)n < sizeof(p) && !stat(p, &st);
-}
-
-/* archives/<begin>-<end>-<index>: by index */
-static int chunk_index(const char *name, long *ret)
-{
-	const char *d = strrchr(name, '-');
-	char *end;
-	if (!d)
-		return -1;
-	long v = strtol(d + 1, &end, 10);
-	if (*end || end == d + 1)
-		return -1;
-	*ret = v;
-	return 0;
-}
-
 struct named {
-	long index;
+	uint64_t index;
 	char *name;
 };
 
@@ -170,8 +144,8 @@ static int add_trace(struct chunks *c, const char *arg)
 		struct dirent *de;
 		int r = 0;
 		while (!r && (de = readdir(d))) {
-			long idx;
-			if (de->d_name[0] == '.' || chunk_index(de->d_name, &idx))
+			uint64_t idx;
+			if (!chunk_name_index(de->d_name, &idx))
 				continue;
 			struct named *nv = realloc(v, (n + 1) * sizeof(*nv));
 			if (!nv || !(nv[n].name = strdup(de->d_name))) {
@@ -189,7 +163,7 @@ static int add_trace(struct chunks *c, const char *arg)
 		for (size_t i = 0; i < n; i++) {
 			if (!r) {
 				snprintf(p, sizeof(p), "%s/archives/%s/kernel", arg, v[i].name);
-				if (has_metadata(p))
+				if (chunk_has_metadata(p))
 					r = push(c, p);
 			}
 			free(v[i].name);
@@ -199,9 +173,9 @@ static int add_trace(struct chunks *c, const char *arg)
 			return r;
 	}
 	snprintf(p, sizeof(p), "%s/kernel", arg);
-	if (has_metadata(p))
+	if (chunk_has_metadata(p))
 		return push(c, p);
-	if (!d || has_metadata(arg))
+	if (!d || chunk_has_metadata(arg))
 		return push(c, arg);
 	return 0;
 }

@@ -1315,6 +1315,40 @@ static void test_metrics(void)
 	free(t);
 }
 
+/* The reports' one JSON string writer: UTF-8 as it is, other bytes as
+ * U+FFFD, quotes, backslashes and control characters escaped. */
+static void test_json_str(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"plain", "\"plain\""},
+		{"q\"b\\", "\"q\\\"b\\\\\""},
+		{"t\tn\n\x7f", "\"t\\u0009n\\u000a\\u007f\""},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		 "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+		{"a\xff"
+		 "b\xc3",
+		 "\"a\xef\xbf\xbd"
+		 "b\xef\xbf\xbd\""},
+		{"\xc0\xaf\xed\xa0\x80",
+		 "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		CHECK(f);
+		an_json_str(f, cases[i].in);
+		fclose(f);
+		if (strcmp(buf, cases[i].out)) {
+			fprintf(stderr, "json string %zu: got %s, want %s\n", i, buf, cases[i].out);
+			exit(1);
+		}
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	names = an_names_new();
@@ -1324,6 +1358,7 @@ int main(void)
 		sysname[i] = an_names_intern(names, sn[i], strlen(sn[i]));
 	CHECK(an_names_intern(names, "read", 4) == sysname[0]);
 	test_hist();
+	test_json_str();
 	test_stdev();
 	test_malformed();
 	test_fork_exec(true);
