@@ -40,64 +40,14 @@ chunk=${BENCH_AN_CHUNK:-16M}
 reps=${BENCH_AN_REPS:-3}
 tracefs=/sys/kernel/tracing
 
-if [[ $(id -u) != 0 ]]; then
-	echo "SKIPPED: analyses benchmark: need root"
-	exit 0
-fi
-if [[ ! -w $tracefs/instances ]]; then
-	echo "SKIPPED: analyses benchmark: no tracefs at $tracefs"
-	exit 0
-fi
-for bin in bench/syscall-load src/cli/reel src/sessiond/reeld; do
-	if [[ ! -x $build/$bin ]]; then
-		echo "bench/analyze.sh: $build/$bin not found: build $build first" >&2
-		exit 1
-	fi
-done
+source "$(dirname "${BASH_SOURCE[0]}")/reeld-bench.sh"
+bench_require "analyses benchmark" bench/syscall-load src/cli/reel src/sessiond/reeld
 [[ -x /usr/bin/time ]] || { echo "bench/analyze.sh: /usr/bin/time is needed (package time)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/reel-anbench.XXXXXX)
-rundir=$tmp/run
-reeld_pid=
-cleanup() {
-	local rc=$?
-	set +e
-	if [[ -n $reeld_pid ]] && kill -0 "$reeld_pid" 2>/dev/null; then
-		kill -TERM "$reeld_pid"
-		wait "$reeld_pid" 2>/dev/null
-	fi
-	if [[ -n $reeld_pid ]]; then
-		for i in "$tracefs"/instances/reel-"$reeld_pid"-*; do
-			[[ -d $i ]] || continue
-			echo "# WARNING: reeld left $i: removing it"
-			echo 0 >"$i/tracing_on"
-			rmdir "$i"
-			rc=1
-		done
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_private reel-anbench
 
 status=0
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-r() { REEL_RUNDIR=$rundir HOME=$tmp "$build/src/cli/reel" "$@"; }
-
-start_reeld() {
-	REEL_RUNDIR=$rundir HOME=$tmp "$build/src/sessiond/reeld" --rundir "$rundir" \
-		>"$tmp/reeld.log" 2>&1 &
-	reeld_pid=$!
-	for _ in $(seq 100); do
-		[[ -S $rundir/client.sock ]] && return 0
-		kill -0 "$reeld_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "# reeld did not start:"
-	sed 's/^/#   /' "$tmp/reeld.log"
-	return 1
-}
 
 # record NAME ROUNDS [ROTATION_SIZE]: the syscall loop traced into $tmp/NAME.
 record() {

@@ -42,62 +42,28 @@ reps=${BENCH_DIST_REPS:-5}
 tracefs=/sys/kernel/tracing
 src=$(cd "$(dirname "$0")/.." && pwd)
 
-if [[ $(id -u) != 0 ]]; then
-	echo "SKIPPED: distributed analyses benchmark: need root"
-	exit 0
-fi
-if [[ ! -w $tracefs/instances ]]; then
-	echo "SKIPPED: distributed analyses benchmark: no tracefs at $tracefs"
-	exit 0
-fi
+source "$src/bench/reeld-bench.sh"
+bench_require "distributed analyses benchmark" bench/syscall-load src/cli/reel src/sessiond/reeld
 if ! command -v nats-server >/dev/null; then
 	echo "SKIPPED: distributed analyses benchmark: no nats-server (apt-get install nats-server)"
 	exit 0
 fi
-for bin in bench/syscall-load src/cli/reel src/sessiond/reeld; do
-	if [[ ! -x $build/$bin ]]; then
-		echo "bench/dist.sh: $build/$bin not found: build $build first" >&2
-		exit 1
-	fi
-done
 reel=$build/src/cli/reel
 
-tmp=$(mktemp -d /tmp/reel-distbench.XXXXXX)
-rundir=$tmp/run
+bench_private reel-distbench
 pids=()
-reeld_pid=
-cleanup() {
-	local rc=$?
-	set +e
+bench_cleanup_extra() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	if [[ -n $reeld_pid ]]; then
-		kill -TERM "$reeld_pid" 2>/dev/null
-		wait "$reeld_pid" 2>/dev/null
-		for i in "$tracefs"/instances/reel-"$reeld_pid"-*; do
-			[[ -d $i ]] || continue
-			echo "# WARNING: reeld left $i: removing it"
-			echo 0 >"$i/tracing_on"
-			rmdir "$i"
-			rc=1
-		done
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-r() { REEL_RUNDIR=$rundir HOME=$tmp "$reel" "$@"; }
 
 echo "# Reel distributed analyses, $(date -u +%Y-%m-%dT%H:%M:%SZ), Linux $(uname -r), $(nproc) CPUs, nats-server $(nats-server --version | sed 's/.*v//')"
 echo "# CPU load before the run (1-minute average): $(cut -d' ' -f1 /proc/loadavg)"
 
 # ---- the trace ------------------------------------------------------------
-REEL_RUNDIR=$rundir HOME=$tmp "$build/src/sessiond/reeld" --rundir "$rundir" >"$tmp/reeld.log" 2>&1 &
-reeld_pid=$!
-for _ in $(seq 100); do [[ -S $rundir/client.sock ]] && break; sleep 0.05; done
+start_reeld
 r create big --output "$tmp/big" >/dev/null
 r enable-channel -k channel0 --subbuf-size 1M --num-subbuf 32 >/dev/null
 r enable-event -k sched_switch,sched_wakeup,sched_process_fork,sched_process_exec >/dev/null

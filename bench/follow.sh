@@ -30,58 +30,18 @@ period=${BENCH_FOLLOW_PERIOD:-2s}
 chunks=${BENCH_FOLLOW_CHUNKS:-8}
 tracefs=/sys/kernel/tracing
 
-if [[ $(id -u) != 0 ]]; then
-	echo "SKIPPED: follow benchmark: need root"
-	exit 0
-fi
-if [[ ! -w $tracefs/instances ]]; then
-	echo "SKIPPED: follow benchmark: no tracefs at $tracefs"
-	exit 0
-fi
-for bin in bench/syscall-load src/cli/reel src/sessiond/reeld; do
-	if [[ ! -x $build/$bin ]]; then
-		echo "bench/follow.sh: $build/$bin not found: build $build first" >&2
-		exit 1
-	fi
-done
+source "$(dirname "${BASH_SOURCE[0]}")/reeld-bench.sh"
+bench_require "follow benchmark" bench/syscall-load src/cli/reel src/sessiond/reeld
 
-tmp=$(mktemp -d /tmp/reel-follow.XXXXXX)
-rundir=$tmp/run
-reeld_pid= follow_pid= load_pid=
-cleanup() {
-	local rc=$?
-	set +e
+bench_private reel-follow
+follow_pid= load_pid=
+bench_cleanup_extra() {
 	for p in $load_pid $follow_pid; do
 		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
-	if [[ -n $reeld_pid ]] && kill -0 "$reeld_pid" 2>/dev/null; then
-		kill -TERM "$reeld_pid"
-		wait "$reeld_pid" 2>/dev/null
-	fi
-	if [[ -n $reeld_pid ]]; then
-		for i in "$tracefs"/instances/reel-"$reeld_pid"-*; do
-			[[ -d $i ]] || continue
-			echo "# WARNING: reeld left $i: removing it"
-			echo 0 >"$i/tracing_on"
-			rmdir "$i"
-			rc=1
-		done
-	fi
-	rm -rf "$tmp"
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-r() { REEL_RUNDIR=$rundir HOME=$tmp "$build/src/cli/reel" "$@"; }
-
-REEL_RUNDIR=$rundir HOME=$tmp "$build/src/sessiond/reeld" --rundir "$rundir" >"$tmp/reeld.log" 2>&1 &
-reeld_pid=$!
-for _ in $(seq 100); do
-	[[ -S $rundir/client.sock ]] && break
-	sleep 0.05
-done
-[[ -S $rundir/client.sock ]] || { echo "# reeld did not start"; exit 1; }
+start_reeld
 
 out=$tmp/out
 r create lag --output "$out" >/dev/null

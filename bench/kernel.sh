@@ -37,41 +37,15 @@ open_rounds=${BENCH_KOPEN_ROUNDS:-100000}
 reps=${BENCH_KREPS:-3}
 tracefs=/sys/kernel/tracing
 
-if [[ $(id -u) != 0 ]]; then
-	echo "SKIPPED: kernel benchmarks: need root"
-	exit 0
-fi
-if [[ ! -w $tracefs/instances ]]; then
-	echo "SKIPPED: kernel benchmarks: no tracefs at $tracefs"
-	exit 0
-fi
-for bin in bench/kconv-bench bench/syscall-load src/cli/reel src/sessiond/reeld; do
-	if [[ ! -x $build/$bin ]]; then
-		echo "bench/kernel.sh: $build/$bin not found: build $build first" >&2
-		exit 1
-	fi
-done
+source "$here/reeld-bench.sh"
+bench_require "kernel benchmarks" bench/kconv-bench bench/syscall-load src/cli/reel src/sessiond/reeld
 command -v babeltrace2 >/dev/null || { echo "bench/kernel.sh: babeltrace2 is needed" >&2; exit 1; }
 
 # ---- private state, removed on exit -----------------------------------------------
 
-tmp=$(mktemp -d /tmp/reel-kbench.XXXXXX)
-rundir=$tmp/run
+bench_private reel-kbench
 instance=$tracefs/instances/reel-bench-tracefs-$$
-reeld_pid=
-cleanup() {
-	local rc=$?
-	set +e
-	if [[ -n $reeld_pid ]] && kill -0 "$reeld_pid" 2>/dev/null; then
-		kill -TERM "$reeld_pid"
-		wait "$reeld_pid" 2>/dev/null
-	fi
-	tracefs_off >/dev/null 2>&1
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_cleanup_extra() { tracefs_off >/dev/null 2>&1; }
 
 status=0
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -96,20 +70,6 @@ tracefs_off() {
 	rmdir "$instance"
 }
 
-r() { REEL_RUNDIR=$rundir HOME=$tmp "$build/src/cli/reel" "$@"; }
-start_reeld() {
-	REEL_RUNDIR=$rundir HOME=$tmp "$build/src/sessiond/reeld" --rundir "$rundir" \
-		>"$tmp/reeld.log" 2>&1 &
-	reeld_pid=$!
-	for _ in $(seq 100); do
-		[[ -S $rundir/client.sock ]] && return 0
-		kill -0 "$reeld_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "# reeld did not start:"
-	sed 's/^/#   /' "$tmp/reeld.log"
-	return 1
-}
 
 # load MODE ROUNDS: the workload's wall time in seconds.
 load() {
