@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kernel"))
-from test_kernel import (BUILD, KWORK, REEL, SCHED, Daemon, _why_not, parse_line,  # noqa: E402
+from test_kernel import (KWORK, REEL, SCHED, Daemon, _why_not, parse_line,  # noqa: E402
                          kworkload, kworkload_result, peer_env, stop_and_check)
 
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
@@ -53,11 +53,7 @@ def rotated(tmp_path_factory):
         work = tmp / "kw.txt"
         work.write_text("hello analyses\n")
         out = tmp / "trace"
-        d.reel("create", "an", "-o", out)
-        d.reel("add-context", "-k", "-t", "tid")
-        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
-        d.reel("enable-event", "-k", SCHED)
-        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.kernel_session("an", out, tid=True)
         d.reel("start")
         cpu = min(os.sched_getaffinity(0))
         pids = []
@@ -128,10 +124,7 @@ def pinned(tmp_path_factory):
         work = tmp / "kw.txt"
         work.write_text("hello analyses\n")
         out = tmp / "trace"
-        d.reel("create", "pin", "-o", out)
-        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
-        d.reel("enable-event", "-k", SCHED)
-        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.kernel_session("pin", out)
         d.reel("start")
         # as under strace (test_strace_counts), where LeakSanitizer
         # cannot run: the same syscalls at exit
@@ -270,10 +263,7 @@ def record_fork_exec(tmp, rotate):
         work = tmp / "fe.txt"
         work.write_text("hello fork exec\n")
         out = tmp / "trace"
-        d.reel("create", "fe", "-o", out)
-        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
-        d.reel("enable-event", "-k", SCHED)
-        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.kernel_session("fe", out)
         d.reel("start")
         pids = []
         for _ in range(3 if rotate else 1):
@@ -553,9 +543,7 @@ def record_cpu(tmp, rotate):
     d.start()
     try:
         out = tmp / "trace"
-        d.reel("create", "cpu", "-o", out)
-        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
-        d.reel("enable-event", "-k", CPU_EVENTS)
+        d.kernel_session("cpu", out, events=CPU_EVENTS, syscalls=None)
         d.reel("start")
         cpu = max(os.sched_getaffinity(0))
         pin = lambda: os.sched_setaffinity(0, {cpu})  # noqa: E731

@@ -26,8 +26,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
 from test_dist import NATS, Broker, Worker, free_port, rotations, wait_until  # noqa: E402
 from test_follow import (N, PROMETHEUS, Follower, Prometheus, batch, check_syscalls,  # noqa: E402
-                         metric, per_process, sel)
-from test_kernel import REEL, SCHED, Daemon, _why_not, kworkload, stop_and_check  # noqa: E402
+                         metric, sel)
+from test_kernel import REEL, Daemon, _why_not, kworkload, stop_and_check  # noqa: E402
 
 
 def cleanup(*steps):
@@ -128,13 +128,10 @@ def test_cluster(tmp_path):
         work = tmp_path / "kw.txt"
         work.write_text("hello cluster\n")
         out = tmp_path / "trace"
-        d.reel("create", "cluster", "-o", out)
-        d.reel("add-context", "-k", "-t", "tid")
-        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
-        d.reel("enable-event", "-k", SCHED)
         # the workload's syscalls (all of a busy machine's: too many series
         # for Prometheus to answer in time, test_follow.py)
-        d.reel("enable-event", "-k", "--syscall", "openat,read,write,lseek,close,getppid,getuid,clone,wait4")
+        d.kernel_session("cluster", out, syscalls="openat,read,write,lseek,close,getppid,getuid,clone,wait4",
+                         tid=True)
         d.reel("enable-rotation", "--timer", "1s", "--publish", broker.url)
         d.reel("start")
         wait_until(out.is_dir, "no output directory")

@@ -154,11 +154,7 @@ def chunks(tmp_path_factory):
         work = tmp / "kw.txt"
         work.write_text("hello workers\n")
         out = tmp / "trace"
-        d.reel("create", "dist", "-o", out)
-        d.reel("add-context", "-k", "-t", "tid")
-        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
-        d.reel("enable-event", "-k", SCHED)
-        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.kernel_session("dist", out, tid=True)
         d.reel("start")
         for _ in range(ROTATIONS):
             kworkload(d, work, 100)
@@ -432,11 +428,7 @@ def test_publish(tmp_path, workers):
     try:
         work = tmp_path / "kw.txt"
         work.write_text("hello publish\n")
-        d.reel("create", "pub", "-o", tmp_path / "trace")
-        d.reel("add-context", "-k", "-t", "tid")
-        d.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
-        d.reel("enable-event", "-k", SCHED)
-        d.reel("enable-event", "-k", "--syscall", "-a")
+        d.kernel_session("pub", tmp_path / "trace", tid=True)
         d.reel("enable-rotation", "--timer", "300ms", "--publish", broker.url)
         d.reel("start")
         # the broker is down: chunks are archived all the same, pending

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -110,6 +110,18 @@ class Daemon:
                                        f"reeld: {self.log.read_text()[-2000:]}"
                                        f" (exit {self.proc.poll()})")
         return p
+
+    def kernel_session(self, name, out, events=SCHED, syscalls="-a", tid=False):
+        """Create session `name` writing to `out`: kernel buffers of 1 MiB
+        x 16 per CPU, the tracefs `events`, the syscalls (a list, -a, or
+        None), the tid context when `tid`. Not started."""
+        self.reel("create", name, "-o", out)
+        if tid:
+            self.reel("add-context", "-k", "-t", "tid")
+        self.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
+        self.reel("enable-event", "-k", events)
+        if syscalls:
+            self.reel("enable-event", "-k", "--syscall", syscalls)
 
     def cleanup(self):
         if self.proc and self.proc.poll() is None:
@@ -419,11 +431,7 @@ def test_rotation_kernel(daemon, tmp_path):
     work = tmp_path / "kw.txt"
     work.write_text("rotation\n")
     out = tmp_path / "trace"
-    daemon.reel("create", "rot", "-o", out)
-    daemon.reel("add-context", "-k", "-t", "tid")
-    daemon.reel("enable-channel", "-k", "channel0", "--subbuf-size", "1M", "--num-subbuf", "16")
-    daemon.reel("enable-event", "-k", "sched_switch")
-    daemon.reel("enable-event", "-k", "--syscall", "read,lseek,openat,close")
+    daemon.kernel_session("rot", out, events="sched_switch", syscalls="read,lseek,openat,close", tid=True)
     daemon.reel("start")
     pids = []
     for _ in range(2):
