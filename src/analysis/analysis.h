@@ -245,8 +245,10 @@ struct an_metrics_info {
 };
 /* The text exposition format (0.0.4) of a reduced partial (NULL: no chunk
  * yet): the syscall metrics; with AN_IO the I/O bytes, with AN_CPU the
- * CPU time, with AN_PHASES the phases. info may be NULL. Returns 0,
- * -ENOMEM or -EIO. */
-int an_metrics_write(const struct an_partial *p, FILE *out, const struct an_metrics_info *info);
+ * CPU time, with AN_PHASES the phases. Returns 0, -ENOMEM or -EIO. */
+int an_metrics_write(const struct an_partial *p, FILE *out);
+/* The follower's own families (info), written beside the result's: they
+ * change while the result does not. Returns 0 or -EIO. */
+int an_metrics_write_follower(FILE *out, const struct an_metrics_info *info);
 
 #endif

@@ -496,18 +496,31 @@ out:
 	return r;
 }
 
-int an_metrics_write(const struct an_partial *p, FILE *f, const struct an_metrics_info *info)
+int an_metrics_write_follower(FILE *f, const struct an_metrics_info *info)
+{
+	family(f, "reel_chunks_failed_total", "counter",
+	       "Chunks that could not be read: merged as empty chunks (the error is on the "
+	       "follower's stderr).");
+	fprintf(f, "reel_chunks_failed_total %" PRIu64 "\n", info->chunks_failed);
+	family(f, "reel_chunks_waiting", "gauge",
+	       "Chunks mapped but not merged yet: an earlier chunk is missing.");
+	fprintf(f, "reel_chunks_waiting %" PRIu64 "\n", info->chunks_waiting);
+	if (info->updated_ns) {
+		family(f, "reel_result_updated_timestamp_seconds", "gauge",
+		       "When the result last grew (the follower's clock, seconds since the "
+		       "epoch).");
+		fputs("reel_result_updated_timestamp_seconds ", f);
+		seconds(f, info->updated_ns);
+		fputc('\n', f);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+int an_metrics_write(const struct an_partial *p, FILE *f)
 {
 	family(f, "reel_chunks_total", "counter",
 	       "Trace chunks merged into the result (a complete prefix).");
 	fprintf(f, "reel_chunks_total %" PRIu64 "\n", p ? p->chunks : 0);
-	family(f, "reel_chunks_failed_total", "counter",
-	       "Chunks that could not be read: merged as empty chunks (the error is on the "
-	       "follower's stderr).");
-	fprintf(f, "reel_chunks_failed_total %" PRIu64 "\n", info ? info->chunks_failed : 0);
-	family(f, "reel_chunks_waiting", "gauge",
-	       "Chunks mapped but not merged yet: an earlier chunk is missing.");
-	fprintf(f, "reel_chunks_waiting %" PRIu64 "\n", info ? info->chunks_waiting : 0);
 	family(f, "reel_events_total", "counter", "Events read from the merged chunks.");
 	fprintf(f, "reel_events_total %" PRIu64 "\n", p ? p->events : 0);
 	family(f, "reel_lost_events_total", "counter",
@@ -519,14 +532,6 @@ int an_metrics_write(const struct an_partial *p, FILE *f, const struct an_metric
 		       "epoch).");
 		fputs("reel_newest_event_timestamp_seconds ", f);
 		seconds(f, p->last_ts);
-		fputc('\n', f);
-	}
-	if (info && info->updated_ns) {
-		family(f, "reel_result_updated_timestamp_seconds", "gauge",
-		       "When the result last grew (the follower's clock, seconds since the "
-		       "epoch).");
-		fputs("reel_result_updated_timestamp_seconds ", f);
-		seconds(f, info->updated_ns);
 		fputc('\n', f);
 	}
 	if (!p)

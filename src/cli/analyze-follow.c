@@ -235,18 +235,39 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void publish(struct metrics_server *ms, const struct an_reducer *red, uint64_t failed,
-		    int64_t updated)
+/* The result's metrics text, rendered once each time the prefix grows
+ * (the result, NULL: none yet); *body keeps it. 0, or -errno. */
+static int render(const struct an_partial *result, char **body, size_t *body_len)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m)
+		return -errno;
+	int r = an_metrics_write(result, m);
+	if (fclose(m) && !r)
+		r = -errno;
+	if (r) {
+		free(text);
+		return r;
+	}
+	free(*body);
+	*body = text;
+	*body_len = len;
+	return 0;
+}
+
+/* Serve the follower's own counters and the rendered result. */
+static void publish(struct metrics_server *ms, const char *body, size_t body_len,
+		    const struct an_metrics_info *info)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&text, &len);
 	if (!m)
 		return;
-	struct an_metrics_info info = {.chunks_failed = failed,
-				       .chunks_waiting = an_reducer_held(red),
-				       .updated_ns = updated};
-	int r = an_metrics_write(an_reducer_result(red), m, &info);
+	int r = an_metrics_write_follower(m, info);
+	fwrite(body, 1, body_len, m);
 	if (fclose(m) || r) {
 		free(text);
 		cli_error("analyze", "the metrics: %s", strerror(r ? -r : errno));
@@ -311,6 +332,8 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 	struct mapper *th = calloc(jobs, sizeof(*th));
 	struct an_reducer *red = NULL;
 	struct metrics_server *ms = NULL;
+	char *body = NULL; /* the result's metrics, rendered when it grows */
+	size_t body_len = 0;
 	char err[512];
 	sigset_t sigs, old;
 	sigemptyset(&sigs);
@@ -358,10 +381,11 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 		}
 	if (ms) {
 		/* an empty result until the first chunk */
-		struct an_reducer *empty = an_reducer_new(0);
-		if (empty)
-			publish(ms, empty, 0, 0);
-		an_reducer_destroy(empty);
+		struct an_metrics_info none = {0};
+		if (render(NULL, &body, &body_len))
+			cli_error("analyze", "the metrics: out of memory");
+		else
+			publish(ms, body, body_len, &none);
 		fprintf(stderr, "Serving the metrics on http://%s/metrics\n",
 			metrics_server_address(ms));
 	}
@@ -421,10 +445,17 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 			r = collect(&f, red, &grew);
 			if (grew)
 				updated = now_ns();
+			if (ms && grew && render(an_reducer_result(red), &body, &body_len))
+				cli_error("analyze", "the metrics: out of memory");
 			/* also when only the held chunks changed: reel_chunks_waiting
 			 * shows a chunk that keeps the prefix back (a slow worker) */
-			if (ms)
-				publish(ms, red, f.failed, updated);
+			if (ms && body) {
+				struct an_metrics_info info = {.chunks_failed = f.failed,
+							       .chunks_waiting =
+								       an_reducer_held(red),
+							       .updated_ns = updated};
+				publish(ms, body, body_len, &info);
+			}
 		}
 	}
 	if (r) {
@@ -461,6 +492,7 @@ out:
 	for (unsigned i = 0; i < nthreads; i++)
 		pthread_join(th[i].tid, NULL);
 	metrics_server_stop(ms);
+	free(body);
 	an_reducer_destroy(red);
 	for (struct job *j = f.todo, *n; j; j = n) {
 		n = j->next;

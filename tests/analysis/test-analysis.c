@@ -1115,7 +1115,7 @@ static char *metrics_text(const struct an_partial *p)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	CHECK(f);
-	CHECK(an_metrics_write(p, f, NULL) == 0);
+	CHECK(an_metrics_write(p, f) == 0);
 	fclose(f);
 	return buf;
 }

@@ -135,7 +135,7 @@ static void parse_all(const char *data, size_t len)
 					FILE *o = p ? open_memstream(&rb, &rl) : NULL;
 					if (o) {
 						an_report_syscalls(p, o, true);
-						an_metrics_write(p, o, NULL);
+						an_metrics_write(p, o);
 						fclose(o);
 					}
 					free(rb);
