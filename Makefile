@@ -71,7 +71,7 @@ bench: deps-bench
 	bash bench/reader.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/kernel.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/analyze.sh $(RELEASE_BUILD) || status=1; \
-	bash bench/dist.sh $(RELEASE_BUILD) || status=1;
+	bash bench/dist.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/follow.sh $(RELEASE_BUILD) || status=1; exit $$status
 
 clean:

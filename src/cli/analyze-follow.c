@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `reel analyze KIND --follow DIR` (analyze-follow.h, doc/analysis.md): the
- * main thread waits in poll() on inotify (the output directory: the
- * daemon's .reel-archived marker, renamed into place once per announced
- * chunk, and the directory's own removal), a signalfd (SIGINT, SIGTERM)
- * and an eventfd the mappers raise. Announced chunks are queued to `jobs`
- * mapper threads, each mapping one chunk at a time through its own engine
+ * `reel analyze KIND --follow DIR|--engine URL` (analyze-follow.h,
+ * doc/analysis.md, doc/dist.md): the main thread waits in poll() on the
+ * chunks' source, a signalfd (SIGINT, SIGTERM) and an eventfd the mappers
+ * raise. The source is inotify on an output directory (the daemon's
+ * .reel-archived marker, renamed into place once per archived chunk, and
+ * the directory's own removal), or the announcements reeld publishes to
+ * the broker (src/dist/announced.c raises an eventfd for each). Chunks are
+ * queued to `jobs` mapper threads, each mapping one chunk at a time through its own engine
  * (src/dist: the local map, or a one-chunk job on the `reel worker`s of a
  * NATS broker); their partials go through the ordered reducer; each time
  * partials come in the metrics text is rendered once and handed to the
@@ -38,7 +40,8 @@
 #define MARKER ".reel-archived"
 
 struct job {
-	uint64_t index;
+	uint64_t gen;	/* the run followed when it was queued */
+	uint64_t index; /* in the reducer */
 	char *path;	      /* the chunk's directory */
 	struct an_partial *p; /* result, NULL: failed */
 	char err[512];
@@ -54,8 +57,9 @@ struct mapper {
 };
 
 struct follow {
-	const char *dir;
-	const char *url; /* --engine, else NULL */
+	const char *dir; /* the output directory followed, or NULL: */
+	struct dist_follow *ann; /* the broker's announcements */
+	const char *url;	 /* --engine, else NULL */
 	unsigned flags;
 	struct an_names *names;
 	struct an_progress prog;
@@ -70,6 +74,13 @@ struct follow {
 	uint64_t next;	   /* the next index to queue */
 	uint64_t inflight; /* queued or mapping */
 	uint64_t failed;
+	struct an_reducer *red; /* from the first chunk done */
+	/* following announcements: the session's run, and the last chunk
+	 * index queued in it (the reducer's indexes count the chunks queued:
+	 * chunks removed before they were announced leave gaps) */
+	uint64_t gen; /* runs followed so far */
+	char run[DIST_ID_LEN + 1];
+	uint64_t last_index;
 };
 
 static void *mapper(void *arg)
@@ -132,6 +143,7 @@ static int queue(struct follow *f, uint64_t index, const char *path)
 		free(j);
 		return -ENOMEM;
 	}
+	j->gen = f->gen;
 	j->index = index;
 	pthread_mutex_lock(&f->lock);
 	*f->todo_tail = j;
@@ -143,7 +155,7 @@ static int queue(struct follow *f, uint64_t index, const char *path)
 }
 
 /* The index the daemon last announced (its marker), -1 without one. */
-static int64_t announced(const char *dir)
+static int64_t archived_index(const char *dir)
 {
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/" MARKER, dir);
@@ -172,7 +184,7 @@ static int cmp_entry(const void *a, const void *b)
  * it fails to map and counts as failed. */
 static int scan(struct follow *f)
 {
-	int64_t last = announced(f->dir);
+	int64_t last = archived_index(f->dir);
 	if (last < 0 || (f->started && (uint64_t)last < f->next))
 		return 0;
 	char ap[PATH_MAX];
@@ -228,6 +240,78 @@ static int scan(struct follow *f)
 	return r;
 }
 
+/* A new run of the session followed (created again): the chunks of the
+ * last one still queued are dropped, those mapping are dropped when they
+ * are done (collect), and the result starts over. */
+static void new_run(struct follow *f, const char *session)
+{
+	pthread_mutex_lock(&f->lock);
+	for (struct job *j = f->todo, *n; j; j = n) {
+		n = j->next;
+		free(j->path);
+		free(j);
+		f->inflight--;
+	}
+	f->todo = NULL;
+	f->todo_tail = &f->todo;
+	pthread_mutex_unlock(&f->lock);
+	an_reducer_destroy(f->red);
+	f->red = NULL;
+	f->gen++;
+	f->failed = 0;
+	f->started = false;
+	fprintf(stderr,
+		"Session '%s' was created again: following its new run, the result starts over\n",
+		session);
+}
+
+/* Queue the chunks announced since the last call. reeld announces a run's
+ * chunks in order: an index past the next one means chunks removed (the
+ * retention) before they were announced or read; they count as failed.
+ * *ret_restarted: a new run began. */
+static int take_announced(struct follow *f, bool quiet, bool *ret_restarted)
+{
+	struct dist_announced *v;
+	size_t n;
+	int r = dist_follow_take(f->ann, &v, &n);
+	if (r)
+		cli_error("analyze", "an announcement was lost: %s", strerror(-r));
+	char *session = n ? dist_follow_session(f->ann) : NULL;
+	for (size_t i = 0; i < n && r != -ENOMEM; i++) {
+		const struct dist_announced *a = &v[i];
+		if (f->started && strcmp(a->run, f->run)) {
+			new_run(f, session ? session : "?");
+			*ret_restarted = true;
+		}
+		if (!f->started) {
+			if (!f->gen && !quiet)
+				fprintf(stderr, "Following session '%s'\n", session ? session : "?");
+			f->started = true;
+			f->first = f->next = 0;
+			snprintf(f->run, sizeof(f->run), "%s", a->run);
+		} else if (a->index <= f->last_index) {
+			continue; /* announced again */
+		} else if (a->index > f->last_index + 1) {
+			uint64_t lost = a->index - f->last_index - 1;
+			cli_error("analyze",
+				  "%" PRIu64 " chunk%s of session '%s' (%" PRIu64 " to %" PRIu64
+				  ") removed before %s announced or read: counted as failed",
+				  lost, lost > 1 ? "s" : "", session ? session : "?",
+				  f->last_index + 1, a->index - 1, lost > 1 ? "they were" : "it was");
+			f->failed += lost;
+		}
+		f->last_index = a->index;
+		int qr = queue(f, f->next, a->path);
+		if (qr)
+			r = qr;
+		else
+			f->next++;
+	}
+	free(session);
+	dist_announced_free(v, n);
+	return r == -ENOMEM ? r : 0;
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -277,7 +361,7 @@ static void publish(struct metrics_server *ms, const char *body, size_t body_len
 }
 
 /* Collect the mappers' results into the reducer; true when the prefix grew. */
-static int collect(struct follow *f, struct an_reducer *red, bool *ret_grew)
+static int collect(struct follow *f, bool *ret_grew)
 {
 	pthread_mutex_lock(&f->lock);
 	struct job *j = f->done;
@@ -288,7 +372,20 @@ static int collect(struct follow *f, struct an_reducer *red, bool *ret_grew)
 		struct job *next = j->next;
 		f->inflight--;
 		struct an_partial *p = j->p;
-		if (!p) {
+		if (j->gen != f->gen) {
+			/* a run no longer followed */
+			an_partial_destroy(p);
+			free(j->path);
+			free(j);
+			j = next;
+			continue;
+		}
+		if (!f->red && !(f->red = an_reducer_new(f->first))) {
+			an_partial_destroy(p);
+			p = NULL;
+			r = -ENOMEM;
+		}
+		if (!p && !r) {
 			/* an empty chunk in its place: the prefix goes on */
 			/* the engines' messages name the chunk already */
 			bool named = !strncmp(j->err, j->path, strlen(j->path));
@@ -301,7 +398,7 @@ static int collect(struct follow *f, struct an_reducer *red, bool *ret_grew)
 				p = NULL;
 			}
 		}
-		int pr = p ? an_reducer_put(red, j->index, p) : -ENOMEM;
+		int pr = p ? an_reducer_put(f->red, j->index, p) : -ENOMEM;
 		if (pr == AN_REDUCER_ADVANCED)
 			*ret_grew = true;
 		else if (pr < 0 && !r)
@@ -313,11 +410,47 @@ static int collect(struct follow *f, struct an_reducer *red, bool *ret_grew)
 	return r;
 }
 
-int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned flags,
-		   struct an_names *names, const char *metrics, bool quiet, struct an_partial **ret)
+/* The chunks done: into the reducer, and the metrics served updated. */
+static int chunks_done(struct follow *f, struct metrics_server *ms, char **body, size_t *body_len,
+		       int64_t *updated)
+{
+	uint64_t v;
+	if (read(f->done_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	bool grew = false;
+	int r = collect(f, &grew);
+	if (grew)
+		*updated = now_ns();
+	if (ms && grew && render(an_reducer_result(f->red), body, body_len))
+		cli_error("analyze", "the metrics: out of memory");
+	/* also when only the held chunks changed: reel_chunks_waiting
+	 * shows a chunk that keeps the prefix back (a slow worker) */
+	if (ms && *body) {
+		struct an_metrics_info info = {.chunks_failed = f->failed,
+					       .chunks_waiting =
+						       f->red ? an_reducer_held(f->red) : 0,
+					       .updated_ns = *updated};
+		publish(ms, *body, *body_len, &info);
+	}
+	return r;
+}
+
+/* Nothing yet: an empty result served. */
+static void serve_empty(struct metrics_server *ms, char **body, size_t *body_len)
+{
+	struct an_metrics_info none = {0};
+	if (render(NULL, body, body_len))
+		cli_error("analyze", "the metrics: out of memory");
+	else
+		publish(ms, *body, *body_len, &none);
+}
+
+int analyze_follow(const char *dir, const char *session, unsigned jobs, const char *engine,
+		   unsigned flags, struct an_names *names, const char *metrics, bool quiet,
+		   struct an_partial **ret)
 {
 	struct stat st;
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+	if (dir && (stat(dir, &st) || !S_ISDIR(st.st_mode))) {
 		cli_error("analyze", "%s: not a directory (--follow: a session's output directory)",
 			  dir);
 		return 1;
@@ -327,10 +460,10 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 	f.todo_tail = &f.todo;
 	pthread_mutex_init(&f.lock, NULL);
 	pthread_cond_init(&f.cond, NULL);
-	int status = 1, ino = -1, sfd = -1;
+	/* src: inotify on dir, or the announcements' eventfd */
+	int status = 1, src = -1, sfd = -1;
 	unsigned nthreads = 0;
 	struct mapper *th = calloc(jobs, sizeof(*th));
-	struct an_reducer *red = NULL;
 	struct metrics_server *ms = NULL;
 	char *body = NULL; /* the result's metrics, rendered when it grows */
 	size_t body_len = 0;
@@ -339,20 +472,21 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
-	/* blocked before any thread starts: every thread inherits the mask,
-	 * the signals come through the signalfd only */
+	/* blocked before any thread starts (libnats's too): every thread
+	 * inherits the mask, the signals come through the signalfd only */
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	if (!th) {
 		cli_error("analyze", "out of memory");
 		goto out;
 	}
-	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0 || (ino = inotify_init1(IN_CLOEXEC)) < 0 ||
+	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0 ||
+	    (src = dir ? inotify_init1(IN_CLOEXEC) : eventfd(0, EFD_CLOEXEC)) < 0 ||
 	    (f.done_fd = eventfd(0, EFD_CLOEXEC)) < 0) {
 		cli_error("analyze", "--follow: %s", strerror(errno));
 		goto out;
 	}
 	/* the marker is renamed into place: IN_MOVED_TO; the directory's end */
-	if (inotify_add_watch(ino, dir, IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+	if (dir && inotify_add_watch(src, dir, IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
 		cli_error("analyze", "%s: cannot watch: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -367,6 +501,10 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 			goto out;
 		}
 	}
+	if (!dir && !(f.ann = dist_follow_start(engine, session, src, err, sizeof(err)))) {
+		cli_error("analyze", "%s", err);
+		goto out;
+	}
 	if (metrics) {
 		ms = metrics_server_start(metrics, err, sizeof(err));
 		if (!ms) {
@@ -380,24 +518,24 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 			goto out;
 		}
 	if (ms) {
-		/* an empty result until the first chunk */
-		struct an_metrics_info none = {0};
-		if (render(NULL, &body, &body_len))
-			cli_error("analyze", "the metrics: out of memory");
-		else
-			publish(ms, body, body_len, &none);
+		serve_empty(ms, &body, &body_len);
 		fprintf(stderr, "Serving the metrics on http://%s/metrics\n",
 			metrics_server_address(ms));
 	}
-	if (!quiet)
+	if (!quiet && dir)
 		fprintf(stderr, "Following %s%s%s: Ctrl-C for the report\n", dir,
 			engine ? ", mapping on the workers of " : "", engine ? engine : "");
-	int r = scan(&f);
-	bool gone = false;
+	else if (!quiet)
+		fprintf(stderr,
+			"Following the chunks %s%s%s announces at %s, mapping on its workers: "
+			"Ctrl-C for the report\n",
+			session ? "session '" : "the session", session ? session : "",
+			session ? "'" : "", engine);
+	int r = dir ? scan(&f) : 0;
 	int64_t updated = 0; /* when the prefix last grew */
 	while (!r) {
 		struct pollfd pf[3] = {{.fd = sfd, .events = POLLIN},
-				       {.fd = ino, .events = POLLIN},
+				       {.fd = src, .events = POLLIN},
 				       {.fd = f.done_fd, .events = POLLIN}};
 		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
@@ -412,9 +550,20 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 					strsignal((int)si.ssi_signo));
 			break;
 		}
-		if (pf[1].revents) {
+		if (pf[1].revents && !dir) {
+			uint64_t v;
+			if (read(src, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+				r = -errno;
+				break;
+			}
+			bool restarted = false;
+			r = take_announced(&f, quiet, &restarted);
+			if (restarted && ms)
+				serve_empty(ms, &body, &body_len);
+		} else if (pf[1].revents) {
 			char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-			ssize_t n = read(ino, buf, sizeof(buf));
+			ssize_t n = read(src, buf, sizeof(buf));
+			bool gone = false;
 			for (ssize_t o = 0; o < n;) {
 				const struct inotify_event *ev =
 					(const struct inotify_event *)(buf + o);
@@ -431,37 +580,16 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 			}
 			r = scan(&f);
 		}
-		if (pf[2].revents) {
-			uint64_t v;
-			if (read(f.done_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
-				r = -errno;
-				break;
-			}
-			if (!red && !(red = an_reducer_new(f.first))) {
-				r = -ENOMEM;
-				break;
-			}
-			bool grew = false;
-			r = collect(&f, red, &grew);
-			if (grew)
-				updated = now_ns();
-			if (ms && grew && render(an_reducer_result(red), &body, &body_len))
-				cli_error("analyze", "the metrics: out of memory");
-			/* also when only the held chunks changed: reel_chunks_waiting
-			 * shows a chunk that keeps the prefix back (a slow worker) */
-			if (ms && body) {
-				struct an_metrics_info info = {.chunks_failed = f.failed,
-							       .chunks_waiting =
-								       an_reducer_held(red),
-							       .updated_ns = updated};
-				publish(ms, body, body_len, &info);
-			}
-		}
+		if (!r && pf[2].revents)
+			r = chunks_done(&f, ms, &body, &body_len, &updated);
 	}
 	if (r) {
 		cli_error("analyze", "--follow: %s", strerror(-r));
 		goto out;
 	}
+	/* no announcement after this one: the chunks queued are the report's */
+	dist_follow_stop(f.ann);
+	f.ann = NULL;
 	/* the chunks queued: mapped to the end, then the report */
 	pthread_mutex_lock(&f.lock);
 	f.stop = true;
@@ -471,18 +599,14 @@ int analyze_follow(const char *dir, unsigned jobs, const char *engine, unsigned 
 		pthread_join(th[i].tid, NULL);
 	nthreads = 0;
 	if (f.inflight) {
-		if (!red && !(red = an_reducer_new(f.first))) {
-			cli_error("analyze", "out of memory");
-			goto out;
-		}
 		bool grew = false;
-		if ((r = collect(&f, red, &grew))) {
+		if ((r = collect(&f, &grew))) {
 			cli_error("analyze", "--follow: %s", strerror(-r));
 			goto out;
 		}
 	}
 	/* the result is the reducer's: taken whole (every queued chunk is in) */
-	*ret = red ? an_reducer_take(red) : NULL;
+	*ret = f.red ? an_reducer_take(f.red) : NULL;
 	status = 0;
 out:
 	pthread_mutex_lock(&f.lock);
@@ -491,9 +615,10 @@ out:
 	pthread_mutex_unlock(&f.lock);
 	for (unsigned i = 0; i < nthreads; i++)
 		pthread_join(th[i].tid, NULL);
+	dist_follow_stop(f.ann);
 	metrics_server_stop(ms);
 	free(body);
-	an_reducer_destroy(red);
+	an_reducer_destroy(f.red);
 	for (struct job *j = f.todo, *n; j; j = n) {
 		n = j->next;
 		free(j->path);
@@ -507,8 +632,8 @@ out:
 	}
 	if (sfd >= 0)
 		close(sfd);
-	if (ino >= 0)
-		close(ino);
+	if (src >= 0)
+		close(src);
 	if (f.done_fd >= 0)
 		close(f.done_fd);
 	for (unsigned i = 0; th && i < jobs; i++)

@@ -29,6 +29,8 @@ static void analyze_help(void)
 	printf("Usage: reel analyze syscalls|io|cpu TRACE... [OPTIONS]\n"
 	       "       reel analyze KIND --follow OUTPUT [--engine URL] [--metrics [ADDR:]PORT]\n"
 	       "                    [OPTIONS]\n"
+	       "       reel analyze KIND --follow --engine URL [--session NAME]\n"
+	       "                    [--metrics [ADDR:]PORT] [OPTIONS]\n"
 	       "       reel analyze fd TRACE... --pid PID --fd FD [--at TIME] [OPTIONS]\n"
 	       "       reel analyze phases TRACE... --begin PROVIDER:EVENT --end PROVIDER:EVENT\n"
 	       "                    [--by FIELD] [OPTIONS]\n"
@@ -67,7 +69,15 @@ static void analyze_help(void)
 	       "                   local threads: the same result (doc/dist.md)\n"
 	       "  --session NAME   with --engine: the chunks reeld announced for session\n"
 	       "                   NAME (reel enable-rotation --publish URL), in order,\n"
-	       "                   instead of (or before) TRACE arguments\n"
+	       "                   instead of (or before) TRACE arguments; with --follow,\n"
+	       "                   the session followed\n"
+	       "  --follow --engine URL  the chunks reeld announces at the broker for\n"
+	       "                   --session NAME (default: the one session announcing\n"
+	       "                   there): its latest run's, the oldest still announced\n"
+	       "                   first, then each as it is announced, mapped by the\n"
+	       "                   workers (which read the paths announced) and reduced\n"
+	       "                   in order; the session created again starts the\n"
+	       "                   result over; the report on SIGINT or SIGTERM\n"
 	       "  --follow OUTPUT  a rotating session's output directory: every chunk\n"
 	       "                   archived and each new one as the daemon archives it,\n"
 	       "                   reduced in order; the report on SIGINT or SIGTERM, or\n"
@@ -293,7 +303,8 @@ static int analyze_run(int argc, char **argv)
 		{"by", required_argument, NULL, OPT_BY},
 		{"engine", required_argument, NULL, OPT_ENGINE},
 		{"session", required_argument, NULL, OPT_SESSION},
-		{"follow", required_argument, NULL, OPT_FOLLOW},
+		/* --follow OUTPUT: OUTPUT is the operand (or --follow=OUTPUT) */
+		{"follow", optional_argument, NULL, OPT_FOLLOW},
 		{"metrics", required_argument, NULL, OPT_METRICS},
 		/* test mode (doc/analysis.md): one trace cut every N events */
 		{"cut-every", required_argument, NULL, OPT_CUT},
@@ -310,6 +321,7 @@ static int analyze_run(int argc, char **argv)
 	const char *pbegin = NULL, *pend = NULL, *pby = NULL, *engine_url = NULL, *session = NULL;
 	const char *sqlite = NULL;
 	const char *follow = NULL, *metrics = NULL;
+	bool following = false;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -367,6 +379,7 @@ static int analyze_run(int argc, char **argv)
 			*(c == OPT_BEGIN ? &pbegin : &pend) = optarg;
 			break;
 		case OPT_FOLLOW:
+			following = true;
 			follow = optarg;
 			break;
 		case OPT_METRICS:
@@ -424,16 +437,22 @@ static int analyze_run(int argc, char **argv)
 		flags |= AN_CPU;
 	if (session && !engine_url)
 		return cli_usage_error("analyze", "--session NAME needs --engine URL (the broker it announces to)");
+	if (following && !follow && optind < argc)
+		follow = argv[optind++];
+	if (follow && !*follow)
+		return cli_usage_error("analyze", "empty --follow OUTPUT");
 	if (follow && session)
-		return cli_usage_error("analyze", "--follow discovers the chunks in the session's output directory (not with --session)");
-	if (metrics && !follow)
-		return cli_usage_error("analyze", "--metrics goes with --follow OUTPUT");
-	if (follow && optind < argc)
-		return cli_usage_error("analyze", "--follow takes the session's output directory: no TRACE ('%s')",
+		return cli_usage_error("analyze", "--follow OUTPUT finds the chunks in the session's output directory; --session follows the broker's announcements (--follow --engine URL --session NAME)");
+	if (following && !follow && !engine_url)
+		return cli_usage_error("analyze", "--follow needs the session's output directory (--follow OUTPUT), or the broker reeld announces the chunks at (--follow --engine URL, reel enable-rotation --publish URL)");
+	if (metrics && !following)
+		return cli_usage_error("analyze", "--metrics goes with --follow");
+	if (following && optind < argc)
+		return cli_usage_error("analyze", "--follow takes one output directory: no TRACE ('%s')",
 				       argv[optind]);
-	if (follow && cut)
+	if (following && cut)
 		return cli_usage_error("analyze", "--cut-every does not go with --follow");
-	if (!follow && optind >= argc && !session)
+	if (!following && optind >= argc && !session)
 		return cli_usage_error("analyze", "no trace given");
 	if (engine_url && cut)
 		return cli_usage_error("analyze", "--cut-every is local only (not with --engine)");
@@ -455,8 +474,9 @@ static int analyze_run(int argc, char **argv)
 		cli_error("analyze", "%s", err);
 		goto out;
 	}
-	if (follow) {
-		if (analyze_follow(follow, (unsigned)jobs, engine_url, flags, names, metrics, quiet, &res))
+	if (following) {
+		if (analyze_follow(follow, session, (unsigned)jobs, engine_url, flags, names, metrics,
+				   quiet, &res))
 			goto out;
 		if (!res && !(res = an_partial_new(names, flags))) {
 			cli_error("analyze", "out of memory");
@@ -473,7 +493,12 @@ static int analyze_run(int argc, char **argv)
 		}
 		int pr = 0;
 		for (size_t i = 0; i < np; i++) {
-			if (!pr && add_trace(&ch, paths[i]))
+			struct stat st;
+			if (stat(paths[i], &st) && errno == ENOENT)
+				/* the retention's, while its announcement was going */
+				fprintf(stderr, "reel analyze: %s: announced, but removed since: skipped\n",
+					paths[i]);
+			else if (!pr && add_trace(&ch, paths[i]))
 				pr = -ENOMEM;
 			free(paths[i]);
 		}
@@ -546,11 +571,12 @@ report:
 		fprintf(stderr, "Warning: %" PRIu64 " events were lost: the results marked (uncertain) may be incomplete\n",
 			an_partial_lost_events(res));
 	if (db) {
-		char *follow_path[] = {(char *)follow};
+		/* what was followed: the output directory, or the broker */
+		char *follow_path[] = {(char *)(follow ? follow : engine_url)};
 		const struct an_sqlite_meta m = {.analysis = what,
 						 .version = REEL_VERSION,
-						 .paths = follow ? follow_path : argv + optind,
-						 .npaths = follow ? 1 : (size_t)(argc - optind),
+						 .paths = following ? follow_path : argv + optind,
+						 .npaths = following ? 1 : (size_t)(argc - optind),
 						 .chunks = ch.v,
 						 .nchunks = ch.n};
 		if (an_sqlite_write(db, res, &m, err, sizeof(err))) {

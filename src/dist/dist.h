@@ -21,6 +21,10 @@
 
 #include "analysis/analysis.h"
 
+#define DIST_ID_LEN  16	  /* hex digits of a task or chunk id */
+#define DIST_RUN_LEN 16	  /* hex digits of a run id */
+#define DIST_STR_MAX 4096 /* longest string field */
+
 /* ---- the engine ----------------------------------------------------- */
 
 /* One analysis over chunks: what changes the map of a chunk. */
@@ -52,11 +56,42 @@ int dist_engine_run(struct dist_engine *e, const struct dist_job *job, struct an
 /* Accepts NULL. */
 void dist_engine_destroy(struct dist_engine *e);
 
+/* ---- the chunks reeld announces (announced.c) ------------------------ */
+
 /* The chunks reeld announced for `session` on the broker at url (reel
- * enable-rotation --publish), by index, each once: *ret gets n malloc'ed
- * paths (free each, and the array). 0, or -1 with a message in err. */
+ * enable-rotation --publish), its latest run's, by index, each once: *ret
+ * gets n malloc'ed paths (free each, and the array). 0, or -1 with a
+ * message in err. */
 int dist_session_chunks(const char *url, const char *session, char ***ret, size_t *ret_n, char *err,
 			size_t errlen);
+
+/* One announcement followed. */
+struct dist_announced {
+	char run[DIST_ID_LEN + 1]; /* the session's run ("" when absent) */
+	uint64_t index;		   /* the chunk's place in its run */
+	char *path;		   /* the chunk directory */
+};
+
+struct dist_follow;
+
+/* Follow the announcements of `session` at url, or with session NULL of
+ * the one session announcing there (several: an error naming them; none
+ * yet: the first to announce): its latest run's from the oldest still in
+ * the stream, then each as it comes, in the stream's order; a later run
+ * (the session created again) comes after. Each new announcement raises
+ * notify_fd (an eventfd, written 1 from libnats's thread). The broker
+ * going away is waited for. NULL with a message in err. */
+struct dist_follow *dist_follow_start(const char *url, const char *session, int notify_fd,
+				      char *err, size_t errlen);
+/* The session followed, malloc'ed; NULL while none has announced. */
+char *dist_follow_session(struct dist_follow *fw);
+/* The announcements received since the last call, in order: *ret gets
+ * n of them (dist_announced_free). 0, or -ENOMEM when one was lost for
+ * want of memory. */
+int dist_follow_take(struct dist_follow *fw, struct dist_announced **ret, size_t *ret_n);
+void dist_announced_free(struct dist_announced *v, size_t n);
+/* Accepts NULL. */
+void dist_follow_stop(struct dist_follow *fw);
 
 /* ---- the worker ----------------------------------------------------- */
 
@@ -78,9 +113,6 @@ int dist_worker_run(const struct dist_worker_opts *o);
 
 /* ---- messages (msg.c): doc/dist.md ---------------------------------- */
 
-#define DIST_ID_LEN  16	  /* hex digits of a task or chunk id */
-#define DIST_RUN_LEN 16	  /* hex digits of a run id */
-#define DIST_STR_MAX 4096 /* longest string field */
 
 /* A task: map one chunk. Strings point into the parsed buffer's copy. */
 struct dist_task {

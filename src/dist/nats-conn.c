@@ -67,8 +67,8 @@ static void on_reconnected(natsConnection *nc, void *closure)
 		(int)getpid());
 }
 
-int dist_nats_open(const char *url, bool forever, natsConnection **ret_nc, jsCtx **ret_js,
-		   char *err, size_t errlen)
+int dist_nats_open(const char *url, const char *forever_as, natsConnection **ret_nc,
+		   jsCtx **ret_js, char *err, size_t errlen)
 {
 	natsOptions *o = NULL;
 	natsConnection *nc = NULL;
@@ -82,13 +82,13 @@ int dist_nats_open(const char *url, bool forever, natsConnection **ret_nc, jsCtx
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(o, 3000);
 	if (s == NATS_OK)
-		s = natsOptions_SetMaxReconnect(o, forever ? -1 : 240);
+		s = natsOptions_SetMaxReconnect(o, forever_as ? -1 : 240);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectWait(o, 250);
-	if (s == NATS_OK && forever)
-		s = natsOptions_SetDisconnectedCB(o, on_disconnected, (void *)"reel worker");
-	if (s == NATS_OK && forever)
-		s = natsOptions_SetReconnectedCB(o, on_reconnected, (void *)"reel worker");
+	if (s == NATS_OK && forever_as)
+		s = natsOptions_SetDisconnectedCB(o, on_disconnected, (void *)forever_as);
+	if (s == NATS_OK && forever_as)
+		s = natsOptions_SetReconnectedCB(o, on_reconnected, (void *)forever_as);
 	if (s != NATS_OK) {
 		dist_nats_err(err, errlen, url, s, 0);
 		natsOptions_Destroy(o);

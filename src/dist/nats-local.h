@@ -23,10 +23,12 @@
 
 /* Connect to url: "send as soon as possible" on (REEL_NATS_SEND_ASAP=0
  * turns it off: the benchmark's comparison only); reconnect: forever when
- * `forever`, else for about a minute. Then the JetStream context and the
- * three streams, created when missing. 0, or -1 with a message in err. */
-int dist_nats_open(const char *url, bool forever, natsConnection **ret_nc, jsCtx **ret_js,
-		   char *err, size_t errlen);
+ * forever_as names the program (it logs its disconnections and
+ * reconnections on stderr under that name), else for about a minute, NULL.
+ * Then the JetStream context and the three streams, created when missing.
+ * 0, or -1 with a message in err. */
+int dist_nats_open(const char *url, const char *forever_as, natsConnection **ret_nc,
+		   jsCtx **ret_js, char *err, size_t errlen);
 void dist_nats_close(natsConnection *nc, jsCtx *js);
 
 /* A message for err from a failed call. */

@@ -386,7 +386,7 @@ int dist_worker_run(const struct dist_worker_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (dist_nats_open(o->url, true, &w.nc, &w.js, err, sizeof(err))) {
+	if (dist_nats_open(o->url, "reel worker", &w.nc, &w.js, err, sizeof(err))) {
 		fprintf(stderr, "reel worker: %s\n", err);
 		return 1;
 	}

@@ -103,9 +103,15 @@ static void *publisher(void *arg)
 			js = NULL;
 		}
 		int ok = 0;
-		if (!nc && dist_nats_open(url, false, &nc, &js, err, sizeof(err)))
+		if (!nc && dist_nats_open(url, NULL, &nc, &js, err, sizeof(err)))
 			nc = NULL;
-		if (nc) {
+		/* not while the client reconnects: it would keep the announcement
+		 * and send it on reconnection, when the chunk may be gone (the
+		 * retention), its removal not known to the broker */
+		if (nc && natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED)
+			snprintf(err, sizeof(err), "cannot reach the broker at %s: %s", url,
+				 "reconnecting");
+		else if (nc) {
 			char abs[PATH_MAX], *msg = NULL;
 			size_t len = 0;
 			struct dist_chunk ch = {.session = s->name,

@@ -134,15 +134,26 @@ def free_port():
 
 
 class Follower:
+    """reel analyze KIND --follow OUT (out None: --follow --engine URL, the
+    broker's announcements) --metrics, JSON report, 2 jobs."""
+
     def __init__(self, kind, out, *args):
-        self.proc = subprocess.Popen([str(REEL), "analyze", kind, "--follow", str(out), "--metrics",
+        follow = ["--follow"] + ([str(out)] if out is not None else [])
+        # stderr in a file: what it says is read whole at the end
+        self.log = tempfile.NamedTemporaryFile(mode="w+", prefix="follower-", suffix=".log")
+        self.proc = subprocess.Popen([str(REEL), "analyze", kind] + follow + ["--metrics",
                                       "127.0.0.1:0", "--json", "-j", "2"] + list(args),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        m = re.match(r"Serving the metrics on http://(127\.0\.0\.1:\d+)/metrics$", line.strip())
-        assert m, line + self.proc.stderr.read() if self.proc.poll() is not None else line
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        deadline = time.time() + 60
+        while not (m := re.search(r"^Serving the metrics on http://(127\.0\.0\.1:\d+)/metrics$",
+                                  self.stderr(), re.M)):
+            assert self.proc.poll() is None and time.time() < deadline, self.stderr()
+            time.sleep(0.05)
         self.address = m.group(1)
         self.url = f"http://{self.address}/metrics"
+
+    def stderr(self):
+        return Path(self.log.name).read_text()
 
     def metrics(self):
         status, headers, body = http_get(self.url)
@@ -152,12 +163,14 @@ class Follower:
 
     def chunks(self):
         if self.proc.poll() is not None:
-            raise AssertionError(f"the follower exited ({self.proc.returncode}): {self.proc.stderr.read()}")
+            raise AssertionError(f"the follower exited ({self.proc.returncode}): {self.stderr()}")
         return metric(self.metrics(), "reel_chunks_total")[frozenset()]
 
     def finish(self):
         self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=120)
+        out, _ = self.proc.communicate(timeout=120)
+        err = self.stderr()
+        self.log.close()
         assert self.proc.returncode == 0, err
         return json.loads(out), err
 
@@ -165,6 +178,7 @@ class Follower:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+        self.log.close()
 
 
 def chunks_of(out):

@@ -2,8 +2,8 @@
 """System test of issue 8's whole path (doc/dist.md, doc/metrics.md): a
 real nats-server, three `reel worker`s, a reeld session recording the
 kernel workload (tests/kernel/kworkload.c) with timer rotation and
-`--publish`, and a follower `reel analyze syscalls --follow OUTPUT
---engine URL --metrics` whose chunks the workers map; one worker is
+`--publish`, and a follower `reel analyze syscalls --follow --engine URL
+--metrics` of the chunks reeld announces, which the workers map; one worker is
 killed with SIGKILL while it holds a task; a real Prometheus scrapes the
 follower, and its numbers equal a local sequential analysis (`-j 1`) of
 the same chunks, as do the follower's own report and the batch analysis
@@ -61,14 +61,20 @@ def analyze(*args):
 
 
 def test_follow_engine_errors(tmp_path):
-    """No broker at URL: a clear error at start, exit 1; --session is the
-    batch's (the follower finds its chunks in OUTPUT)."""
+    """No broker at URL: a clear error at start, exit 1, following an
+    output directory or the announcements; --follow needs one or the
+    other; --session goes with the announcements only."""
     url = f"nats://127.0.0.1:{free_port()}"
-    p = analyze("syscalls", "--follow", tmp_path, "--engine", url, "--metrics", "127.0.0.1:0")
-    assert p.returncode == 1 and "cannot reach the broker at " + url in p.stderr, p.stderr
-    assert "Serving the metrics" not in p.stderr
+    for follow in (["--follow", tmp_path], ["--follow"], ["--follow", "--session", "s"]):
+        p = analyze("syscalls", *follow, "--engine", url, "--metrics", "127.0.0.1:0")
+        assert p.returncode == 1 and "cannot reach the broker at " + url in p.stderr, p.stderr
+        assert "Serving the metrics" not in p.stderr
     p = analyze("syscalls", "--follow", tmp_path, "--engine", url, "--session", "s")
-    assert p.returncode != 0 and "not with --session" in p.stderr, p.stderr
+    assert p.returncode != 0 and "--session follows the broker's announcements" in p.stderr, p.stderr
+    p = analyze("syscalls", "--follow")
+    assert p.returncode != 0 and "--follow needs the session's output directory" in p.stderr, p.stderr
+    p = analyze("syscalls", "--follow", tmp_path, tmp_path)
+    assert p.returncode != 0 and "one output directory" in p.stderr, p.stderr
 
 
 @pytest.mark.skipif(NATS is None, reason="nats-server is not installed")
@@ -135,7 +141,8 @@ def test_cluster(tmp_path):
         d.reel("enable-rotation", "--timer", "1s", "--publish", broker.url)
         d.reel("start")
         wait_until(out.is_dir, "no output directory")
-        follower = Follower("syscalls", out, "--engine", broker.url)
+        # the issue's command: the one session announcing at the broker
+        follower = Follower("syscalls", None, "--engine", broker.url)
         inst = follower.address
         prom = Prometheus(tmp_path, [inst])  # scrapes it from now on
         pids = [kworkload(d, work, N)[0]]
@@ -182,6 +189,7 @@ def test_cluster(tmp_path):
         check_syscalls(prom, inst, want, pids)
         res, err = follower.finish()
         assert res == want, err
+        assert "Following session 'cluster'" in err, err
         # the announced chunks, analysed by the workers
         p = analyze("syscalls", "--json", "--engine", broker.url, "--session", "cluster")
         assert p.returncode == 0, p.stderr
@@ -190,3 +198,85 @@ def test_cluster(tmp_path):
     finally:
         cleanup(lambda: follower and follower.kill(), lambda: prom and prom.stop(),
                 *stop_workers(workers), lambda: stop_and_check(d), broker.stop)
+
+
+@pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
+@pytest.mark.skipif(NATS is None, reason="nats-server is not installed")
+def test_follow_announcements(tmp_path):
+    """--follow --engine URL follows reeld's announcements across a broker
+    restart: chunks removed by the retention while the broker was away
+    (never announced) are counted as failed and the result goes on; the
+    session created again starts the result over, which ends equal to the
+    local analysis of the new run's chunks. With two sessions announcing,
+    --follow without --session names them."""
+    broker = Broker(tmp_path)
+    d = Daemon(tmp_path)
+    workers, follower = [], None
+    syscalls = "openat,read,write,lseek,close,getppid,getuid,clone,wait4"
+    try:
+        broker.start()
+        workers.append(Worker(tmp_path, broker.url, "0"))
+        d.start()
+        work = tmp_path / "kw.txt"
+        work.write_text("hello follower\n")
+
+        def announced(n):
+            wait_until(lambda: len(rotations(d)["chunks"]) >= n
+                       and all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+                       f"chunks not announced: {rotations(d)}")
+
+        d.kernel_session("s", tmp_path / "one", syscalls=syscalls, tid=True)
+        d.reel("enable-rotation", "--keep", "1", "--publish", broker.url)
+        d.reel("start")
+        kworkload(d, work, 20)
+        d.reel("rotate")
+        announced(1)
+        follower = Follower("syscalls", None, "--engine", broker.url, "-j", "1")
+        wait_until(lambda: follower.chunks() == 1, "the first chunk followed")
+        # the broker away: two chunks archived, the first of them removed
+        # by the retention before it could be announced
+        broker.stop()
+        for _ in range(2):
+            kworkload(d, work, 20)
+            d.reel("rotate")
+        assert [c["index"] for c in rotations(d)["chunks"]] == [2], rotations(d)
+        broker.start()
+        announced(1)
+        wait_until(lambda: follower.chunks() == 2, "the chunk announced after the restart", timeout=120)
+        assert metric(follower.metrics(), "reel_chunks_failed_total") == {frozenset(): 1.0}
+        d.reel("stop")
+        d.reel("destroy")
+        # the session created again: a new run, three chunks
+        d.kernel_session("s", tmp_path / "two", syscalls=syscalls, tid=True)
+        d.reel("enable-rotation", "--publish", broker.url)
+        d.reel("start")
+        for _ in range(3):
+            kworkload(d, work, 20)
+            d.reel("rotate")
+        announced(3)
+        paths = [Path(c["path"]) for c in rotations(d)["chunks"]]
+        wait_until(lambda: follower.chunks() == 3
+                   and metric(follower.metrics(), "reel_chunks_failed_total") == {frozenset(): 0.0},
+                   "the new run followed", timeout=120)
+        res, err = follower.finish()
+        assert res == batch("syscalls", [p / "kernel" for p in paths], "-j", "1"), err
+        assert "Following session 's'" in err, err
+        assert "1 chunk of session 's' (1 to 1) removed before it was announced or read" in err, err
+        assert "Session 's' was created again" in err, err
+        d.reel("stop")
+        d.reel("destroy")
+        # a second session announcing: which one to follow is asked for
+        d.kernel_session("other", tmp_path / "other", syscalls="getppid")
+        d.reel("enable-rotation", "--publish", broker.url)
+        d.reel("start")
+        d.reel("rotate")
+        announced(1)
+        p = analyze("syscalls", "--follow", "--engine", broker.url)
+        assert p.returncode == 1, p.stderr
+        assert "2 sessions announce chunks at the broker" in p.stderr and "'s'" in p.stderr \
+            and "'other'" in p.stderr and "--session" in p.stderr, p.stderr
+        d.reel("stop")
+        d.reel("destroy")
+    finally:
+        cleanup(lambda: follower and follower.kill(), *stop_workers(workers),
+                lambda: stop_and_check(d), broker.stop)

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The chunks reeld announces on the chunks stream (reel enable-rotation
+ * --publish, src/sessiond/publish.c): read once for a batch run
+ * (dist_session_chunks), or followed as they come (dist_follow_*), for the
+ * latest run of a session (doc/dist.md).
+ *
+ * A session's announcements come in the order of its chunks (reeld
+ * announces them oldest first, one publisher thread per session); a
+ * session created again under the same name starts a new run, its indexes
+ * from 0 again. Followers take the latest run's announcements from the
+ * oldest still in the stream, through an ordered consumer (no acks; the
+ * client library recreates it from the last sequence seen when the broker
+ * comes back).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dist/dist.h"
+#include "dist/nats-local.h"
+
+static void session_subject(const char *session, char *out, size_t len)
+{
+	char sid[DIST_ID_LEN + 1];
+	dist_chunk_id(session, sid); /* any session name makes a subject token */
+	snprintf(out, len, DIST_CHUNK_SUBJECT "%s", sid);
+}
+
+/* ---- read once: the batch run ------------------------------------------- */
+
+struct announced {
+	uint64_t index;
+	char *path;
+};
+
+static int cmp_announced(const void *a, const void *b)
+{
+	const struct announced *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int dist_session_chunks(const char *url, const char *session, char ***ret, size_t *ret_n, char *err,
+			size_t errlen)
+{
+	natsConnection *nc;
+	jsCtx *js;
+	if (dist_nats_open(url, NULL, &nc, &js, err, errlen))
+		return -1;
+	char subject[64];
+	session_subject(session, subject, sizeof(subject));
+	int r = -1;
+	struct announced *v = NULL;
+	size_t n = 0;
+	/* the run of the chunks in v: a later run of the session (created
+	 * again under its name) replaces them, in the stream's order */
+	char run[DIST_ID_LEN + 1] = "";
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsSubOptions_Init(&so);
+	so.Stream = DIST_CHUNKS_STREAM;
+	so.Config.AckPolicy = js_AckNone;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	jsErrCode jerr = 0;
+	natsStatus s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		dist_nats_err(err, errlen, "reading the announced chunks", s, jerr);
+		goto out;
+	}
+	for (;;) {
+		natsMsg *m = NULL;
+		/* every announcement is stored: the first comes at once, or none is there */
+		s = natsSubscription_NextMsg(&m, sub, 2000);
+		if (s == NATS_TIMEOUT)
+			break;
+		if (s != NATS_OK) {
+			dist_nats_err(err, errlen, "reading the announced chunks", s, 0);
+			goto out;
+		}
+		jsMsgMetaData *meta = NULL;
+		uint64_t pending = 1;
+		if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+			pending = meta->NumPending;
+			jsMsgMetaData_Destroy(meta);
+		}
+		struct dist_chunk c;
+		char *buf = NULL, perr[256];
+		if (dist_chunk_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &c, &buf,
+				     perr, sizeof(perr))) {
+			fprintf(stderr,
+				"reel analyze: ignoring a malformed chunk announcement: %s\n",
+				perr);
+		} else if (!strcmp(c.session, session)) {
+			if (strcmp(run, c.run ? c.run : "")) {
+				for (size_t i = 0; i < n; i++)
+					free(v[i].path);
+				n = 0;
+				snprintf(run, sizeof(run), "%s", c.run ? c.run : "");
+			}
+			bool seen = false;
+			for (size_t i = 0; i < n && !seen; i++)
+				seen = v[i].index == c.index;
+			struct announced *nv = seen ? v : realloc(v, (n + 1) * sizeof(*v));
+			if (!nv || (!seen && !(nv[n].path = strdup(c.path)))) {
+				snprintf(err, errlen, "out of memory");
+				free(buf);
+				natsMsg_Destroy(m);
+				v = nv ? nv : v;
+				goto out;
+			}
+			v = nv;
+			if (!seen)
+				v[n++].index = c.index;
+		}
+		free(buf);
+		natsMsg_Destroy(m);
+		if (!pending)
+			break;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_announced);
+	char **paths = calloc(n ? n : 1, sizeof(*paths));
+	if (!paths) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		paths[i] = v[i].path;
+		v[i].path = NULL;
+	}
+	*ret = paths;
+	*ret_n = n;
+	r = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+	if (sub) {
+		natsSubscription_Unsubscribe(sub);
+		natsSubscription_Destroy(sub);
+	}
+	dist_nats_close(nc, js);
+	return r;
+}
+
+/* ---- followed: the continuous run ----------------------------------------- */
+
+struct dist_follow {
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *sub;
+	int notify_fd;
+	pthread_mutex_t lock; /* what follows, taken by libnats's thread */
+	pthread_cond_t cond;
+	bool closed; /* the subscription is gone: no callback comes any more */
+	char *session;	      /* NULL until the first announcement picks it */
+	/* the latest run when following began, and the stream sequence of
+	 * its last announcement then: older runs' announcements up to there
+	 * are history, skipped */
+	char history_run[DIST_ID_LEN + 1];
+	uint64_t history_seq;
+	struct dist_announced *v;
+	size_t n, cap;
+	uint64_t malformed;
+	int error; /* ENOMEM: an announcement could not be kept */
+};
+
+/* libnats's delivery thread: one announcement. */
+static void on_announcement(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+	(void)nc;
+	(void)sub;
+	struct dist_follow *fw = closure;
+	uint64_t seq = 0;
+	jsMsgMetaData *meta = NULL;
+	if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+		seq = meta->Sequence.Stream;
+		jsMsgMetaData_Destroy(meta);
+	}
+	struct dist_chunk c;
+	char *buf = NULL, perr[256];
+	int pr = dist_chunk_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &c, &buf,
+				  perr, sizeof(perr));
+	natsMsg_Destroy(m);
+	pthread_mutex_lock(&fw->lock);
+	bool added = false;
+	if (pr) {
+		if (!fw->malformed++)
+			fprintf(stderr,
+				"reel analyze: ignoring a malformed chunk announcement: %s\n",
+				perr);
+	} else if (!fw->session || !strcmp(fw->session, c.session)) {
+		const char *run = c.run ? c.run : "";
+		bool history = seq && seq <= fw->history_seq && strcmp(run, fw->history_run);
+		if (!fw->session && !(fw->session = strdup(c.session)))
+			fw->error = ENOMEM;
+		if (!history && fw->session) {
+			if (fw->n == fw->cap) {
+				size_t cap = fw->cap ? fw->cap * 2 : 16;
+				struct dist_announced *nv = realloc(fw->v, cap * sizeof(*nv));
+				if (nv) {
+					fw->v = nv;
+					fw->cap = cap;
+				}
+			}
+			struct dist_announced *a = fw->n < fw->cap ? &fw->v[fw->n] : NULL;
+			if (a && (a->path = strdup(c.path))) {
+				snprintf(a->run, sizeof(a->run), "%s", run);
+				a->index = c.index;
+				fw->n++;
+				added = true;
+			} else {
+				fw->error = ENOMEM;
+			}
+		}
+	}
+	pthread_mutex_unlock(&fw->lock);
+	free(buf);
+	uint64_t one = 1;
+	if (added && write(fw->notify_fd, &one, sizeof(one)) != sizeof(one))
+		abort(); /* an eventfd write fails only on overflow */
+}
+
+static void on_closed(void *closure)
+{
+	struct dist_follow *fw = closure;
+	pthread_mutex_lock(&fw->lock);
+	fw->closed = true;
+	pthread_cond_signal(&fw->cond);
+	pthread_mutex_unlock(&fw->lock);
+}
+
+/* The latest announcement on subject: its run and stream sequence. 0, 1
+ * when there is none, -1 with a message in err. */
+static int latest(struct dist_follow *fw, const char *subject, char **session, char *err,
+		  size_t errlen)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s = js_GetLastMsg(&m, fw->js, DIST_CHUNKS_STREAM, subject, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
+		return 1;
+	if (s != NATS_OK) {
+		dist_nats_err(err, errlen, "reading the announced chunks", s, jerr);
+		return -1;
+	}
+	struct dist_chunk c;
+	char *buf = NULL, perr[256];
+	int r = 1; /* a malformed one: as if none */
+	if (!dist_chunk_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &c, &buf, perr,
+			      sizeof(perr))) {
+		snprintf(fw->history_run, sizeof(fw->history_run), "%s", c.run ? c.run : "");
+		fw->history_seq = natsMsg_GetSequence(m);
+		r = 0;
+		if (session && !(*session = strdup(c.session))) {
+			snprintf(err, errlen, "out of memory");
+			r = -1;
+		}
+	}
+	free(buf);
+	natsMsg_Destroy(m);
+	return r;
+}
+
+/* No session named: the one session announcing at the broker, if any.
+ * *subject gets its subject, or the wildcard. 0, or -1 with a message. */
+static int only_session(struct dist_follow *fw, char *subject, size_t len, char *err,
+			size_t errlen)
+{
+	jsOptions o;
+	jsOptions_Init(&o);
+	o.Stream.Info.SubjectsFilter = DIST_CHUNKS_SUBJECTS;
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s = js_GetStreamInfo(&si, fw->js, DIST_CHUNKS_STREAM, &o, &jerr);
+	if (s != NATS_OK) {
+		dist_nats_err(err, errlen, "reading the announced chunks", s, jerr);
+		return -1;
+	}
+	const jsStreamStateSubjects *subs = si->State.Subjects;
+	int count = subs ? subs->Count : 0;
+	int r = 0;
+	snprintf(subject, len, "%s", DIST_CHUNKS_SUBJECTS);
+	if (count == 1) {
+		snprintf(subject, len, "%s", subs->List[0].Subject);
+		r = latest(fw, subject, &fw->session, err, errlen) < 0 ? -1 : 0;
+	} else if (count > 1) {
+		/* name them: the user picks one */
+		char names[512] = "";
+		size_t used = 0;
+		for (int i = 0; i < count && used < sizeof(names) - 1; i++) {
+			struct dist_follow one = {.js = fw->js};
+			char *name = NULL, e[256];
+			if (latest(&one, subs->List[i].Subject, &name, e, sizeof(e)) || !name)
+				continue;
+			int w = snprintf(names + used, sizeof(names) - used, "%s'%s'",
+					 used ? ", " : "", name);
+			used += w > 0 ? (size_t)w : 0;
+			free(name);
+		}
+		if (used >= sizeof(names))
+			snprintf(names + sizeof(names) - 4, 4, "...");
+		snprintf(err, errlen,
+			 "%d sessions announce chunks at the broker (%s): name one with --session",
+			 count, names);
+		r = -1;
+	}
+	jsStreamInfo_Destroy(si);
+	return r;
+}
+
+struct dist_follow *dist_follow_start(const char *url, const char *session, int notify_fd,
+				      char *err, size_t errlen)
+{
+	struct dist_follow *fw = calloc(1, sizeof(*fw));
+	if (!fw) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	fw->notify_fd = notify_fd;
+	pthread_mutex_init(&fw->lock, NULL);
+	pthread_cond_init(&fw->cond, NULL);
+	fw->closed = true;
+	/* a follower waits for a broker that goes away */
+	if (dist_nats_open(url, "reel analyze", &fw->nc, &fw->js, err, errlen)) {
+		dist_follow_stop(fw);
+		return NULL;
+	}
+	char subject[64];
+	int r = 0;
+	if (session) {
+		session_subject(session, subject, sizeof(subject));
+		if (!(fw->session = strdup(session))) {
+			snprintf(err, errlen, "out of memory");
+			r = -1;
+		} else {
+			r = latest(fw, subject, NULL, err, errlen) < 0 ? -1 : 0;
+		}
+	} else {
+		r = only_session(fw, subject, sizeof(subject), err, errlen);
+	}
+	if (!r) {
+		jsSubOptions so;
+		jsSubOptions_Init(&so);
+		so.Stream = DIST_CHUNKS_STREAM;
+		so.Ordered = true;
+		so.Config.DeliverPolicy = js_DeliverAll;
+		jsErrCode jerr = 0;
+		fw->closed = false;
+		natsStatus s = js_Subscribe(&fw->sub, fw->js, subject, on_announcement, fw, NULL,
+					    &so, &jerr);
+		if (s == NATS_OK)
+			s = natsSubscription_SetOnCompleteCB(fw->sub, on_closed, fw);
+		if (s != NATS_OK) {
+			if (!fw->sub)
+				fw->closed = true;
+			dist_nats_err(err, errlen, "following the announced chunks", s, jerr);
+			r = -1;
+		}
+	}
+	if (r) {
+		dist_follow_stop(fw);
+		return NULL;
+	}
+	return fw;
+}
+
+char *dist_follow_session(struct dist_follow *fw)
+{
+	pthread_mutex_lock(&fw->lock);
+	char *s = fw->session ? strdup(fw->session) : NULL;
+	pthread_mutex_unlock(&fw->lock);
+	return s;
+}
+
+int dist_follow_take(struct dist_follow *fw, struct dist_announced **ret, size_t *ret_n)
+{
+	pthread_mutex_lock(&fw->lock);
+	int r = -fw->error;
+	*ret = fw->v;
+	*ret_n = fw->n;
+	fw->v = NULL;
+	fw->n = fw->cap = 0;
+	pthread_mutex_unlock(&fw->lock);
+	return r;
+}
+
+void dist_announced_free(struct dist_announced *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+void dist_follow_stop(struct dist_follow *fw)
+{
+	if (!fw)
+		return;
+	if (fw->sub) {
+		/* the consumer goes with it; then no callback may still run */
+		natsSubscription_Unsubscribe(fw->sub);
+		struct timespec dl;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 10;
+		pthread_mutex_lock(&fw->lock);
+		while (!fw->closed && pthread_cond_timedwait(&fw->cond, &fw->lock, &dl) != ETIMEDOUT)
+			;
+		bool closed = fw->closed;
+		pthread_mutex_unlock(&fw->lock);
+		if (!closed) {
+			/* never seen; a callback that might still run would use fw */
+			fprintf(stderr, "reel analyze: the broker's subscription did not close\n");
+			return;
+		}
+		natsSubscription_Destroy(fw->sub);
+	}
+	dist_nats_close(fw->nc, fw->js);
+	dist_announced_free(fw->v, fw->n);
+	free(fw->session);
+	pthread_cond_destroy(&fw->cond);
+	pthread_mutex_destroy(&fw->lock);
+	free(fw);
+}
