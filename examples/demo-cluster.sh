@@ -3,8 +3,9 @@
 # NATS broker (Debian's nats-server, dist/nats-server.conf: JetStream on,
 # loopback, a private store), three `reel worker`s, a session daemon
 # recording the kernel while a workload runs, rotating every second and
-# announcing each chunk to the broker (--publish), then a batch analysis of
-# the announced chunks through the workers, beside the same analysis with
+# announcing each chunk to the broker (--publish), a follower of those
+# announcements serving Prometheus metrics, then a batch analysis of the
+# announced chunks through the workers; both beside the same analysis with
 # local threads. Everything started here is stopped by its pid.
 # Root only (the kernel domain). Usage: examples/demo-cluster.sh BUILD_DIR
 set -euo pipefail
@@ -50,6 +51,18 @@ step reel add-context -k -t tid
 step reel enable-event -k sched_switch,sched_process_fork,sched_process_exec,sched_process_exit
 step reel enable-event -k --syscall -a
 step reel enable-rotation --timer 1s --publish "$url"
+echo "== reel analyze syscalls --follow --engine $url --metrics 127.0.0.1:0  (the follower)"
+reel analyze syscalls --follow --engine "$url" --metrics 127.0.0.1:0 --json \
+	>"$work/follow.json" 2>"$work/follow.log" &
+follower=$!
+pids+=($follower)
+metrics=
+for _ in $(seq 100); do
+	metrics=$(sed -n 's|^Serving the metrics on \(http://.*\)$|\1|p' "$work/follow.log")
+	[ -n "$metrics" ] && break
+	sleep 0.1
+done
+[ -n "$metrics" ] || { cat "$work/follow.log" >&2; exit 1; }
 step reel start
 echo "hello cluster" >"$work/data.txt"
 for _ in 1 2 3; do
@@ -77,6 +90,26 @@ else
 	echo "DIFFERENT" >&2
 	exit 1
 fi
-echo "== tasks done by each worker (two runs: text, then JSON):"
+n=${#paths[@]}
+scrape() { /usr/bin/python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$metrics"; }
+for _ in $(seq 300); do
+	[ "$(scrape | grep -x "reel_chunks_total $n")" ] && break
+	sleep 0.1
+done
+echo "== the follower's metrics ($metrics), a few lines:"
+scrape >"$work/metrics.txt"
+grep -E '^reel_(chunks_total|events_total|lost_events_total) |^reel_syscall_duration_seconds_count\{.*syscall="openat"' \
+	"$work/metrics.txt" | head -8 || true
+kill -TERM "$follower"
+wait "$follower" || true
+echo "== the follower's report on SIGTERM against the local analysis:"
+if cmp "$work/follow.json" <(reel analyze syscalls --quiet --json -j 2 "${paths[@]}"); then
+	echo "identical ($n chunks)"
+else
+	echo "DIFFERENT" >&2
+	cat "$work/follow.log" >&2
+	exit 1
+fi
+echo "== tasks done by each worker (the follower's, then two batch runs):"
 for i in 1 2 3; do echo "worker $i: $(grep -c ": done," "$work/worker$i.log" || true)"; done
 step reel destroy
