@@ -72,7 +72,8 @@ bench: deps-bench
 	bash bench/kernel.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/analyze.sh $(RELEASE_BUILD) || status=1; \
 	bash bench/dist.sh $(RELEASE_BUILD) || status=1; \
-	bash bench/follow.sh $(RELEASE_BUILD) || status=1; exit $$status
+	bash bench/follow.sh $(RELEASE_BUILD) || status=1; \
+	BENCH_FOLLOW_ENGINE=1 bash bench/follow.sh $(RELEASE_BUILD) || status=1; exit $$status
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)

@@ -14,6 +14,13 @@
 #   bench follow_lag_announced_to_visible reel=MEDIAN peer=MAX unit=ms speedup=1
 #   bench follow_lag_event_to_visible reel=MAX peer=TARGET unit=ms speedup=TARGET/MAX
 #
+# With BENCH_FOLLOW_ENGINE=1 the issue's cluster form instead (lines named
+# follow_engine_lag_*): a nats-server (dist/nats-server.conf, a private
+# store, a free port), 2 `reel worker`s, the session `enable-rotation
+# --publish URL`, and the follower `reel analyze syscalls --follow --engine
+# URL --metrics`, which takes the chunks from reeld's announcements and has
+# the workers map them (SKIPPED without nats-server).
+#
 # where event_to_visible runs from the chunk's last event
 # (reel_newest_event_timestamp_seconds) to its visibility, and TARGET is the
 # issue's bound: one rotation period plus the slowest chunk's analysis time
@@ -33,25 +40,52 @@ tracefs=/sys/kernel/tracing
 source "$(dirname "${BASH_SOURCE[0]}")/reeld-bench.sh"
 bench_require "follow benchmark" bench/syscall-load src/cli/reel src/sessiond/reeld
 
+engine=${BENCH_FOLLOW_ENGINE:-0}
+bench_name=follow_lag
+if [[ $engine == 1 ]]; then
+	bench_name=follow_engine_lag
+	if ! command -v nats-server >/dev/null; then
+		echo "SKIPPED: follow benchmark through the broker: no nats-server (apt-get install nats-server)"
+		exit 0
+	fi
+fi
+
 bench_private reel-follow
-follow_pid= load_pid=
+follow_pid= load_pid= nats_pid= worker_pids=()
 bench_cleanup_extra() {
-	for p in $load_pid $follow_pid; do
+	for p in $load_pid $follow_pid "${worker_pids[@]}" $nats_pid; do
 		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 }
 
 start_reeld
 
+follow_args=("$tmp/out")
+publish_args=()
+if [[ $engine == 1 ]]; then
+	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	url=nats://127.0.0.1:$port
+	nats-server -c "$src/dist/nats-server.conf" -p "$port" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
+	nats_pid=$!
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+	for i in 1 2; do
+		"$build/src/cli/reel" worker --engine "$url" 2>"$tmp/worker-$i.log" &
+		worker_pids+=($!)
+	done
+	follow_args=(--engine "$url")
+	publish_args=(--publish "$url")
+fi
+
 out=$tmp/out
 r create lag --output "$out" >/dev/null
 r enable-channel -k channel0 --subbuf-size 1M --num-subbuf 32 >/dev/null
 r enable-event -k sched_switch,sched_wakeup,sched_process_fork,sched_process_exec >/dev/null
 r enable-event -k --syscall -a >/dev/null
-r enable-rotation --timer "$period" >/dev/null
+r enable-rotation --timer "$period" "${publish_args[@]}" >/dev/null
 r start >/dev/null
 
-"$build/src/cli/reel" analyze syscalls --follow "$out" --metrics 127.0.0.1:0 --quiet -j 2 \
+"$build/src/cli/reel" analyze syscalls --follow "${follow_args[@]}" --metrics 127.0.0.1:0 --quiet -j 2 \
 	>"$tmp/follow.out" 2>"$tmp/follow.err" &
 follow_pid=$!
 ( while :; do "$build/bench/syscall-load" mix 100000 2 >/dev/null; done ) &
@@ -119,7 +153,7 @@ med=$(awk '{ print $3 }' "$tmp/lags" | sort -n | awk '{ v[NR] = $1 } END { print
 maxann=$(awk '{ print $3 }' "$tmp/lags" | sort -n | tail -1)
 maxev=$(awk '{ print $4 }' "$tmp/lags" | sort -n | tail -1)
 target=$(awk -v p="$period_ms" -v a="$max_an" 'BEGIN { printf "%.1f", p + a + 100 }')
-echo "bench follow_lag_announced_to_visible reel=$med peer=$maxann unit=ms speedup=1"
-echo "bench follow_lag_event_to_visible reel=$maxev peer=$target unit=ms speedup=$(awk -v t="$target" -v m="$maxev" 'BEGIN { printf "%.2f", t / m }')"
+echo "bench ${bench_name}_announced_to_visible reel=$med peer=$maxann unit=ms speedup=1"
+echo "bench ${bench_name}_event_to_visible reel=$maxev peer=$target unit=ms speedup=$(awk -v t="$target" -v m="$maxev" 'BEGIN { printf "%.2f", t / m }')"
 awk -v t="$target" -v m="$maxev" 'BEGIN { exit !(m <= t) }' || { echo "# over the target"; status=1; }
 exit $status
