@@ -661,11 +661,15 @@ int session_start(struct session *s, char *err, size_t err_size)
 		return say(err, err_size, "cannot restart the kernel recording"), -EIO;
 	}
 	set_closed(s, false);
+	/* the consumer reads them (the timer rotation) under the lock; only
+	 * this thread writes them */
+	pthread_mutex_lock(&s->lock);
 	s->active = true;
 	if (!s->started_once) {
 		s->chunk_begin = time(NULL);
 		s->chunk_begin_ns = monotonic_ns();
 	}
+	pthread_mutex_unlock(&s->lock);
 	s->started_once = true;
 	enablement_update();
 	statedump_request(NULL);
@@ -676,7 +680,9 @@ int session_stop(struct session *s)
 {
 	if (!s->active)
 		return -EALREADY;
+	pthread_mutex_lock(&s->lock);
 	s->active = false;
+	pthread_mutex_unlock(&s->lock);
 	/* Applications stop calling into the buffers; closing them makes
 	 * sure that no packet opens after the flush, whatever an
 	 * application has not yet heard. */
