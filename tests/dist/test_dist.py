@@ -582,3 +582,137 @@ def test_worker_cannot_take_tasks(tmp_path):
         assert "subscribing to the tasks" in p.stderr, p.stderr
     finally:
         broker.stop()
+
+
+
+KEEP = 2
+
+
+def stream_state(broker):
+    """REEL_CHUNKS's state as the broker tells it: "messages" (how many it
+    holds), "last_seq" (how many were ever stored)."""
+    info = nats_request(broker, "$JS.API.STREAM.INFO.REEL_CHUNKS", {})
+    assert "error" not in info, info
+    return info["state"]
+
+
+def stream_messages(broker):
+    return stream_state(broker)["messages"]
+
+
+def oldest(d):
+    """The index of the oldest chunk reeld keeps (-1: none)."""
+    return min((c["index"] for c in rotations(d)["chunks"]), default=-1)
+
+
+def unannounced(d):
+    """How many announcements of removed chunks reeld deleted from the
+    stream so far, or found gone (its REEL_DEBUG log)."""
+    return len(re.findall(r"announcement of removed chunk \d+ \(REEL_CHUNKS sequence \d+\) "
+                          r"(?:deleted|already gone)", d.log.read_text()))
+
+
+def retention_session(d, tmp_path, broker, name):
+    """Start reeld (REEL_DEBUG: it logs each deletion) and kernel session
+    `name`, rotating every 300 ms, keeping KEEP chunks, announcing them on
+    broker."""
+    d.env["REEL_DEBUG"] = "1"
+    d.start()
+    d.kernel_session(name, tmp_path / "trace", tid=True)
+    d.reel("enable-rotation", "--timer", "300ms", "--keep", str(KEEP), "--publish", broker.url)
+    d.reel("start")
+
+
+def record_until(d, work, cond, what):
+    """Run the workload until cond() holds."""
+    deadline = time.time() + 120
+    while not cond():
+        assert time.time() < deadline, what
+        kworkload(d, work, 20)
+
+
+def check_kept(d, broker, name):
+    """Once every kept chunk is announced, the stream holds the kept
+    chunks' announcements only: `reel analyze --engine --session` reads
+    them and equals the local analysis of the kept chunks."""
+    wait_until(lambda: all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+               f"chunks not announced: {rotations(d)}")
+    wait_until(lambda: stream_messages(broker) == KEEP,
+               f"the stream holds {stream_messages(broker)} announcements, not {KEEP}: {d.log.read_text()}")
+    paths = [c["path"] for c in rotations(d)["chunks"]]
+    assert len(paths) == KEEP and all(Path(p).is_dir() for p in paths), paths
+    dist = analyze("syscalls", "--json", "--engine", broker.url, "--session", name).stdout
+    assert dist == analyze("syscalls", "--json", "-j", "2", *paths).stdout
+    assert json.loads(dist)["chunks"] == KEEP
+    # every other announcement ever stored was deleted by reeld (its log
+    # line follows the broker's answer)
+    wait_until(lambda: unannounced(d) == stream_state(broker)["last_seq"] - KEEP, d.log.read_text())
+
+
+def check_destroyed(d, broker):
+    """Destroy the session: no deletion was left, none made twice."""
+    d.reel("destroy")
+    log = d.log.read_text()
+    assert "stays" not in log, log
+    assert unannounced(d) == stream_state(broker)["last_seq"] - KEEP, log
+
+
+@needs_trace
+def test_publish_retention(tmp_path, workers):
+    """enable-rotation --keep N --publish: the chunks the retention removes
+    had been announced; their announcements are deleted from the stream,
+    which holds the kept chunks' only."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    try:
+        retention_session(d, tmp_path, broker, "keep")
+        work = tmp_path / "kw.txt"
+        work.write_text("hello retention\n")
+        # several rotations: announced chunks removed
+        record_until(d, work, lambda: oldest(d) >= 3, "no chunk removed")
+        d.reel("stop")
+        workers(broker.url, 2)
+        check_kept(d, broker, "keep")
+        assert stream_state(broker)["last_seq"] > KEEP
+        check_destroyed(d, broker)
+    finally:
+        stop_and_check(d)
+        broker.stop()
+
+
+@needs_trace
+def test_publish_retention_broker_down(tmp_path, workers):
+    """The broker goes away after chunks are announced, and the retention
+    removes them meanwhile: their deletions wait (the log says so) and are
+    made when the broker is back (same port, same store: the stream and
+    its announcements are still there)."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    try:
+        retention_session(d, tmp_path, broker, "down")
+        work = tmp_path / "kw.txt"
+        work.write_text("hello broker\n")
+
+        def announced():
+            return [c["index"] for c in rotations(d)["chunks"] if c["publish_status"] == 0]
+        record_until(d, work, lambda: len(announced()) >= KEEP, "no chunk announced")
+        gone = announced()
+        broker.stop()
+        before = unannounced(d)
+        # more rotations: the announced chunks are removed, the broker away
+        record_until(d, work, lambda: oldest(d) > max(gone), "the announced chunks were not removed")
+        wait_until(lambda: "announcements of removed chunks not deleted" in d.log.read_text(),
+                   f"no deletion tried: {d.log.read_text()}")
+        assert unannounced(d) == before
+        broker.start()
+        d.reel("stop")
+        workers(broker.url, 2)
+        check_kept(d, broker, "down")
+        assert "deleting announcements again" in d.log.read_text()
+        assert unannounced(d) >= before + len(gone)
+        check_destroyed(d, broker)
+    finally:
+        stop_and_check(d)
+        broker.stop()
