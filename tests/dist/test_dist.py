@@ -600,6 +600,11 @@ def stream_messages(broker):
     return stream_state(broker)["messages"]
 
 
+def announced(d):
+    """The indices of the chunks reeld keeps that are announced."""
+    return [c["index"] for c in rotations(d)["chunks"] if c["publish_status"] == 0]
+
+
 def oldest(d):
     """The index of the oldest chunk reeld keeps (-1: none)."""
     return min((c["index"] for c in rotations(d)["chunks"]), default=-1)
@@ -694,11 +699,8 @@ def test_publish_retention_broker_down(tmp_path, workers):
         retention_session(d, tmp_path, broker, "down")
         work = tmp_path / "kw.txt"
         work.write_text("hello broker\n")
-
-        def announced():
-            return [c["index"] for c in rotations(d)["chunks"] if c["publish_status"] == 0]
-        record_until(d, work, lambda: len(announced()) >= KEEP, "no chunk announced")
-        gone = announced()
+        record_until(d, work, lambda: len(announced(d)) >= KEEP, "no chunk announced")
+        gone = announced(d)
         broker.stop()
         before = unannounced(d)
         # more rotations: the announced chunks are removed, the broker away
@@ -713,6 +715,33 @@ def test_publish_retention_broker_down(tmp_path, workers):
         assert "deleting announcements again" in d.log.read_text()
         assert unannounced(d) >= before + len(gone)
         check_destroyed(d, broker)
+    finally:
+        stop_and_check(d)
+        broker.stop()
+
+
+@needs_trace
+def test_publish_retention_left_on_destroy(tmp_path):
+    """The session destroyed while the broker is away and deletions wait:
+    reeld says which announcements stay in the stream."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    try:
+        retention_session(d, tmp_path, broker, "left")
+        work = tmp_path / "kw.txt"
+        work.write_text("hello destroy\n")
+        record_until(d, work, lambda: len(announced(d)) >= KEEP, "no chunk announced")
+        gone = announced(d)
+        broker.stop()
+        record_until(d, work, lambda: oldest(d) > max(gone), "the announced chunks were not removed")
+        d.reel("stop")
+        d.reel("destroy")
+        log = d.log.read_text()
+        for i in gone:
+            assert re.search(rf"session left: the announcement of removed chunk {i} "
+                             r"\(REEL_CHUNKS sequence \d+\) stays", log), (i, log)
+        assert unannounced(d) == 0, log
     finally:
         stop_and_check(d)
         broker.stop()
