@@ -114,9 +114,10 @@ static int conn_open(struct conn *k, const char *target, char *err, size_t errle
 	return 0;
 }
 
+/* The message, or its whole stream, is not there. */
 static bool not_found(natsStatus st, jsErrCode jerr)
 {
-	return st == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr;
+	return st == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr || jerr == JSStreamNotFoundErr;
 }
 
 /*

@@ -745,3 +745,70 @@ def test_publish_retention_left_on_destroy(tmp_path):
     finally:
         stop_and_check(d)
         broker.stop()
+
+
+@needs_trace
+def test_publish_retention_gone_or_not_ours(tmp_path, workers):
+    """Rotations by hand, --keep 2 --publish: an announcement deleted by
+    another client before the retention removes its chunk counts as
+    deleted; after the broker's store is made anew, the sequences of
+    removed chunks hold other messages (another subject's, then this
+    session's announcement of a kept chunk): reeld leaves them."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    try:
+        d.env["REEL_DEBUG"] = "1"
+        d.start()
+        d.kernel_session("check", tmp_path / "trace", tid=True)
+        d.reel("enable-rotation", "--keep", str(KEEP), "--publish", broker.url)
+        d.reel("start")
+        work = tmp_path / "kw.txt"
+        work.write_text("hello sequences\n")
+
+        def rotate():
+            kworkload(d, work, 5)
+            d.reel("rotate")
+            wait_until(lambda: all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+                       f"chunks not announced: {rotations(d)}")
+
+        def logged(index, seq, what):
+            line = f"announcement of removed chunk {index} (REEL_CHUNKS sequence {seq}) {what}"
+            wait_until(lambda: line in d.log.read_text(), f"not logged: {line}: {d.log.read_text()}")
+
+        def get(seq):
+            return nats_request(broker, "$JS.API.STREAM.MSG.GET.REEL_CHUNKS", {"seq": seq})
+
+        rotate()
+        rotate()  # chunks 0 and 1: sequences 1 and 2
+        assert nats_request(broker, "$JS.API.STREAM.MSG.DELETE.REEL_CHUNKS", {"seq": 1}).get("success")
+        rotate()  # chunk 2 (sequence 3); chunk 0 removed, its announcement gone already
+        logged(0, 1, "already gone")
+        assert [c["index"] for c in rotations(d)["chunks"]] == [1, 2]
+        # the store made anew: sequences 1 and 2 are another subject's
+        broker.stop()
+        shutil.rmtree(broker.store)
+        broker.start()
+        r = nats_request(broker, "$JS.API.STREAM.CREATE.REEL_CHUNKS",
+                         {"name": "REEL_CHUNKS", "subjects": ["reel.chunk.>"], "storage": "file"})
+        assert "error" not in r, r
+        for seq in (1, 2):
+            assert nats_request(broker, "reel.chunk.other", {"not": "ours"})["seq"] == seq
+        rotate()  # chunk 3 (sequence 3); chunk 1's sequence 2 is not its announcement
+        logged(1, 2, "left: that sequence holds another message")
+        rotate()  # chunk 4; chunk 2's sequence 3 is chunk 3's announcement
+        logged(2, 3, "left: that sequence holds another message")
+        for seq in (1, 2, 3):
+            assert "error" not in get(seq), (seq, get(seq))
+        d.reel("stop")
+        paths = [c["path"] for c in rotations(d)["chunks"]]
+        assert [c["index"] for c in rotations(d)["chunks"]] == [3, 4]
+        workers(broker.url, 1)
+        dist = analyze("syscalls", "--json", "--engine", broker.url, "--session", "check").stdout
+        assert dist == analyze("syscalls", "--json", "-j", "2", *paths).stdout
+        assert json.loads(dist)["chunks"] == KEEP
+        d.reel("destroy")
+        assert "stays" not in d.log.read_text()
+    finally:
+        stop_and_check(d)
+        broker.stop()
