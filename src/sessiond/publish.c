@@ -175,9 +175,10 @@ static int delete_announcement(jsCtx *js, jsOptions *jo, const char *subject,
 
 /* Delete the pending announcements of removed chunks from the stream at
  * `target`, oldest first, until one gets no answer. 0, or -1 when the
- * broker is away (the rest wait). Publisher thread, lock not held. */
+ * broker is away (the rest wait; with `last`, publish_join says so).
+ * Publisher thread, lock not held. */
 static int delete_pending(struct session *s, struct conn *k, const char *target,
-			  const char *subject, jsOptions *jo)
+			  const char *subject, jsOptions *jo, bool last)
 {
 	char err[512];
 	for (;;) {
@@ -194,7 +195,7 @@ static int delete_pending(struct session *s, struct conn *k, const char *target,
 		if (!r)
 			r = delete_announcement(k->js, jo, subject, &u, &what, err, sizeof(err));
 		if (r < 0) {
-			if (!k->deletes_failing)
+			if (!k->deletes_failing && !last)
 				fprintf(stderr,
 					"reeld: session %s: announcements of removed chunks not "
 					"deleted: %s (retrying)\n",
@@ -286,7 +287,7 @@ static void *publisher(void *arg)
 		if (deletes && try_deletes) {
 			snprintf(target, sizeof(target), "%s", announcing ? s->publish_url : k.url);
 			pthread_mutex_unlock(&s->lock);
-			try_deletes = !delete_pending(s, &k, target, subject, NULL);
+			try_deletes = !delete_pending(s, &k, target, subject, NULL, false);
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}
@@ -374,7 +375,7 @@ static void *publisher(void *arg)
 		jsOptions jo;
 		jsOptions_Init(&jo);
 		jo.Wait = 2000;
-		delete_pending(s, &k, k.url, subject, &jo);
+		delete_pending(s, &k, k.url, subject, &jo, true);
 	}
 	dist_nats_close(k.nc, k.js);
 	return NULL;
