@@ -771,7 +771,9 @@ static uint64_t chunk_bytes(const char *path)
 
 /* Retention: the oldest archived chunks go while there are more than
  * keep_chunks, or their bytes exceed keep_bytes; never the newest one, nor
- * one whose hook still runs (it may be reading it). Lock held. */
+ * one whose hook still runs (it may be reading it). Their announcements
+ * (--publish) go to the publisher, which deletes them from the stream.
+ * Lock held. */
 static void apply_retention(struct session *s)
 {
 	if (!s->keep_chunks && !s->keep_bytes)
@@ -790,6 +792,7 @@ static void apply_retention(struct session *s)
 			break;
 		nftw(c->path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 		reel_debug("session %s: retention removed %s", s->name, c->path);
+		publish_unannounce(s, c);
 		free(c->path);
 		total -= sizes[first];
 		first++;

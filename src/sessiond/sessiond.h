@@ -183,6 +183,10 @@ struct session {
 	bool publisher_running, publish_quit;
 	pthread_t publisher;
 	pthread_cond_t publish_cond;
+	/* Announcements of chunks the retention removed, oldest first: the
+	 * retention adds them, the publisher deletes them from the stream */
+	struct unannouncement *unannounce;
+	size_t nr_unannounce;
 	uint64_t keep_chunks, keep_bytes; /* retention of archives; 0: all */
 	int compress;                      /* COMPRESS_* of archived chunks */
 	uint64_t rotate_request, rotate_done;
@@ -217,10 +221,21 @@ struct chunk {
 	uint64_t hook_started;
 	int hook_status; /* exit status; -1 running, -2 no hook, -3 killed (hung) */
 	int publish_status; /* 0 announced, -1 pending, -2 not announced */
+	/* Announced: its message's sequence in the stream and its message
+	 * id (DIST_ID_LEN hex digits), to delete it when the chunk goes. */
+	uint64_t publish_seq;
+	char publish_id[17];
 	/* Being compressed: not announced (waiters, list-rotations, hook,
 	 * retention) until it is done. */
 	struct compress_job *compress;
 	uint64_t compress_started; /* monotonic_ns() */
+};
+
+/* An announcement to delete from the chunks stream: its chunk is gone. */
+struct unannouncement {
+	uint64_t seq;	/* its sequence in the stream */
+	uint64_t index; /* the chunk's, for the log */
+	char id[17];	/* its message id: checked before deleting */
 };
 
 /* A client waiting for a session's chunk (reel wait-rotation). */
@@ -261,6 +276,10 @@ void session_destroy(struct session *s);
 int publish_start(struct session *s);
 void publish_chunk(struct session *s, struct chunk *c);
 void publish_join(struct session *s);
+/* Chunk `c` is being removed (retention, lock held): its announcement, if
+ * it was announced, is to be deleted from the stream by the publisher. No
+ * network I/O here. */
+void publish_unannounce(struct session *s, const struct chunk *c);
 int session_add_channel(struct session *s, const struct reel_channel_config *config,
 			char *err, size_t err_size);
 struct channel *session_channel(struct session *s, const char *name);

@@ -582,3 +582,237 @@ def test_worker_cannot_take_tasks(tmp_path):
         assert "subscribing to the tasks" in p.stderr, p.stderr
     finally:
         broker.stop()
+
+
+
+KEEP = 2
+
+
+def stream_state(broker):
+    """REEL_CHUNKS's state as the broker tells it: "messages" (how many it
+    holds), "last_seq" (how many were ever stored)."""
+    info = nats_request(broker, "$JS.API.STREAM.INFO.REEL_CHUNKS", {})
+    assert "error" not in info, info
+    return info["state"]
+
+
+def stream_messages(broker):
+    return stream_state(broker)["messages"]
+
+
+def announced(d):
+    """The indices of the chunks reeld keeps that are announced."""
+    return [c["index"] for c in rotations(d)["chunks"] if c["publish_status"] == 0]
+
+
+def oldest(d):
+    """The index of the oldest chunk reeld keeps (-1: none)."""
+    return min((c["index"] for c in rotations(d)["chunks"]), default=-1)
+
+
+def unannounced(d):
+    """How many announcements of removed chunks reeld deleted from the
+    stream so far, or found gone (its REEL_DEBUG log)."""
+    return len(re.findall(r"announcement of removed chunk \d+ \(REEL_CHUNKS sequence \d+\) "
+                          r"(?:deleted|already gone)", d.log.read_text()))
+
+
+def retention_session(d, tmp_path, broker, name):
+    """Start reeld (REEL_DEBUG: it logs each deletion) and kernel session
+    `name`, rotating every 300 ms, keeping KEEP chunks, announcing them on
+    broker."""
+    d.env["REEL_DEBUG"] = "1"
+    d.start()
+    d.kernel_session(name, tmp_path / "trace", tid=True)
+    d.reel("enable-rotation", "--timer", "300ms", "--keep", str(KEEP), "--publish", broker.url)
+    d.reel("start")
+
+
+def record_until(d, work, cond, what):
+    """Run the workload until cond() holds."""
+    deadline = time.time() + 120
+    while not cond():
+        assert time.time() < deadline, what
+        kworkload(d, work, 20)
+
+
+def check_kept(d, broker, name):
+    """Once every kept chunk is announced, the stream holds the kept
+    chunks' announcements only: `reel analyze --engine --session` reads
+    them and equals the local analysis of the kept chunks."""
+    wait_until(lambda: all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+               f"chunks not announced: {rotations(d)}")
+    wait_until(lambda: stream_messages(broker) == KEEP,
+               f"the stream holds {stream_messages(broker)} announcements, not {KEEP}: {d.log.read_text()}")
+    paths = [c["path"] for c in rotations(d)["chunks"]]
+    assert len(paths) == KEEP and all(Path(p).is_dir() for p in paths), paths
+    dist = analyze("syscalls", "--json", "--engine", broker.url, "--session", name).stdout
+    assert dist == analyze("syscalls", "--json", "-j", "2", *paths).stdout
+    assert json.loads(dist)["chunks"] == KEEP
+    # every other announcement ever stored was deleted by reeld (its log
+    # line follows the broker's answer)
+    wait_until(lambda: unannounced(d) == stream_state(broker)["last_seq"] - KEEP, d.log.read_text())
+
+
+def check_destroyed(d, broker):
+    """Destroy the session: no deletion was left, none made twice."""
+    d.reel("destroy")
+    log = d.log.read_text()
+    assert "stays" not in log, log
+    assert unannounced(d) == stream_state(broker)["last_seq"] - KEEP, log
+
+
+@needs_trace
+def test_publish_retention(tmp_path, workers):
+    """enable-rotation --keep N --publish: the chunks the retention removes
+    had been announced; their announcements are deleted from the stream,
+    which holds the kept chunks' only."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    try:
+        retention_session(d, tmp_path, broker, "keep")
+        work = tmp_path / "kw.txt"
+        work.write_text("hello retention\n")
+        # several rotations: announced chunks removed
+        record_until(d, work, lambda: oldest(d) >= 3, "no chunk removed")
+        d.reel("stop")
+        workers(broker.url, 2)
+        check_kept(d, broker, "keep")
+        assert stream_state(broker)["last_seq"] > KEEP
+        check_destroyed(d, broker)
+    finally:
+        stop_and_check(d)
+        broker.stop()
+
+
+@needs_trace
+def test_publish_retention_broker_down(tmp_path, workers):
+    """The broker goes away after chunks are announced, and the retention
+    removes them meanwhile: their deletions wait (the log says so) and are
+    made when the broker is back (same port, same store: the stream and
+    its announcements are still there)."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    try:
+        retention_session(d, tmp_path, broker, "down")
+        work = tmp_path / "kw.txt"
+        work.write_text("hello broker\n")
+        record_until(d, work, lambda: len(announced(d)) >= KEEP, "no chunk announced")
+        gone = announced(d)
+        broker.stop()
+        # more rotations: the announced chunks are removed, the broker away
+        record_until(d, work, lambda: oldest(d) > max(gone), "the announced chunks were not removed")
+        failing = "announcements of removed chunks not deleted"
+        wait_until(lambda: failing in d.log.read_text(), f"no deletion tried: {d.log.read_text()}")
+        broker.start()
+        d.reel("stop")
+        workers(broker.url, 2)
+        check_kept(d, broker, "down")
+        log = d.log.read_text()
+        again = log.index("deleting announcements again")
+        assert log.index(failing) < again
+        # the chunks removed while the broker was away: deleted once it was back
+        for i in gone:
+            m = re.search(rf"announcement of removed chunk {i} \(REEL_CHUNKS sequence \d+\) "
+                          r"(?:deleted|already gone)", log)
+            assert m and m.start() > again, (i, log)
+        check_destroyed(d, broker)
+    finally:
+        stop_and_check(d)
+        broker.stop()
+
+
+@needs_trace
+def test_publish_retention_left_on_destroy(tmp_path):
+    """The session destroyed while the broker is away and deletions wait:
+    reeld says which announcements stay in the stream."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    try:
+        retention_session(d, tmp_path, broker, "left")
+        work = tmp_path / "kw.txt"
+        work.write_text("hello destroy\n")
+        record_until(d, work, lambda: len(announced(d)) >= KEEP, "no chunk announced")
+        gone = announced(d)
+        broker.stop()
+        record_until(d, work, lambda: oldest(d) > max(gone), "the announced chunks were not removed")
+        d.reel("stop")
+        d.reel("destroy")
+        log = d.log.read_text()
+        for i in gone:
+            assert re.search(rf"session left: the announcement of removed chunk {i} "
+                             r"\(REEL_CHUNKS sequence \d+\) stays", log), (i, log)
+        assert unannounced(d) == 0, log
+    finally:
+        stop_and_check(d)
+        broker.stop()
+
+
+@needs_trace
+def test_publish_retention_gone_or_not_ours(tmp_path, workers):
+    """Rotations by hand, --keep 2 --publish: an announcement deleted by
+    another client before the retention removes its chunk counts as
+    deleted; after the broker's store is made anew, the sequences of
+    removed chunks hold other messages (another subject's, then this
+    session's announcement of a kept chunk): reeld leaves them."""
+    broker = Broker(tmp_path)
+    broker.start()
+    d = Daemon(tmp_path)
+    try:
+        d.env["REEL_DEBUG"] = "1"
+        d.start()
+        d.kernel_session("check", tmp_path / "trace", tid=True)
+        d.reel("enable-rotation", "--keep", str(KEEP), "--publish", broker.url)
+        d.reel("start")
+        work = tmp_path / "kw.txt"
+        work.write_text("hello sequences\n")
+
+        def rotate():
+            kworkload(d, work, 5)
+            d.reel("rotate")
+            wait_until(lambda: all(c["publish_status"] == 0 for c in rotations(d)["chunks"]),
+                       f"chunks not announced: {rotations(d)}")
+
+        def logged(index, seq, what):
+            line = f"announcement of removed chunk {index} (REEL_CHUNKS sequence {seq}) {what}"
+            wait_until(lambda: line in d.log.read_text(), f"not logged: {line}: {d.log.read_text()}")
+
+        def get(seq):
+            return nats_request(broker, "$JS.API.STREAM.MSG.GET.REEL_CHUNKS", {"seq": seq})
+
+        rotate()
+        rotate()  # chunks 0 and 1: sequences 1 and 2
+        assert nats_request(broker, "$JS.API.STREAM.MSG.DELETE.REEL_CHUNKS", {"seq": 1}).get("success")
+        rotate()  # chunk 2 (sequence 3); chunk 0 removed, its announcement gone already
+        logged(0, 1, "already gone")
+        assert [c["index"] for c in rotations(d)["chunks"]] == [1, 2]
+        # the store made anew: sequences 1 and 2 are another subject's
+        broker.stop()
+        shutil.rmtree(broker.store)
+        broker.start()
+        r = nats_request(broker, "$JS.API.STREAM.CREATE.REEL_CHUNKS",
+                         {"name": "REEL_CHUNKS", "subjects": ["reel.chunk.>"], "storage": "file"})
+        assert "error" not in r, r
+        for seq in (1, 2):
+            assert nats_request(broker, "reel.chunk.other", {"not": "ours"})["seq"] == seq
+        rotate()  # chunk 3 (sequence 3); chunk 1's sequence 2 is not its announcement
+        logged(1, 2, "left: that sequence holds another message")
+        rotate()  # chunk 4; chunk 2's sequence 3 is chunk 3's announcement
+        logged(2, 3, "left: that sequence holds another message")
+        for seq in (1, 2, 3):
+            assert "error" not in get(seq), (seq, get(seq))
+        d.reel("stop")
+        paths = [c["path"] for c in rotations(d)["chunks"]]
+        assert [c["index"] for c in rotations(d)["chunks"]] == [3, 4]
+        workers(broker.url, 1)
+        dist = analyze("syscalls", "--json", "--engine", broker.url, "--session", "check").stdout
+        assert dist == analyze("syscalls", "--json", "-j", "2", *paths).stdout
+        assert json.loads(dist)["chunks"] == KEEP
+        d.reel("destroy")
+        assert "stays" not in d.log.read_text()
+    finally:
+        stop_and_check(d)
+        broker.stop()
