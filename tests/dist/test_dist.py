@@ -686,6 +686,21 @@ def test_publish_retention(tmp_path, workers):
         broker.stop()
 
 
+def removed_while_away(d, tmp_path, broker, name):
+    """Session `name` with the retention records until KEEP chunks are
+    announced, then the broker stops and the recording goes on until those
+    chunks are removed: their indexes."""
+    retention_session(d, tmp_path, broker, name)
+    work = tmp_path / "kw.txt"
+    work.write_text(f"hello {name}\n")
+    record_until(d, work, lambda: len(announced(d)) >= KEEP, "no chunk announced")
+    gone = announced(d)
+    broker.stop()
+    # more rotations: the announced chunks are removed, the broker away
+    record_until(d, work, lambda: oldest(d) > max(gone), "the announced chunks were not removed")
+    return gone
+
+
 @needs_trace
 def test_publish_retention_broker_down(tmp_path, workers):
     """The broker goes away after chunks are announced, and the retention
@@ -696,14 +711,7 @@ def test_publish_retention_broker_down(tmp_path, workers):
     broker.start()
     d = Daemon(tmp_path)
     try:
-        retention_session(d, tmp_path, broker, "down")
-        work = tmp_path / "kw.txt"
-        work.write_text("hello broker\n")
-        record_until(d, work, lambda: len(announced(d)) >= KEEP, "no chunk announced")
-        gone = announced(d)
-        broker.stop()
-        # more rotations: the announced chunks are removed, the broker away
-        record_until(d, work, lambda: oldest(d) > max(gone), "the announced chunks were not removed")
+        gone = removed_while_away(d, tmp_path, broker, "down")
         failing = "announcements of removed chunks not deleted"
         wait_until(lambda: failing in d.log.read_text(), f"no deletion tried: {d.log.read_text()}")
         broker.start()
@@ -732,13 +740,7 @@ def test_publish_retention_left_on_destroy(tmp_path):
     broker.start()
     d = Daemon(tmp_path)
     try:
-        retention_session(d, tmp_path, broker, "left")
-        work = tmp_path / "kw.txt"
-        work.write_text("hello destroy\n")
-        record_until(d, work, lambda: len(announced(d)) >= KEEP, "no chunk announced")
-        gone = announced(d)
-        broker.stop()
-        record_until(d, work, lambda: oldest(d) > max(gone), "the announced chunks were not removed")
+        gone = removed_while_away(d, tmp_path, broker, "left")
         d.reel("stop")
         d.reel("destroy")
         log = d.log.read_text()
