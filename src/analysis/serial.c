@@ -195,6 +195,41 @@ int an_partial_write(const struct an_partial *p, FILE *f)
 	return r;
 }
 
+/* What the model's samples can be (stat_add, an_cput_sample): the
+ * histogram holds `count` samples, their sum lies between count x min and
+ * count x max. A partial from elsewhere (a worker, a file) that breaks it
+ * is refused, not merged into numbers that mean nothing. */
+static bool samples_sane(uint64_t count, int64_t min, int64_t max, int64_t sum,
+			 const struct an_hist *h)
+{
+	unsigned __int128 in_hist = 0;
+	for (uint32_t i = 0; i < h->n; i++)
+		in_hist += h->b[i];
+	if (in_hist != count)
+		return false;
+	if (!count)
+		return sum == 0;
+	return min <= max && (__int128)min * (__int128)count <= (__int128)sum &&
+	       (__int128)sum <= (__int128)max * (__int128)count;
+}
+
+/* A syscall's stats: samples_sane, and its errors (each a negative return
+ * value, once) add up to errors <= count. */
+static bool stat_sane(const struct an_stat *s)
+{
+	unsigned __int128 errs = 0;
+	for (uint32_t i = 0; i < s->nerrs; i++) {
+		if (s->errs[i].ret >= 0)
+			return false;
+		for (uint32_t k = 0; k < i; k++)
+			if (s->errs[k].ret == s->errs[i].ret)
+				return false;
+		errs += s->errs[i].count;
+	}
+	return errs == s->errors && s->errors <= s->count &&
+	       samples_sane(s->count, s->min, s->max, s->sum, &s->hist);
+}
+
 struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 {
 	char magic[8];
@@ -342,6 +377,8 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 				goto nomem;
 			s->hist.b[idx] += count;
 		}
+		if (!stat_sane(s))
+			goto bad;
 	}
 	uint64_t nrec, plen;
 	if (get64(f, &nrec) || get64(f, &plen) || nrec > (1u << 30) || plen > UINT32_MAX)
@@ -410,6 +447,8 @@ struct an_partial *an_partial_read(struct an_names *names, FILE *f)
 				goto nomem;
 			t->wh.b[idx] += count;
 		}
+		if (!samples_sane(t->wcount, t->wmin, t->wmax, t->wsum, &t->wh))
+			goto bad;
 	}
 	for (uint64_t i = 0; i < ncc; i++) {
 		uint64_t v[5];

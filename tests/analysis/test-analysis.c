@@ -331,6 +331,30 @@ static void test_malformed(void)
 		fclose(g);
 	}
 	free(buf);
+	/* well formed, but not what a map gives: refused */
+	CHECK(p->stats.n > 0);
+	for (int how = 0; how < 4; how++) {
+		struct an_stat *st = an_tab_at(&p->stats, 0);
+		struct an_stat keep = *st;
+		if (how == 0)
+			st->count++; /* the histogram holds one less */
+		else if (how == 1)
+			st->errors = st->count + 1;
+		else if (how == 2)
+			st->sum = st->max * (int64_t)st->count + 1;
+		else
+			st->min = st->max + 1;
+		buf = NULL;
+		f = open_memstream(&buf, &len);
+		CHECK(an_partial_write(p, f) == 0);
+		fclose(f);
+		FILE *g = fmemopen(buf, len, "r");
+		errno = 0;
+		CHECK(!an_partial_read(names, g) && errno == EINVAL);
+		fclose(g);
+		free(buf);
+		*st = keep;
+	}
 	an_partial_destroy(p);
 }
 
