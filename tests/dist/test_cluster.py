@@ -15,6 +15,7 @@ prometheus only (skips otherwise, saying which).
 """
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -263,6 +264,13 @@ def test_follow_announcements(tmp_path):
         assert "Following session 's'" in err, err
         assert "1 chunk of session 's' (1 to 1) removed before it was announced or read" in err, err
         assert "Session 's' was created again" in err, err
+        # a chunk removed behind reeld's back (its announcement stays): the
+        # batch skips it, saying so
+        shutil.rmtree(paths[0])
+        p = analyze("syscalls", "--json", "--engine", broker.url, "--session", "s")
+        assert p.returncode == 0, p.stderr
+        assert f"{paths[0]}: announced, but removed since: skipped" in p.stderr, p.stderr
+        assert json.loads(p.stdout) == batch("syscalls", paths[1:], "-j", "1")
         d.reel("stop")
         d.reel("destroy")
         # a second session announcing: which one to follow is asked for
