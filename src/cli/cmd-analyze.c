@@ -393,9 +393,14 @@ static int analyze_run(int argc, char **argv)
 			pby = optarg;
 			break;
 		case OPT_ENGINE:
+			if (!*optarg)
+				return cli_usage_error("analyze", "empty --engine (nats://HOST:PORT)");
 			engine_url = optarg;
 			break;
 		case OPT_SESSION:
+			/* no session has an empty name: it would be waited for forever */
+			if (!*optarg)
+				return cli_usage_error("analyze", "empty --session");
 			session = optarg;
 			break;
 		case OPT_CUT: {
