@@ -533,6 +533,7 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			session ? "'" : "", engine);
 	int r = dir ? scan(&f) : 0;
 	int64_t updated = 0; /* when the prefix last grew */
+	bool signalled = false;
 	while (!r) {
 		struct pollfd pf[3] = {{.fd = sfd, .events = POLLIN},
 				       {.fd = src, .events = POLLIN},
@@ -548,6 +549,7 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			if (read(sfd, &si, sizeof(si)) > 0 && !quiet)
 				fprintf(stderr, "%s: finishing the chunks in progress\n",
 					strsignal((int)si.ssi_signo));
+			signalled = true;
 			break;
 		}
 		if (pf[1].revents && !dir) {
@@ -590,7 +592,45 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 	/* no announcement after this one: the chunks queued are the report's */
 	dist_follow_stop(f.ann);
 	f.ann = NULL;
-	/* the chunks queued: mapped to the end, then the report */
+	/* the chunks queued: mapped to the end (the metrics still served as
+	 * they come in), then the report. A signal (a second one, after
+	 * SIGINT or SIGTERM) stops at once: the mappers may wait for workers
+	 * that never come, inside the engine, so the process exits here */
+	while (f.inflight) {
+		struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN},
+				       {.fd = f.done_fd, .events = POLLIN}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (pf[0].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) <= 0)
+				continue;
+			if (!signalled) {
+				signalled = true;
+				if (!quiet)
+					fprintf(stderr, "%s: finishing the chunks in progress\n",
+						strsignal((int)si.ssi_signo));
+				continue;
+			}
+			cli_error("analyze",
+				  "%s again: stopping without the %" PRIu64
+				  " chunk%s in progress (no report)",
+				  strsignal((int)si.ssi_signo), f.inflight,
+				  f.inflight > 1 ? "s" : "");
+			fflush(stdout);
+			_exit(1);
+		}
+		if (pf[1].revents && (r = chunks_done(&f, ms, &body, &body_len, &updated)))
+			break;
+	}
+	if (r) {
+		cli_error("analyze", "--follow: %s", strerror(-r));
+		goto out;
+	}
 	pthread_mutex_lock(&f.lock);
 	f.stop = true;
 	pthread_cond_broadcast(&f.cond);
