@@ -403,8 +403,15 @@ void dist_follow_stop(struct dist_follow *fw)
 	if (!fw)
 		return;
 	if (fw->sub) {
-		/* the consumer goes with it; then no callback may still run */
-		natsSubscription_Unsubscribe(fw->sub);
+		/* the consumer goes with it; then no callback may still run.
+		 * With the broker away, deleting the consumer would wait for
+		 * the request's timeout (10 s): the connection is closed
+		 * instead, which ends the subscription at once (the server
+		 * drops an ephemeral consumer left without its subscriber) */
+		if (natsConnection_Status(fw->nc) == NATS_CONN_STATUS_CONNECTED)
+			natsSubscription_Unsubscribe(fw->sub);
+		else
+			natsConnection_Close(fw->nc);
 		struct timespec dl;
 		clock_gettime(CLOCK_REALTIME, &dl);
 		dl.tv_sec += 10;

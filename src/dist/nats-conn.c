@@ -131,7 +131,10 @@ void dist_nats_close(natsConnection *nc, jsCtx *js)
 {
 	jsCtx_Destroy(js);
 	if (nc) {
-		natsConnection_FlushTimeout(nc, 2000);
+		/* what is buffered goes out; with the broker away, nothing
+		 * would (the flush waited its 2 s for each connection) */
+		if (natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
+			natsConnection_FlushTimeout(nc, 2000);
 		natsConnection_Close(nc);
 		natsConnection_Destroy(nc);
 	}
