@@ -239,8 +239,16 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 	for (size_t i = 0; i < job->n; i++) {
 		char abs[PATH_MAX];
 		if (!realpath(job->chunks[i], abs)) {
-			snprintf(err, errlen, "%.256s: %s", job->chunks[i], strerror(errno));
-			goto out;
+			/* an absolute path this machine does not see goes as it
+			 * is: the workers read it (the follower of reeld's
+			 * announcements needs no access to the chunks) */
+			int en = errno;
+			if ((en != ENOENT && en != EACCES && en != ENOTDIR) ||
+			    job->chunks[i][0] != '/' || strlen(job->chunks[i]) >= sizeof(abs)) {
+				snprintf(err, errlen, "%.256s: %s", job->chunks[i], strerror(en));
+				goto out;
+			}
+			strcpy(abs, job->chunks[i]);
 		}
 		struct dist_task t = {.index = i,
 				      .flags = job->flags,
