@@ -45,7 +45,9 @@ def chunk_id(s):
 
 
 def announce(url, session, index, path, run="0123456789abcdef"):
-    """Publish a chunk announcement as reeld does; returns the stream's ack."""
+    """Publish a chunk announcement as reeld does; returns the stream's ack.
+    The chunks stream must exist (a reel process connected: no answer
+    otherwise)."""
     host, port = url.split("//")[1].rsplit(":", 1)
     body = (f"REELCHUNK 1\nid {chunk_id(str(path))}\nsession {session}\nrun {run}\n"
             f"index {index}\npath {path}\n\n").encode()
@@ -176,6 +178,71 @@ def test_follower_without_the_storage(tmp_path, chunks):
             follower.stderr()
         res, err = follower.finish()
         assert res == batch("syscalls", [p / "kernel" for p in paths], "-j", "1"), err
+    finally:
+        if follower:
+            follower.kill()
+        for w in workers:
+            w.stop()
+        broker.stop()
+
+
+@needs_trace
+def test_two_daemons_one_session_name(tmp_path, chunks):
+    """Two runs of one session name announcing at once (two daemons, on
+    two hosts, each with a session 'web'): the follower took each
+    announcement of the other run as the session created again, and
+    started its result over at every chunk (its counters reset each
+    time). A run replaced by a later one is ignored from then on, said
+    once; a run never seen still starts the result over (the session
+    created again), as does the batch run's choice of the latest run."""
+    broker = Broker(tmp_path)
+    workers, follower = [], None
+    src = chunk_dirs(chunks)
+    links = tmp_path / "links"
+    links.mkdir()
+    n = 0
+
+    def ann(run, index):
+        nonlocal n
+        link = links / f"{run}-{index}-{n}"  # a path once: its id is the message id
+        link.symlink_to(src[n % len(src)])
+        n += 1
+        announce(broker.url, "web", index, link, run=run * 16)
+        return link
+
+    try:
+        broker.start()
+        workers.append(Worker(tmp_path, broker.url, "0"))
+        workers[0].wait_for("taking tasks")  # the streams made
+        ann("a", 0)
+        ann("a", 1)
+        b = [ann("b", 0)]
+        # following from the latest run at start: b's
+        follower = Follower("syscalls", None, "--engine", broker.url, "--session", "web", "-j", "1")
+        wait_for("b's first chunk", lambda: follower.chunks() == 1)
+        ann("a", 2)
+        b.append(ann("b", 1))
+        wait_for("b's second chunk", lambda: follower.chunks() == 2)
+        assert "created again" not in follower.stderr(), follower.stderr()
+        assert follower.stderr().count("ignoring the announcements of an earlier run") == 1
+        # a new run: the session created again
+        c = [ann("c", 0)]
+        wait_text(follower, "Session 'web' was created again")
+        ann("b", 2)
+        ann("a", 3)
+        c.append(ann("c", 1))
+        wait_for("c's chunks", lambda: follower.chunks() == 2
+                 and metric(follower.metrics(), "reel_chunks_failed_total") == {frozenset(): 0.0})
+        res, err = follower.finish()
+        assert err.count("created again") == 1, err
+        assert err.count("ignoring the announcements of an earlier run") == 2, err
+        want = batch("syscalls", [p.resolve() / "kernel" for p in c], "-j", "1")
+        assert res == want, err
+        p = subprocess.run([str(REEL), "analyze", "syscalls", "--json", "--quiet", "--engine", broker.url,
+                            "--session", "web"], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout) == want
+        assert "ignoring the announcements of an earlier run" in p.stderr, p.stderr
     finally:
         if follower:
             follower.kill()
