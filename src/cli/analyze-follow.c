@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -445,6 +446,24 @@ static void serve_empty(struct metrics_server *ms, char **body, size_t *body_len
 		publish(ms, *body, *body_len, &none);
 }
 
+/* Room for n more connections under the open files limit, raised up to
+ * its hard limit when needed. 0, or -EMFILE. */
+static int room_for_connections(unsigned n)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	/* those open now (stdio, the follower's own), and the follower's
+	 * own connection, the metrics server's sockets */
+	rlim_t need = (rlim_t)n + 64;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		return -EMFILE;
+	rl.rlim_cur = need;
+	return setrlimit(RLIMIT_NOFILE, &rl) ? -EMFILE : 0;
+}
+
 int analyze_follow(const char *dir, const char *session, unsigned jobs, const char *engine,
 		   unsigned flags, struct an_names *names, const char *metrics, bool quiet,
 		   struct an_partial **ret)
@@ -488,6 +507,15 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 	/* the marker is renamed into place: IN_MOVED_TO; the directory's end */
 	if (dir && inotify_add_watch(src, dir, IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
 		cli_error("analyze", "%s: cannot watch: %s", dir, strerror(errno));
+		goto out;
+	}
+	/* a connection (a socket) per mapper with --engine: an open files
+	 * limit below that made libnats say the broker could not be reached */
+	if (engine && room_for_connections(jobs)) {
+		cli_error("analyze",
+			  "-j %u: a connection to the broker each, more than the open files limit "
+			  "allows (ulimit -n): a smaller -j",
+			  jobs);
 		goto out;
 	}
 	/* the engines first: a broker that cannot be reached fails here */

@@ -249,3 +249,40 @@ def test_two_daemons_one_session_name(tmp_path, chunks):
         for w in workers:
             w.stop()
         broker.stop()
+
+
+def test_jobs_above_the_open_files_limit(tmp_path):
+    """-j N with --engine opens N connections: under an open files limit
+    too low for them, libnats said 'cannot reach the broker ... No server
+    available', and the broker was fine. Now: the limit is named, or the
+    soft limit raised when the hard one allows."""
+    import resource
+
+    def start(soft, hard, url):
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        return subprocess.Popen([str(REEL), "analyze", "syscalls", "--follow", "--engine", url, "--session", "s",
+                                 "-j", "300", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, preexec_fn=limit)
+
+    p = start(256, 256, "nats://127.0.0.1:1")
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert "-j 300: a connection to the broker each, more than the open files limit" in err, err
+    broker = Broker(tmp_path)
+    p = None
+    try:
+        broker.start()
+        p = start(256, 4096, broker.url)
+        wait_for("the follower started", lambda: p.poll() is not None or
+                 len(os.listdir(f"/proc/{p.pid}/fd")) > 300, timeout=120)
+        assert p.poll() is None
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert json.loads(out)["chunks"] == 0
+    finally:
+        if p and p.poll() is None:
+            p.kill()
+            p.communicate()
+        broker.stop()
