@@ -550,15 +550,19 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 		fprintf(stderr, "Serving the metrics on http://%s/metrics\n",
 			metrics_server_address(ms));
 	}
+	/* the broker's URL without its password */
+	char shown[1024] = "";
+	if (engine)
+		dist_url_display(engine, shown, sizeof(shown));
 	if (!quiet && dir)
 		fprintf(stderr, "Following %s%s%s: Ctrl-C for the report\n", dir,
-			engine ? ", mapping on the workers of " : "", engine ? engine : "");
+			engine ? ", mapping on the workers of " : "", shown);
 	else if (!quiet)
 		fprintf(stderr,
 			"Following the chunks %s%s%s announces at %s, mapping on its workers: "
 			"Ctrl-C for the report\n",
 			session ? "session '" : "the session", session ? session : "",
-			session ? "'" : "", engine);
+			session ? "'" : "", shown);
 	int r = dir ? scan(&f) : 0;
 	int64_t updated = 0; /* when the prefix last grew */
 	bool signalled = false;

@@ -515,8 +515,12 @@ static int analyze_run(int argc, char **argv)
 			goto out;
 		}
 		if (!np && optind >= argc) {
-			cli_error("analyze", "no chunk announced for session '%s' at %s (reel enable-rotation --publish)",
-				  session, engine_url);
+			char shown[1024];
+			dist_url_display(engine_url, shown, sizeof(shown));
+			cli_error("analyze",
+				  "no chunk announced for session '%s' at %s (reel enable-rotation "
+				  "--publish)",
+				  session, shown);
 			goto out;
 		}
 	}
@@ -578,8 +582,12 @@ report:
 		fprintf(stderr, "Warning: %" PRIu64 " events were lost: the results marked (uncertain) may be incomplete\n",
 			an_partial_lost_events(res));
 	if (db) {
-		/* what was followed: the output directory, or the broker */
-		char *follow_path[] = {(char *)(follow ? follow : engine_url)};
+		/* what was followed: the output directory, or the broker
+		 * (without its password: the database is shared) */
+		char shown[1024] = "";
+		if (!follow)
+			dist_url_display(engine_url, shown, sizeof(shown));
+		char *follow_path[] = {follow ? (char *)follow : shown};
 		const struct an_sqlite_meta m = {.analysis = what,
 						 .version = REEL_VERSION,
 						 .paths = following ? follow_path : argv + optind,

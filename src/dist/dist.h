@@ -153,6 +153,11 @@ struct dist_chunk {
 void dist_task_id(const struct dist_task *t, char out[DIST_ID_LEN + 1]);
 void dist_chunk_id(const char *path, char out[DIST_ID_LEN + 1]);
 
+/* The broker URL url (one, or several separated by commas) for messages
+ * and records: a password in it (`nats://user:password@host`) written
+ * `***`, a token (`nats://token@host`) too. Truncated to fit out. */
+void dist_url_display(const char *url, char *out, size_t len);
+
 /* Encode into a malloc'ed buffer (*ret, *ret_len). 0, -EINVAL (a string
  * too long or holding a newline) or -ENOMEM. */
 int dist_task_encode(const struct dist_task *t, char **ret, size_t *ret_len);

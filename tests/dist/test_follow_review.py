@@ -286,3 +286,42 @@ def test_jobs_above_the_open_files_limit(tmp_path):
             p.kill()
             p.communicate()
         broker.stop()
+
+
+def test_broker_password_not_shown(tmp_path):
+    """A broker with authorization (`--engine nats://user:password@...`,
+    doc/dist.md): the password was printed by the follower ('Following
+    ... at URL'), in 'cannot reach the broker at URL', and written into
+    the --sqlite database (its trace.paths), a file made to be shared.
+    Now `***` in its place."""
+    from test_dist import CONF
+    broker = Broker(tmp_path)
+    broker.conf = tmp_path / "nats-auth.conf"
+    broker.conf.write_text(CONF.read_text() + "\nauthorization {\n  user: alice\n  password: \"s3cr/e@t\"\n}\n")
+    url = f"nats://alice:s3cr/e@t@127.0.0.1:{broker.port}"
+    shown = f"nats://alice:***@127.0.0.1:{broker.port}"
+    p = None
+    try:
+        broker.start()
+        bad = subprocess.run([str(REEL), "analyze", "syscalls", "--follow", "--engine",
+                              url.replace("s3cr/e@t", "wr0ng"), "--session", "s"],
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 1, bad.stderr
+        assert f"cannot reach the broker at {shown}: " in bad.stderr and "wr0ng" not in bad.stderr, bad.stderr
+        db = tmp_path / "follow.db"
+        p = subprocess.Popen([str(REEL), "analyze", "syscalls", "--follow", "--engine", url, "--session", "s",
+                              "--sqlite", db], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        line = p.stderr.readline()
+        assert line.startswith("Following the chunks session 's' announces at " + shown), line
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        import sqlite3
+        with sqlite3.connect(db) as c:
+            assert json.loads(c.execute("SELECT paths FROM trace").fetchone()[0]) == [shown]
+        assert b"s3cr" not in db.read_bytes()
+    finally:
+        if p and p.poll() is None:
+            p.kill()
+            p.communicate()
+        broker.stop()
