@@ -585,7 +585,7 @@ report:
 		/* what was followed: the output directory, or the broker
 		 * (without its password: the database is shared) */
 		char shown[1024] = "";
-		if (!follow)
+		if (following && !follow)
 			dist_url_display(engine_url, shown, sizeof(shown));
 		char *follow_path[] = {follow ? (char *)follow : shown};
 		const struct an_sqlite_meta m = {.analysis = what,

@@ -65,6 +65,8 @@ void dist_url_display(const char *url, char *out, size_t len)
 	if (!len)
 		return;
 	size_t o = 0;
+	if (!url)
+		url = "";
 #define PUT(p, n)                         \
 	do {                              \
 		size_t n_ = (n);          \
