@@ -563,6 +563,12 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			"Ctrl-C for the report\n",
 			session ? "session '" : "the session", session ? session : "",
 			session ? "'" : "", shown);
+	if (!quiet && f.ann && session && !dist_follow_had_announcements(f.ann))
+		/* a misspelt name waits too: say it */
+		fprintf(stderr,
+			"No chunk announced for session '%s' at %s yet: waiting for its first "
+			"(reel enable-rotation --publish URL)\n",
+			session, shown);
 	int r = dir ? scan(&f) : 0;
 	int64_t updated = 0; /* when the prefix last grew */
 	bool signalled = false;

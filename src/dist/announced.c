@@ -237,6 +237,7 @@ struct dist_follow {
 	 * are history, skipped */
 	char history_run[DIST_ID_LEN + 1];
 	uint64_t history_seq;
+	bool had; /* an announcement of it when following began */
 	/* the run followed, and those it replaced (older ones in the
 	 * history included) */
 	char run[DIST_ID_LEN + 1];
@@ -345,6 +346,7 @@ static int latest(struct dist_follow *fw, const char *subject, char **session, c
 			      sizeof(perr))) {
 		snprintf(fw->history_run, sizeof(fw->history_run), "%s", c.run ? c.run : "");
 		fw->history_seq = natsMsg_GetSequence(m);
+		fw->had = true;
 		r = 0;
 		if (session && !(*session = strdup(c.session))) {
 			snprintf(err, errlen, "out of memory");
@@ -457,6 +459,11 @@ struct dist_follow *dist_follow_start(const char *url, const char *session, int 
 		return NULL;
 	}
 	return fw;
+}
+
+bool dist_follow_had_announcements(const struct dist_follow *fw)
+{
+	return fw->had; /* written before the subscription: no lock */
 }
 
 char *dist_follow_session(struct dist_follow *fw)

@@ -85,6 +85,9 @@ struct dist_follow *dist_follow_start(const char *url, const char *session, int 
 				      char *err, size_t errlen);
 /* The session followed, malloc'ed; NULL while none has announced. */
 char *dist_follow_session(struct dist_follow *fw);
+/* The stream held an announcement of the session followed (any, with
+ * session NULL) when following began. */
+bool dist_follow_had_announcements(const struct dist_follow *fw);
 /* The announcements received since the last call, in order: *ret gets
  * n of them (dist_announced_free). 0, or -ENOMEM when one was lost for
  * want of memory. */

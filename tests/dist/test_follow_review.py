@@ -325,3 +325,25 @@ def test_broker_password_not_shown(tmp_path):
             p.kill()
             p.communicate()
         broker.stop()
+
+
+def test_session_not_announced_yet(tmp_path):
+    """--session NAME that has announced nothing (a misspelt name): the
+    follower waited, saying only that it follows it. It says no chunk
+    was announced for it yet; not when the stream holds one."""
+    broker = Broker(tmp_path)
+    followers = []
+    try:
+        broker.start()
+        never = Follower("syscalls", None, "--engine", broker.url, "--session", "nevr")
+        followers.append(never)
+        wait_text(never, f"No chunk announced for session 'nevr' at {broker.url} yet: waiting for its first")
+        announce(broker.url, "had", 0, tmp_path / "chunk-0")
+        had = Follower("syscalls", None, "--engine", broker.url, "--session", "had")
+        followers.append(had)
+        wait_text(had, "Following session 'had'")
+        assert "No chunk announced" not in had.stderr(), had.stderr()
+    finally:
+        for f in followers:
+            f.kill()
+        broker.stop()
