@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -445,6 +446,24 @@ static void serve_empty(struct metrics_server *ms, char **body, size_t *body_len
 		publish(ms, *body, *body_len, &none);
 }
 
+/* Room for n more connections under the open files limit, raised up to
+ * its hard limit when needed. 0, or -EMFILE. */
+static int room_for_connections(unsigned n)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	/* those open now (stdio, the follower's own), and the follower's
+	 * own connection, the metrics server's sockets */
+	rlim_t need = (rlim_t)n + 64;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		return -EMFILE;
+	rl.rlim_cur = need;
+	return setrlimit(RLIMIT_NOFILE, &rl) ? -EMFILE : 0;
+}
+
 int analyze_follow(const char *dir, const char *session, unsigned jobs, const char *engine,
 		   unsigned flags, struct an_names *names, const char *metrics, bool quiet,
 		   struct an_partial **ret)
@@ -490,6 +509,15 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 		cli_error("analyze", "%s: cannot watch: %s", dir, strerror(errno));
 		goto out;
 	}
+	/* a connection (a socket) per mapper with --engine: an open files
+	 * limit below that made libnats say the broker could not be reached */
+	if (engine && room_for_connections(jobs)) {
+		cli_error("analyze",
+			  "-j %u: a connection to the broker each, more than the open files limit "
+			  "allows (ulimit -n): a smaller -j",
+			  jobs);
+		goto out;
+	}
 	/* the engines first: a broker that cannot be reached fails here */
 	for (unsigned i = 0; i < jobs; i++) {
 		th[i].f = &f;
@@ -522,17 +550,28 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 		fprintf(stderr, "Serving the metrics on http://%s/metrics\n",
 			metrics_server_address(ms));
 	}
+	/* the broker's URL without its password */
+	char shown[1024] = "";
+	if (engine)
+		dist_url_display(engine, shown, sizeof(shown));
 	if (!quiet && dir)
 		fprintf(stderr, "Following %s%s%s: Ctrl-C for the report\n", dir,
-			engine ? ", mapping on the workers of " : "", engine ? engine : "");
+			engine ? ", mapping on the workers of " : "", shown);
 	else if (!quiet)
 		fprintf(stderr,
 			"Following the chunks %s%s%s announces at %s, mapping on its workers: "
 			"Ctrl-C for the report\n",
 			session ? "session '" : "the session", session ? session : "",
-			session ? "'" : "", engine);
+			session ? "'" : "", shown);
+	if (!quiet && f.ann && session && !dist_follow_had_announcements(f.ann))
+		/* a misspelt name waits too: say it */
+		fprintf(stderr,
+			"No chunk announced for session '%s' at %s yet: waiting for its first "
+			"(reel enable-rotation --publish URL)\n",
+			session, shown);
 	int r = dir ? scan(&f) : 0;
 	int64_t updated = 0; /* when the prefix last grew */
+	bool signalled = false;
 	while (!r) {
 		struct pollfd pf[3] = {{.fd = sfd, .events = POLLIN},
 				       {.fd = src, .events = POLLIN},
@@ -548,6 +587,7 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			if (read(sfd, &si, sizeof(si)) > 0 && !quiet)
 				fprintf(stderr, "%s: finishing the chunks in progress\n",
 					strsignal((int)si.ssi_signo));
+			signalled = true;
 			break;
 		}
 		if (pf[1].revents && !dir) {
@@ -590,7 +630,45 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 	/* no announcement after this one: the chunks queued are the report's */
 	dist_follow_stop(f.ann);
 	f.ann = NULL;
-	/* the chunks queued: mapped to the end, then the report */
+	/* the chunks queued: mapped to the end (the metrics still served as
+	 * they come in), then the report. A signal (a second one, after
+	 * SIGINT or SIGTERM) stops at once: the mappers may wait for workers
+	 * that never come, inside the engine, so the process exits here */
+	while (f.inflight) {
+		struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN},
+				       {.fd = f.done_fd, .events = POLLIN}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (pf[0].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) <= 0)
+				continue;
+			if (!signalled) {
+				signalled = true;
+				if (!quiet)
+					fprintf(stderr, "%s: finishing the chunks in progress\n",
+						strsignal((int)si.ssi_signo));
+				continue;
+			}
+			cli_error("analyze",
+				  "%s again: stopping without the %" PRIu64
+				  " chunk%s in progress (no report)",
+				  strsignal((int)si.ssi_signo), f.inflight,
+				  f.inflight > 1 ? "s" : "");
+			fflush(stdout);
+			_exit(1);
+		}
+		if (pf[1].revents && (r = chunks_done(&f, ms, &body, &body_len, &updated)))
+			break;
+	}
+	if (r) {
+		cli_error("analyze", "--follow: %s", strerror(-r));
+		goto out;
+	}
 	pthread_mutex_lock(&f.lock);
 	f.stop = true;
 	pthread_cond_broadcast(&f.cond);

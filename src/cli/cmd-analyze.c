@@ -77,7 +77,9 @@ static void analyze_help(void)
 	       "                   first, then each as it is announced, mapped by the\n"
 	       "                   workers (which read the paths announced) and reduced\n"
 	       "                   in order; the session created again starts the\n"
-	       "                   result over; the report on SIGINT or SIGTERM\n"
+	       "                   result over; the report on SIGINT or SIGTERM (once\n"
+	       "                   the chunks in progress are in; a second signal:\n"
+	       "                   at once, no report, exit status 1)\n"
 	       "  --follow OUTPUT  a rotating session's output directory: every chunk\n"
 	       "                   archived and each new one as the daemon archives it,\n"
 	       "                   reduced in order; the report on SIGINT or SIGTERM, or\n"
@@ -393,9 +395,14 @@ static int analyze_run(int argc, char **argv)
 			pby = optarg;
 			break;
 		case OPT_ENGINE:
+			if (!*optarg)
+				return cli_usage_error("analyze", "empty --engine (nats://HOST:PORT)");
 			engine_url = optarg;
 			break;
 		case OPT_SESSION:
+			/* no session has an empty name: it would be waited for forever */
+			if (!*optarg)
+				return cli_usage_error("analyze", "empty --session");
 			session = optarg;
 			break;
 		case OPT_CUT: {
@@ -508,8 +515,12 @@ static int analyze_run(int argc, char **argv)
 			goto out;
 		}
 		if (!np && optind >= argc) {
-			cli_error("analyze", "no chunk announced for session '%s' at %s (reel enable-rotation --publish)",
-				  session, engine_url);
+			char shown[1024];
+			dist_url_display(engine_url, shown, sizeof(shown));
+			cli_error("analyze",
+				  "no chunk announced for session '%s' at %s (reel enable-rotation "
+				  "--publish)",
+				  session, shown);
 			goto out;
 		}
 	}
@@ -571,8 +582,12 @@ report:
 		fprintf(stderr, "Warning: %" PRIu64 " events were lost: the results marked (uncertain) may be incomplete\n",
 			an_partial_lost_events(res));
 	if (db) {
-		/* what was followed: the output directory, or the broker */
-		char *follow_path[] = {(char *)(follow ? follow : engine_url)};
+		/* what was followed: the output directory, or the broker
+		 * (without its password: the database is shared) */
+		char shown[1024] = "";
+		if (following && !follow)
+			dist_url_display(engine_url, shown, sizeof(shown));
+		char *follow_path[] = {follow ? (char *)follow : shown};
 		const struct an_sqlite_meta m = {.analysis = what,
 						 .version = REEL_VERSION,
 						 .paths = following ? follow_path : argv + optind,

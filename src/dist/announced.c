@@ -33,6 +33,67 @@ static void session_subject(const char *session, char *out, size_t len)
 	snprintf(out, len, DIST_CHUNK_SUBJECT "%s", sid);
 }
 
+/* The runs of a session already replaced by a later one. A session
+ * created again never announces its earlier run again; announcements of
+ * one that come after its successor's are from another daemon announcing
+ * a session of the same name (or a publisher late with its last chunks):
+ * taking them as a new run each time would start the result over at
+ * every chunk, switching between the two. They are ignored, said once
+ * per run. */
+struct runs {
+	char (*v)[DIST_ID_LEN + 1];
+	bool *said;
+	size_t n;
+};
+
+static ssize_t runs_find(const struct runs *r, const char *run)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i], run))
+			return (ssize_t)i;
+	return -1;
+}
+
+static int runs_add(struct runs *r, const char *run)
+{
+	if (runs_find(r, run) >= 0)
+		return 0;
+	char(*v)[DIST_ID_LEN + 1] = realloc(r->v, (r->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->v = v;
+	bool *said = realloc(r->said, (r->n + 1) * sizeof(*said));
+	if (!said)
+		return -ENOMEM;
+	r->said = said;
+	snprintf(r->v[r->n], sizeof(r->v[r->n]), "%s", run);
+	r->said[r->n++] = false;
+	return 0;
+}
+
+/* run is one replaced already: say so the first time. */
+static bool runs_replaced(struct runs *r, const char *session, const char *run)
+{
+	ssize_t i = runs_find(r, run);
+	if (i < 0)
+		return false;
+	if (!r->said[i]) {
+		r->said[i] = true;
+		fprintf(stderr,
+			"reel analyze: ignoring the announcements of an earlier run of session "
+			"'%s' (run %s), which came after those of a later one: another daemon "
+			"announces a session of that name at the broker\n",
+			session, run[0] ? run : "without an id");
+	}
+	return true;
+}
+
+static void runs_free(struct runs *r)
+{
+	free(r->v);
+	free(r->said);
+}
+
 /* ---- read once: the batch run ------------------------------------------- */
 
 struct announced {
@@ -61,6 +122,8 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 	/* the run of the chunks in v: a later run of the session (created
 	 * again under its name) replaces them, in the stream's order */
 	char run[DIST_ID_LEN + 1] = "";
+	bool have_run = false;
+	struct runs replaced = {0};
 	natsSubscription *sub = NULL;
 	jsSubOptions so;
 	jsSubOptions_Init(&so);
@@ -96,11 +159,19 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 			fprintf(stderr,
 				"reel analyze: ignoring a malformed chunk announcement: %s\n",
 				perr);
-		} else if (!strcmp(c.session, session)) {
-			if (strcmp(run, c.run ? c.run : "")) {
+		} else if (!strcmp(c.session, session) &&
+			   !runs_replaced(&replaced, session, c.run ? c.run : "")) {
+			if (!have_run || strcmp(run, c.run ? c.run : "")) {
 				for (size_t i = 0; i < n; i++)
 					free(v[i].path);
 				n = 0;
+				if (have_run && runs_add(&replaced, run)) {
+					snprintf(err, errlen, "out of memory");
+					free(buf);
+					natsMsg_Destroy(m);
+					goto out;
+				}
+				have_run = true;
 				snprintf(run, sizeof(run), "%s", c.run ? c.run : "");
 			}
 			bool seen = false;
@@ -141,6 +212,7 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(v[i].path);
 	free(v);
+	runs_free(&replaced);
 	if (sub) {
 		natsSubscription_Unsubscribe(sub);
 		natsSubscription_Destroy(sub);
@@ -165,6 +237,12 @@ struct dist_follow {
 	 * are history, skipped */
 	char history_run[DIST_ID_LEN + 1];
 	uint64_t history_seq;
+	bool had; /* an announcement of it when following began */
+	/* the run followed, and those it replaced (older ones in the
+	 * history included) */
+	char run[DIST_ID_LEN + 1];
+	bool have_run;
+	struct runs replaced;
 	struct dist_announced *v;
 	size_t n, cap;
 	uint64_t malformed;
@@ -200,6 +278,17 @@ static void on_announcement(natsConnection *nc, natsSubscription *sub, natsMsg *
 		bool history = seq && seq <= fw->history_seq && strcmp(run, fw->history_run);
 		if (!fw->session && !(fw->session = strdup(c.session)))
 			fw->error = ENOMEM;
+		if (history) {
+			if (runs_add(&fw->replaced, run))
+				fw->error = ENOMEM;
+		} else if (fw->session && runs_replaced(&fw->replaced, fw->session, run)) {
+			history = true; /* not followed either */
+		} else if (!fw->have_run || strcmp(run, fw->run)) {
+			if (fw->have_run && runs_add(&fw->replaced, fw->run))
+				fw->error = ENOMEM;
+			snprintf(fw->run, sizeof(fw->run), "%s", run);
+			fw->have_run = true;
+		}
 		if (!history && fw->session) {
 			if (fw->n == fw->cap) {
 				size_t cap = fw->cap ? fw->cap * 2 : 16;
@@ -257,6 +346,7 @@ static int latest(struct dist_follow *fw, const char *subject, char **session, c
 			      sizeof(perr))) {
 		snprintf(fw->history_run, sizeof(fw->history_run), "%s", c.run ? c.run : "");
 		fw->history_seq = natsMsg_GetSequence(m);
+		fw->had = true;
 		r = 0;
 		if (session && !(*session = strdup(c.session))) {
 			snprintf(err, errlen, "out of memory");
@@ -371,6 +461,11 @@ struct dist_follow *dist_follow_start(const char *url, const char *session, int 
 	return fw;
 }
 
+bool dist_follow_had_announcements(const struct dist_follow *fw)
+{
+	return fw->had; /* written before the subscription: no lock */
+}
+
 char *dist_follow_session(struct dist_follow *fw)
 {
 	pthread_mutex_lock(&fw->lock);
@@ -403,8 +498,15 @@ void dist_follow_stop(struct dist_follow *fw)
 	if (!fw)
 		return;
 	if (fw->sub) {
-		/* the consumer goes with it; then no callback may still run */
-		natsSubscription_Unsubscribe(fw->sub);
+		/* the consumer goes with it; then no callback may still run.
+		 * With the broker away, deleting the consumer would wait for
+		 * the request's timeout (10 s): the connection is closed
+		 * instead, which ends the subscription at once (the server
+		 * drops an ephemeral consumer left without its subscriber) */
+		if (natsConnection_Status(fw->nc) == NATS_CONN_STATUS_CONNECTED)
+			natsSubscription_Unsubscribe(fw->sub);
+		else
+			natsConnection_Close(fw->nc);
 		struct timespec dl;
 		clock_gettime(CLOCK_REALTIME, &dl);
 		dl.tv_sec += 10;
@@ -422,6 +524,7 @@ void dist_follow_stop(struct dist_follow *fw)
 	}
 	dist_nats_close(fw->nc, fw->js);
 	dist_announced_free(fw->v, fw->n);
+	runs_free(&fw->replaced);
 	free(fw->session);
 	pthread_cond_destroy(&fw->cond);
 	pthread_mutex_destroy(&fw->lock);

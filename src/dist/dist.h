@@ -85,6 +85,9 @@ struct dist_follow *dist_follow_start(const char *url, const char *session, int 
 				      char *err, size_t errlen);
 /* The session followed, malloc'ed; NULL while none has announced. */
 char *dist_follow_session(struct dist_follow *fw);
+/* The stream held an announcement of the session followed (any, with
+ * session NULL) when following began. */
+bool dist_follow_had_announcements(const struct dist_follow *fw);
 /* The announcements received since the last call, in order: *ret gets
  * n of them (dist_announced_free). 0, or -ENOMEM when one was lost for
  * want of memory. */
@@ -152,6 +155,11 @@ struct dist_chunk {
 /* FNV-1a 64 over the task's fields, as DIST_ID_LEN hex digits. */
 void dist_task_id(const struct dist_task *t, char out[DIST_ID_LEN + 1]);
 void dist_chunk_id(const char *path, char out[DIST_ID_LEN + 1]);
+
+/* The broker URL url (one, or several separated by commas) for messages
+ * and records: a password in it (`nats://user:password@host`) written
+ * `***`, a token (`nats://token@host`) too. Truncated to fit out. */
+void dist_url_display(const char *url, char *out, size_t len);
 
 /* Encode into a malloc'ed buffer (*ret, *ret_len). 0, -EINVAL (a string
  * too long or holding a newline) or -ENOMEM. */

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dist/dist.h"
@@ -178,6 +179,19 @@ static void dbg(const char *what)
 			(double)nats_NowInNanoSeconds() / 1e6, what);
 }
 
+/* path's directory exists on this machine. */
+static bool parent_here(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return false;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = 0;
+	struct stat st;
+	return dir[0] && !stat(dir, &st) && S_ISDIR(st.st_mode);
+}
+
 static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an_names *names,
 		    struct an_progress *prog, struct an_partial **ret, char *err, size_t errlen)
 {
@@ -239,8 +253,19 @@ static int nats_run(struct dist_engine *e, const struct dist_job *job, struct an
 	for (size_t i = 0; i < job->n; i++) {
 		char abs[PATH_MAX];
 		if (!realpath(job->chunks[i], abs)) {
-			snprintf(err, errlen, "%.256s: %s", job->chunks[i], strerror(errno));
-			goto out;
+			/* an absolute path this machine does not see goes as it
+			 * is: the workers read it (the follower of reeld's
+			 * announcements needs no access to the chunks). One
+			 * whose directory is here is gone (the retention's):
+			 * no task for it */
+			int en = errno;
+			if ((en != ENOENT && en != EACCES && en != ENOTDIR) ||
+			    job->chunks[i][0] != '/' || strlen(job->chunks[i]) >= sizeof(abs) ||
+			    parent_here(job->chunks[i])) {
+				snprintf(err, errlen, "%.256s: %s", job->chunks[i], strerror(en));
+				goto out;
+			}
+			strcpy(abs, job->chunks[i]);
 		}
 		struct dist_task t = {.index = i,
 				      .flags = job->flags,

@@ -60,6 +60,52 @@ void dist_chunk_id(const char *path, char out[DIST_ID_LEN + 1])
 	snprintf(out, DIST_ID_LEN + 1, "%016" PRIx64, h);
 }
 
+void dist_url_display(const char *url, char *out, size_t len)
+{
+	if (!len)
+		return;
+	size_t o = 0;
+	if (!url)
+		url = "";
+#define PUT(p, n)                         \
+	do {                              \
+		size_t n_ = (n);          \
+		if (n_ > len - 1 - o)     \
+			n_ = len - 1 - o; \
+		memcpy(out + o, (p), n_); \
+		o += n_;                  \
+	} while (0)
+	for (const char *u = url; *u;) {
+		size_t n = strcspn(u, ",");
+		/* the userinfo: after the scheme, before an '@' of the authority */
+		const char *auth = u;
+		const char *sch = memchr(u, ':', n);
+		if (sch && sch + 2 < u + n && sch[1] == '/' && sch[2] == '/')
+			auth = sch + 3;
+		/* the last '@' of it: a password may hold '@' or '/' (a
+		 * broker URL has no path) */
+		const char *at = NULL;
+		for (const char *p = auth; p < u + n; p++)
+			if (*p == '@')
+				at = p;
+		if (at) {
+			const char *colon = memchr(auth, ':', (size_t)(at - auth));
+			PUT(u, (size_t)((colon ? colon + 1 : auth) - u));
+			PUT("***", 3);
+			PUT(at, n - (size_t)(at - u));
+		} else {
+			PUT(u, n);
+		}
+		u += n;
+		if (*u == ',') {
+			PUT(",", 1);
+			u++;
+		}
+	}
+#undef PUT
+	out[o] = 0;
+}
+
 /* ---- encoding ---------------------------------------------------------- */
 
 struct out {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dist/dist.h"
 #include "dist/nats-local.h"
 
 void dist_nats_err(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr)
@@ -89,15 +90,18 @@ int dist_nats_open(const char *url, const char *forever_as, natsConnection **ret
 		s = natsOptions_SetDisconnectedCB(o, on_disconnected, (void *)forever_as);
 	if (s == NATS_OK && forever_as)
 		s = natsOptions_SetReconnectedCB(o, on_reconnected, (void *)forever_as);
+	/* messages name the broker without its password */
+	char shown[1024];
+	dist_url_display(url, shown, sizeof(shown));
 	if (s != NATS_OK) {
-		dist_nats_err(err, errlen, url, s, 0);
+		dist_nats_err(err, errlen, shown, s, 0);
 		natsOptions_Destroy(o);
 		return -1;
 	}
 	s = natsConnection_Connect(&nc, o);
 	natsOptions_Destroy(o);
 	if (s != NATS_OK) {
-		snprintf(err, errlen, "cannot reach the broker at %s: %s", url,
+		snprintf(err, errlen, "cannot reach the broker at %s: %s", shown,
 			 natsStatus_GetText(s));
 		return -1;
 	}
@@ -131,7 +135,10 @@ void dist_nats_close(natsConnection *nc, jsCtx *js)
 {
 	jsCtx_Destroy(js);
 	if (nc) {
-		natsConnection_FlushTimeout(nc, 2000);
+		/* what is buffered goes out; with the broker away, nothing
+		 * would (the flush waited its 2 s for each connection) */
+		if (natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
+			natsConnection_FlushTimeout(nc, 2000);
 		natsConnection_Close(nc);
 		natsConnection_Destroy(nc);
 	}

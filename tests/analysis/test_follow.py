@@ -135,13 +135,14 @@ def free_port():
 
 class Follower:
     """reel analyze KIND --follow OUT (out None: --follow --engine URL, the
-    broker's announcements) --metrics, JSON report, 2 jobs."""
+    broker's announcements) --metrics, JSON report, 2 jobs; run through
+    `prefix` (a command that execs it last)."""
 
-    def __init__(self, kind, out, *args):
+    def __init__(self, kind, out, *args, prefix=()):
         follow = ["--follow"] + ([str(out)] if out is not None else [])
         # stderr in a file: what it says is read whole at the end
         self.log = tempfile.NamedTemporaryFile(mode="w+", prefix="follower-", suffix=".log")
-        self.proc = subprocess.Popen([str(REEL), "analyze", kind] + follow + ["--metrics",
+        self.proc = subprocess.Popen(list(prefix) + [str(REEL), "analyze", kind] + follow + ["--metrics",
                                       "127.0.0.1:0", "--json", "-j", "2"] + list(args),
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         deadline = time.time() + 60
