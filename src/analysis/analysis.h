@@ -98,6 +98,9 @@ int an_names_set_phases(struct an_names *n, const char *begin, const char *end, 
 const char *an_names_phase(const struct an_names *n, int which); /* 0 begin, 1 end, 2 by */
 
 struct an_partial *an_partial_new(struct an_names *names, unsigned flags);
+/* n chunks that could not be read, merged in their place so that the
+ * chunk count goes on: an empty partial of n chunks. */
+struct an_partial *an_partial_new_missing(struct an_names *names, unsigned flags, uint64_t n);
 void an_partial_destroy(struct an_partial *p);
 
 /* Map: apply one event (events in time order). Returns 0 or -ENOMEM. */
@@ -241,6 +244,7 @@ size_t an_reducer_held(const struct an_reducer *r);
 struct an_metrics_info {
 	uint64_t chunks_failed;	 /* chunks that could not be read */
 	uint64_t chunks_waiting; /* mapped, held by the reducer */
+	uint64_t chunks_pending; /* found, not merged yet: queued, mapping, held */
 	int64_t updated_ns;	 /* when the result last grew (epoch ns), 0: unknown */
 };
 /* The text exposition format (0.0.4) of a reduced partial (NULL: no chunk

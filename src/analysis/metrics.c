@@ -505,6 +505,10 @@ int an_metrics_write_follower(FILE *f, const struct an_metrics_info *info)
 	family(f, "reel_chunks_waiting", "gauge",
 	       "Chunks mapped but not merged yet: an earlier chunk is missing.");
 	fprintf(f, "reel_chunks_waiting %" PRIu64 "\n", info->chunks_waiting);
+	family(f, "reel_chunks_pending", "gauge",
+	       "Chunks found but not merged yet: queued, being mapped, or waiting (the "
+	       "backlog of a follower catching up).");
+	fprintf(f, "reel_chunks_pending %" PRIu64 "\n", info->chunks_pending);
 	if (info->updated_ns) {
 		family(f, "reel_result_updated_timestamp_seconds", "gauge",
 		       "When the result last grew (the follower's clock, seconds since the "

@@ -272,6 +272,14 @@ static void stat_free(struct an_stat *s)
 	free(s->hist.b);
 }
 
+struct an_partial *an_partial_new_missing(struct an_names *names, unsigned flags, uint64_t n)
+{
+	struct an_partial *p = an_partial_new(names, flags);
+	if (p)
+		p->chunks = n;
+	return p;
+}
+
 void an_partial_destroy(struct an_partial *p)
 {
 	if (!p)

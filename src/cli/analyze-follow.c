@@ -82,6 +82,12 @@ struct follow {
 	uint64_t gen; /* runs followed so far */
 	char run[DIST_ID_LEN + 1];
 	uint64_t last_index;
+	/* the metrics served, if any: the result's text, rendered when the
+	 * prefix grows, and when it did */
+	struct metrics_server *ms;
+	char *body;
+	size_t body_len;
+	int64_t updated;
 };
 
 static void *mapper(void *arg)
@@ -241,6 +247,29 @@ static int scan(struct follow *f)
 	return r;
 }
 
+/* A result that needs no map (p: taken), into the done list as a mapper
+ * would put it. 0 or -ENOMEM. */
+static int done_now(struct follow *f, uint64_t index, struct an_partial *p)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup("(removed before it was announced)"))) {
+		free(j);
+		return -ENOMEM;
+	}
+	j->gen = f->gen;
+	j->index = index;
+	j->p = p;
+	f->inflight++;
+	pthread_mutex_lock(&f->lock);
+	j->next = f->done;
+	f->done = j;
+	uint64_t one = 1;
+	if (write(f->done_fd, &one, sizeof(one)) != sizeof(one))
+		abort(); /* an eventfd write fails only on overflow */
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
 /* A new run of the session followed (created again): the chunks of the
  * last one still queued are dropped, those mapping are dropped when they
  * are done (collect), and the result starts over. */
@@ -300,6 +329,14 @@ static int take_announced(struct follow *f, bool quiet, bool *ret_restarted)
 				  lost, lost > 1 ? "s" : "", session ? session : "?",
 				  f->last_index + 1, a->index - 1, lost > 1 ? "they were" : "it was");
 			f->failed += lost;
+			/* merged as empty, as a chunk that cannot be read */
+			struct an_partial *gap = an_partial_new_missing(f->names, f->flags, lost);
+			if (!gap || done_now(f, f->next, gap)) {
+				an_partial_destroy(gap);
+				r = -ENOMEM;
+				break;
+			}
+			f->next++;
 		}
 		f->last_index = a->index;
 		int qr = queue(f, f->next, a->path);
@@ -393,11 +430,7 @@ static int collect(struct follow *f, bool *ret_grew)
 			cli_error("analyze", "%s%s%s (counted as an empty chunk)",
 				  named ? "" : j->path, named ? "" : ": ", j->err);
 			f->failed++;
-			p = an_partial_new(f->names, f->flags);
-			if (p && an_partial_end_chunk(p)) {
-				an_partial_destroy(p);
-				p = NULL;
-			}
+			p = an_partial_new_missing(f->names, f->flags, 1);
 		}
 		int pr = p ? an_reducer_put(f->red, j->index, p) : -ENOMEM;
 		if (pr == AN_REDUCER_ADVANCED)
@@ -411,9 +444,22 @@ static int collect(struct follow *f, bool *ret_grew)
 	return r;
 }
 
+/* Serve the follower's counters beside the result's text, as they are
+ * now: after chunks come in, or are found. */
+static void serve(const struct follow *f)
+{
+	if (!f->ms || !f->body)
+		return;
+	size_t held = f->red ? an_reducer_held(f->red) : 0;
+	struct an_metrics_info info = {.chunks_failed = f->failed,
+				       .chunks_waiting = held,
+				       .chunks_pending = f->inflight + held,
+				       .updated_ns = f->updated};
+	publish(f->ms, f->body, f->body_len, &info);
+}
+
 /* The chunks done: into the reducer, and the metrics served updated. */
-static int chunks_done(struct follow *f, struct metrics_server *ms, char **body, size_t *body_len,
-		       int64_t *updated)
+static int chunks_done(struct follow *f)
 {
 	uint64_t v;
 	if (read(f->done_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -421,29 +467,24 @@ static int chunks_done(struct follow *f, struct metrics_server *ms, char **body,
 	bool grew = false;
 	int r = collect(f, &grew);
 	if (grew)
-		*updated = now_ns();
-	if (ms && grew && render(an_reducer_result(f->red), body, body_len))
+		f->updated = now_ns();
+	if (f->ms && grew && render(an_reducer_result(f->red), &f->body, &f->body_len))
 		cli_error("analyze", "the metrics: out of memory");
 	/* also when only the held chunks changed: reel_chunks_waiting
 	 * shows a chunk that keeps the prefix back (a slow worker) */
-	if (ms && *body) {
-		struct an_metrics_info info = {.chunks_failed = f->failed,
-					       .chunks_waiting =
-						       f->red ? an_reducer_held(f->red) : 0,
-					       .updated_ns = *updated};
-		publish(ms, *body, *body_len, &info);
-	}
+	serve(f);
 	return r;
 }
 
-/* Nothing yet: an empty result served. */
-static void serve_empty(struct metrics_server *ms, char **body, size_t *body_len)
+/* Nothing yet (the start, a new run): an empty result served. */
+static void serve_empty(struct follow *f)
 {
-	struct an_metrics_info none = {0};
-	if (render(NULL, body, body_len))
+	if (!f->ms)
+		return;
+	f->updated = 0;
+	if (render(NULL, &f->body, &f->body_len))
 		cli_error("analyze", "the metrics: out of memory");
-	else
-		publish(ms, *body, *body_len, &none);
+	serve(f);
 }
 
 /* Room for n more connections under the open files limit, raised up to
@@ -483,9 +524,6 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 	int status = 1, src = -1, sfd = -1;
 	unsigned nthreads = 0;
 	struct mapper *th = calloc(jobs, sizeof(*th));
-	struct metrics_server *ms = NULL;
-	char *body = NULL; /* the result's metrics, rendered when it grows */
-	size_t body_len = 0;
 	char err[512];
 	sigset_t sigs, old;
 	sigemptyset(&sigs);
@@ -534,8 +572,8 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 		goto out;
 	}
 	if (metrics) {
-		ms = metrics_server_start(metrics, err, sizeof(err));
-		if (!ms) {
+		f.ms = metrics_server_start(metrics, err, sizeof(err));
+		if (!f.ms) {
 			cli_error("analyze", "--metrics: %s", err);
 			goto out;
 		}
@@ -545,10 +583,10 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			cli_error("analyze", "cannot start a mapper thread");
 			goto out;
 		}
-	if (ms) {
-		serve_empty(ms, &body, &body_len);
+	if (f.ms) {
+		serve_empty(&f);
 		fprintf(stderr, "Serving the metrics on http://%s/metrics\n",
-			metrics_server_address(ms));
+			metrics_server_address(f.ms));
 	}
 	/* the broker's URL without its password */
 	char shown[1024] = "";
@@ -570,7 +608,6 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			"(reel enable-rotation --publish URL)\n",
 			session, shown);
 	int r = dir ? scan(&f) : 0;
-	int64_t updated = 0; /* when the prefix last grew */
 	bool signalled = false;
 	while (!r) {
 		struct pollfd pf[3] = {{.fd = sfd, .events = POLLIN},
@@ -598,8 +635,10 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			}
 			bool restarted = false;
 			r = take_announced(&f, quiet, &restarted);
-			if (restarted && ms)
-				serve_empty(ms, &body, &body_len);
+			if (restarted)
+				serve_empty(&f);
+			else
+				serve(&f);
 		} else if (pf[1].revents) {
 			char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 			ssize_t n = read(src, buf, sizeof(buf));
@@ -619,9 +658,10 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 				break;
 			}
 			r = scan(&f);
+			serve(&f);
 		}
 		if (!r && pf[2].revents)
-			r = chunks_done(&f, ms, &body, &body_len, &updated);
+			r = chunks_done(&f);
 	}
 	if (r) {
 		cli_error("analyze", "--follow: %s", strerror(-r));
@@ -662,7 +702,7 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			fflush(stdout);
 			_exit(1);
 		}
-		if (pf[1].revents && (r = chunks_done(&f, ms, &body, &body_len, &updated)))
+		if (pf[1].revents && (r = chunks_done(&f)))
 			break;
 	}
 	if (r) {
@@ -694,8 +734,8 @@ out:
 	for (unsigned i = 0; i < nthreads; i++)
 		pthread_join(th[i].tid, NULL);
 	dist_follow_stop(f.ann);
-	metrics_server_stop(ms);
-	free(body);
+	metrics_server_stop(f.ms);
+	free(f.body);
 	an_reducer_destroy(f.red);
 	for (struct job *j = f.todo, *n; j; j = n) {
 		n = j->next;

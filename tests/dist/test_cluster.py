@@ -243,20 +243,22 @@ def test_follow_announcements(tmp_path):
         assert [c["index"] for c in rotations(d)["chunks"]] == [2], rotations(d)
         broker.start()
         announced(1)
-        wait_until(lambda: follower.chunks() == 2, "the chunk announced after the restart", timeout=120)
+        # chunk 0, the removed chunk 1 merged as empty, chunk 2
+        wait_until(lambda: follower.chunks() == 3, "the chunk announced after the restart", timeout=120)
         assert metric(follower.metrics(), "reel_chunks_failed_total") == {frozenset(): 1.0}
+        assert metric(follower.metrics(), "reel_chunks_pending") == {frozenset(): 0.0}
         d.reel("stop")
         d.reel("destroy")
-        # the session created again: a new run, three chunks
+        # the session created again: a new run, four chunks
         d.kernel_session("s", tmp_path / "two", syscalls=syscalls, tid=True)
         d.reel("enable-rotation", "--publish", broker.url)
         d.reel("start")
-        for _ in range(3):
+        for _ in range(4):
             kworkload(d, work, 20)
             d.reel("rotate")
-        announced(3)
+        announced(4)
         paths = [Path(c["path"]) for c in rotations(d)["chunks"]]
-        wait_until(lambda: follower.chunks() == 3
+        wait_until(lambda: follower.chunks() == 4
                    and metric(follower.metrics(), "reel_chunks_failed_total") == {frozenset(): 0.0},
                    "the new run followed", timeout=120)
         res, err = follower.finish()
