@@ -505,6 +505,27 @@ static int room_for_connections(unsigned n)
 	return setrlimit(RLIMIT_NOFILE, &rl) ? -EMFILE : 0;
 }
 
+/* poll() until something comes. 0 or -errno. */
+static int wait_events(struct pollfd *pf, nfds_t n)
+{
+	while (poll(pf, n, -1) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* The signal the signalfd holds, 0 when none could be read. */
+static int read_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+	return read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+static void say_finishing(int sig)
+{
+	fprintf(stderr, "%s: finishing the chunks in progress\n", strsignal(sig));
+}
+
 int analyze_follow(const char *dir, const char *session, unsigned jobs, const char *engine,
 		   unsigned flags, struct an_names *names, const char *metrics, bool quiet,
 		   struct an_partial **ret)
@@ -613,17 +634,12 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 		struct pollfd pf[3] = {{.fd = sfd, .events = POLLIN},
 				       {.fd = src, .events = POLLIN},
 				       {.fd = f.done_fd, .events = POLLIN}};
-		if (poll(pf, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
+		if ((r = wait_events(pf, 3)))
 			break;
-		}
 		if (pf[0].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) > 0 && !quiet)
-				fprintf(stderr, "%s: finishing the chunks in progress\n",
-					strsignal((int)si.ssi_signo));
+			int sig = read_signal(sfd);
+			if (sig && !quiet)
+				say_finishing(sig);
 			signalled = true;
 			break;
 		}
@@ -677,27 +693,22 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 	while (f.inflight) {
 		struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN},
 				       {.fd = f.done_fd, .events = POLLIN}};
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
+		if ((r = wait_events(pf, 2)))
 			break;
-		}
 		if (pf[0].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) <= 0)
+			int sig = read_signal(sfd);
+			if (!sig)
 				continue;
 			if (!signalled) {
 				signalled = true;
 				if (!quiet)
-					fprintf(stderr, "%s: finishing the chunks in progress\n",
-						strsignal((int)si.ssi_signo));
+					say_finishing(sig);
 				continue;
 			}
 			cli_error("analyze",
 				  "%s again: stopping without the %" PRIu64
 				  " chunk%s in progress (no report)",
-				  strsignal((int)si.ssi_signo), f.inflight,
+				  strsignal(sig), f.inflight,
 				  f.inflight > 1 ? "s" : "");
 			fflush(stdout);
 			_exit(1);
