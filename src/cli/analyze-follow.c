@@ -41,8 +41,8 @@
 #define MARKER ".reel-archived"
 
 struct job {
-	uint64_t gen;	/* the run followed when it was queued */
-	uint64_t index; /* in the reducer */
+	uint64_t gen;	      /* the run followed when it was queued */
+	uint64_t index;	      /* in the reducer */
 	char *path;	      /* the chunk's directory */
 	struct an_partial *p; /* result, NULL: failed */
 	char err[512];
@@ -58,7 +58,7 @@ struct mapper {
 };
 
 struct follow {
-	const char *dir; /* the output directory followed, or NULL: */
+	const char *dir;	 /* the output directory followed, or NULL: */
 	struct dist_follow *ann; /* the broker's announcements */
 	const char *url;	 /* --engine, else NULL */
 	unsigned flags;
@@ -315,7 +315,8 @@ static int take_announced(struct follow *f, bool quiet, bool *ret_restarted)
 		}
 		if (!f->started) {
 			if (!f->gen && !quiet)
-				fprintf(stderr, "Following session '%s'\n", session ? session : "?");
+				fprintf(stderr, "Following session '%s'\n",
+					session ? session : "?");
 			f->started = true;
 			f->first = f->next = 0;
 			snprintf(f->run, sizeof(f->run), "%s", a->run);
@@ -327,7 +328,8 @@ static int take_announced(struct follow *f, bool quiet, bool *ret_restarted)
 				  "%" PRIu64 " chunk%s of session '%s' (%" PRIu64 " to %" PRIu64
 				  ") removed before %s announced or read: counted as failed",
 				  lost, lost > 1 ? "s" : "", session ? session : "?",
-				  f->last_index + 1, a->index - 1, lost > 1 ? "they were" : "it was");
+				  f->last_index + 1, a->index - 1,
+				  lost > 1 ? "they were" : "it was");
 			f->failed += lost;
 			/* merged as empty, as a chunk that cannot be read */
 			struct an_partial *gap = an_partial_new_missing(f->names, f->flags, lost);
@@ -708,8 +710,7 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 			cli_error("analyze",
 				  "%s again: stopping without the %" PRIu64
 				  " chunk%s in progress (no report)",
-				  strsignal(sig), f.inflight,
-				  f.inflight > 1 ? "s" : "");
+				  strsignal(sig), f.inflight, f.inflight > 1 ? "s" : "");
 			fflush(stdout);
 			_exit(1);
 		}

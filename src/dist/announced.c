@@ -230,8 +230,8 @@ struct dist_follow {
 	int notify_fd;
 	pthread_mutex_t lock; /* what follows, taken by libnats's thread */
 	pthread_cond_t cond;
-	bool closed; /* the subscription is gone: no callback comes any more */
-	char *session;	      /* NULL until the first announcement picks it */
+	bool closed;   /* the subscription is gone: no callback comes any more */
+	char *session; /* NULL until the first announcement picks it */
 	/* the latest run when following began, and the stream sequence of
 	 * its last announcement then: older runs' announcements up to there
 	 * are history, skipped */
@@ -360,8 +360,7 @@ static int latest(struct dist_follow *fw, const char *subject, char **session, c
 
 /* No session named: the one session announcing at the broker, if any.
  * *subject gets its subject, or the wildcard. 0, or -1 with a message. */
-static int only_session(struct dist_follow *fw, char *subject, size_t len, char *err,
-			size_t errlen)
+static int only_session(struct dist_follow *fw, char *subject, size_t len, char *err, size_t errlen)
 {
 	jsOptions o;
 	jsOptions_Init(&o);
@@ -511,7 +510,8 @@ void dist_follow_stop(struct dist_follow *fw)
 		clock_gettime(CLOCK_REALTIME, &dl);
 		dl.tv_sec += 10;
 		pthread_mutex_lock(&fw->lock);
-		while (!fw->closed && pthread_cond_timedwait(&fw->cond, &fw->lock, &dl) != ETIMEDOUT)
+		while (!fw->closed &&
+		       pthread_cond_timedwait(&fw->cond, &fw->lock, &dl) != ETIMEDOUT)
 			;
 		bool closed = fw->closed;
 		pthread_mutex_unlock(&fw->lock);

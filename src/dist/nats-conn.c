@@ -68,8 +68,8 @@ static void on_reconnected(natsConnection *nc, void *closure)
 		(int)getpid());
 }
 
-int dist_nats_open(const char *url, const char *forever_as, natsConnection **ret_nc,
-		   jsCtx **ret_js, char *err, size_t errlen)
+int dist_nats_open(const char *url, const char *forever_as, natsConnection **ret_nc, jsCtx **ret_js,
+		   char *err, size_t errlen)
 {
 	natsOptions *o = NULL;
 	natsConnection *nc = NULL;
