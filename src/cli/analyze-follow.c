@@ -90,6 +90,29 @@ struct follow {
 	int64_t updated;
 };
 
+/* Job j is done: to the done list, the main thread woken. Lock held. */
+static void job_done(struct follow *f, struct job *j)
+{
+	j->next = f->done;
+	f->done = j;
+	uint64_t one = 1;
+	if (write(f->done_fd, &one, sizeof(one)) != sizeof(one))
+		abort(); /* an eventfd write fails only on overflow */
+}
+
+/* A job of the run followed, for the reducer's index. NULL: ENOMEM. */
+static struct job *job_new(const struct follow *f, uint64_t index, const char *path)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return NULL;
+	}
+	j->gen = f->gen;
+	j->index = index;
+	return j;
+}
+
 static void *mapper(void *arg)
 {
 	struct mapper *m = arg;
@@ -133,11 +156,7 @@ static void *mapper(void *arg)
 				snprintf(j->err, sizeof(j->err), "%s", strerror(-r));
 		}
 		pthread_mutex_lock(&f->lock);
-		j->next = f->done;
-		f->done = j;
-		uint64_t one = 1;
-		if (write(f->done_fd, &one, sizeof(one)) != sizeof(one))
-			abort(); /* an eventfd write fails only on overflow */
+		job_done(f, j);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return NULL;
@@ -145,13 +164,9 @@ static void *mapper(void *arg)
 
 static int queue(struct follow *f, uint64_t index, const char *path)
 {
-	struct job *j = calloc(1, sizeof(*j));
-	if (!j || !(j->path = strdup(path))) {
-		free(j);
+	struct job *j = job_new(f, index, path);
+	if (!j)
 		return -ENOMEM;
-	}
-	j->gen = f->gen;
-	j->index = index;
 	pthread_mutex_lock(&f->lock);
 	*f->todo_tail = j;
 	f->todo_tail = &j->next;
@@ -251,21 +266,13 @@ static int scan(struct follow *f)
  * would put it. 0 or -ENOMEM. */
 static int done_now(struct follow *f, uint64_t index, struct an_partial *p)
 {
-	struct job *j = calloc(1, sizeof(*j));
-	if (!j || !(j->path = strdup("(removed before it was announced)"))) {
-		free(j);
+	struct job *j = job_new(f, index, "(removed before it was announced)");
+	if (!j)
 		return -ENOMEM;
-	}
-	j->gen = f->gen;
-	j->index = index;
 	j->p = p;
 	f->inflight++;
 	pthread_mutex_lock(&f->lock);
-	j->next = f->done;
-	f->done = j;
-	uint64_t one = 1;
-	if (write(f->done_fd, &one, sizeof(one)) != sizeof(one))
-		abort(); /* an eventfd write fails only on overflow */
+	job_done(f, j);
 	pthread_mutex_unlock(&f->lock);
 	return 0;
 }
