@@ -88,7 +88,19 @@ struct follow {
 	char *body;
 	size_t body_len;
 	int64_t updated;
+	/* the paths of the chunks queued for the result, in its order */
+	char **chunks;
+	size_t nchunks, chunks_cap;
 };
+
+static void chunks_free(struct follow *f)
+{
+	for (size_t i = 0; i < f->nchunks; i++)
+		free(f->chunks[i]);
+	free(f->chunks);
+	f->chunks = NULL;
+	f->nchunks = f->chunks_cap = 0;
+}
 
 /* Job j is done: to the done list, the main thread woken. Lock held. */
 static void job_done(struct follow *f, struct job *j)
@@ -100,14 +112,27 @@ static void job_done(struct follow *f, struct job *j)
 		abort(); /* an eventfd write fails only on overflow */
 }
 
-/* A job of the run followed, for the reducer's index. NULL: ENOMEM. */
-static struct job *job_new(const struct follow *f, uint64_t index, const char *path)
+/* A job of the run followed, for the reducer's index (the next one: jobs
+ * are made in the result's order), its path kept for the report. NULL:
+ * ENOMEM. */
+static struct job *job_new(struct follow *f, uint64_t index, const char *path)
 {
+	if (f->nchunks == f->chunks_cap) {
+		size_t cap = f->chunks_cap ? f->chunks_cap * 2 : 64;
+		char **v = realloc(f->chunks, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		f->chunks = v;
+		f->chunks_cap = cap;
+	}
 	struct job *j = calloc(1, sizeof(*j));
-	if (!j || !(j->path = strdup(path))) {
+	if (!j || !(j->path = strdup(path)) || !(f->chunks[f->nchunks] = strdup(path))) {
+		if (j)
+			free(j->path);
 		free(j);
 		return NULL;
 	}
+	f->nchunks++;
 	j->gen = f->gen;
 	j->index = index;
 	return j;
@@ -264,9 +289,9 @@ static int scan(struct follow *f)
 
 /* A result that needs no map (p: taken), into the done list as a mapper
  * would put it. 0 or -ENOMEM. */
-static int done_now(struct follow *f, uint64_t index, struct an_partial *p)
+static int done_now(struct follow *f, uint64_t index, const char *what, struct an_partial *p)
 {
-	struct job *j = job_new(f, index, "(removed before it was announced)");
+	struct job *j = job_new(f, index, what);
 	if (!j)
 		return -ENOMEM;
 	j->p = p;
@@ -294,6 +319,7 @@ static void new_run(struct follow *f, const char *session)
 	pthread_mutex_unlock(&f->lock);
 	an_reducer_destroy(f->red);
 	f->red = NULL;
+	chunks_free(f);
 	f->gen++;
 	f->failed = 0;
 	f->started = false;
@@ -340,7 +366,11 @@ static int take_announced(struct follow *f, bool quiet, bool *ret_restarted)
 			f->failed += lost;
 			/* merged as empty, as a chunk that cannot be read */
 			struct an_partial *gap = an_partial_new_missing(f->names, f->flags, lost);
-			if (!gap || done_now(f, f->next, gap)) {
+			char what[128];
+			snprintf(what, sizeof(what),
+				 "(chunks %" PRIu64 " to %" PRIu64 ", removed before announced)",
+				 f->last_index + 1, a->index - 1);
+			if (!gap || done_now(f, f->next, what, gap)) {
 				an_partial_destroy(gap);
 				r = -ENOMEM;
 				break;
@@ -537,7 +567,7 @@ static void say_finishing(int sig)
 
 int analyze_follow(const char *dir, const char *session, unsigned jobs, const char *engine,
 		   unsigned flags, struct an_names *names, const char *metrics, bool quiet,
-		   struct an_partial **ret)
+		   struct an_partial **ret, char ***ret_chunks, size_t *ret_nchunks)
 {
 	struct stat st;
 	if (dir && (stat(dir, &st) || !S_ISDIR(st.st_mode))) {
@@ -744,6 +774,10 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 	}
 	/* the result is the reducer's: taken whole (every queued chunk is in) */
 	*ret = f.red ? an_reducer_take(f.red) : NULL;
+	*ret_chunks = f.chunks;
+	*ret_nchunks = f.nchunks;
+	f.chunks = NULL;
+	f.nchunks = 0;
 	status = 0;
 out:
 	pthread_mutex_lock(&f.lock);
@@ -755,6 +789,7 @@ out:
 	dist_follow_stop(f.ann);
 	metrics_server_stop(f.ms);
 	free(f.body);
+	chunks_free(&f);
 	an_reducer_destroy(f.red);
 	for (struct job *j = f.todo, *n; j; j = n) {
 		n = j->next;

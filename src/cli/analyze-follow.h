@@ -18,10 +18,12 @@
  * worker`s of the NATS broker at `engine` unless NULL (one connection per
  * mapper thread; the broker unreachable at start is an error); serve the
  * metrics on `metrics` ([ADDR:]PORT) unless NULL. *ret gets the result
- * (NULL: no chunk). Prints its errors. Returns 0 or 1 (the exit
+ * (NULL: no chunk), *ret_chunks the paths of its chunks in order
+ * (*ret_nchunks of them, malloc'ed each and the array; those removed
+ * before they were read named so). Prints its errors. Returns 0 or 1 (the exit
  * status). */
 int analyze_follow(const char *dir, const char *session, unsigned jobs, const char *engine,
 		   unsigned flags, struct an_names *names, const char *metrics, bool quiet,
-		   struct an_partial **ret);
+		   struct an_partial **ret, char ***ret_chunks, size_t *ret_nchunks);
 
 #endif

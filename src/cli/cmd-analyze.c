@@ -483,8 +483,9 @@ static int analyze_run(int argc, char **argv)
 	}
 	if (following) {
 		if (analyze_follow(follow, session, (unsigned)jobs, engine_url, flags, names, metrics,
-				   quiet, &res))
+				   quiet, &res, &ch.v, &ch.n))
 			goto out;
+		ch.cap = ch.n;
 		if (!res && !(res = an_partial_new(names, flags))) {
 			cli_error("analyze", "out of memory");
 			goto out;

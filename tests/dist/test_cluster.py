@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -232,7 +233,8 @@ def test_follow_announcements(tmp_path):
         kworkload(d, work, 20)
         d.reel("rotate")
         announced(1)
-        follower = Follower("syscalls", None, "--engine", broker.url, "-j", "1")
+        db = tmp_path / "follow.db"
+        follower = Follower("syscalls", None, "--engine", broker.url, "-j", "1", "--sqlite", db)
         wait_until(lambda: follower.chunks() == 1, "the first chunk followed")
         # the broker away: two chunks archived, the first of them removed
         # by the retention before it could be announced
@@ -266,6 +268,10 @@ def test_follow_announcements(tmp_path):
         assert "Following session 's'" in err, err
         assert "1 chunk of session 's' (1 to 1) removed before it was announced or read" in err, err
         assert "Session 's' was created again" in err, err
+        # the database's chunks: the new run's, in order
+        with sqlite3.connect(db) as c:
+            rows = c.execute("SELECT idx, path FROM chunk ORDER BY idx").fetchall()
+        assert rows == [(i, str(p)) for i, p in enumerate(paths)], rows
         # a chunk removed behind reeld's back (its announcement stays): the
         # batch skips it, saying so
         shutil.rmtree(paths[0])
