@@ -758,21 +758,8 @@ int analyze_follow(const char *dir, const char *session, unsigned jobs, const ch
 		cli_error("analyze", "--follow: %s", strerror(-r));
 		goto out;
 	}
-	pthread_mutex_lock(&f.lock);
-	f.stop = true;
-	pthread_cond_broadcast(&f.cond);
-	pthread_mutex_unlock(&f.lock);
-	for (unsigned i = 0; i < nthreads; i++)
-		pthread_join(th[i].tid, NULL);
-	nthreads = 0;
-	if (f.inflight) {
-		bool grew = false;
-		if ((r = collect(&f, &grew))) {
-			cli_error("analyze", "--follow: %s", strerror(-r));
-			goto out;
-		}
-	}
-	/* the result is the reducer's: taken whole (every queued chunk is in) */
+	/* the result is the reducer's: taken whole (every queued chunk is in;
+	 * the mappers, idle, are stopped below) */
 	*ret = f.red ? an_reducer_take(f.red) : NULL;
 	*ret_chunks = f.chunks;
 	*ret_nchunks = f.nchunks;

@@ -41,15 +41,17 @@ static void session_subject(const char *session, char *out, size_t len)
  * every chunk, switching between the two. They are ignored, said once
  * per run. */
 struct runs {
-	char (*v)[DIST_ID_LEN + 1];
-	bool *said;
+	struct replaced_run {
+		char id[DIST_ID_LEN + 1];
+		bool said; /* its announcements ignored, said so */
+	} * v;
 	size_t n;
 };
 
 static ssize_t runs_find(const struct runs *r, const char *run)
 {
 	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(r->v[i], run))
+		if (!strcmp(r->v[i].id, run))
 			return (ssize_t)i;
 	return -1;
 }
@@ -58,16 +60,12 @@ static int runs_add(struct runs *r, const char *run)
 {
 	if (runs_find(r, run) >= 0)
 		return 0;
-	char(*v)[DIST_ID_LEN + 1] = realloc(r->v, (r->n + 1) * sizeof(*v));
+	struct replaced_run *v = realloc(r->v, (r->n + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	r->v = v;
-	bool *said = realloc(r->said, (r->n + 1) * sizeof(*said));
-	if (!said)
-		return -ENOMEM;
-	r->said = said;
-	snprintf(r->v[r->n], sizeof(r->v[r->n]), "%s", run);
-	r->said[r->n++] = false;
+	snprintf(v[r->n].id, sizeof(v[r->n].id), "%s", run);
+	v[r->n++].said = false;
 	return 0;
 }
 
@@ -77,8 +75,8 @@ static bool runs_replaced(struct runs *r, const char *session, const char *run)
 	ssize_t i = runs_find(r, run);
 	if (i < 0)
 		return false;
-	if (!r->said[i]) {
-		r->said[i] = true;
+	if (!r->v[i].said) {
+		r->v[i].said = true;
 		fprintf(stderr,
 			"reel analyze: ignoring the announcements of an earlier run of session "
 			"'%s' (run %s), which came after those of a later one: another daemon "
@@ -91,7 +89,6 @@ static bool runs_replaced(struct runs *r, const char *session, const char *run)
 static void runs_free(struct runs *r)
 {
 	free(r->v);
-	free(r->said);
 }
 
 /* ---- read once: the batch run ------------------------------------------- */
@@ -100,12 +97,6 @@ struct announced {
 	uint64_t index;
 	char *path;
 };
-
-static int cmp_announced(const void *a, const void *b)
-{
-	const struct announced *x = a, *y = b;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
 
 int dist_session_chunks(const char *url, const char *session, char ***ret, size_t *ret_n, char *err,
 			size_t errlen)
@@ -118,7 +109,7 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 	session_subject(session, subject, sizeof(subject));
 	int r = -1;
 	struct announced *v = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	/* the run of the chunks in v: a later run of the session (created
 	 * again under its name) replaces them, in the stream's order */
 	char run[DIST_ID_LEN + 1] = "";
@@ -174,18 +165,23 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 				have_run = true;
 				snprintf(run, sizeof(run), "%s", c.run ? c.run : "");
 			}
-			bool seen = false;
-			for (size_t i = 0; i < n && !seen; i++)
-				seen = v[i].index == c.index;
-			struct announced *nv = seen ? v : realloc(v, (n + 1) * sizeof(*v));
-			if (!nv || (!seen && !(nv[n].path = strdup(c.path)))) {
+			/* a run's chunks are announced in index order: a lower
+			 * or equal index is one announced again */
+			bool seen = n && c.index <= v[n - 1].index;
+			if (!seen && n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct announced *nv = realloc(v, ncap * sizeof(*v));
+				if (nv) {
+					v = nv;
+					cap = ncap;
+				}
+			}
+			if (!seen && (n == cap || !(v[n].path = strdup(c.path)))) {
 				snprintf(err, errlen, "out of memory");
 				free(buf);
 				natsMsg_Destroy(m);
-				v = nv ? nv : v;
 				goto out;
 			}
-			v = nv;
 			if (!seen)
 				v[n++].index = c.index;
 		}
@@ -194,8 +190,6 @@ int dist_session_chunks(const char *url, const char *session, char ***ret, size_
 		if (!pending)
 			break;
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_announced);
 	char **paths = calloc(n ? n : 1, sizeof(*paths));
 	if (!paths) {
 		snprintf(err, errlen, "out of memory");

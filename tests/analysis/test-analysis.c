@@ -135,6 +135,32 @@ static size_t gen_w(struct an_ev *v, size_t n, unsigned seed, bool with_tid, boo
  * a CPU prefix's attributes (doc/analysis.md, "Limits"). */
 static bool cpu_only;
 
+/* buf with its chunk counts cut out: they differ, by design, between
+ * groupings of the same events. */
+static char *cut_chunks(char *buf)
+{
+	for (char *c = buf; (c = strstr(c, "\"chunks\":")); c += 9) {
+		size_t w = strcspn(c + 9, ",");
+		memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
+	}
+	return buf;
+}
+
+/* A report (JSON, then text), its chunk counts cut out. */
+static char *both_forms(int (*write)(const struct an_partial *, FILE *, bool),
+			const struct an_partial *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f);
+	CHECK(write(p, f, true) == 0);
+	CHECK(write(p, f, false) == 0);
+	fclose(f);
+	CHECK(strstr(buf, "\"chunks\":"));
+	return cut_chunks(buf);
+}
+
 /* The syscalls report, the I/O one and the CPU one (JSON). */
 static char *report(const struct an_partial *p)
 {
@@ -148,12 +174,7 @@ static char *report(const struct an_partial *p)
 	}
 	CHECK(an_report_cpu(p, f, true, 1000) == 0);
 	fclose(f);
-	/* the number of chunks differs, by design */
-	for (char *c = buf; (c = strstr(c, "\"chunks\":")); c += 9) {
-		size_t w = strcspn(c + 9, ",");
-		memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
-	}
-	return buf;
+	return cut_chunks(buf);
 }
 
 /* Through the binary form and back. */
@@ -444,11 +465,7 @@ static char *fd_report(const struct an_partial *p)
 		CHECK(an_report_fd(p, f, true, q[i].pid, q[i].fd, q[i].mode, q[i].at) == 0);
 	CHECK(an_report_fd(p, f, false, 200, 3, AN_AT_NONE, 0) == 0);
 	fclose(f);
-	for (char *c = buf; (c = strstr(c, "\"chunks\":")); c += 9) {
-		size_t w = strcspn(c + 9, ",");
-		memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
-	}
-	return buf;
+	return cut_chunks(buf);
 }
 
 /* An fd's history (`reel analyze fd`), by hand: a statedump fd 3, openat
@@ -739,18 +756,7 @@ static struct an_ev wake(int64_t ts, int cpu, int64_t tid)
 /* The phases report (JSON, its chunk count cut out). */
 static char *ph_report(const struct an_partial *p)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	CHECK(f);
-	CHECK(an_report_phases(p, f, true) == 0);
-	CHECK(an_report_phases(p, f, false) == 0);
-	fclose(f);
-	char *c = strstr(buf, "\"chunks\":");
-	CHECK(c);
-	size_t w = strcspn(c + 9, ",");
-	memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
-	return buf;
+	return both_forms(an_report_phases, p);
 }
 
 static struct an_ev mark(int64_t ts, int cpu, int64_t vtid, const char *group)
@@ -902,18 +908,7 @@ static struct an_ev swc(int64_t ts, int cpu, int64_t prev, int64_t next, const c
 
 static char *sys_report(const struct an_partial *p)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	CHECK(f);
-	CHECK(an_report_syscalls(p, f, true) == 0);
-	CHECK(an_report_syscalls(p, f, false) == 0);
-	fclose(f);
-	char *c = strstr(buf, "\"chunks\":");
-	CHECK(c);
-	size_t w = strcspn(c + 9, ",");
-	memmove(c + 9, c + 9 + w, strlen(c + 9 + w) + 1);
-	return buf;
+	return both_forms(an_report_syscalls, p);
 }
 
 /* A process that forks, a child that execs and starts a thread, as
